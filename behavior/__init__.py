@@ -1,0 +1,68 @@
+"""behavior: animal behavior analysis after pose estimation.
+
+Pose tracks load into xarray datasets (:func:`load_poses`) and flow through
+filtering, kinematics, events, classifiers, syllables and embeddings to
+ethograms and feature tables. ``import behavior as bh``.
+
+Heavy parts (JAX, sleap-io, pynwb, dask, matplotlib) import lazily where used,
+and so do the stage submodules: ``bh.simulate`` loads on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from behavior.dataset import append_log, from_numpy, read_log, validate
+from behavior.errors import (
+    FileFormatError,
+    MissingDependencyError,
+    PoseDataError,
+    UnknownFormatError,
+)
+
+_SUBMODULES = {"cli", "dataset", "errors", "estimators", "events", "io", "plot", "simulate", "units"}
+_LAZY_ATTRS = {
+    "load_poses": "behavior.io.registry",
+    "save_poses": "behavior.io.registry",
+    "frontends": "behavior.io.registry",
+    "estimate_poses": "behavior.estimators",
+}
+
+__all__ = [
+    "FileFormatError",
+    "MissingDependencyError",
+    "PoseDataError",
+    "UnknownFormatError",
+    "__version__",
+    "append_log",
+    "frontends",
+    "from_numpy",
+    "load_poses",
+    "read_log",
+    "save_poses",
+    "validate",
+    *sorted(_SUBMODULES),
+]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from behavior import estimators, events, io, plot, simulate, units  # noqa: F401
+    from behavior.io.registry import frontends, load_poses, save_poses  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"behavior.{name}")
+        globals()[name] = module
+        return module
+    if name in _LAZY_ATTRS:
+        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'behavior' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,91 @@
+"""netCDF: the lossless native format (``.nc``), readable by movement.
+
+``ds.to_netcdf`` keeps every variable, coordinate and attribute, including the
+processing ``log`` (a JSON string). Datasets written by movement 0.17 read back
+directly; movement < 0.17 files with plural ``keypoints`` / ``individuals`` dims
+are renamed on read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from behavior.errors import FileFormatError
+from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
+
+_NETCDF_SUFFIXES = (".nc", ".netcdf", ".nc4")
+
+
+def sniff(probe: Probe) -> Verdict:
+    """Accept netCDF-3 files and netCDF-4 (HDF5) files that hold a ``position`` variable."""
+    if probe.is_netcdf3:
+        return accept(reason="netCDF-3 signature")
+    if not probe.is_hdf5:
+        return refuse("neither a netCDF-3 nor an HDF5/netCDF-4 file")
+    tree = probe.h5_tree
+    if "position" in tree and any(k in tree for k in ("time", "keypoint", "keypoints")):
+        return accept(reason="netCDF-4 with a position variable")
+    if probe.has_suffix(*_NETCDF_SUFFIXES):
+        return refuse("an HDF5 file with a netCDF suffix but no 'position' variable")
+    return refuse("HDF5 file without netCDF 'position' and 'time' variables")
+
+
+def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
+    """Read a pose dataset written with ``to_netcdf`` (by behavior or movement)."""
+    try:
+        with xr.open_dataset(path, **options) as opened:
+            ds = opened.load()
+    except (OSError, ValueError) as err:
+        raise FileFormatError(f"{path}: cannot be read as netCDF ({err})") from err
+    ds = ds.rename({k: v for k, v in {"keypoints": "keypoint", "individuals": "individual"}.items()
+                    if k in ds.dims})
+    if "position" not in ds:
+        raise FileFormatError(
+            f"{path}: expected a netCDF pose dataset with a 'position' variable, "
+            f"found variables {list(ds.data_vars)}"
+        )
+    for dim in ("space", "keypoint", "individual"):
+        if dim in ds.coords and ds[dim].dtype.kind in "OSU":
+            ds = ds.assign_coords({dim: ds[dim].values.astype(str).astype(object)})
+    if fps is not None and ds.attrs.get("time_unit") == "frames":
+        ds = ds.assign_coords(time=np.asarray(ds.time.values, dtype=np.float64) / fps)
+        ds.attrs.update(fps=float(fps), time_unit="seconds")
+    if "confidence" not in ds:
+        shape = [ds.sizes[d] for d in ds.position.dims if d != "space"]
+        dims = [d for d in ds.position.dims if d != "space"]
+        ds["confidence"] = (dims, np.full(shape, np.nan))
+    return ds
+
+
+def write(ds: xr.Dataset, path: Path, **options: Any) -> None:
+    """Write ``ds`` losslessly with ``to_netcdf`` (attributes that netCDF cannot hold
+    are stored as strings)."""
+    out = ds.copy(deep=False)
+    out.attrs = {k: _netcdf_attr(v) for k, v in ds.attrs.items() if v is not None}
+    options.setdefault("engine", "netcdf4")
+    out.to_netcdf(path, **options)
+
+
+def _netcdf_attr(value: Any) -> Any:
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, str | int | float | np.number | np.ndarray):
+        return value
+    if isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
+        return np.asarray(value)
+    return str(value)
+
+
+FRONTEND = Frontend(
+    name="netcdf",
+    description="netCDF written by behavior or movement (lossless: attrs and log kept)",
+    suffixes=_NETCDF_SUFFIXES,
+    sniff=sniff,
+    read=read,
+    write=write,
+    aliases=("movement", "nc"),
+)

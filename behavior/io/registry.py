@@ -1,0 +1,679 @@
+"""The registry of pose-file frontends, format sniffing, and load/save.
+
+A *frontend* is one file format: a name, the suffixes it uses, a ``sniff``
+function that looks at a file's content and says whether it is this format, and
+``read`` and/or ``write`` functions. Built-in frontends live one per module in
+:mod:`behavior.io`; third parties add theirs through the entry-point group
+``behavior.frontends`` (an entry point names a :class:`Frontend` or a
+zero-argument callable returning one) or at run time with
+:func:`register_frontend`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from behavior.dataset import append_log, validate
+from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "Frontend",
+    "Probe",
+    "Verdict",
+    "accept",
+    "atomic_path",
+    "detect_format",
+    "frontends",
+    "get_frontend",
+    "load_poses",
+    "refuse",
+    "register_frontend",
+    "save_poses",
+]
+
+ENTRY_POINT_GROUP = "behavior.frontends"
+
+# Built-in frontends, "module:attribute", in the order used to pick a writer for a
+# suffix several formats share (.csv and .h5 default to DeepLabCut).
+_BUILTIN = (
+    "behavior.io.deeplabcut:FRONTEND",
+    "behavior.io.lightning_pose:FRONTEND",
+    "behavior.io.sleap:FRONTEND",
+    "behavior.io.anipose:FRONTEND",
+    "behavior.io.nwb:FRONTEND",
+    "behavior.io.netcdf:FRONTEND",
+    "behavior.io.tidy:FRONTEND",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A frontend's answer to "is this file yours?".
+
+    ``score`` 0 means no, with ``reason`` saying why. A higher score is a more
+    specific claim: a Lightning Pose CSV is also a valid DeepLabCut CSV, so the
+    Lightning Pose frontend answers with a higher score when it sees its marks.
+    """
+
+    score: float
+    reason: str = ""
+
+    @property
+    def accepted(self) -> bool:
+        return self.score > 0
+
+
+def accept(score: float = 1.0, reason: str = "") -> Verdict:
+    """Sniff answer: the file is this format (``score`` > 0; higher is more specific)."""
+    return Verdict(float(score), reason)
+
+
+def refuse(reason: str) -> Verdict:
+    """Sniff answer: the file is not this format, because ``reason``."""
+    return Verdict(0.0, reason)
+
+
+class Probe:
+    """Cheap, cached looks at a file, shared by every frontend's ``sniff``.
+
+    Parameters
+    ----------
+    path
+        The file to look at.
+
+    Examples
+    --------
+    >>> probe = Probe("poses.csv")  # doctest: +SKIP
+    >>> probe.lines(3)  # doctest: +SKIP
+    """
+
+    HEAD_BYTES = 65536
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @cached_property
+    def suffixes(self) -> list[str]:
+        """Lower-case suffixes, e.g. ``['.analysis', '.h5']``."""
+        return [s.lower() for s in self.path.suffixes]
+
+    def has_suffix(self, *suffixes: str) -> bool:
+        """Whether the file name ends with any of ``suffixes`` (case-insensitive)."""
+        lower = self.path.name.lower()
+        return any(lower.endswith(s.lower()) for s in suffixes)
+
+    @cached_property
+    def head(self) -> bytes:
+        """The first 64 KiB of the file."""
+        with open(self.path, "rb") as fh:
+            return fh.read(self.HEAD_BYTES)
+
+    @cached_property
+    def is_hdf5(self) -> bool:
+        """Whether the file starts with the HDF5 signature (NWB, DLC h5, SLEAP)."""
+        return self.head[:8] == b"\x89HDF\r\n\x1a\n"
+
+    @cached_property
+    def is_netcdf3(self) -> bool:
+        return self.head[:3] == b"CDF"
+
+    @cached_property
+    def is_parquet(self) -> bool:
+        return self.head[:4] == b"PAR1"
+
+    @cached_property
+    def is_text(self) -> bool:
+        """Whether the head decodes as UTF-8 text without NUL bytes."""
+        if b"\x00" in self.head:
+            return False
+        try:
+            self.head.decode("utf-8")
+        except UnicodeDecodeError as err:
+            # a multi-byte character cut at the 64 KiB boundary is still text
+            return err.start >= len(self.head) - 4
+        return True
+
+    def lines(self, n: int) -> list[str]:
+        """The first ``n`` lines of a text file (fewer if the head is shorter)."""
+        if not self.is_text:
+            return []
+        text = self.head.decode("utf-8", errors="ignore")
+        out = text.splitlines()
+        if len(self.head) == self.HEAD_BYTES and out:
+            out = out[:-1]  # the last line may be cut
+        return out[:n]
+
+    @cached_property
+    def h5_tree(self) -> dict[str, dict[str, Any]]:
+        """Map of every HDF5 object path (up to depth 3) to its attributes' names.
+
+        Empty if the file is not HDF5 or cannot be opened (e.g. truncated).
+        """
+        if not self.is_hdf5:
+            return {}
+        import h5py
+
+        tree: dict[str, dict[str, Any]] = {}
+        try:
+            with h5py.File(self.path, "r") as f:
+                tree["/"] = dict(f.attrs.items())
+
+                def visit(name: str, obj: Any) -> None:
+                    if name.count("/") < 3:
+                        tree[name] = {k: None for k in obj.attrs.keys()}
+
+                f.visititems(visit)
+        except Exception as err:  # truncated or corrupt: frontends refuse with this
+            self._h5_error = f"{type(err).__name__}: {err}"
+            return {}
+        return tree
+
+    @property
+    def h5_error(self) -> str | None:
+        """Why the HDF5 file could not be opened, if it could not."""
+        _ = self.h5_tree
+        return getattr(self, "_h5_error", None)
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """One pose-file format: how to recognise, read and write it.
+
+    Parameters
+    ----------
+    name
+        Short unique name used as ``source=`` / ``format=`` (e.g. ``"deeplabcut"``).
+    description
+        One line for :func:`frontends`.
+    suffixes
+        File suffixes the format uses, most specific first (``".analysis.h5"``).
+    sniff
+        ``sniff(probe: Probe) -> Verdict``: look at content, not only the suffix.
+    read
+        ``read(path: Path, *, fps: float | None = None, **options) -> xr.Dataset``.
+    write
+        ``write(ds: xr.Dataset, path: Path, **options) -> None``. It is given a
+        temporary path with the same suffix; :func:`save_poses` renames it into place.
+    aliases
+        Other accepted names (``"DeepLabCut"``, ``"dlc"``); matched case-insensitively.
+
+    Examples
+    --------
+    >>> def sniff(probe):
+    ...     return accept() if probe.has_suffix(".xyz") else refuse("not a .xyz file")
+    >>> fe = Frontend("xyz", "toy text format", (".xyz",), sniff, read=lambda p, **kw: None)
+    """
+
+    name: str
+    description: str
+    suffixes: tuple[str, ...]
+    sniff: Callable[[Probe], Verdict]
+    read: Callable[..., xr.Dataset] | None = None
+    write: Callable[..., None] | None = None
+    aliases: tuple[str, ...] = ()
+    origin: str = field(default="built-in", compare=False)
+
+    @property
+    def reads(self) -> bool:
+        return self.read is not None
+
+    @property
+    def writes(self) -> bool:
+        return self.write is not None
+
+    def names(self) -> set[str]:
+        return {_key(n) for n in (self.name, *self.aliases)}
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("_", "-").replace(" ", "-")
+
+
+_registry: dict[str, Frontend] = {}
+_loaded = False
+
+
+def _load_registry() -> dict[str, Frontend]:
+    global _loaded
+    if _loaded:
+        return _registry
+    _loaded = True
+    for spec in _BUILTIN:
+        module_name, attr = spec.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as err:
+            if err.name == module_name:
+                continue  # a built-in frontend not written yet
+            raise
+        _add(getattr(module, attr), replace=False)
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            frontend = obj if isinstance(obj, Frontend) else obj()
+            if not isinstance(frontend, Frontend):
+                raise TypeError(f"expected a behavior.io.Frontend, found {type(frontend).__name__}")
+            _add(_with_origin(frontend, f"entry point {ep.value}"), replace=False)
+        except Exception as err:
+            logger.warning(
+                "Skipping pose frontend %r from entry point %s: %s", ep.name, ep.value, err
+            )
+    return _registry
+
+
+def _with_origin(frontend: Frontend, origin: str) -> Frontend:
+    from dataclasses import replace
+
+    return replace(frontend, origin=origin)
+
+
+def _add(frontend: Frontend, *, replace: bool) -> None:
+    key = _key(frontend.name)
+    if key in _registry and not replace:
+        raise ValueError(
+            f"a pose frontend named {frontend.name!r} is already registered "
+            f"({_registry[key].origin}); pass replace=True to override it"
+        )
+    _registry[key] = frontend
+
+
+def register_frontend(frontend: Frontend, *, replace: bool = False) -> Frontend:
+    """Add a frontend to the registry at run time.
+
+    Parameters
+    ----------
+    frontend
+        The format to add.
+    replace
+        Replace an existing frontend of the same name instead of raising.
+
+    Returns
+    -------
+    Frontend
+        The registered frontend.
+
+    Examples
+    --------
+    >>> fe = Frontend("toy", "toy format", (".toy",), lambda p: refuse("never"))
+    >>> register_frontend(fe, replace=True).name
+    'toy'
+    """
+    _load_registry()
+    _add(_with_origin(frontend, frontend.origin if frontend.origin != "built-in" else "runtime"),
+         replace=replace)
+    return _registry[_key(frontend.name)]
+
+
+def frontends() -> pd.DataFrame:
+    """List every registered pose format.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per format: ``name``, ``description``, ``suffixes``, ``reads``,
+        ``writes``, ``aliases`` and ``origin`` (built-in or the entry point).
+
+    Examples
+    --------
+    >>> table = frontends()
+    >>> "deeplabcut" in set(table["name"])
+    True
+    """
+    rows = [
+        {
+            "name": fe.name,
+            "description": fe.description,
+            "suffixes": ", ".join(fe.suffixes),
+            "reads": fe.reads,
+            "writes": fe.writes,
+            "aliases": ", ".join(fe.aliases),
+            "origin": fe.origin,
+        }
+        for fe in _load_registry().values()
+    ]
+    return pd.DataFrame(rows)
+
+
+def get_frontend(name: str) -> Frontend:
+    """Return the frontend called ``name`` (or one of its aliases).
+
+    Raises
+    ------
+    UnknownFormatError
+        Listing the known names.
+
+    Examples
+    --------
+    >>> get_frontend("DLC").name
+    'deeplabcut'
+    """
+    registry = _load_registry()
+    key = _key(name)
+    for frontend in registry.values():
+        if key in frontend.names():
+            return frontend
+    known = sorted(fe.name for fe in registry.values())
+    raise UnknownFormatError(f"unknown pose format {name!r}; known formats: {known}")
+
+
+def detect_format(path: str | os.PathLike) -> Frontend:
+    """Find the frontend that reads ``path`` by sniffing its content.
+
+    Parameters
+    ----------
+    path
+        A pose file.
+
+    Returns
+    -------
+    Frontend
+        The most specific frontend that accepts the file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    FileFormatError
+        If the file is empty.
+    UnknownFormatError
+        If no frontend, or several equally specific ones, accept the file; the
+        message lists each format tried and its reason.
+
+    Examples
+    --------
+    >>> detect_format("session.nc").name  # doctest: +SKIP
+    'netcdf'
+    """
+    probe = _probe_existing(Path(path))
+    verdicts: list[tuple[Frontend, Verdict]] = []
+    for frontend in _load_registry().values():
+        if not frontend.reads:
+            continue
+        try:
+            verdict = frontend.sniff(probe)
+        except Exception as err:
+            verdict = refuse(f"could not inspect the file ({type(err).__name__}: {err})")
+        verdicts.append((frontend, verdict))
+    accepted = [(fe, v) for fe, v in verdicts if v.accepted]
+    if not accepted:
+        lines = "\n".join(f"  - {fe.name}: {v.reason or 'refused'}" for fe, v in verdicts)
+        hint = ""
+        if probe.is_hdf5 and probe.h5_error:
+            hint = f"\nThe HDF5 file could not be opened ({probe.h5_error}); is it truncated?"
+        raise UnknownFormatError(
+            f"{probe.path}: not a pose file of any known format. Formats tried:\n{lines}{hint}\n"
+            "Pass source=... to force a format, or see behavior.io.frontends()."
+        )
+    best = max(v.score for _, v in accepted)
+    top = [fe for fe, v in accepted if v.score == best]
+    if len(top) > 1:
+        raise UnknownFormatError(
+            f"{probe.path}: ambiguous format, equally accepted by {[fe.name for fe in top]}. "
+            f"Pass source= one of these names."
+        )
+    return top[0]
+
+
+def _probe_existing(path: Path) -> Probe:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.is_dir():
+        raise FileFormatError(f"{path}: is a directory, expected a pose file")
+    if path.stat().st_size == 0:
+        raise FileFormatError(f"{path}: the file is empty (0 bytes)")
+    return Probe(path)
+
+
+def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any]) -> xr.Dataset:
+    if source == "auto":
+        frontend = detect_format(path)
+    else:
+        frontend = get_frontend(source)
+        _probe_existing(path)
+        if not frontend.reads:
+            raise UnknownFormatError(f"format {frontend.name!r} can be written but not read")
+    assert frontend.read is not None
+    ds = frontend.read(path, fps=fps, **options)
+    if "source_file" not in ds.attrs:
+        ds.attrs["source_file"] = str(path)
+    try:
+        validate(ds)
+    except PoseDataError as err:
+        raise FileFormatError(f"{path}: read as {frontend.name} but {err}") from err
+    ds.attrs.setdefault("space_unit", "pixels")
+    ds.attrs.setdefault("log", "[]")
+    logger.debug("loaded %s as %s: %s", path, frontend.name, dict(ds.sizes))
+    return ds
+
+
+def _apply_timestamps(ds: xr.Dataset, timestamps: Any, path: Path) -> xr.Dataset:
+    from behavior.dataset import _check_time
+
+    if isinstance(timestamps, str | os.PathLike):
+        ts_path = Path(timestamps)
+        if ts_path.suffix.lower() == ".npy":
+            values = np.load(ts_path, allow_pickle=False)
+        else:
+            values = np.loadtxt(ts_path, delimiter=",", ndmin=1)
+        where = str(ts_path)
+    else:
+        values = np.asarray(timestamps)
+        where = "timestamps"
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if values.shape[0] != ds.sizes["time"]:
+        raise PoseDataError(
+            f"{where}: expected {ds.sizes['time']} timestamps, one per frame of {path.name}, "
+            f"found {values.shape[0]}"
+        )
+    _check_time(values, where)
+    out = ds.assign_coords(time=values)
+    out.attrs["time_unit"] = "seconds"
+    if values.size > 1:
+        out.attrs["fps"] = round(float(1.0 / np.median(np.diff(values))), 6)
+    return out
+
+
+def load_poses(
+    path_or_paths: str | os.PathLike | Sequence[str | os.PathLike],
+    source: str = "auto",
+    fps: float | None = None,
+    **options: Any,
+) -> xr.Dataset:
+    """Load pose tracks from any supported file into a pose dataset.
+
+    Parameters
+    ----------
+    path_or_paths
+        One file, or several predictions of the same video (e.g. Lightning Pose
+        model seeds), which are stacked along a new ``ensemble`` dimension whose
+        coordinate is each file's name.
+    source
+        ``"auto"`` sniffs the content; otherwise a format name or alias from
+        :func:`behavior.io.frontends` (``"deeplabcut"``, ``"sleap"``, ...).
+    fps
+        Frames per second, for formats that do not store time. Without it, and
+        without timestamps in the file, ``time`` counts frames.
+    **options
+        Passed to the frontend's reader. ``timestamps=`` (an array or a ``.npy`` /
+        text file of seconds, one per frame) works for every format and replaces
+        the ``time`` coordinate; irregular timestamps are kept as they are.
+
+    Returns
+    -------
+    xr.Dataset
+        A validated pose dataset with ``attrs["log"]`` recording the load.
+
+    Raises
+    ------
+    FileNotFoundError, FileFormatError, UnknownFormatError
+        Naming the file and the problem.
+
+    Examples
+    --------
+    >>> ds = load_poses("video1DLC_resnet50.h5", fps=30)  # doctest: +SKIP
+    >>> ds.position.dims
+    ('time', 'space', 'keypoint', 'individual')
+    """
+    timestamps = options.pop("timestamps", None)
+    if isinstance(path_or_paths, str | os.PathLike):
+        path = Path(path_or_paths)
+        ds = _read_one(path, source, fps, options)
+        if timestamps is not None:
+            ds = _apply_timestamps(ds, timestamps, path)
+        return append_log(ds, "load_poses", path=str(path), source=source, fps=fps, **options)
+
+    paths = [Path(p) for p in path_or_paths]
+    if not paths:
+        raise PoseDataError("path_or_paths: expected at least one file, found an empty list")
+    members = []
+    for path in paths:
+        ds = _read_one(path, source, fps, options)
+        if timestamps is not None:
+            ds = _apply_timestamps(ds, timestamps, path)
+        members.append(ds)
+    ds = _stack_ensemble(members, paths)
+    return append_log(
+        ds, "load_poses", paths=[str(p) for p in paths], source=source, fps=fps, **options
+    )
+
+
+def _stack_ensemble(members: list[xr.Dataset], paths: list[Path]) -> xr.Dataset:
+    first = members[0]
+    for ds, path in zip(members[1:], paths[1:], strict=True):
+        for dim in ("time", "space", "keypoint", "individual"):
+            a, b = first[dim].values, ds[dim].values
+            if a.shape != b.shape or not np.array_equal(a, b):
+                raise PoseDataError(
+                    f"{path.name}: cannot stack with {paths[0].name} as an ensemble: "
+                    f"'{dim}' differs (expected {a.shape[0]} values starting {list(a[:3])}, "
+                    f"found {b.shape[0]} starting {list(b[:3])})"
+                )
+    names = [p.name for p in paths]
+    if len(set(names)) != len(names):
+        names = [str(p) for p in paths]
+    stacked = xr.concat(members, dim=pd.Index(names, name="ensemble"), combine_attrs="drop")
+    stacked = stacked.transpose("ensemble", ...)
+    attrs = dict(first.attrs)
+    attrs["source_file"] = ", ".join(str(p) for p in paths)
+    stacked.attrs = attrs
+    return stacked
+
+
+def _writer_for(path: Path, format: str | None) -> Frontend:
+    if format is not None:
+        frontend = get_frontend(format)
+        if not frontend.writes:
+            writable = sorted(fe.name for fe in _load_registry().values() if fe.writes)
+            raise UnknownFormatError(
+                f"format {frontend.name!r} can be read but not written; writable: {writable}"
+            )
+        return frontend
+    lower = path.name.lower()
+    best: tuple[int, Frontend] | None = None
+    for frontend in _load_registry().values():
+        if not frontend.writes:
+            continue
+        for suffix in frontend.suffixes:
+            if lower.endswith(suffix.lower()) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), frontend)
+    if best is None:
+        table = {fe.name: fe.suffixes for fe in _load_registry().values() if fe.writes}
+        raise UnknownFormatError(
+            f"{path}: cannot tell the format from the suffix {path.suffix!r}; "
+            f"pass format= one of {table}"
+        )
+    return best[1]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it into place on success.
+
+    The temporary file keeps ``path``'s suffixes (writers may look at them). If
+    the body raises, the temporary file is removed and ``path`` is untouched.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    >>> target.read_text()
+    'done'
+    """
+    path = Path(path)
+    if not path.parent.exists():
+        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
+    suffix = "".join(path.suffixes[-2:]) if len(path.suffixes) > 1 else path.suffix
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    tmp.unlink()  # writers such as HDF5 libraries want to create the file themselves
+    try:
+        yield tmp
+        if not tmp.exists():
+            raise FileFormatError(f"{path}: the writer produced no file")
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def save_poses(
+    ds: xr.Dataset, path: str | os.PathLike, format: str | None = None, **options: Any
+) -> Path:
+    """Write a pose dataset to a file, atomically.
+
+    Parameters
+    ----------
+    ds
+        A pose dataset.
+    path
+        Destination. The format follows the suffix (``.h5`` and ``.csv`` mean
+        DeepLabCut, ``.analysis.h5`` SLEAP, ``.nc`` netCDF, ``.parquet`` the tidy
+        table, ``.nwb`` NWB) unless ``format`` is given.
+    format
+        A format name from :func:`behavior.io.frontends` that writes.
+    **options
+        Passed to the frontend's writer.
+
+    Returns
+    -------
+    Path
+        The written file. A failed write leaves no partial file and does not
+        touch an existing file at ``path``.
+
+    Examples
+    --------
+    >>> save_poses(ds, "session.nc")  # doctest: +SKIP
+    """
+    validate(ds)
+    path = Path(path)
+    frontend = _writer_for(path, format)
+    assert frontend.write is not None
+    with atomic_path(path) as tmp:
+        frontend.write(ds, tmp, **options)
+    logger.info("wrote %s as %s", path, frontend.name)
+    return path

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real pose files in ../shared/data and small synthetic datasets."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("BEHAVIOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+def shared_data_available() -> bool:
+    return (SHARED_DATA / "MANIFEST.csv").is_file()
+
+
+def manifest_rows() -> list[dict[str, str]]:
+    """Rows of ../shared/data/MANIFEST.csv (empty when the folder is absent)."""
+    if not shared_data_available():
+        return []
+    with open(SHARED_DATA / "MANIFEST.csv", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of real pose files; skips the test when it is absent."""
+    if not shared_data_available():
+        pytest.skip(f"real pose files not found at {SHARED_DATA} (../shared/data is absent)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def small_poses():
+    """A 2-individual, 3-keypoint, 2D dataset of 50 frames at 30 fps with some NaN."""
+    import behavior as bh
+
+    rng = np.random.default_rng(0)
+    position = rng.normal(100, 20, size=(50, 2, 3, 2))
+    position[5, :, 1, 0] = np.nan
+    confidence = rng.uniform(0, 1, size=(50, 3, 2))
+    confidence[5, 1, 0] = np.nan
+    return bh.from_numpy(
+        position,
+        confidence,
+        individual_names=["mouse_a", "mouse_b"],
+        keypoint_names=["nose", "neck", "tail_base"],
+        fps=30,
+        source_software="test",
+    )
