@@ -23,7 +23,17 @@ from behavior.errors import (
     UnknownFormatError,
 )
 
-_SUBMODULES = {"cli", "dataset", "errors", "estimators", "events", "io", "plot", "simulate", "units"}
+_SUBMODULES = {
+    "cli",
+    "dataset",
+    "errors",
+    "estimators",
+    "events",
+    "io",
+    "plot",
+    "simulate",
+    "units",
+}
 _LAZY_ATTRS = {
     "load_poses": "behavior.io.registry",
     "save_poses": "behavior.io.registry",
@@ -49,7 +59,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from behavior import estimators, events, io, plot, simulate, units  # noqa: F401
-    from behavior.io.registry import frontends, load_poses, save_poses  # noqa: F401
+    from behavior.io.registry import frontends, load_poses, save_poses
 
 
 def __getattr__(name: str) -> Any:

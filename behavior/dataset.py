@@ -190,7 +190,9 @@ def from_numpy(
     if fps is not None:
         fps = float(fps)
         if not np.isfinite(fps) or fps <= 0:
-            raise PoseDataError(f"fps: expected a positive number of frames per second, found {fps}")
+            raise PoseDataError(
+                f"fps: expected a positive number of frames per second, found {fps}"
+            )
     if time is not None:
         time = np.asarray(time, dtype=np.float64).reshape(-1)
         if time.shape[0] != n_time:
@@ -239,7 +241,9 @@ def from_numpy(
 def _check_time(time: np.ndarray, where: str) -> None:
     if not np.all(np.isfinite(time)):
         bad = int(np.flatnonzero(~np.isfinite(time))[0])
-        raise PoseDataError(f"{where}: expected finite timestamps, found {time[bad]} at frame {bad}")
+        raise PoseDataError(
+            f"{where}: expected finite timestamps, found {time[bad]} at frame {bad}"
+        )
     if time.size > 1:
         steps = np.diff(time)
         if np.any(steps <= 0):
@@ -294,7 +298,9 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
         raise PoseDataError(f"position: expected a float array, found dtype {position.dtype}")
     space = [str(s) for s in ds["space"].values]
     if space not in (["x", "y"], ["x", "y", "z"]):
-        raise PoseDataError(f"space: expected coordinates ['x', 'y'] or ['x', 'y', 'z'], found {space}")
+        raise PoseDataError(
+            f"space: expected coordinates ['x', 'y'] or ['x', 'y', 'z'], found {space}"
+        )
     for dim in ("keypoint", "individual"):
         names = [str(v) for v in ds[dim].values]
         if len(names) == 0:
@@ -327,6 +333,17 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
 
 def read_log(obj: xr.Dataset | xr.DataArray) -> list[dict[str, Any]]:
     """Return the processing log of ``obj`` as a list of records (oldest first).
+
+    Parameters
+    ----------
+    obj
+        Dataset or DataArray whose ``attrs["log"]`` holds a JSON list (or nothing).
+
+    Returns
+    -------
+    list of dict
+        One record per step: ``operation``, ``datetime``, ``behavior_version``,
+        ``parameters``.
 
     Examples
     --------

@@ -74,8 +74,7 @@ def to_seconds(value: float | str, *, name: str = "duration") -> float:
         unit = unit.lower() or "s"
         if unit not in _TIME_UNITS:
             raise PoseDataError(
-                f"{name}: unknown time unit {unit!r} in {value!r}; "
-                f"use one of ms, s, min, h"
+                f"{name}: unknown time unit {unit!r} in {value!r}; use one of ms, s, min, h"
             )
         seconds = float(number) * _TIME_UNITS[unit]
     else:
@@ -123,10 +122,10 @@ def to_frames(value: int | float | str, fps: float | None, *, name: str = "windo
     if isinstance(value, str):
         match = _DURATION.match(value)
         if match and match.group(2).lower() in {"frame", "frames", "f"}:
-            return int(round(float(match.group(1))))
+            return round(float(match.group(1)))
     if fps is None or not fps > 0:
         raise PoseDataError(
             f"{name}: {value!r} is a duration, which needs the frame rate, but fps is "
             f"{fps!r}. Give fps (e.g. load_poses(..., fps=30)) or give {name} in frames."
         )
-    return int(round(to_seconds(value, name=name) * fps))
+    return round(to_seconds(value, name=name) * fps)

@@ -41,8 +41,13 @@ def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
             ds = opened.load()
     except (OSError, ValueError) as err:
         raise FileFormatError(f"{path}: cannot be read as netCDF ({err})") from err
-    ds = ds.rename({k: v for k, v in {"keypoints": "keypoint", "individuals": "individual"}.items()
-                    if k in ds.dims})
+    ds = ds.rename(
+        {
+            k: v
+            for k, v in {"keypoints": "keypoint", "individuals": "individual"}.items()
+            if k in ds.dims
+        }
+    )
     if "position" not in ds:
         raise FileFormatError(
             f"{path}: expected a netCDF pose dataset with a 'position' variable, "

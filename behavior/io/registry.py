@@ -80,12 +80,38 @@ class Verdict:
 
 
 def accept(score: float = 1.0, reason: str = "") -> Verdict:
-    """Sniff answer: the file is this format (``score`` > 0; higher is more specific)."""
+    """Sniff answer: the file is this format.
+
+    Parameters
+    ----------
+    score
+        Greater than 0; a higher score is a more specific claim and wins
+        auto-detection over a lower one.
+    reason
+        What gave the format away (for debugging).
+
+    Examples
+    --------
+    >>> accept(2.0, "scorer ends with _tracker").accepted
+    True
+    """
     return Verdict(float(score), reason)
 
 
 def refuse(reason: str) -> Verdict:
-    """Sniff answer: the file is not this format, because ``reason``."""
+    """Sniff answer: the file is not this format.
+
+    Parameters
+    ----------
+    reason
+        Why not, shown to the user when no format accepts the file; be specific
+        ("first cell is 'time', expected 'scorer'").
+
+    Examples
+    --------
+    >>> refuse("no df_with_missing group").accepted
+    False
+    """
     return Verdict(0.0, reason)
 
 
@@ -180,7 +206,7 @@ class Probe:
 
                 def visit(name: str, obj: Any) -> None:
                     if name.count("/") < 3:
-                        tree[name] = {k: None for k in obj.attrs.keys()}
+                        tree[name] = {k: None for k in obj.attrs}
 
                 f.visititems(visit)
         except Exception as err:  # truncated or corrupt: frontends refuse with this
@@ -321,8 +347,10 @@ def register_frontend(frontend: Frontend, *, replace: bool = False) -> Frontend:
     'toy'
     """
     _load_registry()
-    _add(_with_origin(frontend, frontend.origin if frontend.origin != "built-in" else "runtime"),
-         replace=replace)
+    _add(
+        _with_origin(frontend, frontend.origin if frontend.origin != "built-in" else "runtime"),
+        replace=replace,
+    )
     return _registry[_key(frontend.name)]
 
 
@@ -358,6 +386,16 @@ def frontends() -> pd.DataFrame:
 
 def get_frontend(name: str) -> Frontend:
     """Return the frontend called ``name`` (or one of its aliases).
+
+    Parameters
+    ----------
+    name
+        Format name or alias, case-insensitive (``"DLC"``, ``"DeepLabCut"``).
+
+    Returns
+    -------
+    Frontend
+        The registered frontend.
 
     Raises
     ------
@@ -614,6 +652,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary file keeps ``path``'s suffixes (writers may look at them). If
     the body raises, the temporary file is removed and ``path`` is untouched.
 
+    Parameters
+    ----------
+    path
+        The final destination; its folder must exist.
+
+    Yields
+    ------
+    Path
+        Where to write (does not exist yet).
+
     Examples
     --------
     >>> import tempfile, pathlib
@@ -627,7 +675,9 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     if not path.parent.exists():
         raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
     suffix = "".join(path.suffixes[-2:]) if len(path.suffixes) > 1 else path.suffix
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     tmp.unlink()  # writers such as HDF5 libraries want to create the file themselves

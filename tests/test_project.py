@@ -1,0 +1,69 @@
+"""Project-level promises: the README's commands, CI, lazy imports, docs on public functions."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO_ROOT
+
+
+def _readme_commands() -> list[str]:
+    text = (REPO_ROOT / "README.md").read_text()
+    block = re.search(r"```bash\n(.*?)```", text, re.S).group(1)
+    return [line for line in block.splitlines() if line and not line.startswith("#")]
+
+
+def test_readme_starts_with_demo_and_test_commands():
+    demo, tests = _readme_commands()[:2]
+    assert demo.endswith("behavior demo")
+    assert "pip install -e ." in demo
+    assert "pytest" in tests and '".[dev]"' in tests
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (REPO_ROOT / ".ci" / "run").read_text()
+    assert _readme_commands()[1] in ci.splitlines()
+    assert '"$rc" -eq 5' in ci
+
+
+def test_import_is_lazy_about_heavy_dependencies():
+    code = (
+        "import sys, behavior as bh; bh.from_numpy; "
+        "heavy = [m for m in ('jax', 'matplotlib', 'sleap_io', 'pynwb', 'dask', 'numba', "
+        "'sklearn', 'tables') if m in sys.modules]; print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+PUBLIC_MODULES = [
+    "behavior.dataset",
+    "behavior.units",
+    "behavior.io.registry",
+    "behavior.simulate",
+    "behavior.events",
+    "behavior.estimators",
+    "behavior.plot",
+]
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_public_functions_have_numpydoc_with_example(module_name):
+    module = importlib.import_module(module_name)
+    names = getattr(module, "__all__", [n for n in dir(module) if not n.startswith("_")])
+    missing = []
+    for name in names:
+        obj = getattr(module, name)
+        if not inspect.isfunction(obj) or obj.__module__ != module_name:
+            continue
+        doc = inspect.getdoc(obj) or ""
+        needs_params = bool(inspect.signature(obj).parameters)
+        if "Examples" not in doc or ("Parameters" not in doc and needs_params):
+            missing.append(name)
+    assert not missing, f"{module_name}: public functions without Parameters/Examples: {missing}"
