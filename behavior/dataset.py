@@ -294,6 +294,11 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
             f"position: missing dimension(s) {missing}; expected {list(CORE_DIMS)}, "
             f"found {list(position.dims)}{hint}"
         )
+    if position.dims[-4:] != CORE_DIMS:
+        raise PoseDataError(
+            f"position: expected dims ordered {list(CORE_DIMS)} (extra dims first), found "
+            f"{list(position.dims)}; use ds.transpose(..., *{list(CORE_DIMS)})"
+        )
     if not np.issubdtype(position.dtype, np.floating):
         raise PoseDataError(f"position: expected a float array, found dtype {position.dtype}")
     space = [str(s) for s in ds["space"].values]

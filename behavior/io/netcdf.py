@@ -8,6 +8,7 @@ are renamed on read.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,9 @@ def sniff(probe: Probe) -> Verdict:
     if not probe.is_hdf5:
         return refuse("neither a netCDF-3 nor an HDF5/netCDF-4 file")
     tree = probe.h5_tree
+    is_netcdf4 = "_NCProperties" in tree.get("/", {})
+    if not is_netcdf4:
+        return refuse("HDF5 file without the netCDF-4 '_NCProperties' root attribute")
     if "position" in tree and any(k in tree for k in ("time", "keypoint", "keypoints")):
         return accept(reason="netCDF-4 with a position variable")
     if probe.has_suffix(*_NETCDF_SUFFIXES):
@@ -48,6 +52,11 @@ def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
             if k in ds.dims
         }
     )
+    if "position" in ds:
+        core = [d for d in ("time", "space", "keypoint", "individual") if d in ds.position.dims]
+        ds["position"] = ds.position.transpose(..., *core)
+        if "confidence" in ds:
+            ds["confidence"] = ds.confidence.transpose(..., *[d for d in core if d != "space"])
     if "position" not in ds:
         raise FileFormatError(
             f"{path}: expected a netCDF pose dataset with a 'position' variable, "
@@ -82,6 +91,8 @@ def _netcdf_attr(value: Any) -> Any:
         return value
     if isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
         return np.asarray(value)
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, default=str)
     return str(value)
 
 
