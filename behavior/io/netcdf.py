@@ -30,6 +30,11 @@ def sniff(probe: Probe) -> Verdict:
     tree = probe.h5_tree
     is_netcdf4 = "_NCProperties" in tree.get("/", {})
     if not is_netcdf4:
+        if probe.has_suffix(*_NETCDF_SUFFIXES):
+            return refuse(
+                "an HDF5 file with a netCDF suffix but without the netCDF-4 "
+                "'_NCProperties' root attribute"
+            )
         return refuse("HDF5 file without the netCDF-4 '_NCProperties' root attribute")
     if "position" in tree and any(k in tree for k in ("time", "keypoint", "keypoints")):
         return accept(reason="netCDF-4 with a position variable")
