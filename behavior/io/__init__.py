@@ -19,6 +19,7 @@ from behavior.io.registry import (
     refuse,
     register_frontend,
     save_poses,
+    writer_for,
 )
 
 __all__ = [
@@ -35,4 +36,5 @@ __all__ = [
     "refuse",
     "register_frontend",
     "save_poses",
+    "writer_for",
 ]

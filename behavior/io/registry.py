@@ -45,6 +45,7 @@ __all__ = [
     "refuse",
     "register_frontend",
     "save_poses",
+    "writer_for",
 ]
 
 ENTRY_POINT_GROUP = "behavior.frontends"
@@ -619,7 +620,33 @@ def _stack_ensemble(members: list[xr.Dataset], paths: list[Path]) -> xr.Dataset:
     return stacked
 
 
-def _writer_for(path: Path, format: str | None) -> Frontend:
+def writer_for(path: str | os.PathLike, format: str | None = None) -> Frontend:
+    """Return the frontend that :func:`save_poses` would use to write ``path``.
+
+    Parameters
+    ----------
+    path
+        Destination file; its suffix picks the format (longest match wins, so
+        ``.analysis.h5`` is SLEAP while ``.h5`` is DeepLabCut).
+    format
+        A format name that overrides the suffix.
+
+    Returns
+    -------
+    Frontend
+        A frontend that writes.
+
+    Raises
+    ------
+    UnknownFormatError
+        If the format cannot write or the suffix is unknown, listing the options.
+
+    Examples
+    --------
+    >>> writer_for("session.analysis.h5").name
+    'sleap'
+    """
+    path = Path(path)
     if format is not None:
         frontend = get_frontend(format)
         if not frontend.writes:
@@ -721,7 +748,7 @@ def save_poses(
     """
     validate(ds)
     path = Path(path)
-    frontend = _writer_for(path, format)
+    frontend = writer_for(path, format)
     assert frontend.write is not None
     with atomic_path(path) as tmp:
         frontend.write(ds, tmp, **options)

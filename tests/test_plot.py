@@ -1,0 +1,167 @@
+"""Tests for behavior/plot.py: what is drawn, on which axes, in which orientation."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # tests run without a display
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from matplotlib.axes import Axes
+from matplotlib.collections import PathCollection
+from matplotlib.figure import Figure
+
+import behavior as bh
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture
+def walk():
+    """Two individuals, three keypoints, 60 frames; keypoint 'b' of ann is missing at times."""
+    rng = np.random.default_rng(1)
+    position = np.cumsum(rng.normal(0, 2, size=(60, 2, 3, 2)), axis=0) + 200
+    position[10:15, :, 1, 0] = np.nan  # one keypoint missing: the centroid uses the others
+    position[30, :, :, 1] = np.nan  # every keypoint missing: a gap
+    ds = bh.from_numpy(
+        position,
+        keypoint_names=["a", "b", "c"],
+        individual_names=["ann", "bob"],
+        fps=30,
+    )
+    ds.attrs["space_unit"] = "cm"
+    return ds
+
+
+def test_trajectories_returns_figure_and_axes_in_image_coordinates(walk):
+    fig, ax = bh.plot.trajectories(walk)
+    assert isinstance(fig, Figure) and isinstance(ax, Axes)
+    assert ax.figure is fig
+    assert ax.yaxis_inverted() and not ax.xaxis_inverted()
+    assert ax.get_aspect() == 1.0
+    assert ax.get_xlabel() == "x (cm)" and ax.get_ylabel() == "y (cm)"
+    assert [line.get_label() for line in ax.get_lines()] == ["ann", "bob"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ann", "bob"]
+
+
+def test_trajectories_draws_the_centroid_of_available_keypoints(walk):
+    _, ax = bh.plot.trajectories(walk)
+    ann, bob = ax.get_lines()
+    pos = walk.position.values
+    expected_x = np.nanmean(pos[:, 0, :, 0], axis=1)
+    np.testing.assert_allclose(ann.get_xdata(), expected_x)
+    # frames 10-14 lack keypoint b: mean of a and c, not NaN
+    np.testing.assert_allclose(ann.get_ydata()[12], pos[12, 1, [0, 2], 0].mean())
+    # frame 30 of bob has no keypoint at all: a gap
+    assert np.isnan(bob.get_xdata()[30]) and np.isfinite(bob.get_xdata()[29])
+
+
+def test_trajectories_of_one_keypoint_and_individual(walk):
+    _, ax = bh.plot.trajectories(walk, keypoint="c", individuals="bob")
+    (line,) = ax.get_lines()
+    assert line.get_label() == "bob"
+    np.testing.assert_allclose(line.get_ydata(), walk.position.values[:, 1, 2, 1])
+    assert "(c)" in ax.get_title()
+    with pytest.raises(bh.PoseDataError, match=r"keypoint.*'nose'.*available"):
+        bh.plot.trajectories(walk, keypoint="nose")
+    with pytest.raises(bh.PoseDataError, match=r"individuals.*'eve'"):
+        bh.plot.trajectories(walk, individuals=["eve"])
+
+
+def test_trajectories_honours_ax_and_keeps_an_inverted_axis_inverted(walk):
+    fig, (left, right) = plt.subplots(1, 2)
+    right.invert_yaxis()
+    got_fig, got_ax = bh.plot.trajectories(walk, ax=right)
+    assert got_fig is fig and got_ax is right
+    assert right.yaxis_inverted()  # not flipped back
+    assert len(left.get_lines()) == 0 and len(right.get_lines()) == 2
+
+
+def test_trajectories_colored_by_time_adds_a_colorbar(walk):
+    fig, ax = bh.plot.trajectories(walk, color_by="time", individuals=["ann"])
+    (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+    finite = np.isfinite(np.nanmean(walk.position.values[:, :, :, 0], axis=2)).all(axis=1)
+    assert len(points.get_offsets()) == int(finite.sum())
+    np.testing.assert_allclose(points.get_array(), walk.time.values[finite])
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "time (seconds)"
+    with pytest.raises(bh.PoseDataError, match="color_by"):
+        bh.plot.trajectories(walk, color_by="speed")
+
+
+def test_trajectories_of_3d_ensemble_and_dataarray_inputs(walk):
+    pos3d = np.concatenate([walk.position.values, np.ones((60, 1, 3, 2))], axis=1)
+    ds3 = bh.from_numpy(pos3d, keypoint_names=["a", "b", "c"], individual_names=["ann", "bob"])
+    _, ax = bh.plot.trajectories(ds3)  # seen from above: x, y
+    assert len(ax.get_lines()) == 2 and ax.get_xlabel() == "x (pixels)"
+    shifted = walk.copy(deep=True)
+    shifted["position"] = walk.position + 10.0
+    ensemble = xr.concat([walk, shifted, walk], dim="ensemble")  # median is walk
+    _, ax = bh.plot.trajectories(ensemble)
+    np.testing.assert_allclose(
+        ax.get_lines()[0].get_xdata(), np.nanmean(walk.position.values[:, 0, :, 0], axis=1)
+    )
+    _, ax = bh.plot.trajectories(walk.position, keypoint=["a", "c"])
+    assert "mean of a, c" in ax.get_title()
+
+
+def test_trajectories_needs_pose_dims(walk):
+    with pytest.raises(bh.PoseDataError, match="keypoint"):
+        bh.plot.trajectories(walk.position.isel(keypoint=0, drop=True))
+
+
+BOUTS = pd.DataFrame(
+    {
+        "individual": ["ann", "ann", "bob", "ann", "bob"],
+        "behavior": ["chase", "chase", "chase", "rest", "groom"],
+        "duration": [1.0, 2.5, 4.0, 10.0, 0.5],
+    }
+)
+
+
+def _bar_heights(ax):
+    return {
+        (tick, container.get_label()): patch.get_height()
+        for container in ax.containers
+        for tick, patch in zip(
+            [t.get_text() for t in ax.get_xticklabels()], container.patches, strict=True
+        )
+    }
+
+
+def test_time_budget_sums_bout_durations_per_individual_and_behavior():
+    fig, ax = bh.plot.time_budget(BOUTS)
+    assert isinstance(fig, Figure) and isinstance(ax, Axes)
+    heights = _bar_heights(ax)
+    assert heights[("chase", "ann")] == 3.5
+    assert heights[("chase", "bob")] == 4.0
+    assert heights[("rest", "ann")] == 10.0 and heights[("rest", "bob")] == 0.0
+    assert heights[("groom", "bob")] == 0.5
+    assert ax.get_ylabel() == "time (s)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ann", "bob"]
+
+
+def test_time_budget_from_a_budget_table_honours_ax_and_order():
+    table = pd.DataFrame(
+        {"individual": ["m1", "m1"], "behavior": ["walk", "rest"], "seconds": [5.0, 7.0]}
+    )
+    fig, (ax1, ax2) = plt.subplots(2)
+    got_fig, got_ax = bh.plot.time_budget(table, ax=ax2, behaviors=["rest", "walk", "chase"])
+    assert got_fig is fig and got_ax is ax2 and not ax1.containers
+    assert [t.get_text() for t in ax2.get_xticklabels()] == ["rest", "walk", "chase"]
+    assert [p.get_height() for p in ax2.containers[0].patches] == [7.0, 5.0, 0.0]
+    assert ax2.get_legend() is None  # one individual: no legend needed
+
+
+def test_time_budget_refuses_tables_without_durations():
+    with pytest.raises(bh.PoseDataError, match=r"'duration'.*found \['individual', 'behavior'\]"):
+        bh.plot.time_budget(BOUTS.drop(columns="duration"))
+    with pytest.raises(bh.PoseDataError, match="DataFrame"):
+        bh.plot.time_budget([1, 2, 3])
