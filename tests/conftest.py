@@ -51,3 +51,22 @@ def small_poses():
         fps=30,
         source_software="test",
     )
+
+
+# Modules whose numba (or JAX) kernels are compiled once per test session, up front,
+# so that compilation time is not charged to whichever test happens to run first.
+_WARM_MODULES = ("behavior.filtering", "behavior.simulate")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_kernels():
+    import importlib
+
+    for name in _WARM_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError:
+            continue
+        warm = getattr(module, "_warm_up", None)
+        if warm is not None:
+            warm()
