@@ -67,7 +67,7 @@ from behavior.errors import (
     PoseDataError,
     require_module,
 )
-from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
+from behavior.io.registry import Frontend, Probe, Verdict, accept, attr_to_json, refuse
 
 logger = logging.getLogger(__name__)
 
@@ -951,7 +951,9 @@ def write(
             )
         )
     saved = {
-        "attrs": {k: _jsonable(v) for k, v in attrs.items() if k not in ("source_file", "ds_type")},
+        "attrs": {
+            k: attr_to_json(v) for k, v in attrs.items() if k not in ("source_file", "ds_type")
+        },
         "containers": containers,
     }
     nwbfile.add_scratch(
@@ -963,16 +965,6 @@ def write(
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         with pynwb.NWBHDF5IO(str(path), "w") as io:
             io.write(nwbfile)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, str | int | float | bool | list | dict) or value is None:
-        return value
-    return str(value)
 
 
 FRONTEND = Frontend(

@@ -38,6 +38,7 @@ __all__ = [
     "Verdict",
     "accept",
     "atomic_path",
+    "attr_to_json",
     "detect_format",
     "frontends",
     "get_frontend",
@@ -270,6 +271,34 @@ class Frontend:
 
     def names(self) -> set[str]:
         return {_key(n) for n in (self.name, *self.aliases)}
+
+
+def attr_to_json(value: Any) -> Any:
+    """Turn a dataset attribute into a JSON-ready value, for formats that store attrs as JSON.
+
+    Parameters
+    ----------
+    value
+        An attribute value: numpy scalars and arrays become Python numbers and
+        lists; anything that is not JSON is stored by ``str``.
+
+    Returns
+    -------
+    Any
+        A value ``json.dumps`` accepts.
+
+    Examples
+    --------
+    >>> attr_to_json(np.float32(2.5)), attr_to_json(np.arange(3))
+    (2.5, [0, 1, 2])
+    """
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, str | int | float | bool | list | dict) or value is None:
+        return value
+    return str(value)
 
 
 def _key(name: str) -> str:

@@ -40,7 +40,7 @@ import xarray as xr
 
 from behavior.dataset import from_numpy
 from behavior.errors import FileFormatError, PoseDataError
-from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
+from behavior.io.registry import Frontend, Probe, Verdict, accept, attr_to_json, refuse
 
 logger = logging.getLogger(__name__)
 
@@ -436,7 +436,7 @@ def write(ds: xr.Dataset, path: str | Path, *, format: str | None = None) -> Non
     if format == "parquet":
         import pyarrow.parquet as pq
 
-        attrs = {k: _jsonable(v) for k, v in ds.attrs.items() if k != "source_file"}
+        attrs = {k: attr_to_json(v) for k, v in ds.attrs.items() if k != "source_file"}
         table = table.replace_schema_metadata({_METADATA_KEY: json.dumps({"attrs": attrs})})
         pq.write_table(table, path)
         return
@@ -447,16 +447,6 @@ def write(ds: xr.Dataset, path: str | Path, *, format: str | None = None) -> Non
     with open(path, "wb") as fh:  # arrow quotes every header name; these need no quotes
         fh.write((delimiter.join(table.column_names) + "\n").encode())
         pcsv.write_csv(table, fh, write_options=options)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, str | int | float | bool | list | dict) or value is None:
-        return value
-    return str(value)
 
 
 FRONTEND = Frontend(
