@@ -16,7 +16,7 @@ import importlib
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -46,6 +46,7 @@ __all__ = [
     "refuse",
     "register_frontend",
     "save_poses",
+    "sniff_among",
     "writer_for",
 ]
 
@@ -474,9 +475,53 @@ def detect_format(path: str | os.PathLike) -> Frontend:
     >>> detect_format("session.nc").name  # doctest: +SKIP
     'netcdf'
     """
+    return sniff_among(path, _load_registry().values())
+
+
+def sniff_among(
+    path: str | os.PathLike,
+    candidates: Iterable[Frontend],
+    *,
+    what: str = "pose file",
+    hint: str = "Pass source=... to force a format, or see behavior.io.frontends().",
+) -> Frontend:
+    """Pick, by content, the most specific of ``candidates`` that reads ``path``.
+
+    The detection engine behind :func:`detect_format`, reusable by other file
+    registries (annotation files use it with their own frontends).
+
+    Parameters
+    ----------
+    path
+        The file to recognise.
+    candidates
+        Frontends to ask; those that cannot read are skipped.
+    what
+        What kind of file is expected, for the error message.
+    hint
+        The last line of the error message: how to force a format.
+
+    Returns
+    -------
+    Frontend
+        The frontend with the highest sniff score.
+
+    Raises
+    ------
+    FileNotFoundError, FileFormatError
+        If the file is missing, a directory or empty.
+    UnknownFormatError
+        If none or several equally specific frontends accept it; lists each
+        format tried and its reason.
+
+    Examples
+    --------
+    >>> sniff_among("session.nc", [get_frontend("netcdf")]).name  # doctest: +SKIP
+    'netcdf'
+    """
     probe = _probe_existing(Path(path))
     verdicts: list[tuple[Frontend, Verdict]] = []
-    for frontend in _load_registry().values():
+    for frontend in candidates:
         if not frontend.reads:
             continue
         try:
@@ -487,12 +532,12 @@ def detect_format(path: str | os.PathLike) -> Frontend:
     accepted = [(fe, v) for fe, v in verdicts if v.accepted]
     if not accepted:
         lines = "\n".join(f"  - {fe.name}: {v.reason or 'refused'}" for fe, v in verdicts)
-        hint = ""
+        extra = ""
         if probe.is_hdf5 and probe.h5_error:
-            hint = f"\nThe HDF5 file could not be opened ({probe.h5_error}); is it truncated?"
+            extra = f"\nThe HDF5 file could not be opened ({probe.h5_error}); is it truncated?"
         raise UnknownFormatError(
-            f"{probe.path}: not a pose file of any known format. Formats tried:\n{lines}{hint}\n"
-            "Pass source=... to force a format, or see behavior.io.frontends()."
+            f"{probe.path}: not a {what} of any known format. Formats tried:\n{lines}{extra}\n"
+            f"{hint}"
         )
     best = max(v.score for _, v in accepted)
     top = [fe for fe, v in accepted if v.score == best]
