@@ -28,10 +28,14 @@ _SUBMODULES = {
     "dataset",
     "errors",
     "estimators",
+    "ethogram",
     "events",
+    "filtering",
     "io",
+    "kinematics",
     "plot",
     "simulate",
+    "social",
     "units",
 }
 _LAZY_ATTRS = {
@@ -58,7 +62,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from behavior import estimators, events, io, plot, simulate, units  # noqa: F401
+    from behavior import (  # noqa: F401
+        estimators,
+        ethogram,
+        events,
+        filtering,
+        io,
+        kinematics,
+        plot,
+        simulate,
+        social,
+        units,
+    )
     from behavior.io.registry import frontends, load_poses, save_poses
 
 
