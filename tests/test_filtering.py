@@ -45,7 +45,8 @@ def _nan_far_from_nan(inp: np.ndarray, out: np.ndarray, half: int) -> bool:
     near = np.zeros_like(nan_in)
     for shift in range(-half, half + 1):
         lo, hi = max(0, shift), min(n, n + shift)
-        near[lo - shift : hi - shift] |= nan_in[lo:hi]
+        if lo < hi:
+            near[lo - shift : hi - shift] |= nan_in[lo:hi]
     return bool(np.any(np.isnan(out) & ~near))
 
 
