@@ -43,9 +43,11 @@ _LAZY_ATTRS = {
     "save_poses": "behavior.io.registry",
     "frontends": "behavior.io.registry",
     "estimate_poses": "behavior.estimators",
+    "Ethogram": "behavior.ethogram",
 }
 
 __all__ = [
+    "Ethogram",
     "FileFormatError",
     "MissingDependencyError",
     "PoseDataError",

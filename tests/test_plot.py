@@ -165,3 +165,77 @@ def test_time_budget_refuses_tables_without_durations():
         bh.plot.time_budget(BOUTS.drop(columns="duration"))
     with pytest.raises(bh.PoseDataError, match="DataFrame"):
         bh.plot.time_budget([1, 2, 3])
+
+
+# --------------------------------------------------------------------------- ethogram plots
+
+
+@pytest.fixture
+def states_eth():
+    from behavior.ethogram import Ethogram
+
+    codes = np.array([[0, 0, 1, 1, -1, 0], [2, 2, 2, 0, 0, 1]]).T
+    labels = xr.DataArray(
+        codes,
+        dims=("time", "individual"),
+        coords={"time": np.arange(6) / 2.0, "individual": ["ann", "bob"]},
+        attrs={"labels": ["rest", "walk", "groom"], "fps": 2.0},
+    )
+    return Ethogram.from_states(labels)
+
+
+def test_ethogram_raster_draws_one_bar_per_bout(states_eth):
+    from matplotlib.collections import PolyCollection
+
+    fig, ax = bh.plot.ethogram(states_eth)
+    assert isinstance(fig, Figure) and isinstance(ax, Axes)
+    bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    n_bouts = len(states_eth.to_bouts())
+    assert sum(len(c.get_paths()) for c in bars) == n_bouts == 6
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["ann", "bob"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["rest", "walk", "groom"]
+    assert ax.get_xlim() == (0.0, 3.0)
+
+
+def test_ethogram_non_exclusive_rows_and_given_ax(states_eth):
+    from behavior.ethogram import Ethogram
+
+    eth = Ethogram(states_eth.labels)  # same frames, not exclusive: a row per behavior
+    fig, (top, bottom) = plt.subplots(2)
+    got_fig, got_ax = bh.plot.ethogram(eth, ax=bottom, individuals="bob")
+    assert got_fig is fig and got_ax is bottom and not top.collections
+    assert [t.get_text() for t in bottom.get_yticklabels()] == ["rest", "walk", "groom"]
+    with pytest.raises(bh.PoseDataError, match="Ethogram"):
+        bh.plot.ethogram(eth.to_bouts())
+
+
+def test_time_budget_accepts_an_ethogram(states_eth):
+    _, ax = bh.plot.time_budget(states_eth)
+    heights = _bar_heights(ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["rest", "walk", "groom"]
+    assert heights[("rest", "ann")] == 1.5 and heights[("groom", "bob")] == 1.5
+    assert heights[("groom", "ann")] == 0.0
+
+
+def test_bout_durations_histogram_counts_every_bout(states_eth):
+    _, ax = bh.plot.bout_durations(states_eth, bins=5)
+    assert ax.get_xlabel() == "bout duration (s)"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["rest", "walk", "groom"]
+    _, ax = bh.plot.bout_durations(states_eth.to_bouts(), behaviors=["rest"], bins=[0, 1, 2])
+    (patch,) = ax.patches
+    assert patch.get_label() == "rest"
+    with pytest.raises(bh.PoseDataError, match="duration"):
+        bh.plot.bout_durations(pd.DataFrame({"behavior": ["x"]}))
+
+
+def test_transition_matrix_heatmap_shows_the_probabilities(states_eth):
+    from behavior.ethogram import transition_matrix
+
+    fig, ax = bh.plot.transition_matrix(states_eth)
+    (image,) = ax.images
+    expected = transition_matrix(states_eth).to_numpy()
+    np.testing.assert_array_equal(np.ma.filled(image.get_array(), np.nan), expected)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["rest", "walk", "groom"]
+    assert len(fig.axes) == 2  # with a colorbar
+    with pytest.raises(bh.PoseDataError, match="exclusive"):
+        bh.plot.transition_matrix(pd.DataFrame({"a": [1, 2]}))
