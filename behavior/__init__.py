@@ -44,6 +44,8 @@ _LAZY_ATTRS = {
     "frontends": "behavior.io.registry",
     "estimate_poses": "behavior.estimators",
     "Ethogram": "behavior.ethogram",
+    "load_annotations": "behavior.io.annotations",
+    "save_annotations": "behavior.io.annotations",
 }
 
 __all__ = [
@@ -56,8 +58,10 @@ __all__ = [
     "append_log",
     "frontends",
     "from_numpy",
+    "load_annotations",
     "load_poses",
     "read_log",
+    "save_annotations",
     "save_poses",
     "validate",
     *sorted(_SUBMODULES),
@@ -76,6 +80,8 @@ if TYPE_CHECKING:  # pragma: no cover
         social,
         units,
     )
+    from behavior.ethogram import Ethogram
+    from behavior.io.annotations import load_annotations, save_annotations
     from behavior.io.registry import frontends, load_poses, save_poses
 
 

@@ -48,6 +48,9 @@ PUBLIC_MODULES = [
     "behavior.io.registry",
     "behavior.simulate",
     "behavior.events",
+    "behavior.ethogram",
+    "behavior.filtering",
+    "behavior.io.annotations",
     "behavior.estimators",
     "behavior.plot",
 ]
