@@ -34,6 +34,7 @@ import xarray as xr
 
 from behavior import __version__
 from behavior.errors import PoseDataError
+from behavior.ethogram import time_budget_table
 
 logger = logging.getLogger(__name__)
 
@@ -255,63 +256,101 @@ def _summarize_truth(ctx: DemoContext) -> None:
     ctx.report["ground truth (all individuals)"] = lines
 
 
-def time_budget_table(labels: xr.DataArray, bouts: pd.DataFrame, fps: float) -> pd.DataFrame:
-    """Time spent and bouts per individual and behavior.
+@demo_stage("ethogram", needs=("behavior.ethogram",))
+def _ethogram(ctx: DemoContext) -> None:
+    import importlib.util
 
-    Parameters
-    ----------
-    labels
-        Per-frame behavior codes over ``(time, individual)``, with the behavior
-        names in ``attrs["labels"]`` (code ``i`` is ``labels[i]``; a code
-        outside that list is reported as ``"label <code>"``).
-    bouts
-        Bouts table with columns ``individual`` and ``behavior``.
-    fps
-        Frames per second.
+    from behavior.ethogram import Ethogram, bout_stats, transitions
 
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``individual``, ``behavior``, ``frames``, ``seconds``,
-        ``fraction`` (of the session) and ``n_bouts``; one row per pair that
-        occurs in the labels or the bouts.
+    truth = ctx.truth
+    eth = Ethogram.from_states(truth.labels, partner=truth.partner)
+    eth.attrs["source"] = "simulation"
+    if not eth.to_bouts().equals(truth.bouts):
+        raise PoseDataError("ethogram: the bouts of the truth ethogram differ from truth.bouts")
+    ctx.results["ethogram"] = eth
+    stats = bout_stats(eth)
+    ctx.write_table(stats, "bout_stats.csv")
+    ctx.write_table(transitions(eth), "transitions.csv")
+    if ctx.figures and importlib.util.find_spec("matplotlib") is not None:
+        from matplotlib.figure import Figure
 
-    Examples
-    --------
-    >>> ds, truth = bh.simulate.session(duration="1 min", seed=0)  # doctest: +SKIP
-    >>> time_budget_table(truth.labels, truth.bouts, 30).head()  # doctest: +SKIP
-    """
-    names = [str(n) for n in labels.attrs.get("labels", [])]
-    codes = np.asarray(labels.transpose("time", "individual").values)
-    n_frames = codes.shape[0]
-    rows = []
-    for j, individual in enumerate(str(i) for i in labels["individual"].values):
-        values, counts = np.unique(codes[:, j], return_counts=True)
-        for code, count in zip(values.tolist(), counts.tolist(), strict=True):
-            behavior = names[code] if 0 <= code < len(names) else f"label {code}"
-            rows.append(
-                {
-                    "individual": individual,
-                    "behavior": behavior,
-                    "frames": int(count),
-                    "seconds": count / fps,
-                    "fraction": count / n_frames,
-                }
-            )
-    frames = pd.DataFrame(rows, columns=["individual", "behavior", "frames", "seconds", "fraction"])
-    counts = (
-        bouts.groupby(["individual", "behavior"]).size().rename("n_bouts").reset_index()
-        if len(bouts)
-        else pd.DataFrame(columns=["individual", "behavior", "n_bouts"])
+        from behavior import plot
+
+        fig = Figure(figsize=(10, 1 + 0.4 * len(eth.individuals)))
+        plot.ethogram(eth, ax=fig.add_subplot())
+        ctx.write_figure(fig, "ethogram.png")
+    pooled = stats.groupby("behavior", sort=False).agg(
+        n_bouts=("n_bouts", "sum"), total=("total_duration", "sum")
     )
-    counts = counts.astype({"individual": str, "behavior": str})
-    table = frames.merge(counts, on=["individual", "behavior"], how="outer")
-    table = table.fillna({"frames": 0, "seconds": 0.0, "fraction": 0.0, "n_bouts": 0})
-    table = table.astype({"frames": int, "n_bouts": int})
-    order = {b: i for i, b in enumerate(names)}
-    table["_order"] = table["behavior"].map(lambda b: order.get(b, len(order)))
-    table = table.sort_values(["individual", "_order", "behavior"]).drop(columns="_order")
-    return table.reset_index(drop=True)
+    lines = [f"{'behavior':<16}{'bouts':>7}{'mean bout (s)':>15}"]
+    for behavior, row in pooled.iterrows():
+        mean = row["total"] / row["n_bouts"] if row["n_bouts"] else float("nan")
+        lines.append(f"{behavior:<16}{int(row['n_bouts']):>7}{mean:>15.2f}")
+    ctx.report["ethogram (bouts of the ground truth)"] = lines
+
+
+@demo_stage("clean", needs=("behavior.filtering",))
+def _clean(ctx: DemoContext) -> None:
+    from behavior import filtering
+    from behavior.dataset import read_log
+
+    ds = filtering.clean(ctx.ds)
+    ctx.results["clean"] = ds
+    ctx.results["session_clean.nc"] = ctx.write_poses(ds, "session_clean.nc")
+    before = float(ctx.ds["position"].isnull().any("space").mean())
+    after = float(ds["position"].isnull().any("space").mean())
+    steps = [r["operation"] for r in read_log(ds)[len(read_log(ctx.ds)) :]]
+    ctx.report["cleaning"] = [
+        f"steps: {', '.join(s for s in steps if s != 'clean')}",
+        f"missing points: {100 * before:.1f} % before, {100 * after:.1f} % after",
+    ]
+
+
+@demo_stage("kinematics", needs=("behavior.kinematics",))
+def _kinematics(ctx: DemoContext) -> None:
+    import importlib.util
+
+    from behavior import kinematics
+    from behavior.simulate import BODY_KEYPOINTS
+
+    ds = ctx.results.get("clean", ctx.ds)
+    cm = kinematics.calibrate(ds, px_per_cm=ctx.ds.attrs["px_per_cm"])
+    names = {str(k) for k in cm["keypoint"].values}
+    body = [k for k in BODY_KEYPOINTS if k in names] or None
+    center = kinematics.centroid(cm, keypoints=body)
+    speed = kinematics.speed(center)
+    path = kinematics.path_length(center, nan_warn_threshold=1.0)
+    table = pd.DataFrame(
+        {
+            "individual": [str(i) for i in speed["individual"].values],
+            "mean_speed_cm_s": speed.mean("time").values,
+            "max_speed_cm_s": speed.max("time").values,
+            "path_length_cm": path.sel(individual=speed["individual"]).values,
+        }
+    )
+    ctx.results["speed"] = speed
+    ctx.results["kinematics"] = table
+    ctx.write_table(table, "kinematics.csv")
+    lines = [f"{'individual':<14}{'mean cm/s':>11}{'max cm/s':>10}{'path cm':>10}"]
+    for row in table.itertuples(index=False):
+        lines.append(
+            f"{row.individual:<14}{row.mean_speed_cm_s:>11.1f}{row.max_speed_cm_s:>10.1f}"
+            f"{row.path_length_cm:>10.0f}"
+        )
+    ctx.report["kinematics (body centroid, cm)"] = lines
+    if ctx.figures and importlib.util.find_spec("matplotlib") is not None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(8, 3))
+        ax = fig.add_subplot()
+        for individual in speed["individual"].values:
+            trace = speed.sel(individual=individual)
+            ax.plot(trace["time"].values, trace.values, lw=0.6, label=str(individual))
+        ax.set_xlabel("time (s)")
+        ax.set_ylabel("speed (cm/s)")
+        ax.set_title("body centroid speed")
+        ax.legend(loc="upper right", frameon=False)
+        ctx.write_figure(fig, "speed.png")
 
 
 @demo_stage("figures", needs=("matplotlib",), figure=True)

@@ -296,3 +296,71 @@ def test_unknown_suffix_and_unreadable_file_exit_1(tmp_path, small_poses, capsys
     assert err.count("\n") == 1 and "notes.csv" in err and "--source" in err
     assert main(["convert", str(nc), str(tmp_path / "o.nc"), "--format", "nope"]) == 1
     assert "nope" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------ demo: clean, kinematics
+
+
+def test_demo_cleans_the_session_and_saves_it(demo_run):
+    _, out, text = demo_run
+    clean = bh.load_poses(out / "session_clean.nc")
+    raw = bh.load_poses(out / "session.nc")
+    assert clean.position.dims == raw.position.dims
+    np.testing.assert_array_equal(clean.time.values, raw.time.values)
+    operations = [r["operation"] for r in bh.read_log(clean)]
+    assert "clean" in operations and "median_filter" in operations
+    # smoothing: the frame-to-frame jitter of the body centre shrinks
+    jitter = [
+        float(np.nanmedian(np.abs(np.diff(ds.position.sel(keypoint="body_center"), 2, axis=0))))
+        for ds in (raw, clean)
+    ]
+    assert jitter[1] < jitter[0]
+    assert "cleaning:" in text and "session_clean.nc" in text
+
+
+def test_demo_kinematics_table_matches_the_ground_truth(demo_run):
+    from behavior import kinematics
+    from behavior.simulate import BODY_KEYPOINTS
+
+    _, out, text = demo_run
+    table = pd.read_csv(out / "kinematics.csv").set_index("individual")
+    assert list(table.columns) == ["mean_speed_cm_s", "max_speed_cm_s", "path_length_cm"]
+    ds, truth = bh.simulate.session(kind="social", duration="40 s", seed=3)
+    true_cm = truth.position_clean / ds.attrs["px_per_cm"]
+    center = kinematics.centroid(true_cm, keypoints=BODY_KEYPOINTS)
+    speed = kinematics.speed(center).mean("time")
+    path = kinematics.path_length(center)
+    for name in ds.individual.values:
+        row = table.loc[str(name)]
+        assert row["mean_speed_cm_s"] == pytest.approx(float(speed.sel(individual=name)), rel=0.1)
+        assert row["path_length_cm"] == pytest.approx(float(path.sel(individual=name)), rel=0.1)
+        assert row["max_speed_cm_s"] >= row["mean_speed_cm_s"] > 0
+        assert f"{row['path_length_cm']:.0f}" in text
+    assert "kinematics (body centroid, cm):" in text
+    assert (out / "speed.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_demo_kinematics_without_figures_still_writes_the_table(tmp_path, monkeypatch):
+    names = {"simulate", "clean", "kinematics"}
+    monkeypatch.setattr(cli, "DEMO_STAGES", [s for s in cli.DEMO_STAGES if s.name in names])
+    out = tmp_path / "demo"
+    args = ["demo", "--out", str(out), "--duration", "5 s", "--no-figures", "--no-progress"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main(args) == 0
+    assert (out / "kinematics.csv").is_file() and (out / "session_clean.nc").is_file()
+    assert not (out / "speed.png").exists()
+
+
+def test_demo_writes_the_ethogram_figure_and_bout_stats(demo_run):
+    code, out, text = demo_run
+    assert code == 0
+    assert (out / "ethogram.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    _, truth = bh.simulate.session(kind="social", duration="40 s", seed=3)
+    stats = pd.read_csv(out / "bout_stats.csv")
+    assert {"n_bouts", "mean_duration", "latency", "mean_interval"} <= set(stats.columns)
+    counts = truth.bouts.groupby(["individual", "behavior"]).size()
+    got = stats.set_index(["individual", "behavior"])["n_bouts"]
+    assert got[got > 0].sort_index().to_dict() == counts.sort_index().to_dict()
+    assert (out / "transitions.csv").is_file()
+    assert "ethogram (bouts of the ground truth)" in text and "bout_stats.csv" in text
+    assert cli.time_budget_table is bh.ethogram.time_budget_table  # one implementation

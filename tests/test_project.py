@@ -51,6 +51,8 @@ PUBLIC_MODULES = [
     "behavior.ethogram",
     "behavior.filtering",
     "behavior.io.annotations",
+    "behavior.kinematics",
+    "behavior.social",
     "behavior.estimators",
     "behavior.plot",
 ]
