@@ -209,9 +209,16 @@ def test_moving_or_rotating_the_arena_keeps_speed_and_path_length(arena):
         b = kin.path_length(moved, nan_policy="scale").values
     np.testing.assert_allclose(a, b, rtol=1e-9, atol=scale * 100)
     # the heading turns with the arena, so angular velocity is unchanged
-    h0 = kin.angular_velocity(kin.body_heading(ds))
-    h1 = kin.angular_velocity(kin.body_heading(moved))
-    np.testing.assert_allclose(h0, h1, rtol=1e-7, atol=1e-7)
+    # (a turn of about half a circle between two frames is ambiguous in direction, so
+    # frames next to such a step are left out)
+    heading = kin.body_heading(ds)
+    h0 = kin.angular_velocity(heading).values
+    h1 = kin.angular_velocity(kin.body_heading(moved)).values
+    step = np.abs(np.angle(np.exp(1j * np.diff(heading.values, axis=0))))
+    ambiguous = np.zeros(h0.shape, dtype=bool)
+    ambiguous[1:] |= step > 0.9 * np.pi
+    ambiguous[:-1] |= step > 0.9 * np.pi
+    np.testing.assert_allclose(h0[~ambiguous], h1[~ambiguous], rtol=1e-7, atol=1e-7)
 
 
 # --------------------------------------------------------------------------- dims, coords, logs
