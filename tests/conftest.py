@@ -55,7 +55,12 @@ def small_poses():
 
 # Modules whose numba (or JAX) kernels are compiled once per test session, up front,
 # so that compilation time is not charged to whichever test happens to run first.
-_WARM_MODULES = ("behavior.filtering", "behavior.simulate", "behavior.io._fastcsv")
+_WARM_MODULES = (
+    "behavior.filtering",
+    "behavior.simulate",
+    "behavior.io._fastcsv",
+    "behavior.social",
+)
 
 
 @pytest.fixture(scope="session", autouse=True)
