@@ -182,6 +182,11 @@ def _check_input(da: xr.DataArray, name: str) -> None:
         raise PoseDataError(f"{name}: expected numbers, found dtype {da.dtype}")
 
 
+def _threads() -> int:
+    """Threads the parallel kernels split their work over (numba's current setting)."""
+    return int(numba.get_num_threads())
+
+
 def _nan_count(values: np.ndarray) -> int:
     return int(np.count_nonzero(np.isnan(values)))
 
@@ -307,7 +312,8 @@ def filter_by_confidence(
 def _confidence_kernel(x, c, threshold, drop, out):  # pragma: no cover - numba
     """out = NaN where c < threshold (or NaN when drop), else x; x is (a, d, b), c (a, b).
 
-    Returns how many valid values were masked.
+    Returns how many valid values were masked. Serial: one memory-bound pass, which
+    threads barely speed up and a busy second core slows down.
     """
     n_a, n_d, n_b = x.shape
     masked = 0
@@ -330,34 +336,58 @@ def _confidence_kernel(x, c, threshold, drop, out):  # pragma: no cover - numba
 
 
 @numba.njit(cache=True)
-def _fill_gaps_kernel(x, t, max_gap, nearest, out):  # pragma: no cover - numba
-    """Fill interior runs of <= max_gap NaN by linear or nearest interpolation on t."""
+def _column_chunks(n_series, n_chunks):  # pragma: no cover - numba
+    """Bounds of ``n_chunks`` runs of columns, cut at multiples of 8 (a cache line)."""
+    width = (n_series + n_chunks - 1) // max(n_chunks, 1)
+    width = max(8, (width + 7) // 8 * 8)
+    n = max(1, (n_series + width - 1) // width)
+    bounds = np.empty(n + 1, dtype=np.int64)
+    for c in range(n + 1):
+        bounds[c] = min(c * width, n_series)
+    return bounds
+
+
+@numba.njit(cache=True, parallel=True)
+def _fill_gaps_kernel(x, t, max_gap, nearest, out, n_threads=4):  # pragma: no cover - numba
+    """out = x with interior runs of <= max_gap NaN filled (linear or nearest on t).
+
+    Frames are visited in order (contiguous rows) and every series remembers its
+    last valid frame; runs of columns are filled in parallel.
+    """
     n, n_series = x.shape
+    bounds = _column_chunks(n_series, n_threads)
     filled = 0
-    for s in range(n_series):
-        last = -1
+    for c in numba.prange(bounds.shape[0] - 1):
+        lo = bounds[c]
+        hi = bounds[c + 1]
+        last = np.full(hi - lo, -1, dtype=np.int64)
+        count = 0
         for i in range(n):
-            v = x[i, s]
-            if v != v:
-                continue
-            gap = i - last - 1
-            if last >= 0 and gap > 0 and gap <= max_gap:
-                t0 = t[last]
-                t1 = t[i]
-                y0 = x[last, s]
-                span = t1 - t0
-                for j in range(last + 1, i):
-                    if nearest:
-                        d0 = t[j] - t0
-                        d1 = t1 - t[j]
-                        if d0 <= d1 or abs(d0 - d1) <= 1e-9 * span:
-                            out[j, s] = y0
+            ti = t[i]
+            for s in range(lo, hi):
+                v = x[i, s]
+                out[i, s] = v
+                if v != v:
+                    continue
+                k = last[s - lo]
+                gap = i - k - 1
+                if k >= 0 and gap > 0 and gap <= max_gap:
+                    t0 = t[k]
+                    y0 = x[k, s]
+                    span = ti - t0
+                    for j in range(k + 1, i):
+                        if nearest:
+                            d0 = t[j] - t0
+                            d1 = ti - t[j]
+                            if d0 <= d1 or abs(d0 - d1) <= 1e-9 * span:
+                                out[j, s] = y0
+                            else:
+                                out[j, s] = v
                         else:
-                            out[j, s] = v
-                    else:
-                        out[j, s] = y0 + (v - y0) * ((t[j] - t0) / span)
-                filled += gap
-            last = i
+                            out[j, s] = y0 + (v - y0) * ((t[j] - t0) / span)
+                    count += gap
+                last[s - lo] = i
+        filled += count
     return filled
 
 
@@ -438,10 +468,11 @@ def interpolate_gaps(
     gap = _max_gap_frames(max_gap, da, n_time)
     t = np.ascontiguousarray(_time_values(da), dtype=np.float64)
     x, restore = _as_series(da.values, da.get_axis_num("time"))
-    out = x.copy()
+    out = np.empty_like(x)
     if method in ("linear", "nearest"):
-        filled = int(_fill_gaps_kernel(x, t, int(gap), method == "nearest", out))
+        filled = int(_fill_gaps_kernel(x, t, int(gap), method == "nearest", out, _threads()))
     else:
+        out[...] = x
         filled = _fill_gaps_scipy(x, t, int(gap), method, out)
     result = da.copy(deep=False, data=restore(out))
     return append_log(
@@ -468,7 +499,7 @@ def _fill_gaps_scipy(x: np.ndarray, t: np.ndarray, gap: int, method: str, out: n
         where = fillable[:, s]
         if valid.sum() < need:
             tmp = out[:, s : s + 1].copy()
-            _fill_gaps_kernel(col[:, None].copy(), t, int(gap), False, tmp)
+            _fill_gaps_kernel(col[:, None].copy(), t, int(gap), False, tmp, 1)
             out[:, s] = tmp[:, 0]
             n_linear += 1
             continue
@@ -700,14 +731,8 @@ def _emit_order(buf, x, i, cnt, min_valid, stat, fill, out):  # pragma: no cover
 
 
 @numba.njit(cache=True)
-def _order_kernel_narrow(x, w, min_valid, stat, centred, fill, out):  # pragma: no cover - numba
-    """Rolling median (0), min (1) or max (2) for small windows, all series at once.
-
-    Every series keeps its window sorted in a column of ``a`` / ``b`` (missing
-    values as +inf, counted apart in ``cnt``); each frame replaces the value
-    that leaves by the one that enters with branch-free selects over the series,
-    which the compiler vectorises. Same results as :func:`_order_kernel`.
-    """
+def _order_narrow_rows(x, r0, r1, w, min_valid, stat, centred, fill, out):  # pragma: no cover
+    """:func:`_order_kernel_narrow` on the frames ``r0:r1`` (the window rebuilt at r0)."""
     n, n_series = x.shape
     inf = np.inf
     a = np.empty((w + 2, n_series), dtype=np.float64)
@@ -719,7 +744,7 @@ def _order_kernel_narrow(x, w, min_valid, stat, centred, fill, out):  # pragma: 
         b[w + 1, s] = inf
     cnt = np.zeros(n_series, dtype=np.int64)
     for j in range(w):
-        r = _pad_row(j, n, w, centred)
+        r = _pad_row(r0 + j, n, w, centred)
         for s in range(n_series):
             v = x[r, s] if r >= 0 else np.nan
             if v == v:
@@ -735,8 +760,8 @@ def _order_kernel_narrow(x, w, min_valid, stat, centred, fill, out):  # pragma: 
     vout = np.empty(n_series, dtype=np.float64)
     pin = np.empty(n_series, dtype=np.float64)
     pout = np.empty(n_series, dtype=np.float64)
-    _emit_order(a, x, 0, cnt, min_valid, stat, fill, out)
-    for i in range(1, n):
+    _emit_order(a, x, r0, cnt, min_valid, stat, fill, out)
+    for i in range(r0 + 1, r1):
         r_in = _pad_row(i + w - 1, n, w, centred)
         r_out = _pad_row(i - 1, n, w, centred)
         for s in range(n_series):
@@ -745,12 +770,37 @@ def _order_kernel_narrow(x, w, min_valid, stat, centred, fill, out):  # pragma: 
             vin[s] = u if u == u else inf
             vout[s] = d if d == d else inf
             cnt[s] += (u == u) - (d == d)
-        if i & 1:
+        if (i - r0) & 1:
             _replace_sorted(a, b, vin, vout, pin, pout)
             _emit_order(b, x, i, cnt, min_valid, stat, fill, out)
         else:
             _replace_sorted(b, a, vin, vout, pin, pout)
             _emit_order(a, x, i, cnt, min_valid, stat, fill, out)
+
+
+@numba.njit(cache=True, parallel=True)
+def _order_kernel_narrow(
+    x, w, min_valid, stat, centred, fill, out, n_threads=4
+):  # pragma: no cover - numba
+    """Rolling median (0), min (1) or max (2) for small windows, all series at once.
+
+    Every series keeps its window sorted in a column of ``a`` / ``b`` (missing
+    values as +inf, counted apart in ``cnt``); each frame replaces the value
+    that leaves by the one that enters with branch-free selects over the series,
+    which the compiler vectorises. Blocks of frames run in parallel, each
+    rebuilding its first window (a window's sorted values do not depend on how
+    they were reached). Same results as :func:`_order_kernel`.
+    """
+    n = x.shape[0]
+    n_blocks = min(n, n_threads)
+    if n_blocks == 0:
+        return
+    size = (n + n_blocks - 1) // n_blocks
+    for blk in numba.prange(n_blocks):
+        r0 = blk * size
+        r1 = min(n, r0 + size)
+        if r0 < r1:
+            _order_narrow_rows(x, r0, r1, w, min_valid, stat, centred, fill, out)
 
 
 _STATISTICS = {"median": 0, "min": 1, "max": 2, "mean": 3, "std": 4, "sum": 5}
@@ -766,13 +816,13 @@ def _rolling_values(
     if x.shape[0] == 0 or x.shape[1] == 0:
         return da.copy(deep=False, data=restore(out))
     code = _STATISTICS[statistic]
+    args = (x, int(w), int(mv), int(code), bool(centred), bool(fill))
     if code > 2:
-        kernel = _moment_kernel
+        _moment_kernel(*args, out)
     elif w <= _NARROW_WINDOW:
-        kernel = _order_kernel_narrow
+        _order_kernel_narrow(*args, out, _threads())
     else:
-        kernel = _order_kernel
-    kernel(x, int(w), int(mv), int(code), bool(centred), bool(fill), out)
+        _order_kernel(*args, out)
     return da.copy(deep=False, data=restore(out))
 
 
@@ -956,29 +1006,12 @@ def _savgol_weights(vals, powers, deriv, a, z, weights):  # pragma: no cover - n
 
 
 @numba.njit(cache=True)
-def _savgol_kernel(x, w, polyorder, deriv, scale, min_valid, coeffs, fill, out):  # pragma: no cover
-    """Savitzky-Golay with edges padded by the edge value (SciPy's ``mode="nearest"``).
-
-    A first pass over rows applies the SciPy coefficients to every window (NaN
-    where a window holds a NaN). A second pass revisits those NaN results: a
-    window with enough valid points fits the polynomial by least squares to them
-    (offsets scaled to [-1, 1]) and evaluates the ``deriv``-th derivative at the
-    centre. The weights depend only on which points are valid, so for windows up
-    to 15 frames they are cached per pattern.
-    """
+def _savgol_rows(
+    x, r0, r1, w, polyorder, deriv, scale, min_valid, coeffs, fill, out
+):  # pragma: no cover
+    """:func:`_savgol_kernel` on the frames ``r0:r1`` (its own weight cache)."""
     n, n_series = x.shape
     h = w // 2
-    for i in range(n):
-        for s in range(n_series):
-            out[i, s] = 0.0
-        for jj in range(w):
-            r = min(max(i - h + jj, 0), n - 1)
-            c = coeffs[jj]
-            for s in range(n_series):
-                out[i, s] += c * (x[r, s] - x[i, s])
-        if deriv == 0:
-            for s in range(n_series):
-                out[i, s] += x[i, s]
     p1 = polyorder + 1
     a = np.empty((p1, p1), dtype=np.float64)
     z = np.empty(p1, dtype=np.float64)
@@ -999,7 +1032,18 @@ def _savgol_kernel(x, w, polyorder, deriv, scale, min_valid, coeffs, fill, out):
     n_patterns = 1 << w if cached else 1
     table = np.empty((n_patterns, w), dtype=np.float64)
     state = np.zeros(n_patterns, dtype=np.int8)  # 0 unknown, 1 ok, 2 singular
-    for i in range(n):
+    for i in range(r0, r1):
+        for s in range(n_series):
+            out[i, s] = 0.0
+        for jj in range(w):
+            r = min(max(i - h + jj, 0), n - 1)
+            c = coeffs[jj]
+            for s in range(n_series):
+                out[i, s] += c * (x[r, s] - x[i, s])
+        if deriv == 0:
+            for s in range(n_series):
+                out[i, s] += x[i, s]
+        # windows with NaN, while the rows are in cache
         for s in range(n_series):
             if out[i, s] == out[i, s]:
                 continue
@@ -1020,23 +1064,49 @@ def _savgol_kernel(x, w, polyorder, deriv, scale, min_valid, coeffs, fill, out):
                         ref = v
             if k < min_valid or k < p1 or k == w:
                 continue
+            acc = 0.0
             if cached:
                 if state[bits] == 0:
                     ok = _savgol_weights(vals, powers, deriv, a, z, table[bits])
                     state[bits] = 1 if ok else 2
                 if state[bits] == 2:
                     continue
-                wts = table[bits]
+                for jj in range(w):
+                    if vals[jj] == vals[jj]:
+                        acc += table[bits, jj] * (vals[jj] - ref)
             else:
                 if not _savgol_weights(vals, powers, deriv, a, z, weights):
                     continue
-                wts = weights
-            acc = 0.0
-            for jj in range(w):
-                if vals[jj] == vals[jj]:
-                    acc += wts[jj] * (vals[jj] - ref)
+                for jj in range(w):
+                    if vals[jj] == vals[jj]:
+                        acc += weights[jj] * (vals[jj] - ref)
             acc *= factor
             out[i, s] = acc + ref if deriv == 0 else acc
+
+
+@numba.njit(cache=True, parallel=True)
+def _savgol_kernel(
+    x, w, polyorder, deriv, scale, min_valid, coeffs, fill, out, n_threads=4
+):  # pragma: no cover
+    """Savitzky-Golay with edges padded by the edge value (SciPy's ``mode="nearest"``).
+
+    A first pass over rows applies the SciPy coefficients to every window (NaN
+    where a window holds a NaN). A second pass revisits those NaN results: a
+    window with enough valid points fits the polynomial by least squares to them
+    (offsets scaled to [-1, 1]) and evaluates the ``deriv``-th derivative at the
+    centre. The weights depend only on which points are valid, so for windows up
+    to 15 frames they are cached per pattern. Blocks of frames run in parallel.
+    """
+    n = x.shape[0]
+    n_blocks = min(n, 4 * n_threads)
+    if n_blocks == 0:
+        return
+    size = (n + n_blocks - 1) // n_blocks
+    for b in numba.prange(n_blocks):
+        r0 = b * size
+        r1 = min(n, r0 + size)
+        if r0 < r1:
+            _savgol_rows(x, r0, r1, w, polyorder, deriv, scale, min_valid, coeffs, fill, out)
 
 
 def savgol_filter(
@@ -1118,7 +1188,16 @@ def savgol_filter(
     out = np.empty_like(x)
     scale = 1.0 / delta**deriv
     _savgol_kernel(
-        x, int(w), int(polyorder), int(deriv), float(scale), int(mv), coeffs, bool(fill), out
+        x,
+        int(w),
+        int(polyorder),
+        int(deriv),
+        float(scale),
+        int(mv),
+        coeffs,
+        bool(fill),
+        out,
+        _threads(),
     )
     result = da.copy(deep=False, data=restore(out))
     return append_log(
@@ -1992,13 +2071,14 @@ def _warm_up() -> None:
     t = np.arange(5, dtype=np.float64)
     out = np.empty_like(x)
     _confidence_kernel(x.reshape(5, 1, 2), x, 0.5, True, np.empty((5, 1, 2)))
-    _fill_gaps_kernel(x, t, 2, False, out)
+    _fill_gaps_kernel(x, t, 2, False, out, 2)
     _fillable_kernel(x, 2, np.zeros(x.shape, dtype=np.bool_))
     _order_kernel(x, 3, 2, 0, True, False, out)
-    _order_kernel_narrow(x, 3, 2, 0, True, False, out)
+    _order_kernel_narrow(x, 3, 2, 0, True, False, out, 2)
+    _order_kernel_narrow(x, 3, 2, 0, True, False, out)  # the default thread count
     _moment_kernel(x, 3, 2, 3, True, False, out)
     coeffs = np.ones(3, dtype=np.float64) / 3.0
-    _savgol_kernel(x, 3, 1, 0, 1.0, 2, coeffs, False, out)
+    _savgol_kernel(x, 3, 1, 0, 1.0, 2, coeffs, False, out, 2)
     remove = np.zeros((5, 1), dtype=np.bool_)
     _jump_kernel(np.ascontiguousarray(x.reshape(5, 2, 1)), t, 1.0, remove)
     q = np.ones(2)
@@ -2008,3 +2088,6 @@ def _warm_up() -> None:
     r = np.ones(2)
     _kalman_kernel(x, np.empty((1, 1)), False, t, q, r, 1, 3, True, True, out, np.empty_like(x))
     _kalman_kernel(x, np.ones_like(x), True, t, q, r, 1, 3, True, True, out, np.empty_like(x))
+    from behavior import kinematics  # its kernels are warmed with these
+
+    kinematics._warm_up()

@@ -32,16 +32,21 @@ they need is missing. :func:`centroid` averages the keypoints present in each
 frame. :func:`path_length` states its policy in ``nan_policy``.
 
 The work is vectorised numpy, done in blocks of frames so that the temporary
-arrays stay small whatever the length of the session.
+arrays stay small whatever the length of the session; the hot paths (derivatives,
+speed, path length) are numba kernels (``cache=True``, frames in
+parallel) with the same floating-point operations in the same order, compiled
+by :func:`_warm_up`.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from collections.abc import Hashable, Iterator, Sequence
 from typing import Any, Literal
 
+import numba
 import numpy as np
 import xarray as xr
 
@@ -121,6 +126,125 @@ def _blocks(n: int, row_elements: int, start: int = 0) -> Iterator[tuple[int, in
     rows = max(16, _BLOCK_BYTES // (8 * max(1, row_elements)))
     for s in range(start, n, rows):
         yield s, min(n, s + rows)
+
+
+def _view(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
+    """``values`` reshaped to ``shape`` as a float64 view, or None where that needs a copy."""
+    if values.dtype != np.float64:
+        return None
+    try:
+        return np.reshape(values, shape, copy=False)
+    except ValueError:
+        return None
+
+
+@numba.njit(cache=True, parallel=True)
+def _gradient_kernel(f, uniform, den, a, b, c, out):  # pragma: no cover - numba
+    """Interior rows of numpy.gradient along axis 0 of ``f`` (n, m) into ``out``.
+
+    Uniform steps: ``(after - before) / den`` with ``den = 2 dx``; otherwise
+    ``a * before + b * here + c * after`` evaluated left to right, as numpy does.
+    """
+    n, m = f.shape
+    for i in numba.prange(1, n - 1):
+        if uniform:
+            for k in range(m):
+                out[i, k] = (f[i + 1, k] - f[i - 1, k]) / den
+        else:
+            ai = a[i - 1]
+            bi = b[i - 1]
+            ci = c[i - 1]
+            for k in range(m):
+                out[i, k] = ai * f[i - 1, k] + bi * f[i, k] + ci * f[i + 1, k]
+
+
+@numba.njit(cache=True, parallel=True)
+def _speed_kernel(f, uniform, den, a, b, c, out):  # pragma: no cover - numba
+    """Interior rows of the norm over axis 1 of numpy.gradient of ``f`` (n, space, m)."""
+    n, n_space, m = f.shape
+    for i in numba.prange(1, n - 1):
+        ai = a[i - 1] if not uniform else 0.0
+        bi = b[i - 1] if not uniform else 0.0
+        ci = c[i - 1] if not uniform else 0.0
+        for k in range(m):
+            acc = 0.0
+            for d in range(n_space):
+                if uniform:
+                    v = (f[i + 1, d, k] - f[i - 1, d, k]) / den
+                else:
+                    v = ai * f[i - 1, d, k] + bi * f[i, d, k] + ci * f[i + 1, d, k]
+                if d == 0:
+                    acc = v * v
+                else:
+                    acc += v * v
+            out[i, k] = math.sqrt(acc)
+
+
+@numba.njit(cache=True, parallel=True)
+def _path_kernel(f, ffill, block, n_chunks, total, counted, n_missing):  # pragma: no cover
+    """Path length sums of ``f`` (n, space, m) for every column, in blocks of frames.
+
+    ``ffill``: a missing coordinate stays at its last valid value (NaN before
+    the first one); else steps are plain differences with the previous frame.
+    Step norms are summed within each block of ``block`` frames and the block
+    sums added to ``total``, the order of the block-wise numpy version. Runs of
+    columns go to threads in parallel.
+    """
+    n, n_space, m = f.shape
+    width = max(1, (m + n_chunks - 1) // n_chunks)
+    n_runs = (m + width - 1) // width
+    for run in numba.prange(n_runs):
+        lo = run * width
+        hi = min(m, lo + width)
+        last = np.full((n_space, hi - lo), np.nan)
+        part = np.zeros(hi - lo)
+        for s in range(0, n, block):
+            e = min(n, s + block)
+            for k in range(hi - lo):
+                part[k] = 0.0
+            for i in range(s, e):
+                for k in range(hi - lo):
+                    col = lo + k
+                    acc = 0.0
+                    gap = False
+                    for d in range(n_space):
+                        x = f[i, d, col]
+                        prev = last[d, k]
+                        if x != x:
+                            gap = True
+                            step = (0.0 if prev == prev else np.nan) if ffill else np.nan
+                            if not ffill:
+                                last[d, k] = x
+                        else:
+                            step = x - prev
+                            last[d, k] = x
+                        if d == 0:
+                            acc = step * step
+                        else:
+                            acc += step * step
+                    norm = math.sqrt(acc)
+                    if gap:
+                        n_missing[col] += 1
+                    if norm == norm:
+                        counted[col] += 1
+                        part[k] += norm
+            for k in range(hi - lo):
+                total[lo + k] += part[k]
+
+
+def _threads() -> int:
+    return int(numba.get_num_threads())
+
+
+def _warm_up() -> None:
+    """Compile the numba kernels of this module on tiny inputs (once per process)."""
+    f = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, np.nan], [3.0, 4.0], [4.0, 5.0]])
+    one = np.ones(1)
+    _gradient_kernel(f, True, 2.0, one, one, one, np.empty_like(f))
+    _speed_kernel(f.reshape(5, 2, 1), True, 2.0, one, one, one, np.empty((5, 1)))
+    total = np.zeros(1)
+    counted = np.zeros(1, dtype=np.int64)
+    _path_kernel(f.reshape(5, 2, 1), True, 2, 2, total, counted, counted.copy())
 
 
 def _require_keypoints(da: xr.DataArray, names: Sequence[Hashable], arg: str) -> None:
@@ -237,9 +361,22 @@ class _Gradient:
             c = (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2))
         return a * f[-3] + b * f[-2] + c * f[-1]
 
+    def coefficients(self) -> tuple[bool, float, np.ndarray, np.ndarray, np.ndarray]:
+        """Arguments of the numba kernels: uniform, 2 dx, and a, b, c per interior frame."""
+        if self.uniform:
+            one = np.ones(1)
+            return True, float(2.0 * self.dx), one, one, one
+        return False, 1.0, self.a, self.b, self.c
+
     def full(self, f: np.ndarray) -> np.ndarray:
         """The derivative at every frame."""
         out = np.empty(f.shape, dtype=f.dtype)
+        flat = _view(f, (self.n, -1))
+        if flat is not None and self.n > 2:
+            _gradient_kernel(flat, *self.coefficients(), out.reshape(self.n, -1))
+            out[0] = self._edge(f, first=True)
+            out[-1] = self._edge(f, first=False)
+            return out
         row = int(np.prod(f.shape[1:], dtype=np.int64))
         for s, e in _blocks(self.n, row):
             out[s:e] = self.rows(f, s, e)
@@ -362,9 +499,15 @@ def speed(position: xr.DataArray | xr.Dataset, *, edge_order: int = 1) -> xr.Dat
     g = _Gradient(_time_seconds(position), edge_order)
     values = _moved(_float_values(position), position, ["time", "space"])
     out = np.empty((values.shape[0], *values.shape[2:]), dtype=values.dtype)
-    row = int(np.prod(values.shape[1:], dtype=np.int64))
-    for s, e in _blocks(g.n, row):
-        out[s:e] = _norm_space(g.rows(values, s, e))
+    flat = _view(values, (g.n, values.shape[1], -1))
+    if flat is not None and g.n > 2:
+        _speed_kernel(flat, *g.coefficients(), out.reshape(g.n, -1))
+        out[:1] = _norm_space(g.rows(values, 0, 1))
+        out[-1:] = _norm_space(g.rows(values, g.n - 1, g.n))
+    else:
+        row = int(np.prod(values.shape[1:], dtype=np.int64))
+        for s, e in _blocks(g.n, row):
+            out[s:e] = _norm_space(g.rows(values, s, e))
     template = position.isel(space=0, drop=True)
     result = _like(template, out, ["time"], "speed")
     return append_log(result, "kinematics.speed", edge_order=edge_order)
@@ -484,7 +627,20 @@ def path_length(
     counted = np.zeros(rest, dtype=np.int64)
     n_missing = np.zeros(rest, dtype=np.int64)
     carry = np.full(values.shape[1:], np.nan, dtype=values.dtype)
-    for s, e in _blocks(n, row):
+    flat = _view(values, (n, values.shape[1], -1))
+    blocks = [] if flat is not None else _blocks(n, row)
+    if flat is not None:
+        block = next(_blocks(n, row))[1]
+        _path_kernel(
+            flat,
+            nan_policy == "ffill",
+            block,
+            _threads(),
+            total.reshape(-1),
+            counted.reshape(-1),
+            n_missing.reshape(-1),
+        )
+    for s, e in blocks:
         ext = np.concatenate([carry[None], values[s:e]])
         nan = np.isnan(ext)
         n_missing += _any_space(nan[1:]).sum(axis=0)

@@ -478,3 +478,19 @@ def test_writer_refusals(tmp_path, small_poses):
     with pytest.raises(bh.PoseDataError, match=r"e.txt: DeepLabCut files end with"):
         dlc.write(small_poses, tmp_path / "e.txt")
     assert not list(tmp_path.iterdir())
+
+
+def test_mabe_untracked_animals_at_origin_become_missing(shared_data):
+    """MABe files have no likelihood and put an untracked mouse at exactly (0, 0)."""
+    path = shared_data / "amadeus/examples/MABe/EGS8X2MN4SSUGFWAV976.h5"
+    ds = bh.load_poses(path, fps=30)
+    at_origin = ((ds.position == 0).all("space")).sum().item()
+    assert at_origin == 0
+    untracked = ds.position.isnull().any("space").all("keypoint").sum("time").values
+    assert untracked.tolist() == [358, 42, 162]
+    kept = bh.load_poses(path, fps=30, zeros_as_missing=False)
+    assert ((kept.position == 0).all("space")).all("keypoint").sum("time").values.tolist() == [
+        358,
+        42,
+        162,
+    ]

@@ -36,7 +36,9 @@ Reading
   ``x = y = likelihood = 0``. With ``zeros_as_missing=True`` (the default; a
   point at exactly (0, 0) with likelihood exactly 0 is certainly not a
   detection) such points become NaN in ``position``; their confidence stays 0.
-  Files without a likelihood column are never changed.
+  In 2D tracks without a likelihood column (MABe), a point at exactly (0, 0)
+  marks an untracked animal and becomes NaN too. 3D files and labelled frames
+  are never changed.
 * **Time**: the row index holds frame numbers. ``time`` is ``frame / fps`` in
   seconds when ``fps`` is given, else the frame numbers themselves (so a file that
   starts at frame 100 starts at ``time`` 100). Labelled-frame files
@@ -930,6 +932,16 @@ def to_dataset(
                 int(zero.sum()),
             )
             position[t[zero], :, k[zero], i[zero]] = np.nan
+    elif zeros_as_missing and position.shape[1] == 2 and table.index.dtype.kind in "iu":
+        # 2D tracks without likelihood (MABe): an untracked point sits at exactly (0, 0)
+        origin = (position[:, 0] == 0) & (position[:, 1] == 0)
+        if origin.any():
+            logger.info(
+                "%s: %d points at exactly (0, 0) without likelihood set to NaN (zeros_as_missing)",
+                name,
+                int(origin.sum()),
+            )
+            position = np.where(origin[:, None], np.nan, position)
     time, time_unit, labelled = _time_of(table, fps)
     ds = from_numpy(
         position,
