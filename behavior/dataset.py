@@ -81,6 +81,9 @@ def _check_names(names: Sequence[str] | None, n: int, arg: str, prefix: str) -> 
     if isinstance(names, str):
         names = [names]
     names = [str(x) for x in names]
+    bad = [x for x in names if not x or "\x00" in x]
+    if bad:
+        raise PoseDataError(f"{arg}: names must be non-empty text without NUL, found {bad!r}")
     if len(names) != n:
         raise PoseDataError(
             f"{arg}: expected {n} names to match the position array, found {len(names)}: {names}"

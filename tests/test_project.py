@@ -52,6 +52,7 @@ PUBLIC_MODULES = [
     "behavior.filtering",
     "behavior.io.annotations",
     "behavior.kinematics",
+    "behavior.roi",
     "behavior.social",
     "behavior.estimators",
     "behavior.plot",
