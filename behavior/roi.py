@@ -703,6 +703,11 @@ def landmarks(
 def to_geojson(zones: Zone | Mapping[str, Zone] | Iterable[Zone]) -> dict[str, Any]:
     """Zones as a GeoJSON FeatureCollection (a plain dict).
 
+    Parameters
+    ----------
+    zones
+        One zone, a mapping of names to zones, or an iterable of zones.
+
     Polygons (with holes) and rectangles become ``Polygon`` features with closed
     rings; circles become ``Point`` features with a ``radius`` property. Each
     feature's properties hold ``name``, ``unit`` and ``shape`` (``"polygon"``,
@@ -731,6 +736,13 @@ def to_geojson(zones: Zone | Mapping[str, Zone] | Iterable[Zone]) -> dict[str, A
 
 def from_geojson(obj: Mapping[str, Any], *, source: str = "GeoJSON") -> dict[str, Zone]:
     """Zones from a GeoJSON FeatureCollection (or a single Feature) already parsed.
+
+    Parameters
+    ----------
+    obj
+        A parsed GeoJSON FeatureCollection or Feature (a dict).
+    source
+        Where it came from, for error messages.
 
     Every feature needs a ``name`` property. ``Polygon`` geometries become
     :class:`Polygon` (first ring outer, others holes), or :class:`Rectangle`
@@ -833,6 +845,13 @@ def write_geojson(
     zones: Zone | Mapping[str, Zone] | Iterable[Zone], path: str | os.PathLike
 ) -> None:
     """Write zones to a GeoJSON file atomically (see :func:`to_geojson`).
+
+    Parameters
+    ----------
+    zones
+        One zone, a mapping of names to zones, or an iterable of zones.
+    path
+        Destination ``.geojson`` file; its folder must exist.
 
     Examples
     --------
@@ -1093,6 +1112,17 @@ def occupancy(
 ) -> xr.DataArray:
     """Fraction of the frames with a known position that are inside the zone.
 
+    Parameters
+    ----------
+    data
+        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
+        and ``individual``, in the zone's space unit.
+    zone
+        The zone.
+    keypoint
+        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
+        all keypoints).
+
     Returns
     -------
     xr.DataArray
@@ -1116,6 +1146,17 @@ def time_in_zone(
     data: xr.Dataset | xr.DataArray, zone: Zone, *, keypoint: str | Sequence[str] = "centroid"
 ) -> xr.DataArray:
     """Seconds spent inside the zone: known frames inside times the frame duration.
+
+    Parameters
+    ----------
+    data
+        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
+        and ``individual``, in the zone's space unit.
+    zone
+        The zone.
+    keypoint
+        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
+        all keypoints).
 
     The frame duration is ``1 / attrs["fps"]``, or the median step of the time
     coordinate (in seconds) when the data have no fps.
@@ -1202,6 +1243,20 @@ def entries(
 ) -> pd.DataFrame:
     """Entries into the zone (the ``"entry"`` rows of :func:`crossings`).
 
+    Parameters
+    ----------
+    data
+        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
+        and ``individual``, in the zone's space unit.
+    zone
+        The zone.
+    keypoint
+        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
+        all keypoints).
+    min_duration
+        A change of state counts only if the new state lasts this long
+        (frames, seconds or text such as ``"0.3 s"``).
+
     Examples
     --------
     >>> import behavior as bh
@@ -1223,6 +1278,20 @@ def exits(
 ) -> pd.DataFrame:
     """Exits from the zone (the ``"exit"`` rows of :func:`crossings`).
 
+    Parameters
+    ----------
+    data
+        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
+        and ``individual``, in the zone's space unit.
+    zone
+        The zone.
+    keypoint
+        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
+        all keypoints).
+    min_duration
+        A change of state counts only if the new state lasts this long
+        (frames, seconds or text such as ``"0.3 s"``).
+
     Examples
     --------
     >>> import behavior as bh
@@ -1243,6 +1312,20 @@ def latency(
     min_duration: int | float | str | None = None,
 ) -> xr.DataArray:
     """Seconds from the first frame of the recording to the first frame inside the zone.
+
+    Parameters
+    ----------
+    data
+        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
+        and ``individual``, in the zone's space unit.
+    zone
+        The zone.
+    keypoint
+        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
+        all keypoints).
+    min_duration
+        A change of state counts only if the new state lasts this long
+        (frames, seconds or text such as ``"0.3 s"``).
 
     0 when the animal starts inside; NaN when it is never inside. With
     ``min_duration``, the first stay that lasts that long (as in
@@ -1274,6 +1357,17 @@ def distance_in_zone(
     data: xr.Dataset | xr.DataArray, zone: Zone, *, keypoint: str | Sequence[str] = "centroid"
 ) -> xr.DataArray:
     """Path length travelled inside the zone, in space units.
+
+    Parameters
+    ----------
+    data
+        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
+        and ``individual``, in the zone's space unit.
+    zone
+        The zone.
+    keypoint
+        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
+        all keypoints).
 
     The sum of the steps between consecutive frames that are both inside (the
     step length uses every space coordinate).
