@@ -353,6 +353,32 @@ def _kinematics(ctx: DemoContext) -> None:
         ctx.write_figure(fig, "speed.png")
 
 
+@demo_stage("events", needs=("behavior.events",))
+def _events(ctx: DemoContext) -> None:
+    from behavior import events
+    from behavior.ethogram import Ethogram, agreement
+
+    truth_names = {"chase": "chase", "watching": "watch", "freezing": "freeze"}
+    lines = [f"{'preset':<10}{'bouts':>7}{'truth':>7}{'frame F1':>10}   first bouts"]
+    for name, truth_name in truth_names.items():
+        found = events.PRESETS[name](ctx.ds)
+        ref = ctx.truth.bouts[ctx.truth.bouts.behavior == truth_name].assign(behavior=name)
+        table = agreement(
+            Ethogram.from_bouts(ref, ctx.ds, behaviors=[name]),
+            Ethogram.from_bouts(found, ctx.ds, behaviors=[name]),
+        )
+        tp = float((table.frame_recall.fillna(0) * table.frames_reference).sum())
+        total = float(table.frames_reference.sum() + table.frames_other.sum())
+        f1 = 2 * tp / total if total else float("nan")
+        first = ", ".join(
+            f"{r.individual}{'->' + r.other if r.other else ''} {r.start:.1f}-{r.stop:.1f}s"
+            for r in found.head(2).itertuples(index=False)
+        )
+        lines.append(f"{name:<10}{len(found):>7}{len(ref):>7}{f1:>10.3f}   {first}")
+        ctx.results[f"events_{name}"] = found
+    ctx.report["events (rule presets vs truth)"] = lines
+
+
 @demo_stage("figures", needs=("matplotlib",), figure=True)
 def _figures(ctx: DemoContext) -> None:
     from matplotlib.figure import Figure

@@ -30,7 +30,11 @@ Rule detection (chase, watching, freezing ...) builds on these functions.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,17 +42,30 @@ import xarray as xr
 
 from behavior.dataset import require_dims
 from behavior.errors import PoseDataError
+from behavior.units import UNITS, Quantity, UnitError, frame, parse_unit, quantity, s, to_seconds
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "BOUT_COLUMNS",
+    "PRESETS",
+    "QUANTITIES",
+    "Rule",
+    "RuleError",
+    "Var",
+    "bouts",
     "bouts_from_labels",
     "bouts_from_mask",
+    "detect",
     "empty_bouts",
     "labels_from_bouts",
+    "mask_from_bouts",
     "other_from_bouts",
+    "parse_rule",
+    "q",
+    "rule_mask",
     "runs",
+    "var",
 ]
 
 BOUT_COLUMNS = [
@@ -556,3 +573,1459 @@ def other_from_bouts(bouts: pd.DataFrame, like: xr.DataArray) -> xr.DataArray:
     if "time" in like.coords:
         coords["time"] = like["time"].values
     return xr.DataArray(values, dims=("time", "individual"), coords=coords, name="other")
+
+
+# ======================================================================================
+# Bouts from masks with thresholds: min_duration, merge_gap, min_fraction within window
+# ======================================================================================
+
+
+def _fps_of(obj: xr.DataArray, fps: float | None) -> float | None:
+    """Frames per second: ``fps``, else ``attrs["fps"]``, else from the time step."""
+    if fps is None:
+        fps = obj.attrs.get("fps")
+    if fps is not None:
+        fps = float(fps)
+        if not np.isfinite(fps) or fps <= 0:
+            raise PoseDataError(f"fps: expected a positive number, found {fps}")
+        return fps
+    if obj.attrs.get("time_unit") == "frames" or "time" not in obj.coords:
+        return None
+    time = np.asarray(obj["time"].values, dtype=np.float64)
+    step = np.diff(time)
+    step = step[np.isfinite(step) & (step > 0)]
+    return float(1.0 / np.median(step)) if step.size else None
+
+
+def _in_frames(value: Any, fps: float | None, name: str) -> float:
+    """A duration as a (possibly fractional) number of frames: ``int`` = frames,
+    ``float`` = seconds, text with a unit (``"1 s"``, ``"200 ms"``, ``"7 frames"``)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, Quantity):
+        if value.dims == frame.dims:
+            return value.value
+        return value.to("s", name=name) * _need_fps(fps, value, name)
+    if isinstance(value, bool):
+        raise PoseDataError(f"{name}: expected frames or a duration, found {value!r}")
+    if isinstance(value, int | np.integer):
+        if value < 0:
+            raise PoseDataError(f"{name}: expected a non-negative number of frames, found {value}")
+        return float(value)
+    if isinstance(value, str):
+        q = quantity(value, name=name)
+        if q.dims == frame.dims:
+            return q.value
+        if q.dims == (0, 0, 0, 0, 0):  # a bare number in text: seconds
+            q = q * s
+        seconds = q.to("s", name=name)
+    else:
+        seconds = to_seconds(value, name=name)
+    if seconds < 0:
+        raise PoseDataError(f"{name}: expected a non-negative duration, found {value!r}")
+    return seconds * _need_fps(fps, value, name)
+
+
+def _need_fps(fps: float | None, value: Any, name: str) -> float:
+    if fps is None:
+        raise PoseDataError(
+            f"{name}: {value!r} is a duration, which needs the frame rate, but the mask has "
+            f"no attrs['fps'] and no time step to infer it from. Give fps=... or {name} in "
+            "frames (an int)."
+        )
+    return fps
+
+
+def _fraction_cover(values: np.ndarray, fraction: float, width: int) -> np.ndarray:
+    """Frames covered by a window of at least ``width`` frames with >= ``fraction`` True.
+
+    ``values`` is boolean ``(time, columns)``. Frame ``t`` is covered when some
+    ``[a, b)`` with ``a <= t < b``, ``b - a >= width`` has ``sum(values[a:b]) >=
+    fraction * (b - a)``. With ``P(i) = S(i) - fraction * i`` (``S`` the cumulative
+    count), a window qualifies when ``P(b) >= P(a)``. Then ``t`` is covered iff
+    (1) some ``a <= t + 1 - width`` has ``P(a) <= max_{b > t} P(b)``, or (2) some
+    ``a`` in ``(t + 1 - width, t]`` has ``P(a) <= max_{b >= a + width} P(b)``.
+    Both are prefix/suffix extrema and a sliding count: O(n) per column.
+    """
+    n, k = values.shape
+    if width < 1:
+        width = 1
+    out = np.zeros((n, k), dtype=bool)
+    if n < width:
+        return out
+    cum = np.zeros((n + 1, k))
+    np.cumsum(values, axis=0, out=cum[1:])
+    p = cum - fraction * np.arange(n + 1, dtype=np.float64)[:, None]
+    tol = 1e-9 * max(1.0, n)
+    suffix_max = np.maximum.accumulate(p[::-1], axis=0)[::-1]  # M(j) = max_{b >= j} P(b)
+    prefix_min = np.minimum.accumulate(p, axis=0)  # min_{a <= j} P(a)
+    t = np.arange(n)
+    # (1) windows that start at least width - 1 frames before t
+    lo = t + 1 - width
+    ok = lo >= 0
+    case1 = np.zeros((n, k), dtype=bool)
+    case1[ok] = prefix_min[lo[ok]] <= suffix_max[t[ok] + 1] + tol
+    # (2) windows starting at a in (t + 1 - width, t]: valid(a) <=> P(a) <= M(a + width)
+    a = np.arange(n + 1 - width)
+    valid = np.zeros((n, k), dtype=np.int64)
+    valid[a] = p[a] <= suffix_max[a + width] + tol
+    cv = np.zeros((n + 1, k), dtype=np.int64)
+    np.cumsum(valid, axis=0, out=cv[1:])
+    start = np.maximum(t + 2 - width, 0)
+    case2 = (cv[t + 1] - cv[start]) > 0
+    out = case1 | case2
+    return out
+
+
+def _trim(values: np.ndarray, cover: np.ndarray) -> np.ndarray:
+    """``cover`` with every run shrunk to its first and last True frame of ``values``."""
+    n, k = cover.shape
+    cols = cover.T
+    padded = np.zeros((k, n + 2), dtype=np.int8)
+    padded[:, 1:-1] = cols
+    step = np.diff(padded, axis=1)
+    row, starts = np.nonzero(step == 1)
+    _, stops = np.nonzero(step == -1)
+    out = np.zeros_like(cols)
+    if starts.size == 0:
+        return out.T
+    v = values.T
+    cnt = np.zeros((k, n + 1), dtype=np.int64)
+    np.cumsum(v, axis=1, out=cnt[:, 1:])
+    # first True at or after start, last True before stop (each run holds one: the
+    # covering window has a positive fraction of True frames)
+    true_rows, true_cols = np.nonzero(v)
+    flat = true_rows * (n + 1) + true_cols
+    first = np.searchsorted(flat, row * (n + 1) + starts, side="left")
+    last = np.searchsorted(flat, row * (n + 1) + stops, side="left") - 1
+    has = last >= first
+    first_t = true_cols[np.minimum(first, max(0, flat.size - 1))]
+    last_t = true_cols[np.maximum(last, 0)] + 1
+    return _paint_runs(k, n, row[has], first_t[has], last_t[has]).T
+
+
+def _paint_runs(k: int, n: int, row: np.ndarray, starts: np.ndarray, stops: np.ndarray):
+    """Boolean ``(k, n)`` with ``[starts, stops)`` of each ``row`` set."""
+    diff = np.zeros((k, n + 1), dtype=np.int64)
+    np.add.at(diff, (row, starts), 1)
+    np.add.at(diff, (row, stops), -1)
+    return np.cumsum(diff[:, :-1], axis=1) > 0
+
+
+def _bout_arrays(
+    values: np.ndarray,
+    min_frames: float,
+    gap_frames: float,
+    fraction: float | None,
+    window_frames: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rows, starts and stops of the bouts of each column of boolean ``(time, cols)``."""
+    n, k = values.shape
+    if fraction is not None:
+        width = max(1, math.ceil(window_frames - 1e-9))
+        values = _trim(values, _fraction_cover(values, fraction, width))
+    padded = np.zeros((k, n + 2), dtype=np.int8)
+    padded[:, 1:-1] = values.T
+    step = np.diff(padded, axis=1)
+    row, starts = np.nonzero(step == 1)
+    _, stops = np.nonzero(step == -1)
+    if starts.size > 1 and gap_frames > 0:
+        # merge a bout into the previous one of the same column when the gap is
+        # shorter than merge_gap
+        gap = starts[1:] - stops[:-1]
+        join = (row[1:] == row[:-1]) & (gap < gap_frames - 1e-9)
+        new = np.concatenate(([True], ~join))
+        group = np.cumsum(new) - 1
+        first = np.flatnonzero(new)
+        last = np.append(first[1:], starts.size) - 1
+        row, starts, stops = row[first], starts[first], stops[last]
+        del group
+    if min_frames > 0:
+        keep = (stops - starts) >= min_frames - 1e-9
+        row, starts, stops = row[keep], starts[keep], stops[keep]
+    return row, starts, stops
+
+
+def bouts(
+    mask: xr.DataArray | np.ndarray,
+    min_duration: int | float | str | None = 0,
+    merge_gap: int | float | str | None = 0,
+    min_fraction: float | None = None,
+    window: int | float | str | None = None,
+    *,
+    behavior: str = "event",
+    fps: float | None = None,
+) -> pd.DataFrame:
+    """Bouts of a boolean mask, with minimum duration, gap merging and fraction-in-window.
+
+    The steps, in order, per column (individual, or individual and other):
+
+    1. ``min_fraction`` with ``window`` (both or neither): a frame belongs to an
+       event when some window of at least ``window`` frames that contains it has
+       at least ``min_fraction`` of its frames True ("for at least 80 % of frames
+       within at least one second"). Each resulting run is then trimmed to its
+       first and last True frame, so bouts start and end on True frames. O(n)
+       with cumulative sums (see ``_fraction_cover``).
+    2. ``merge_gap``: consecutive bouts less than ``merge_gap`` apart (the gap,
+       in frames, between one bout's stop and the next one's start) become one.
+    3. ``min_duration``: bouts shorter than ``min_duration`` are dropped.
+
+    Durations are an ``int`` (frames), a ``float`` (seconds) or text (``"1 s"``,
+    ``"200 ms"``, ``"5 frames"``); seconds become frames at the frame rate,
+    without rounding (a 1 s minimum at 30 fps keeps 30-frame bouts, not 29).
+    With no thresholds, ``mask_from_bouts(bouts(mask), mask)`` equals ``mask``.
+
+    Parameters
+    ----------
+    mask
+        Boolean (or 0/1 float, NaN = False) DataArray over ``(time,
+        individual[, other])``, or a 1-D array / DataArray over ``time`` alone
+        (its bouts get ``individual`` ``""``).
+    min_duration
+        Shortest bout kept.
+    merge_gap
+        Bouts closer than this are merged.
+    min_fraction
+        Fraction in ``(0, 1]`` of True frames a window needs (with ``window``).
+    window
+        Shortest window for ``min_fraction``.
+    behavior
+        Name written in the ``behavior`` column.
+    fps
+        Frame rate; default ``mask.attrs["fps"]``, else from the time step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`BOUT_COLUMNS`, ordered by individual, other and start.
+
+    Raises
+    ------
+    PoseDataError
+        For a mask with other dims, a negative or malformed duration, a duration
+        in seconds without a frame rate, or ``min_fraction`` without ``window``.
+
+    Examples
+    --------
+    >>> m = np.array([1, 1, 0, 1, 1, 1, 0, 0, 0, 1], dtype=bool)
+    >>> bouts(m, merge_gap=2)[["start_frame", "stop_frame"]].values.tolist()
+    [[0, 6], [9, 10]]
+    >>> bouts(m, min_fraction=0.8, window=5)[["start_frame", "stop_frame"]].values.tolist()
+    [[0, 6]]
+    """
+    if not isinstance(mask, xr.DataArray):
+        arr = np.asarray(mask)
+        if arr.ndim != 1:
+            raise PoseDataError(
+                f"mask: expected a DataArray over (time, individual[, other]) or a 1-D array, "
+                f"found an array of shape {arr.shape}"
+            )
+        mask = xr.DataArray(arr, dims=("time",))
+        if fps is not None:
+            mask = mask.assign_coords(time=np.arange(arr.size) / float(fps))
+            mask.attrs["fps"] = float(fps)
+    if mask.dims == ("time",):
+        mask = mask.expand_dims(individual=[""], axis=1)
+    require_dims(mask, "time", "individual", name="mask")
+    extra = [d for d in mask.dims if d not in ("time", "individual", "other")]
+    if extra:
+        raise PoseDataError(
+            f"mask: expected dims (time, individual[, other]), found extra dimension(s) {extra}"
+        )
+    if (min_fraction is None) != (window is None):
+        raise PoseDataError(
+            "min_fraction and window go together (e.g. min_fraction=0.8, window='1 s'); "
+            f"found min_fraction={min_fraction!r}, window={window!r}"
+        )
+    if min_fraction is not None and not 0 < float(min_fraction) <= 1:
+        raise PoseDataError(f"min_fraction: expected a fraction in (0, 1], found {min_fraction!r}")
+    rate = _fps_of(mask, fps)
+    min_frames = _in_frames(min_duration, rate, "min_duration")
+    gap_frames = _in_frames(merge_gap, rate, "merge_gap")
+    window_frames = _in_frames(window, rate, "window") if window is not None else 0.0
+    has_other = "other" in mask.dims
+    dims = ("time", "individual", "other") if has_other else ("time", "individual")
+    mask = mask.transpose(*dims)
+    values = np.asarray(mask.values)
+    if np.issubdtype(values.dtype, np.floating):
+        values = np.nan_to_num(values, nan=0.0) != 0
+    values = values.astype(bool)
+    individuals = np.asarray([str(v) for v in mask["individual"].values], dtype=object)
+    if has_other:
+        others = np.asarray([str(v) for v in mask["other"].values], dtype=object)
+    else:
+        others = np.asarray([""], dtype=object)
+        values = values[:, :, np.newaxis]
+    n_time, n_ind, n_other = values.shape
+    flat = values.reshape(n_time, n_ind * n_other)
+    row, starts, stops = _bout_arrays(
+        flat, min_frames, gap_frames, None if min_fraction is None else float(min_fraction),
+        window_frames,
+    )  # fmt: skip
+    time, step = _time_and_step(mask, fps)
+    stop_time = _stop_times(time, step)
+    part = {
+        "individual": individuals[row // n_other],
+        "other": others[row % n_other],
+        "behavior": np.full(starts.size, str(behavior), dtype=object),
+        "start_frame": starts,
+        "stop_frame": stops,
+    }
+    return _assemble([part], time, stop_time)
+
+
+def mask_from_bouts(bouts: pd.DataFrame, like: xr.DataArray) -> xr.DataArray:
+    """Boolean mask of the frames a bout table covers (the inverse of :func:`bouts`).
+
+    Parameters
+    ----------
+    bouts
+        Table with ``individual``, ``start_frame``, ``stop_frame`` (exclusive) and,
+        when ``like`` has an ``other`` dim, ``other``. Every behavior counts.
+    like
+        Array over ``(time, individual[, other])`` giving shape and coordinates.
+
+    Returns
+    -------
+    xr.DataArray
+        bool, dims and coordinates of ``like`` (``time``, ``individual`` and
+        ``other`` only).
+
+    Raises
+    ------
+    PoseDataError
+        For names not in ``like`` or frames outside it.
+
+    Examples
+    --------
+    >>> m = xr.DataArray([[True], [False], [True]], dims=("time", "individual"),
+    ...                  coords={"individual": ["a"]})
+    >>> mask_from_bouts(bouts(m), m).values.ravel().tolist()
+    [True, False, True]
+    """
+    require_dims(like, "time", "individual", name="like")
+    has_other = "other" in like.dims
+    dims = ("time", "individual", "other") if has_other else ("time", "individual")
+    n_time = like.sizes["time"]
+    inds = [str(v) for v in like["individual"].values]
+    others = [str(v) for v in like["other"].values] if has_other else [""]
+    _check_bouts(bouts)
+    names = bouts["individual"].astype(str).to_numpy()
+    partner = (
+        bouts["other"].fillna("").astype(str).to_numpy()
+        if has_other and "other" in bouts
+        else np.full(len(bouts), "", dtype=object)
+    )
+    idx_i = {n: j for j, n in enumerate(inds)}
+    idx_o = {n: j for j, n in enumerate(others)}
+    bad = sorted(set(names) - set(idx_i)) + sorted(set(partner) - set(idx_o))
+    if bad:
+        raise PoseDataError(
+            f"bouts: name(s) {bad} not in like (individuals {inds}, others {others})"
+        )
+    starts = bouts["start_frame"].to_numpy(dtype=np.int64)
+    stops = bouts["stop_frame"].to_numpy(dtype=np.int64)
+    if np.any((starts < 0) | (stops > n_time) | (stops < starts)):
+        raise PoseDataError(f"bouts: frames outside [0, {n_time}) of like.time")
+    row = np.array([idx_i[a] * len(others) + idx_o[b] for a, b in zip(names, partner)], dtype=int)
+    painted = _paint_runs(len(inds) * len(others), n_time, row, starts, stops).T
+    values = painted.reshape(n_time, len(inds), len(others))
+    if not has_other:
+        values = values[:, :, 0]
+    coords = {"individual": like["individual"].values}
+    if has_other:
+        coords["other"] = like["other"].values
+    if "time" in like.coords:
+        coords["time"] = like["time"].values
+    out = xr.DataArray(values, dims=dims, coords=coords, name="mask")
+    out.attrs = {k: v for k, v in like.attrs.items() if k in ("fps", "time_unit")}
+    return out
+
+
+# ======================================================================================
+# Rules: expressions over named quantities with units
+# ======================================================================================
+
+
+class RuleError(PoseDataError):
+    """A rule that cannot be read or evaluated: bad syntax, unknown name or unit."""
+
+
+@dataclass(frozen=True)
+class _QuantityInfo:
+    kind: str  # "individual" or "pair"
+    description: str
+
+
+_SOCIAL = {
+    "centroid_distance": "distance between the centroids of the two bodies",
+    "closest_distance": "smallest distance between a body keypoint of each animal",
+    "nose_to_nose": "distance between the two noses",
+    "nose_to_body": "distance from my nose to the nearest body keypoint of the other",
+    "nose_to_tail_base": "distance from my nose to the other's tail base",
+    "relative_angle": "angle between the two body axes, 0-180 deg",
+    "gaze_offset": "angle between my head direction and the other's nearest body point",
+    "approach_speed": "rate at which the centroid distance shrinks (positive: closing)",
+    "following": "1 where my nose follows the other's recent tail-base path",
+}
+
+QUANTITIES: dict[str, _QuantityInfo] = {
+    "speed": _QuantityInfo("individual", "speed of the body centroid (body keypoints)"),
+    "max_keypoint_speed": _QuantityInfo("individual", "speed of the fastest keypoint"),
+    "nose_speed": _QuantityInfo("individual", "speed of the nose"),
+    "angular_speed": _QuantityInfo(
+        "individual", "absolute turning rate of the body axis (tail base -> neck/nose)"
+    ),
+    "other_speed": _QuantityInfo("pair", "speed of the other's body centroid"),
+    **{name: _QuantityInfo("pair", text) for name, text in _SOCIAL.items()},
+}
+"""The quantities rules can name: per individual ``(time, individual)`` or per
+ordered pair ``(time, individual, other)`` (from :func:`behavior.social.relations`)."""
+
+
+def _unknown_quantity(name: str) -> RuleError:
+    return RuleError(f"rule: unknown quantity {name!r}; known quantities: {', '.join(QUANTITIES)}")
+
+
+class Rule:
+    """A boolean rule over named quantities; combine with ``&``, ``|`` and ``~``.
+
+    Build rules by comparing variables (:data:`q`) with quantities
+    (``q.speed > 15 * cm / s``) or by parsing text (:func:`parse_rule`). A
+    comparison with missing data (NaN) is *unknown*; ``&``, ``|`` and ``~``
+    follow three-valued (Kleene) logic, and an unknown frame is finally False.
+    """
+
+    def __and__(self, other: Rule) -> Rule:
+        return _Logic("and", self, _as_rule(other))
+
+    def __or__(self, other: Rule) -> Rule:
+        return _Logic("or", self, _as_rule(other))
+
+    def __invert__(self) -> Rule:
+        return _Not(self)
+
+    def names(self) -> set[str]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def evaluate(self, ctx: _Context) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __bool__(self) -> bool:
+        raise RuleError(
+            "rule: a rule has no truth value; combine rules with &, | and ~ (not 'and', "
+            "'or', 'not'), and write chained comparisons as two rules"
+        )
+
+
+def _as_rule(obj: Any) -> Rule:
+    if isinstance(obj, Rule):
+        return obj
+    if isinstance(obj, Var):
+        return _Truth(obj)
+    raise RuleError(f"rule: expected a rule, found {type(obj).__name__} {obj!r}")
+
+
+class Var:
+    """A named quantity in a rule (see :data:`QUANTITIES`); compare it to build a rule.
+
+    Examples
+    --------
+    >>> from behavior.units import cm, s
+    >>> print((q.speed > 15 * cm / s) & (q.closest_distance < 5 * cm))
+    (speed > 15 cm/s) and (closest_distance < 5 cm)
+    """
+
+    __array_ufunc__ = None
+
+    def __init__(self, name: str) -> None:
+        if name not in QUANTITIES:
+            raise _unknown_quantity(name)
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def _cmp(self, op: str, other: Any) -> _Compare:
+        if isinstance(other, Var):
+            return _Compare(self, op, other)
+        if isinstance(other, str):
+            other = quantity(other, name=self.name)
+        if isinstance(other, int | float) and not isinstance(other, bool):
+            other = Quantity(float(other))
+        if not isinstance(other, Quantity):
+            raise RuleError(
+                f"rule: cannot compare {self.name} with {type(other).__name__} {other!r}"
+            )
+        return _Compare(self, op, other)
+
+    def __lt__(self, other: Any) -> _Compare:
+        return self._cmp("<", other)
+
+    def __le__(self, other: Any) -> _Compare:
+        return self._cmp("<=", other)
+
+    def __gt__(self, other: Any) -> _Compare:
+        return self._cmp(">", other)
+
+    def __ge__(self, other: Any) -> _Compare:
+        return self._cmp(">=", other)
+
+    def __eq__(self, other: Any) -> _Compare:  # type: ignore[override]
+        return self._cmp("==", other)
+
+    def __ne__(self, other: Any) -> _Compare:  # type: ignore[override]
+        return self._cmp("!=", other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class _Vars:
+    """Namespace of rule variables: ``q.speed``, ``q.closest_distance`` ..."""
+
+    def __getattr__(self, name: str) -> Var:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Var(name)
+
+    def __dir__(self) -> list[str]:
+        return list(QUANTITIES)
+
+
+q = _Vars()
+"""Rule variables by attribute: ``q.speed > 15 * cm / s`` (see :data:`QUANTITIES`)."""
+
+
+def var(name: str) -> Var:
+    """The rule variable of a quantity name (see :data:`QUANTITIES`).
+
+    Parameters
+    ----------
+    name
+        A quantity name such as ``"speed"`` or ``"closest_distance"``; checked
+        when the rule is evaluated.
+
+    Returns
+    -------
+    Var
+        A variable to compare with quantities (``var("speed") > 15 * cm / s``).
+
+    Examples
+    --------
+    >>> var("speed").name
+    'speed'
+    """
+    return Var(name)
+
+
+_OPS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+class _Compare(Rule):
+    def __init__(self, left: Var, op: str, right: Var | Quantity) -> None:
+        self.left, self.op, self.right = left, op, right
+
+    def names(self) -> set[str]:
+        out = {self.left.name}
+        if isinstance(self.right, Var):
+            out.add(self.right.name)
+        return out
+
+    def evaluate(self, ctx: _Context) -> np.ndarray:
+        values, unit = ctx.values(self.left.name)
+        if isinstance(self.right, Var):
+            other, other_unit = ctx.values(self.right.name)
+            factor = ctx.convert(parse_unit(other_unit), unit, f"{self.right.name}")
+            threshold: Any = other * factor
+        else:
+            threshold = ctx.convert(self.right, unit, self.left.name)
+        with np.errstate(invalid="ignore"):
+            out = _OPS[self.op](values, threshold).astype(np.float64)
+        out[np.isnan(values) | np.isnan(threshold)] = np.nan
+        return out
+
+    def __str__(self) -> str:
+        return f"{self.left} {self.op} {self.right!r}"
+
+
+class _Truth(Rule):
+    def __init__(self, v: Var) -> None:
+        self.var = v
+
+    def names(self) -> set[str]:
+        return {self.var.name}
+
+    def evaluate(self, ctx: _Context) -> np.ndarray:
+        values, _ = ctx.values(self.var.name)
+        out = (values != 0).astype(np.float64)
+        out[np.isnan(values)] = np.nan
+        return out
+
+    def __str__(self) -> str:
+        return self.var.name
+
+
+class _Logic(Rule):
+    def __init__(self, op: str, a: Rule, b: Rule) -> None:
+        self.op, self.a, self.b = op, a, b
+
+    def names(self) -> set[str]:
+        return self.a.names() | self.b.names()
+
+    def evaluate(self, ctx: _Context) -> np.ndarray:
+        a, b = ctx.broadcast(self.a.evaluate(ctx)), ctx.broadcast(self.b.evaluate(ctx))
+        unknown = np.isnan(a) | np.isnan(b)
+        if self.op == "and":
+            decided = (a == 0) | (b == 0)
+            return np.where(decided, 0.0, np.where(unknown, np.nan, 1.0))
+        decided = (a == 1) | (b == 1)
+        return np.where(decided, 1.0, np.where(unknown, np.nan, 0.0))
+
+    def __str__(self) -> str:
+        return f"({self.a}) {self.op} ({self.b})"
+
+
+class _Not(Rule):
+    def __init__(self, a: Rule) -> None:
+        self.a = a
+
+    def names(self) -> set[str]:
+        return self.a.names()
+
+    def evaluate(self, ctx: _Context) -> np.ndarray:
+        return 1.0 - self.a.evaluate(ctx)
+
+    def __str__(self) -> str:
+        return f"not ({self.a})"
+
+
+# ---- the text parser: tokenizer and recursive descent, no eval ------------------------
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)"
+    r"|(?P<op><=|>=|==|!=|\*\*|[<>()/*^&|~%\-]|°))"
+)
+_KEYWORDS = {"and", "or", "not", "between"}
+_CMP = {"<", "<=", ">", ">=", "==", "!="}
+
+
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    tokens = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if match is None or match.end() == pos:
+            bad = text[pos:].lstrip()
+            where = len(text) - len(bad)
+            raise RuleError(
+                f"rule: cannot read {text!r} at position {where} ({bad[:12]!r}); a rule uses "
+                "quantity names, numbers with units, comparisons (< <= > >= == !=), "
+                "and/or/not and parentheses"
+            )
+        kind = match.lastgroup
+        tokens.append((kind, match.group(kind), match.start(kind)))
+        pos = match.end()
+    tokens.append(("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = _tokenize(text)
+        self.i = 0
+
+    def peek(self) -> tuple[str, str, int]:
+        return self.tokens[self.i]
+
+    def take(self) -> tuple[str, str, int]:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def error(self, expected: str) -> RuleError:
+        kind, value, pos = self.peek()
+        found = "the end" if kind == "end" else repr(value)
+        return RuleError(
+            f"rule: expected {expected} at position {pos} of {self.text!r}, found {found}"
+        )
+
+    def is_word(self, *words: str) -> bool:
+        kind, value, _ = self.peek()
+        return kind == "name" and value.lower() in words
+
+    def parse(self) -> Rule:
+        rule = self.parse_or()
+        if self.peek()[0] != "end":
+            raise self.error("'and', 'or' or the end of the rule")
+        return rule
+
+    def parse_or(self) -> Rule:
+        rule = self.parse_and()
+        while self.is_word("or") or self.peek()[1] == "|":
+            self.take()
+            rule = _Logic("or", rule, self.parse_and())
+        return rule
+
+    def parse_and(self) -> Rule:
+        rule = self.parse_not()
+        while self.is_word("and") or self.peek()[1] == "&":
+            self.take()
+            rule = _Logic("and", rule, self.parse_not())
+        return rule
+
+    def parse_not(self) -> Rule:
+        if self.is_word("not") or self.peek()[1] == "~":
+            self.take()
+            return _Not(self.parse_not())
+        return self.parse_primary()
+
+    def parse_primary(self) -> Rule:
+        if self.peek()[1] == "(":
+            self.take()
+            rule = self.parse_or()
+            if self.peek()[1] != ")":
+                raise self.error("')'")
+            self.take()
+            return rule
+        return self.parse_comparison()
+
+    def parse_operand(self) -> Var | Quantity:
+        kind, value, _ = self.peek()
+        if kind == "name" and value.lower() not in _KEYWORDS:
+            self.take()
+            return Var(value)
+        sign = 1.0
+        if value == "-":
+            self.take()
+            sign = -1.0
+            kind, value, _ = self.peek()
+        if kind != "num":
+            raise self.error("a quantity name or a number")
+        self.take()
+        return sign * float(value) * self.parse_unit()
+
+    def parse_unit(self) -> Quantity:
+        out = Quantity(1.0)
+        if not self.unit_ahead():
+            return out
+        out = self.unit_power()
+        while self.peek()[1] in ("/", "*"):
+            op = self.take()[1]
+            if not self.unit_ahead():
+                raise self.error(f"a unit after {op!r}")
+            factor = self.unit_power()
+            out = out / factor if op == "/" else out * factor
+        return out
+
+    def unit_ahead(self) -> bool:
+        kind, value, _ = self.peek()
+        if kind == "op":
+            return value in ("%", "°")
+        return kind == "name" and value.lower() not in _KEYWORDS
+
+    def unit_power(self) -> Quantity:
+        kind, value, _ = self.take()
+        name = "deg" if value == "°" else value
+        if name not in UNITS:
+            raise RuleError(
+                f"rule: unknown unit {value!r} in {self.text!r}; known units: "
+                f"{', '.join(sorted(UNITS, key=str.lower))}"
+            )
+        unit = UNITS[name]
+        if self.peek()[1] in ("^", "**"):
+            self.take()
+            sign = 1
+            if self.peek()[1] == "-":
+                self.take()
+                sign = -1
+            kind, number, _ = self.peek()
+            if kind != "num" or not number.isdigit():
+                raise self.error("a whole power")
+            self.take()
+            unit = unit ** (sign * int(number))
+        return unit
+
+    def parse_comparison(self) -> Rule:
+        left = self.parse_operand()
+        if self.is_word("between"):
+            self.take()
+            low = self.parse_operand()
+            if not self.is_word("and"):
+                raise self.error("'and' in 'between ... and ...'")
+            self.take()
+            high = self.parse_operand()
+            if not isinstance(left, Var):
+                raise RuleError(f"rule: 'between' needs a quantity name before it in {self.text!r}")
+            return _Logic("and", _compare(left, ">=", low), _compare(left, "<=", high))
+        if self.peek()[1] not in _CMP:
+            if isinstance(left, Var):
+                return _Truth(left)
+            raise self.error("a comparison (<, <=, >, >=, ==, !=)")
+        rule: Rule | None = None
+        while self.peek()[1] in _CMP:
+            op = self.take()[1]
+            right = self.parse_operand()
+            part = _compare(left, op, right)
+            rule = part if rule is None else _Logic("and", rule, part)
+            left = right
+        assert rule is not None
+        return rule
+
+
+_FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def _compare(left: Var | Quantity, op: str, right: Var | Quantity) -> _Compare:
+    if isinstance(left, Var):
+        return left._cmp(op, right)
+    if isinstance(right, Var):
+        return right._cmp(_FLIP[op], left)
+    raise RuleError(f"rule: a comparison needs a quantity name, found {left!r} {op} {right!r}")
+
+
+def parse_rule(text: str) -> Rule:
+    """Read a rule from text, with a small safe parser (no ``eval``).
+
+    Grammar: ``or`` binds looser than ``and``, which binds looser than ``not``;
+    parentheses group. A comparison is ``quantity OP value`` (``OP`` one of
+    ``< <= > >= == !=``), ``value OP quantity``, a chain ``5 cm < closest_distance
+    < 20 cm``, or ``closest_distance between 5 cm and 20 cm``; a value is a number
+    with a unit (``15 cm/s``, ``30 deg``, ``0.5 s``, ``2 cm s^-1`` is not allowed:
+    write ``cm/s``) or another quantity. A quantity alone (``following``) holds
+    where it is non-zero. ``&``, ``|`` and ``~`` are accepted for and, or, not.
+
+    Parameters
+    ----------
+    text
+        The rule.
+
+    Returns
+    -------
+    Rule
+
+    Raises
+    ------
+    RuleError
+        For a character or token out of place (with its position), an unknown
+        quantity or unit (listing the known ones).
+
+    Examples
+    --------
+    >>> print(parse_rule("speed > 15 cm/s and closest_distance < 5 cm or not following"))
+    ((speed > 15 cm/s) and (closest_distance < 5 cm)) or (not (following))
+    """
+    if isinstance(text, Rule):
+        return text
+    if not isinstance(text, str):
+        raise RuleError(f"rule: expected text or a Rule, found {type(text).__name__}")
+    return _Parser(text).parse()
+
+
+# ---- evaluation on a dataset -----------------------------------------------------------
+
+
+class _Context:
+    """Lazily computed quantities of one dataset, as numpy arrays with their units."""
+
+    def __init__(
+        self,
+        ds: xr.Dataset,
+        *,
+        px_per_cm: float | None,
+        keypoints: Any,
+        smoothing: Any,
+        follow_window: Any,
+        follow_tolerance: Any,
+        pairwise: bool,
+    ) -> None:
+        from behavior import kinematics  # noqa: F401 - imported for its side effects below
+
+        if not isinstance(ds, xr.Dataset) or "position" not in ds:
+            raise PoseDataError(
+                f"ds: expected a pose dataset with a 'position' variable, found {type(ds).__name__}"
+            )
+        require_dims(ds.position, "time", "space", "keypoint", "individual", name="position")
+        self.fps = _fps_of(ds.position.assign_attrs(ds.attrs), None)
+        if smoothing is not None and smoothing != 0:
+            from behavior.filtering import median_filter
+
+            position = median_filter(ds.position.assign_attrs(ds.attrs), smoothing)
+            ds = ds.assign(position=position)
+        self.ds = ds
+        unit = str(ds.attrs.get("space_unit", "pixels") or "pixels")
+        self.space_unit = "px" if unit.lower() in ("pixels", "pixel", "px") else unit
+        if px_per_cm is None and self.space_unit == "px":
+            px_per_cm = ds.attrs.get("px_per_cm")
+        self.px_per_cm = None if px_per_cm is None else float(px_per_cm)
+        self.keypoints = keypoints
+        self.follow_window = follow_window
+        self.follow_tolerance = follow_tolerance
+        self.pairwise = pairwise
+        self.time_unit = "frame" if ds.attrs.get("time_unit") == "frames" else "s"
+        self._cache: dict[str, tuple[np.ndarray, str]] = {}
+
+    def roles(self):
+        from behavior.social import keypoint_roles
+
+        if "roles" not in self._cache:
+            self._cache["roles"] = (keypoint_roles(self.ds, self.keypoints), "")  # type: ignore
+        return self._cache["roles"][0]
+
+    def _individual(self, name: str) -> tuple[np.ndarray, str]:
+        from behavior import kinematics
+
+        position = self.ds.position.assign_attrs(self.ds.attrs)
+        speed_unit = f"{self.space_unit}/{self.time_unit}"
+        if name == "speed":
+            body = list(self.roles().body)
+            out = kinematics.speed(kinematics.centroid(position, keypoints=body))
+            return out.transpose("time", "individual").values, speed_unit
+        if name == "max_keypoint_speed":
+            sp = kinematics.speed(position).transpose("time", "individual", "keypoint").values
+            with np.errstate(invalid="ignore"):
+                allnan = np.isnan(sp).all(axis=2)
+                out = np.where(allnan, np.nan, np.nanmax(np.where(np.isnan(sp), -np.inf, sp), 2))
+            return out, speed_unit
+        if name == "nose_speed":
+            nose = self.roles().require("nose", "nose_speed")
+            out = kinematics.speed(position.sel(keypoint=nose))
+            return out.transpose("time", "individual").values, speed_unit
+        if name == "angular_speed":
+            tail, front = self.roles().body_axis
+            heading = kinematics.body_heading(position, tail, front)
+            w = kinematics.angular_velocity(heading)
+            return np.degrees(np.abs(w.transpose("time", "individual").values)), (
+                f"deg/{self.time_unit}"
+            )
+        raise _unknown_quantity(name)  # pragma: no cover - QUANTITIES lists them all
+
+    def values(self, name: str) -> tuple[np.ndarray, str]:
+        if name in self._cache:
+            return self._cache[name]
+        info = QUANTITIES.get(name)
+        if info is None:
+            raise _unknown_quantity(name)
+        if name == "other_speed":
+            speed, unit = self.values("speed")
+            out = (np.broadcast_to(speed[:, None, :], (*speed.shape, speed.shape[1])).copy(), unit)
+            _nan_diag(out[0])
+        elif info.kind == "individual":
+            out = self._individual(name)
+        else:
+            from behavior import social
+
+            rel = social.relations(
+                self.ds,
+                keypoints=self.keypoints,
+                follow_window=self.follow_window,
+                follow_tolerance=self.follow_tolerance,
+                variables=[name],
+            )[name]
+            values = np.asarray(rel.transpose("time", "individual", "other").values, float)
+            unit = str(rel.attrs.get("units", "1"))
+            out = (values, unit)
+        self._cache[name] = out
+        return out
+
+    def convert(self, value: Quantity, unit: str, name: str) -> float:
+        try:
+            target = parse_unit(unit, name=name)
+        except UnitError:
+            raise RuleError(f"{name}: the data are in {unit!r}, a unit rules do not know") from None
+        if value.dims == (0, 0, 0, 0, 0) and target.dims != value.dims and value.value != 0:
+            raise RuleError(
+                f"rule: {name} is in {unit}; give the threshold {value.value:g} a unit "
+                f"(e.g. '{value.value:g} {unit}')"
+            )
+        try:
+            return value.to(target, px_per_cm=self.px_per_cm, fps=self.fps, name=name)
+        except UnitError as err:
+            raise RuleError(
+                f"{err} (the dataset's space_unit is {self.ds.attrs.get('space_unit')!r})"
+            ) from None
+
+    def broadcast(self, values: np.ndarray) -> np.ndarray:
+        if self.pairwise and values.ndim == 2:
+            return np.broadcast_to(values[:, :, None], (*values.shape, values.shape[1]))
+        return values
+
+
+def _nan_diag(values: np.ndarray) -> None:
+    idx = np.arange(values.shape[-1])
+    values[..., idx, idx] = np.nan
+
+
+def rule_mask(
+    ds: xr.Dataset,
+    rule: Rule | str,
+    *,
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    smoothing: int | float | str | None = None,
+    follow_window: int | float | str = "1 s",
+    follow_tolerance: float | None = None,
+) -> xr.DataArray:
+    """Per-frame truth of a rule on a pose dataset.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset. Thresholds convert to its units: lengths through
+        ``space_unit`` (pixels need ``px_per_cm``, given here or recorded in
+        ``ds.attrs["px_per_cm"]``), times through ``fps``.
+    rule
+        A :class:`Rule` or text (:func:`parse_rule`).
+    px_per_cm
+        Calibration for pixel data.
+    keypoints
+        Keypoint roles (see :func:`behavior.social.keypoint_roles`).
+    smoothing
+        Rolling-median window applied to the positions first (frames or
+        duration), or None.
+    follow_window, follow_tolerance
+        Passed to :func:`behavior.social.relations` for ``following``.
+
+    Returns
+    -------
+    xr.DataArray
+        bool over ``(time, individual, other)`` when the rule names a pairwise
+        quantity (False where individual == other), else ``(time, individual)``.
+        Frames where the rule is unknown (missing data) are False.
+
+    Raises
+    ------
+    RuleError
+        For an unknown quantity or unit, a threshold without the unit its
+        quantity needs, or a length in cm on pixel data without calibration.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="5 s", seed=0)
+    >>> rule_mask(ds, "speed > 15 cm/s and closest_distance < 5 cm").dims
+    ('time', 'individual', 'other')
+    """
+    rule = parse_rule(rule)
+    names = rule.names()
+    pairwise = any(QUANTITIES[n].kind == "pair" for n in names)
+    ctx = _Context(
+        ds,
+        px_per_cm=px_per_cm,
+        keypoints=keypoints,
+        smoothing=smoothing,
+        follow_window=follow_window,
+        follow_tolerance=follow_tolerance,
+        pairwise=pairwise,
+    )
+    values = ctx.broadcast(rule.evaluate(ctx))
+    result = np.nan_to_num(values, nan=0.0) == 1.0
+    individuals = ds["individual"].values
+    coords: dict[str, Any] = {"time": ds["time"].values, "individual": individuals}
+    dims: tuple[str, ...] = ("time", "individual")
+    if pairwise:
+        result = result.copy()
+        idx = np.arange(result.shape[-1])
+        result[:, idx, idx] = False
+        coords["other"] = individuals
+        dims = ("time", "individual", "other")
+    attrs = {k: ds.attrs[k] for k in ("fps", "time_unit") if k in ds.attrs}
+    if "fps" not in attrs and ctx.fps is not None:
+        attrs["fps"] = ctx.fps
+    attrs["rule"] = str(rule)
+    return xr.DataArray(result, dims=dims, coords=coords, name="rule", attrs=attrs)
+
+
+def detect(
+    ds: xr.Dataset,
+    rule: Rule | str,
+    min_duration: int | float | str | None = "1 s",
+    merge_gap: int | float | str | None = "0.5 s",
+    min_fraction: float | None = None,
+    window: int | float | str | None = None,
+    behavior: str | None = None,
+    *,
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    smoothing: int | float | str | None = None,
+    follow_window: int | float | str = "1 s",
+    follow_tolerance: float | None = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Bouts where a rule holds: :func:`rule_mask` then :func:`bouts`.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset (see :func:`rule_mask` for units and calibration).
+    rule
+        A :class:`Rule` (``(q.speed > 15 * cm / s) & (q.closest_distance < 5 * cm)``)
+        or text (``"speed > 15 cm/s and closest_distance < 5 cm"``).
+    min_duration, merge_gap, min_fraction, window
+        As in :func:`bouts`.
+    behavior
+        Name of the behavior column (default ``"event"``).
+    px_per_cm, keypoints, smoothing, follow_window, follow_tolerance
+        As in :func:`rule_mask`.
+    as_ethogram
+        Return an :class:`behavior.ethogram.Ethogram` (non-exclusive, partners
+        from ``other``) instead of the table.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts (:data:`BOUT_COLUMNS`); ``other`` names the partner for pairwise
+        rules and is ``""`` otherwise.
+
+    Raises
+    ------
+    RuleError
+        See :func:`rule_mask`.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="30 s", seed=0)
+    >>> b = detect(ds, "speed < 1 cm/s", min_duration="1 s", behavior="still")
+    >>> list(b.columns) == BOUT_COLUMNS
+    True
+    """
+    mask = rule_mask(
+        ds,
+        rule,
+        px_per_cm=px_per_cm,
+        keypoints=keypoints,
+        smoothing=smoothing,
+        follow_window=follow_window,
+        follow_tolerance=follow_tolerance,
+    )
+    name = "event" if behavior is None else str(behavior)
+    table = bouts(
+        mask,
+        min_duration=min_duration,
+        merge_gap=merge_gap,
+        min_fraction=min_fraction,
+        window=window,
+        behavior=name,
+    )
+    logger.debug("detect %s: %d bouts of %s", name, len(table), mask.attrs["rule"])
+    if not as_ethogram:
+        return table
+    from behavior.ethogram import Ethogram
+
+    return Ethogram.from_bouts(table, ds, behaviors=[name])
+
+
+# ======================================================================================
+# Presets
+# ======================================================================================
+
+
+def _require_calibration(ds: xr.Dataset, px_per_cm: float | None, preset: str) -> None:
+    unit = str(ds.attrs.get("space_unit", "pixels") or "pixels").lower()
+    if unit in ("pixels", "pixel", "px") and px_per_cm is None and not ds.attrs.get("px_per_cm"):
+        raise RuleError(
+            f"{preset}: the preset's thresholds are in cm but the positions are in pixels "
+            "and the dataset has no calibration. Give px_per_cm=... or calibrate first "
+            "(behavior.kinematics.calibrate(ds, px_per_cm=...)); units are never guessed."
+        )
+
+
+def _preset(
+    ds: xr.Dataset,
+    name: str,
+    rule: Rule,
+    *,
+    min_duration: Any,
+    merge_gap: Any,
+    min_fraction: float | None,
+    window: Any,
+    px_per_cm: float | None,
+    smoothing: Any,
+    keypoints: Any,
+    as_ethogram: bool,
+    **relations: Any,
+) -> pd.DataFrame | Any:
+    _require_calibration(ds, px_per_cm, name)
+    return detect(
+        ds,
+        rule,
+        min_duration=min_duration,
+        merge_gap=merge_gap,
+        min_fraction=min_fraction,
+        window=window,
+        behavior=name,
+        px_per_cm=px_per_cm,
+        keypoints=keypoints,
+        smoothing=smoothing,
+        as_ethogram=as_ethogram,
+        **relations,
+    )
+
+
+_Q = str | float | Quantity
+
+
+def _qty(value: _Q, unit: str, name: str) -> Quantity:
+    """A threshold: a Quantity, text with a unit, or a bare number in ``unit``."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value) * parse_unit(unit)
+    return quantity(value, name=name)
+
+
+def chase(
+    ds: xr.Dataset,
+    *,
+    min_speed: _Q = "15 cm/s",
+    max_distance: _Q = "5 cm",
+    max_angle: _Q = "30 deg",
+    min_fraction: float = 0.8,
+    window: Any = "1 s",
+    min_duration: Any = "1 s",
+    merge_gap: Any = "0.5 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Chase bouts: one mouse runs right behind another that runs away.
+
+    Definition (MABe 2022 mouse-triplet "chase", as used by AmadeusGPT; also
+    :data:`behavior.simulate.DEFINITIONS` ``["chase"]``): both animals move faster
+    than ``min_speed`` (15 cm/s; body-centroid speed), their closest body points
+    are less than ``max_distance`` (5 cm) apart and their body axes differ by less
+    than ``max_angle`` (30 deg), for at least ``min_fraction`` (80 %) of the frames
+    within at least ``window`` (1 s); bouts less than ``merge_gap`` (0.5 s) apart
+    are merged and bouts shorter than ``min_duration`` (1 s) dropped. ``other``
+    is the chased animal (the rule itself is symmetric; the chaser is the one
+    behind, whose nose is nearer the other's tail base). Positions are smoothed
+    first with a rolling median of ``smoothing`` (the simulator's
+    ``smoothing_s``).
+
+    Source: Sun et al., "MABe22: a multi-species multi-task benchmark for learned
+    representations of behavior" (ICML 2023), mouse-triplet hidden tasks;
+    AmadeusGPT (Ye et al., NeurIPS 2023) examples/MABe.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm`` (given or in its attrs).
+    min_speed, max_distance, max_angle
+        Thresholds: Quantities, text with units, or numbers in cm/s, cm, deg.
+    min_fraction, window, min_duration, merge_gap
+        As in :func:`bouts`.
+    smoothing
+        Rolling-median window on positions (None: raw positions).
+    px_per_cm, keypoints, as_ethogram
+        As in :func:`detect`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="chase"``.
+
+    Raises
+    ------
+    RuleError
+        Without a spatial calibration.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="30 s", seed=0)
+    >>> chase(ds).behavior.unique().tolist() in ([], ["chase"])
+    True
+    """
+    v = _qty(min_speed, "cm/s", "min_speed")
+    rule = (
+        (q.speed > v)
+        & (q.other_speed > v)
+        & (q.closest_distance < _qty(max_distance, "cm", "max_distance"))
+        & (q.relative_angle < _qty(max_angle, "deg", "max_angle"))
+    )
+    found = _preset(
+        ds, "chase", rule, min_duration=min_duration, merge_gap=merge_gap,
+        min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
+        keypoints=keypoints, as_ethogram=False,
+    )  # fmt: skip
+    found = _behind_only(ds, found, px_per_cm, keypoints, smoothing)
+    if as_ethogram:
+        from behavior.ethogram import Ethogram
+
+        return Ethogram.from_bouts(found, ds, behaviors=["chase"])
+    return found
+
+
+def _behind_only(ds, found: pd.DataFrame, px_per_cm, keypoints, smoothing) -> pd.DataFrame:
+    """Keep, of each pair of mirrored chase bouts, the one of the animal behind: the
+    one whose nose is nearer the other's tail base than the other's nose is to its own."""
+    if found.empty:
+        return found
+    ctx = _Context(
+        ds, px_per_cm=px_per_cm, keypoints=keypoints, smoothing=smoothing,
+        follow_window="1 s", follow_tolerance=None, pairwise=True,
+    )  # fmt: skip
+    d, _ = ctx.values("nose_to_tail_base")
+    names = [str(v) for v in ds["individual"].values]
+    idx = {n: k for k, n in enumerate(names)}
+    keep = []
+    for row in found.itertuples(index=False):
+        i, j = idx[row.individual], idx[row.other]
+        sl = slice(row.start_frame, row.stop_frame)
+        mine = np.nanmedian(d[sl, i, j]) if np.isfinite(d[sl, i, j]).any() else np.inf
+        theirs = np.nanmedian(d[sl, j, i]) if np.isfinite(d[sl, j, i]).any() else np.inf
+        keep.append(bool(mine <= theirs))
+    return found[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+
+
+def watching(
+    ds: xr.Dataset,
+    *,
+    min_distance: _Q = "5 cm",
+    max_distance: _Q = "20 cm",
+    max_gaze_offset: _Q = "20 deg",
+    max_speed: _Q | None = "3 cm/s",
+    min_fraction: float = 0.8,
+    window: Any = "1 s",
+    min_duration: Any = "1 s",
+    merge_gap: Any = "0.5 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Watching bouts: a still mouse with its head pointed at another, some way off.
+
+    Definition (:data:`behavior.simulate.DEFINITIONS` ``["watch"]``, after the
+    MABe 2022 "watching" task): the closest-point distance is between
+    ``min_distance`` (5 cm) and ``max_distance`` (20 cm), the gaze offset (angle
+    between the head direction, ears' midpoint -> nose, and the direction to the
+    other's body point nearest the nose) is below ``max_gaze_offset`` (20 deg)
+    and the watcher's body speed is below ``max_speed`` (3 cm/s; None drops the
+    condition), for at least ``min_fraction`` (80 %) of the frames within at
+    least ``window`` (1 s); bouts less than ``merge_gap`` (0.5 s) apart merge.
+    The MABe definition proper uses a 15 deg gaze offset, no speed condition and
+    3 s: ``watching(ds, max_gaze_offset="15 deg", max_speed=None,
+    window="3 s", min_duration="3 s")``. ``other`` is the watched animal.
+
+    Source: Sun et al., MABe22 (ICML 2023) mouse-triplet tasks; AmadeusGPT
+    examples/MABe; behavior.simulate.DEFINITIONS.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    min_distance, max_distance, max_gaze_offset, max_speed
+        Thresholds (Quantities, text, or numbers in cm, deg, cm/s).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`chase`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="watching"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="30 s", seed=0)
+    >>> list(watching(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    rule = (
+        (q.closest_distance >= _qty(min_distance, "cm", "min_distance"))
+        & (q.closest_distance <= _qty(max_distance, "cm", "max_distance"))
+        & (q.gaze_offset < _qty(max_gaze_offset, "deg", "max_gaze_offset"))
+    )
+    if max_speed is not None:
+        rule = rule & (q.speed < _qty(max_speed, "cm/s", "max_speed"))
+    return _preset(
+        ds, "watching", rule, min_duration=min_duration, merge_gap=merge_gap,
+        min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
+        keypoints=keypoints, as_ethogram=as_ethogram,
+    )  # fmt: skip
+
+
+def freezing(
+    ds: xr.Dataset,
+    *,
+    max_speed: _Q = "1 cm/s",
+    quantity_name: str = "speed",
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "1 s",
+    merge_gap: Any = 0,
+    smoothing: Any = "0.5 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Freezing bouts: the body stays still for at least a minimum duration.
+
+    Definition (BehaviorDEPOT-style; :data:`behavior.simulate.DEFINITIONS`
+    ``["freeze"]``): the body speed (``quantity_name``, default the speed of the
+    body centroid; ``"max_keypoint_speed"`` for the simulator's "every keypoint")
+    stays below ``max_speed`` (1 cm/s) for at least ``min_duration`` (1 s).
+    Positions are first smoothed with a rolling median of ``smoothing`` (0.5 s)
+    so that tracking jitter does not read as movement; ``min_fraction`` with
+    ``window`` tolerates brief supra-threshold frames, ``merge_gap`` joins bouts.
+
+    BehaviorDEPOT (Gabriel et al., eLife 2022, 11:e74314; calculateFreezing_velocity)
+    marks frames whose mean head / rear-back velocity is below 0.52 cm/s and head
+    angular velocity below 12 deg/s, smooths the result with a 32-frame window
+    (at least 10 frames), and keeps bouts of at least 0.9 s. The defaults here are
+    set on the same principle (still body, about one second), not fitted to any
+    file.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    max_speed
+        Threshold (Quantity, text, or a number in cm/s).
+    quantity_name
+        Which per-individual speed to threshold (see :data:`QUANTITIES`).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`chase`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="freezing"`` and ``other`` ``""``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="30 s", seed=0)
+    >>> set(freezing(ds).other) <= {""}
+    True
+    """
+    if QUANTITIES.get(quantity_name, _QuantityInfo("pair", "")).kind != "individual":
+        raise RuleError(
+            f"quantity_name: expected a per-individual speed, one of "
+            f"{[k for k, v in QUANTITIES.items() if v.kind == 'individual']}, found "
+            f"{quantity_name!r}"
+        )
+    rule = Var(quantity_name) < _qty(max_speed, "cm/s", "max_speed")
+    return _preset(
+        ds, "freezing", rule, min_duration=min_duration, merge_gap=merge_gap,
+        min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
+        keypoints=keypoints, as_ethogram=as_ethogram,
+    )  # fmt: skip
+
+
+PRESETS: dict[str, Callable[..., Any]] = {
+    "chase": chase,
+    "watching": watching,
+    "freezing": freezing,
+}
+"""Rule presets by name; each function's docstring gives its definition and source."""
