@@ -53,19 +53,31 @@ __all__ = [
     "Rule",
     "RuleError",
     "Var",
+    "approach",
     "bouts",
     "bouts_from_labels",
     "bouts_from_mask",
+    "chase",
     "detect",
     "empty_bouts",
+    "following",
+    "freezing",
+    "head_dip",
+    "huddling",
+    "in_zone",
     "labels_from_bouts",
     "mask_from_bouts",
+    "nose_to_anogenital_contact",
+    "nose_to_body_contact",
+    "nose_to_nose_contact",
     "other_from_bouts",
     "parse_rule",
     "q",
     "rule_mask",
     "runs",
+    "side_by_side",
     "var",
+    "watching",
 ]
 
 BOUT_COLUMNS = [
@@ -1959,32 +1971,41 @@ def freezing(
     ds: xr.Dataset,
     *,
     max_speed: _Q = "1 cm/s",
+    max_angular_speed: _Q | None = "12 deg/s",
     quantity_name: str = "speed",
     min_fraction: float | None = None,
     window: Any = None,
     min_duration: Any = "1 s",
     merge_gap: Any = 0,
     smoothing: Any = "0.5 s",
+    max_gap: Any = "0.5 s",
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
 ) -> pd.DataFrame | Any:
-    """Freezing bouts: the body stays still for at least a minimum duration.
+    """Freezing bouts: the body stays still, and does not turn, for a minimum duration.
 
-    Definition (BehaviorDEPOT-style; :data:`behavior.simulate.DEFINITIONS`
+    Definition (BehaviorDEPOT's two conditions; :data:`behavior.simulate.DEFINITIONS`
     ``["freeze"]``): the body speed (``quantity_name``, default the speed of the
-    body centroid; ``"max_keypoint_speed"`` for the simulator's "every keypoint")
-    stays below ``max_speed`` (1 cm/s) for at least ``min_duration`` (1 s).
-    Positions are first smoothed with a rolling median of ``smoothing`` (0.5 s)
-    so that tracking jitter does not read as movement; ``min_fraction`` with
-    ``window`` tolerates brief supra-threshold frames, ``merge_gap`` joins bouts.
+    centroid of the body keypoints, head included; ``"max_keypoint_speed"`` for
+    the simulator's "every keypoint") stays below ``max_speed`` (1 cm/s, the
+    simulator's freeze threshold) and the body axis (tail base -> neck or ears)
+    turns slower than ``max_angular_speed`` (12 deg/s, BehaviorDEPOT's angular
+    threshold; None drops the condition), for at least ``min_duration`` (1 s).
+    The turning condition is what separates a freeze from quiet rest or
+    grooming, in which the body stays in place but keeps shifting. Gaps of up to
+    ``max_gap`` (0.5 s) in a keypoint's track are first filled linearly (a
+    keypoint lost for a moment would otherwise move the centroid), then positions
+    are smoothed with a rolling median of ``smoothing`` (0.5 s) so that tracking
+    jitter and outliers do not read as movement; ``min_fraction`` with ``window``
+    tolerates brief supra-threshold frames, ``merge_gap`` joins bouts.
 
-    BehaviorDEPOT (Gabriel et al., eLife 2022, 11:e74314; calculateFreezing_velocity)
-    marks frames whose mean head / rear-back velocity is below 0.52 cm/s and head
-    angular velocity below 12 deg/s, smooths the result with a 32-frame window
-    (at least 10 frames), and keeps bouts of at least 0.9 s. The defaults here are
-    set on the same principle (still body, about one second), not fitted to any
-    file.
+    Source: BehaviorDEPOT (Gabriel et al., eLife 2022, 11:e74314;
+    calculateFreezing_velocity) marks frames whose mean head / rear-back velocity
+    is below 0.52 cm/s and head angular velocity below 12 deg/s, smooths the
+    result with a 32-frame window (at least 10 frames), and keeps bouts of at
+    least 0.9 s. The defaults here take its two conditions with the simulator's
+    1 cm/s and one second; they are not fitted to any file.
 
     Parameters
     ----------
@@ -1992,8 +2013,14 @@ def freezing(
         Pose dataset, calibrated or with ``px_per_cm``.
     max_speed
         Threshold (Quantity, text, or a number in cm/s).
+    max_angular_speed
+        Threshold on the body axis' angular speed (Quantity, text, or a number in
+        deg/s), or None.
     quantity_name
         Which per-individual speed to threshold (see :data:`QUANTITIES`).
+    max_gap
+        Longest run of missing frames to interpolate first (frames or duration;
+        None: no filling).
     min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
         As in :func:`chase`.
 
@@ -2016,6 +2043,13 @@ def freezing(
             f"{quantity_name!r}"
         )
     rule = Var(quantity_name) < _qty(max_speed, "cm/s", "max_speed")
+    if max_angular_speed is not None:
+        rule = rule & (q.angular_speed < _qty(max_angular_speed, "deg/s", "max_angular_speed"))
+    if max_gap is not None and max_gap != 0:
+        from behavior.filtering import interpolate_gaps
+
+        position = interpolate_gaps(ds.position.assign_attrs(ds.attrs), max_gap)
+        ds = ds.assign(position=position.assign_attrs(ds.position.attrs))
     return _preset(
         ds, "freezing", rule, min_duration=min_duration, merge_gap=merge_gap,
         min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
@@ -2029,3 +2063,793 @@ PRESETS: dict[str, Callable[..., Any]] = {
     "freezing": freezing,
 }
 """Rule presets by name; each function's docstring gives its definition and source."""
+
+
+# ---- more presets: approach, contacts, following, huddling, head dips, zones ------------
+
+_PIXELS = ("pixels", "pixel", "px")
+
+
+def _space_unit_of(ds: xr.Dataset) -> str:
+    unit = str(ds.attrs.get("space_unit", "pixels") or "pixels")
+    return "px" if unit.lower() in _PIXELS else unit
+
+
+def _data_length(ds: xr.Dataset, value: _Q, px_per_cm: float | None, name: str) -> float:
+    """A length threshold (number in cm, text or Quantity) in the dataset's space unit."""
+    if px_per_cm is None and _space_unit_of(ds) == "px":
+        px_per_cm = ds.attrs.get("px_per_cm")
+    try:
+        return _qty(value, "cm", name).to(_space_unit_of(ds), px_per_cm=px_per_cm, name=name)
+    except UnitError as err:
+        raise RuleError(str(err)) from None
+
+
+def _pair_preset(
+    ds: xr.Dataset, name: str, rule: Rule, common: dict[str, Any], **relations: Any
+) -> pd.DataFrame | Any:
+    """Run a rule preset with the shared keyword arguments of the presets below."""
+    return _preset(ds, name, rule, **common, **relations)
+
+
+def approach(
+    ds: xr.Dataset,
+    *,
+    min_approach_speed: _Q = "5 cm/s",
+    min_speed: _Q = "5 cm/s",
+    max_gaze_offset: _Q = "30 deg",
+    max_distance: _Q = "20 cm",
+    min_distance: _Q = "2 cm",
+    min_fraction: float | None = 0.8,
+    window: Any = "0.5 s",
+    min_duration: Any = "0.5 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Approach bouts: a mouse moves towards another, head first, closing the distance.
+
+    Definition (after Live Mouse Tracker's "Approach" event, de Chaumont et al.,
+    Nature Biomedical Engineering 3:930, 2019: an animal moves towards another
+    that is within reach): the centroid distance shrinks faster than ``min_approach_speed``
+    (5 cm/s; :func:`behavior.social.approach_speed`), the approacher itself moves
+    faster than ``min_speed`` (5 cm/s, body-centroid speed), its head points at
+    the other (gaze offset below ``max_gaze_offset``, 30 deg) and the closest
+    body points are between ``min_distance`` (2 cm: already in contact is no
+    longer an approach) and ``max_distance`` (20 cm) apart, for at least
+    ``min_fraction`` (80 %) of the frames within at least ``window`` (0.5 s);
+    bouts less than ``merge_gap`` (0.2 s) apart merge, bouts shorter than
+    ``min_duration`` (0.5 s) are dropped. The approacher is ``individual`` and
+    the approached animal ``other`` (the speed and gaze conditions are the
+    approacher's, so a mouse that is approached while standing still does not
+    approach back). The thresholds are set on principle for mice (a walking
+    mouse moves at 5-20 cm/s), not fitted to a file.
+
+    Source: de Chaumont et al., "Real-time analysis of the behaviour of groups of mice
+    via a depth-sensing camera and machine learning", Nature Biomedical Engineering
+    3:930-942 (2019), Live Mouse Tracker event definitions.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm`` (given or in its attrs).
+    min_approach_speed, min_speed, max_gaze_offset, max_distance, min_distance
+        Thresholds: Quantities, text with units, or numbers in cm/s, deg, cm.
+    min_fraction, window, min_duration, merge_gap
+        As in :func:`bouts` (``min_fraction=None, window=None``: every frame).
+    smoothing
+        Rolling-median window on positions (None: raw positions).
+    px_per_cm, keypoints, as_ethogram
+        As in :func:`detect`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="approach"``.
+
+    Raises
+    ------
+    RuleError
+        Without a spatial calibration, or for a threshold in the wrong unit.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(approach(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    rule = (
+        (q.approach_speed > _qty(min_approach_speed, "cm/s", "min_approach_speed"))
+        & (q.speed > _qty(min_speed, "cm/s", "min_speed"))
+        & (q.gaze_offset < _qty(max_gaze_offset, "deg", "max_gaze_offset"))
+        & (q.closest_distance < _qty(max_distance, "cm", "max_distance"))
+        & (q.closest_distance >= _qty(min_distance, "cm", "min_distance"))
+    )
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(ds, "approach", rule, common)
+
+
+def nose_to_nose_contact(
+    ds: xr.Dataset,
+    *,
+    max_distance: _Q = "1.5 cm",
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "0.2 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Nose-to-nose contact bouts: the two noses are within ``max_distance``.
+
+    Definition (Live Mouse Tracker "Oral-oral contact", de Chaumont et al., Nature
+    Biomedical Engineering 2019; DeepOF ``nose2nose``, Miranda et al., Nature
+    Communications 14:6394, 2023, a distance between the two nose keypoints below a
+    tolerance): the nose-to-nose distance is below ``max_distance`` (1.5 cm: about
+    a mouse's snout width plus tracking error, set on principle) for at least
+    ``min_duration`` (0.2 s); bouts less than ``merge_gap`` (0.2 s) apart merge.
+    Symmetric: each contact gives one bout for each animal of the pair.
+
+    Source: de Chaumont et al., Nature Biomedical Engineering 2019 (Live Mouse
+    Tracker); Miranda et al., "DeepOF: a Python package for supervised and
+    unsupervised pattern recognition in mice motion tracking data", Nature
+    Communications 14:6394 (2023), supervised annotations.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    max_distance
+        Threshold (Quantity, text, or a number in cm).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="nose_to_nose_contact"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(nose_to_nose_contact(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    rule = q.nose_to_nose < _qty(max_distance, "cm", "max_distance")
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(ds, "nose_to_nose_contact", rule, common)
+
+
+def nose_to_body_contact(
+    ds: xr.Dataset,
+    *,
+    max_distance: _Q = "1.5 cm",
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "0.2 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Nose-to-body contact bouts: my nose touches the other's body.
+
+    Definition (DeepOF ``nose2body``, Miranda et al., Nature Communications 2023:
+    the nose of one animal within a tolerance of a body keypoint of the other):
+    the distance from my nose to the nearest body keypoint of the other
+    (:func:`behavior.social.nose_to_body`; the body keypoints include the head,
+    so a nose-to-nose contact is also a nose-to-body contact) is below
+    ``max_distance`` (1.5 cm, set on principle) for at least ``min_duration``
+    (0.2 s); bouts less than ``merge_gap`` (0.2 s) apart merge. ``individual``
+    is the animal whose nose touches, ``other`` the one touched.
+
+    Source: Miranda et al., DeepOF, Nature Communications 2023, supervised
+    annotations; de Chaumont et al., Nature Biomedical Engineering 2019.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    max_distance
+        Threshold (Quantity, text, or a number in cm).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="nose_to_body_contact"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(nose_to_body_contact(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    rule = q.nose_to_body < _qty(max_distance, "cm", "max_distance")
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(ds, "nose_to_body_contact", rule, common)
+
+
+def nose_to_anogenital_contact(
+    ds: xr.Dataset,
+    *,
+    max_distance: _Q = "1.5 cm",
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "0.2 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Nose-to-anogenital contact bouts: my nose at the other's tail base.
+
+    Definition (Live Mouse Tracker "Oral-genital contact", de Chaumont et al.
+    2019; DeepOF ``nose2tail``, Miranda et al. 2023): the distance
+    from my nose to the other's tail base is below ``max_distance`` (1.5 cm, set
+    on principle) for at least ``min_duration`` (0.2 s); bouts less than
+    ``merge_gap`` (0.2 s) apart merge. ``individual`` sniffs, ``other`` is
+    sniffed.
+
+    Source: de Chaumont et al., Nature Biomedical Engineering 2019 (Live Mouse
+    Tracker); Miranda et al., DeepOF, Nature Communications 2023.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    max_distance
+        Threshold (Quantity, text, or a number in cm).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="nose_to_anogenital_contact"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(nose_to_anogenital_contact(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    rule = q.nose_to_tail_base < _qty(max_distance, "cm", "max_distance")
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(ds, "nose_to_anogenital_contact", rule, common)
+
+
+def side_by_side(
+    ds: xr.Dataset,
+    *,
+    max_distance: _Q = "1.5 cm",
+    max_nose_distance: _Q = "4 cm",
+    max_angle: _Q = "45 deg",
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "0.5 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Side-by-side contact bouts: two mice flank to flank, facing the same way.
+
+    Definition (Live Mouse Tracker "Side by side contact": the two animals touch
+    with heads and tails at the same level, de Chaumont et al. 2019; DeepOF
+    ``sidebyside``, Miranda et al. 2023): the closest body points are less than
+    ``max_distance`` (1.5 cm) apart, the body axes differ by less than
+    ``max_angle`` (45 deg; same direction) and the noses are less than
+    ``max_nose_distance`` (4 cm, about a body width plus error, so that two mice
+    nose to tail in a line do not count), for at least ``min_duration`` (0.5 s);
+    bouts less than ``merge_gap`` (0.2 s) apart merge. Symmetric. The
+    thresholds are set on principle for mice.
+
+    Source: de Chaumont et al., Nature Biomedical Engineering 2019 (Live Mouse
+    Tracker); Miranda et al., DeepOF, Nature Communications 2023.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    max_distance, max_nose_distance, max_angle
+        Thresholds (Quantities, text, or numbers in cm, cm, deg).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="side_by_side"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(side_by_side(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    rule = (
+        (q.closest_distance < _qty(max_distance, "cm", "max_distance"))
+        & (q.nose_to_nose < _qty(max_nose_distance, "cm", "max_nose_distance"))
+        & (q.relative_angle < _qty(max_angle, "deg", "max_angle"))
+    )
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(ds, "side_by_side", rule, common)
+
+
+def following(
+    ds: xr.Dataset,
+    *,
+    min_speed: _Q = "5 cm/s",
+    max_distance: _Q = "10 cm",
+    follow_window: Any = "1 s",
+    follow_tolerance: _Q = "2 cm",
+    min_fraction: float | None = 0.8,
+    window: Any = "1 s",
+    min_duration: Any = "1 s",
+    merge_gap: Any = "0.5 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Following bouts: a moving mouse walks along the path the other just took.
+
+    Definition (DeepOF ``following_path``, Miranda et al., Nature Communications
+    2023: the follower's nose stays close to the path the leader's tail base
+    took in the last frames; Live Mouse Tracker "Follow", de Chaumont et al.
+    2019): :func:`behavior.social.following` holds (my nose within
+    ``follow_tolerance``, 2 cm, of a point the other's tail base occupied in the
+    last ``follow_window``, 1 s, and both moved more than the tolerance over
+    the window), the follower moves faster than ``min_speed`` (5 cm/s) and its
+    nose is less than ``max_distance`` (10 cm, about one body length) from the
+    other's tail base, for at least ``min_fraction`` (80 %) of the frames within
+    at least ``window`` (1 s); bouts less than ``merge_gap`` (0.5 s) apart merge.
+    ``individual`` follows ``other``.
+
+    Source: Miranda et al., DeepOF, Nature Communications 2023 (following);
+    de Chaumont et al., Nature Biomedical Engineering 2019 (Live Mouse Tracker).
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    min_speed, max_distance
+        Thresholds (Quantities, text, or numbers in cm/s and cm).
+    follow_window
+        How far back the leader's path counts (duration or frames).
+    follow_tolerance
+        Distance to that path (Quantity, text, or a number in cm).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="following"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(following(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    _require_calibration(ds, px_per_cm, "following")
+    tolerance = _data_length(ds, follow_tolerance, px_per_cm, "follow_tolerance")
+    rule = (
+        (q.following > 0.5)
+        & (q.speed > _qty(min_speed, "cm/s", "min_speed"))
+        & (q.nose_to_tail_base < _qty(max_distance, "cm", "max_distance"))
+    )
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(
+        ds, "following", rule, common, follow_window=follow_window, follow_tolerance=tolerance
+    )
+
+
+def huddling(
+    ds: xr.Dataset,
+    *,
+    max_distance: _Q = "1 cm",
+    max_speed: _Q = "2 cm/s",
+    min_fraction: float | None = 0.8,
+    window: Any = "2 s",
+    min_duration: Any = "2 s",
+    merge_gap: Any = "1 s",
+    smoothing: Any = "0.5 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Huddling bouts: two mice rest together with their bodies in contact.
+
+    Definition (huddling as resting in body contact, Live Mouse Tracker
+    "Contact" combined with "Stop", de Chaumont et al. 2019; DeepOF's ``huddle``
+    is the single-animal posture, this is the social one): the closest body
+    points are less than ``max_distance`` (1 cm: touching, given tracking error)
+    apart and both animals' body speeds are below ``max_speed`` (2 cm/s), for at
+    least ``min_fraction`` (80 %) of the frames within at least ``window``
+    (2 s); bouts less than ``merge_gap`` (1 s) apart merge. Positions are
+    smoothed with a 0.5 s rolling median first, as for :func:`freezing`.
+    Symmetric. The thresholds are set on principle, not fitted to a file.
+
+    Source: de Chaumont et al., Nature Biomedical Engineering 2019 (Live Mouse
+    Tracker contact and stop events); Miranda et al., DeepOF, Nature
+    Communications 2023.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    max_distance, max_speed
+        Thresholds (Quantities, text, or numbers in cm and cm/s).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="huddling"``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
+    >>> list(huddling(ds).columns) == BOUT_COLUMNS
+    True
+    """
+    v = _qty(max_speed, "cm/s", "max_speed")
+    rule = (
+        (q.closest_distance < _qty(max_distance, "cm", "max_distance"))
+        & (q.speed < v)
+        & (q.other_speed < v)
+    )
+    common = dict(
+        min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, px_per_cm=px_per_cm, smoothing=smoothing, keypoints=keypoints,
+        as_ethogram=as_ethogram,
+    )  # fmt: skip
+    return _pair_preset(ds, "huddling", rule, common)
+
+
+def _calibrated(ds: xr.Dataset, px_per_cm: float | None, name: str) -> xr.Dataset:
+    """The dataset in a physical unit: pixel data are calibrated, others kept."""
+    _require_calibration(ds, px_per_cm, name)
+    if _space_unit_of(ds) != "px":
+        return ds
+    from behavior.kinematics import calibrate
+
+    return calibrate(ds, px_per_cm)
+
+
+def _smoothed(ds: xr.Dataset, smoothing: Any) -> xr.Dataset:
+    if smoothing is None or smoothing == 0:
+        return ds
+    from behavior.filtering import median_filter
+
+    return ds.assign(position=median_filter(ds.position.assign_attrs(ds.attrs), smoothing))
+
+
+def _zone_like(zone: Any, ds: xr.Dataset, name: str) -> Any:
+    """A zone in the dataset's space unit (pixel zones converted by its px_per_cm)."""
+    from behavior import roi
+
+    if not isinstance(zone, roi.Zone):
+        raise RuleError(f"{name}: expected a behavior.roi zone, found {type(zone).__name__}")
+    same = str(zone.unit).lower() == str(ds.attrs.get("space_unit", "")).lower()
+    return zone if same else zone.in_units_of(ds)
+
+
+def _mask_bouts(
+    ds: xr.Dataset, mask: np.ndarray, name: str, *, min_duration: Any, merge_gap: Any,
+    min_fraction: float | None, window: Any,
+) -> pd.DataFrame:  # fmt: skip
+    """Bouts of a ``(time, individual)`` mask of the dataset."""
+    attrs = {k: ds.attrs[k] for k in ("fps", "time_unit") if k in ds.attrs}
+    arr = xr.DataArray(
+        np.asarray(mask, dtype=bool),
+        dims=("time", "individual"),
+        coords={"time": ds["time"].values, "individual": ds["individual"].values},
+        attrs=attrs,
+    )
+    return bouts(
+        arr, min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, behavior=name,
+    )  # fmt: skip
+
+
+def _outside_by(zone: Any, x: np.ndarray, y: np.ndarray, margin: float) -> np.ndarray:
+    """Points outside a polygon zone by more than ``margin`` (False where missing)."""
+    finite = np.isfinite(x) & np.isfinite(y)
+    out = np.zeros(x.shape, dtype=bool)
+    px, py = x[finite], y[finite]
+    outside = ~zone._contains_xy(px, py)
+    if margin > 0 and outside.any():
+        ring = np.asarray(zone.vertices, dtype=np.float64)[:, :2]
+        a, b = ring, np.roll(ring, -1, axis=0)
+        ab = b - a
+        length2 = np.maximum((ab**2).sum(axis=1), 1e-300)
+        ox, oy = px[outside][:, None], py[outside][:, None]
+        t = np.clip(((ox - a[:, 0]) * ab[:, 0] + (oy - a[:, 1]) * ab[:, 1]) / length2, 0.0, 1.0)
+        dx = ox - (a[:, 0] + t * ab[:, 0])
+        dy = oy - (a[:, 1] + t * ab[:, 1])
+        far = np.sqrt(dx**2 + dy**2).min(axis=1) > margin
+        outside[np.flatnonzero(outside)[~far]] = False
+    out[finite] = outside
+    return out
+
+
+def head_dip(
+    ds: xr.Dataset,
+    maze: Any = None,
+    *,
+    head: str | None = None,
+    body: str | None = None,
+    min_outside: _Q = "0.5 cm",
+    arms: Sequence[str] = ("open_arm_1", "open_arm_2"),
+    closed: str = "vertical",
+    landmarks_of: str | None = None,
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "0.2 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = "0.2 s",
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Head-dip bouts on the elevated plus maze: head over the edge of an open arm.
+
+    Definition (the classic ethological EPM measure, Rodgers & Johnson,
+    Pharmacol. Biochem. Behav. 52:297, 1995: "head dipping", the head and
+    shoulders protrude over the side of an open arm towards the floor; Sturman et
+    al., Neuropsychopharmacology 45:1942, 2020, label "Head Dip" on the maze
+    layout whose landmarks :func:`behavior.roi.elevated_plus_maze` reads; the
+    keypoint rule here is this module's reading of that definition): the
+    ``head`` keypoint (default the nose) is outside the maze outline by more
+    than ``min_outside`` (0.5 cm, so that tracking jitter along the edge does
+    not count) while the ``body`` keypoint (default the body centre) is inside
+    one of the ``arms`` (the open arms), for at least ``min_duration`` (0.2 s);
+    bouts less than ``merge_gap`` (0.2 s) apart merge.
+
+    Source: Rodgers & Johnson, "Factor analysis of spatiotemporal and
+    ethological measures in the murine elevated plus-maze test of anxiety",
+    Pharmacology Biochemistry and Behavior 52:297-303 (1995); Sturman et al.,
+    "Deep learning-based behavioral analysis reaches human accuracy and is
+    capable of outperforming commercial solutions", Neuropsychopharmacology
+    45:1942-1952 (2020), DLCAnalyzer.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    maze
+        Zones as from :func:`behavior.roi.elevated_plus_maze` with
+        ``include_maze=True`` (a ``"maze"`` outline and the ``arms``), in the
+        data's unit or in pixels; default: built from the landmark keypoints of
+        ``ds`` (tl, tr, ... as :data:`behavior.roi.EPM_LANDMARKS`).
+    head, body
+        Keypoint names; default the ``nose`` and ``body_center`` roles (see
+        :func:`behavior.social.keypoint_roles`).
+    min_outside
+        Margin outside the outline (Quantity, text, or a number in cm).
+    arms
+        Names of the zones of ``maze`` the body must be in.
+    closed, landmarks_of
+        Passed to :func:`behavior.roi.elevated_plus_maze` (``closed``,
+        ``individual``) when ``maze`` is None.
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach`.
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts with ``behavior="head_dip"`` and ``other`` ``""``.
+
+    Raises
+    ------
+    RuleError
+        Without a spatial calibration, or when ``maze`` lacks ``"maze"`` or an arm.
+    PoseDataError
+        When the landmarks or the head/body keypoints are missing.
+
+    Examples
+    --------
+    >>> import numpy as np, behavior as bh
+    >>> from behavior import roi
+    >>> pts = {"tl": (4, 0), "tr": (6, 0), "bl": (4, 10), "br": (6, 10),
+    ...        "lt": (0, 4), "lb": (0, 6), "rt": (10, 4), "rb": (10, 6),
+    ...        "ctl": (4, 4), "ctr": (6, 4), "cbl": (4, 6), "cbr": (6, 6)}
+    >>> maze = roi.elevated_plus_maze(pts, unit="cm", include_maze=True)
+    >>> pos = np.zeros((10, 2, 2, 1)); pos[:, :, 0, 0] = (1.0, 3.0); pos[:, :, 1, 0] = (1, 5)
+    >>> ds = bh.from_numpy(pos, keypoint_names=["nose", "bodycentre"], fps=10, space_unit="cm")
+    >>> head_dip(ds, maze)[["start_frame", "stop_frame"]].values.tolist()
+    [[0, 10]]
+    """
+    from behavior import roi
+    from behavior.social import keypoint_roles
+
+    data = _calibrated(ds, px_per_cm, "head_dip")
+    if maze is None:
+        maze = roi.elevated_plus_maze(
+            data, closed=closed, individual=landmarks_of, include_maze=True
+        )  # type: ignore[arg-type]
+    missing = [k for k in ("maze", *arms) if k not in maze]
+    if missing:
+        raise RuleError(
+            f"maze: missing zone(s) {missing}; build it with "
+            "behavior.roi.elevated_plus_maze(..., include_maze=True)"
+        )
+    outline = _zone_like(maze["maze"], data, "maze['maze']")
+    on_arms = [_zone_like(maze[a], data, f"maze[{a!r}]") for a in arms]
+    roles = keypoint_roles(data, keypoints)
+    head_kp = head if head is not None else roles.require("nose", "head_dip")
+    body_kp = body if body is not None else roles.require("body_center", "head_dip")
+    margin = _data_length(data, min_outside, None, "min_outside")
+    data = _smoothed(data, smoothing)
+    pos = data.position.transpose("time", "space", "keypoint", "individual")
+    for kp, arg in ((head_kp, "head"), (body_kp, "body")):
+        if kp not in [str(k) for k in pos["keypoint"].values]:
+            raise PoseDataError(
+                f"{arg}: keypoint {kp!r} not found; the dataset has {pos.keypoint.values.tolist()}"
+            )
+    hx, hy = (pos.sel(keypoint=head_kp, space=c).values for c in ("x", "y"))
+    bx, by = (pos.sel(keypoint=body_kp, space=c).values for c in ("x", "y"))
+    dip = _outside_by(outline, hx.ravel(), hy.ravel(), margin)
+    good = np.isfinite(bx.ravel()) & np.isfinite(by.ravel())
+    on_arm = np.zeros(good.shape, dtype=bool)
+    for arm in on_arms:
+        on_arm[good] |= arm._contains_xy(bx.ravel()[good], by.ravel()[good])
+    mask = (dip & on_arm).reshape(hx.shape)
+    found = _mask_bouts(
+        data, mask, "head_dip", min_duration=min_duration, merge_gap=merge_gap,
+        min_fraction=min_fraction, window=window,
+    )  # fmt: skip
+    if not as_ethogram:
+        return found
+    from behavior.ethogram import Ethogram
+
+    return Ethogram.from_bouts(found, ds, behaviors=["head_dip"])
+
+
+def in_zone(
+    ds: xr.Dataset,
+    zones: Any,
+    *,
+    keypoint: str | Sequence[str] | None = None,
+    min_fraction: float | None = None,
+    window: Any = None,
+    min_duration: Any = "0.2 s",
+    merge_gap: Any = "0.2 s",
+    smoothing: Any = None,
+    px_per_cm: float | None = None,
+    keypoints: Any = None,
+    as_ethogram: bool = False,
+) -> pd.DataFrame | Any:
+    """Zone-occupancy bouts: the animal's reference point is inside a zone.
+
+    Definition (time in zone, as the open-arm time of the plus maze or the
+    centre time of the open field; EthoVision / DLCAnalyzer / SimBA ROI
+    analysis): ``keypoint`` (default the body-centre keypoint where the dataset
+    has one, else the centroid of the body keypoints) is inside the zone for at
+    least ``min_duration`` (0.2 s); stays less than ``merge_gap`` (0.2 s) apart
+    merge, so that a point flickering on a border gives one visit. Missing
+    positions count as outside. One behavior per zone, named after the zone.
+
+    Source: Sturman et al., Neuropsychopharmacology 2020 (DLCAnalyzer zone
+    analysis); :mod:`behavior.roi`.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset, calibrated or with ``px_per_cm``.
+    zones
+        A :class:`behavior.roi.Zone`, a list of zones or ``{name: zone}`` (as
+        :func:`behavior.roi.elevated_plus_maze` returns), in the data's unit or
+        in pixels.
+    keypoint
+        A keypoint name, a list of names to average, or ``"centroid"`` (all
+        keypoints, see :func:`behavior.roi.in_zone`).
+    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+        As in :func:`approach` (no smoothing by default).
+
+    Returns
+    -------
+    pandas.DataFrame or Ethogram
+        Bouts whose ``behavior`` is the zone's name, ``other`` ``""``.
+
+    Examples
+    --------
+    >>> import numpy as np, behavior as bh
+    >>> from behavior import roi
+    >>> pos = np.zeros((10, 2, 1, 1)); pos[5:, 0] = 5.0
+    >>> ds = bh.from_numpy(pos, keypoint_names=["bodycentre"], fps=10, space_unit="cm")
+    >>> b = in_zone(ds, roi.Rectangle(-1, -1, 1, 1, name="home", unit="cm"))
+    >>> b[["behavior", "start_frame", "stop_frame"]].values.tolist()
+    [['home', 0, 5]]
+    """
+    from behavior import roi
+    from behavior.social import keypoint_roles
+
+    data = _calibrated(ds, px_per_cm, "in_zone")
+    if isinstance(zones, roi.Zone):
+        zones = {zones.name: zones}
+    elif not isinstance(zones, dict):
+        zones = {getattr(z, "name", str(k)): z for k, z in enumerate(zones)}
+    if not zones:
+        raise RuleError("zones: expected at least one zone, found none")
+    if keypoint is None:
+        roles = keypoint_roles(data, keypoints)
+        keypoint = roles.body_center if roles.body_center is not None else list(roles.body)
+    data = _smoothed(data, smoothing)
+    tables = []
+    for name, zone in zones.items():
+        z = _zone_like(zone, data, f"zones[{name!r}]")
+        inside = roi.in_zone(data, z, keypoint=keypoint, fill=False)
+        mask = inside.transpose("time", "individual").values
+        table = _mask_bouts(
+            data, mask, str(name), min_duration=min_duration, merge_gap=merge_gap,
+            min_fraction=min_fraction, window=window,
+        )  # fmt: skip
+        tables.append(table)
+    found = pd.concat(tables, ignore_index=True) if tables else empty_bouts()
+    found = found.sort_values(["individual", "start_frame", "behavior"], kind="stable")
+    found = found.reset_index(drop=True)
+    if not as_ethogram:
+        return found
+    from behavior.ethogram import Ethogram
+
+    return Ethogram.from_bouts(found, ds, behaviors=[str(n) for n in zones])
+
+
+PRESETS.update(
+    {
+        "approach": approach,
+        "nose_to_nose_contact": nose_to_nose_contact,
+        "nose_to_body_contact": nose_to_body_contact,
+        "nose_to_anogenital_contact": nose_to_anogenital_contact,
+        "side_by_side": side_by_side,
+        "following": following,
+        "huddling": huddling,
+        "head_dip": head_dip,
+        "in_zone": in_zone,
+    }
+)

@@ -22,11 +22,13 @@ pressed against a wall are flattened along it).
 Every mouse runs a behavior state machine (:data:`SOCIAL_BEHAVIORS`, exclusive
 per animal, codes in that order) with realistic bout durations: ``explore``
 (walking at 3-28 cm/s with smooth turns and a tendency to follow walls),
-``rest`` (still, curled, slow head movements), ``freeze`` (completely still:
-nothing moves but tracking noise), ``groom`` (stationary body, fast head
-jitter, turning between face and flanks), ``approach`` (walking to the other),
+``rest`` (in place, curled, the body slowly turning and shifting, the head
+looking about and bobbing), ``freeze`` (completely still: nothing moves but
+tracking noise), ``groom`` (body in place but turning, fast head jitter, the
+head working between face and flanks), ``approach`` (walking to the other),
 ``chase`` (running right behind the other), ``flee`` (being chased) and
-``watch`` (still, head pointed at the other). An approach ends in contact, a
+``watch`` (in place, shifting its stance, head pointed at the other and
+bobbing). An approach ends in contact, a
 chase or a watch; being chased ends, often, in a freeze.
 
 The labels are the generative states, refined so that every ``chase``,
@@ -228,16 +230,20 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
     },
     "rest": {
         "text": (
-            "Still body, curled and shortened, with slow head and tail movements, so "
-            "that it does not meet the freeze rule for a whole second; bouts of "
-            "2-30 s (watches that fail their rule add shorter ones)."
+            "Body in place (centre still), curled and shortened, but not immobile: the "
+            "body turns slowly on the spot (angular speed of the body axis a few tens "
+            "of deg/s) and the head looks about and bobs, so that it never meets the "
+            "freeze rule for a whole second and a detector can tell it from a freeze "
+            "by the turning of the body axis; bouts of 2-30 s (watches that fail "
+            "their rule add shorter ones)."
         ),
         "social": False,
     },
     "groom": {
         "text": (
-            "Stationary body with fast (about 6 Hz) jitter of the head, which is "
-            "dipped and turns between the face and the flanks; bouts of 2-15 s."
+            "Body in place but turning (to present face and flanks) with fast (about "
+            "6 Hz) jitter of the head, which is dipped, turns between the face and the "
+            "flanks and works slowly over each; bouts of 2-15 s."
         ),
         "social": False,
     },
@@ -397,7 +403,8 @@ _BEND, _YAW, _PITCH, _LAM, _TCURV = 5, 6, 7, 8, 9  # posture (see _body_points)
 _OU_TURN, _OU_SPEED, _YAW_OU, _WAG = 10, 11, 12, 13  # slow random drives
 _VMEAN, _CURL, _FLEE_SPEED, _STOP_DIST, _ESCAPE = 14, 15, 16, 17, 18  # per-bout parameters
 _PHASE, _OSC, _SITE_YAW, _SITE_BEND, _TURN_DIR = 19, 20, 21, 22, 23  # grooming, walls
-_NS = 24
+_PITCH_OU = 24  # head bobbing while resting or watching (sniffing)
+_NS = 25
 # ... and of the integer state M[mouse, column]
 _MODE, _TIMER, _PARTNER, _OUTCOME, _SITE_TIMER = range(5)
 _NI = 5
@@ -692,9 +699,14 @@ def _step(S, M, i, kp, dist, near, fps, w, h, z, u):
         accel, moving_bend = 100.0, False
         bend_target = S[i, _CURL]
         tail_target = 1.6 * S[i, _CURL] + S[i, _WAG]
-        S[i, _YAW_OU] = _ou(S[i, _YAW_OU], dt, 1.5, 0.3, z[2])
-        yaw_target = S[i, _YAW_OU]
-        pitch_target, lam_target = 0.45, 0.86
+        # awake rest: the head keeps looking about and bobbing (sniffing), so that,
+        # unlike in a freeze, it never holds still for long
+        S[i, _YAW_OU] = _ou(S[i, _YAW_OU], dt, 0.8, 0.6, z[2])
+        S[i, _PITCH_OU] = _ou(S[i, _PITCH_OU], dt, 0.5, 0.2, z[3])
+        yaw_target, yaw_tau = min(max(S[i, _YAW_OU], -0.8), 0.8), 0.2
+        pitch_target, lam_target = min(max(0.45 + S[i, _PITCH_OU], 0.2), 0.7), 0.86
+        # ... and the body shifts, turning slowly on the spot
+        om_target = 0.6 * S[i, _OU_TURN]
     elif mode == _FREEZE:
         # stop at once and hold every posture variable
         step = 900.0 * dt
@@ -713,8 +725,12 @@ def _step(S, M, i, kp, dist, near, fps, w, h, z, u):
                 S[i, _SITE_YAW], S[i, _SITE_BEND] = side, 0.1 * side
         bend_target = S[i, _SITE_BEND]
         tail_target = 1.6 * S[i, _CURL] + S[i, _WAG]
-        yaw_target, yaw_tau = S[i, _SITE_YAW] + 0.05 * z[2], 0.15
+        # the head also works slowly over the site (face, flank) it is washing
+        S[i, _YAW_OU] = _ou(S[i, _YAW_OU], dt, 0.6, 0.3, z[4])
+        work = min(max(S[i, _SITE_YAW] + S[i, _YAW_OU], -1.1), 1.1)
+        yaw_target, yaw_tau = work + 0.05 * z[2], 0.15
         pitch_target, lam_target, osc_target = 0.6, 0.84, 0.22
+        om_target = 0.6 * S[i, _OU_TURN]  # the body turns to present face and flanks
     elif mode == _APPROACH:
         if M[i, _OUTCOME] == _OUT_CHASE:
             tx, ty, _ = _behind(S, kp, i, p, w, h)
@@ -773,13 +789,16 @@ def _step(S, M, i, kp, dist, near, fps, w, h, z, u):
         # stand, turn the body and point the head at the other's nearest body point
         tx, ty = near[i, p, 0], near[i, p, 1]
         om_target, om_max = 5.0 * _wrap(math.atan2(ty - y, tx - x) - th), 3.0
+        om_target += 0.6 * S[i, _OU_TURN]  # shifting its stance, the head stays on target
         moving_bend = False
         bend_target = min(max(0.05 * S[i, _OM], -0.12), 0.12)
         ex = 0.5 * (kp[i, 0, 1] + kp[i, 0, 2])
         ey = 0.5 * (kp[i, 1, 1] + kp[i, 1, 2])
         look = math.atan2(ty - ey, tx - ex)
         yaw_target, yaw_tau = min(max(_wrap(look - phi_neck), -0.8), 0.8), 0.06
-        pitch_target = 0.05
+        # sniffing towards the other: the head bobs up and down
+        S[i, _PITCH_OU] = _ou(S[i, _PITCH_OU], dt, 0.5, 0.2, z[3])
+        pitch_target = min(max(0.15 + S[i, _PITCH_OU], 0.0), 0.6)
 
     if mode != _FREEZE:
         v += min(max(v_target - v, -accel * dt), accel * dt)
@@ -1084,6 +1103,22 @@ def _finalize_social(modes, partners, pos, fps):
                 labels, partner, i, _WATCH, watch_ok[:, i], min_frames, keep, max_gap,
                 _EXPLORE, _EXPLORE, _REST,
             )  # fmt: skip
+        # running that meets the chase rule is a chase whatever the generative mode
+        # (e.g. the two keep running on after a chase's timer ran out): such
+        # stretches of explore/approach (same segment rule) become a chase of the
+        # animal behind, its nose nearer the other's tail base
+        for i in range(n_ind):
+            for j in range(n_ind):
+                if i == j:
+                    continue
+                nose_tail = np.linalg.norm(pos[:, :, 0, i] - pos[:, :, 7, j], axis=1)
+                tail_nose = np.linalg.norm(pos[:, :, 0, j] - pos[:, :, 7, i], axis=1)
+                free_i = np.isin(labels[:, i], (_EXPLORE, _APPROACH))
+                free_j = np.isin(labels[:, j], (_EXPLORE, _APPROACH, _FLEE))
+                ok = chase_ok[:, i, j] & (nose_tail < tail_nose) & free_i & free_j
+                for s, e in _rule_segments(ok, min_frames, keep, max_gap):
+                    labels[s:e, i] = _CHASE
+                    partner[s:e, i] = j
         # flee is exactly "being chased"
         flee = labels == _FLEE
         labels[flee] = _EXPLORE

@@ -231,10 +231,13 @@ def sessions():
     return [bh.simulate.session(duration="5 min", seed=seed) for seed in (0, 1)]
 
 
-@pytest.mark.parametrize(("name", "floor"), [("chase", 0.8), ("watching", 0.8)])
-def test_social_presets_on_simulated_sessions(sessions, name, floor):
-    # The targets of issue 4 are frame F1 >= 0.95; the presets reach about 0.8-0.9
-    # (see benchmarks/bench_events.py). This floor guards against regressions.
+@pytest.mark.parametrize(
+    ("name", "floor"), [("chase", 0.8), ("watching", 0.85), ("freezing", 0.85)]
+)
+def test_presets_on_simulated_sessions(sessions, name, floor):
+    # The targets of issue 4 are frame F1 >= 0.95; on these two 5-min sessions the
+    # presets reach chase 0.82/0.84, watching 0.92/0.88, freezing 0.92/0.88 (see
+    # benchmarks/bench_events.py). These floors guard against regressions.
     for ds, truth in sessions:
         assert _frame_f1(ds, truth, name) >= floor
 
@@ -257,5 +260,6 @@ def test_freezing_on_behaviordepot_demo1(shared_data):
                         coords={"individual": ds.individual.values})  # fmt: skip
     got = mask_from_bouts(found, like).values[:, 0]
     agreement = float((got == human.to_numpy().astype(bool)).mean())
-    # BehaviorDEPOT's own classifier: 95.4 %; the preset (not fitted) reaches 95.3 %
-    assert agreement >= 0.95
+    # BehaviorDEPOT's own classifier: 95.4 %; the preset (its speed and angular-speed
+    # conditions, parameters not fitted to this file) reaches 96.2 %
+    assert agreement >= 0.96
