@@ -40,9 +40,12 @@ __all__ = [
     "atomic_path",
     "attr_to_json",
     "detect_format",
+    "find_format",
+    "format_table",
     "frontends",
     "get_frontend",
     "load_poses",
+    "pick_writer",
     "refuse",
     "register_frontend",
     "save_poses",
@@ -306,6 +309,144 @@ def _key(name: str) -> str:
     return name.lower().replace("_", "-").replace(" ", "-")
 
 
+# The lookups below serve every file registry (pose frontends here, annotation
+# formats in behavior.io.annotations); ``what`` names the kind of format in messages.
+
+
+def format_table(candidates: Iterable[Frontend]) -> pd.DataFrame:
+    """One row per format: name, description, suffixes, reads, writes, aliases, origin.
+
+    Parameters
+    ----------
+    candidates
+        The frontends of a registry.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The listing shown by :func:`frontends` and ``annotation_formats``.
+
+    Examples
+    --------
+    >>> list(format_table([get_frontend("netcdf")])["name"])
+    ['netcdf']
+    """
+    rows = [
+        {
+            "name": fe.name,
+            "description": fe.description,
+            "suffixes": ", ".join(fe.suffixes),
+            "reads": fe.reads,
+            "writes": fe.writes,
+            "aliases": ", ".join(fe.aliases),
+            "origin": fe.origin,
+        }
+        for fe in candidates
+    ]
+    return pd.DataFrame(rows)
+
+
+def find_format(candidates: Iterable[Frontend], name: str, *, what: str = "pose") -> Frontend:
+    """The frontend among ``candidates`` called ``name`` or one of its aliases.
+
+    Parameters
+    ----------
+    candidates
+        The frontends of a registry.
+    name
+        Format name or alias, case-insensitive.
+    what
+        The kind of format, for the message (``"pose"``, ``"annotation"``).
+
+    Returns
+    -------
+    Frontend
+        The match.
+
+    Raises
+    ------
+    UnknownFormatError
+        Listing the known names.
+
+    Examples
+    --------
+    >>> find_format([get_frontend("netcdf")], "NC").name
+    'netcdf'
+    """
+    candidates = list(candidates)
+    key = _key(name)
+    for frontend in candidates:
+        if key in frontend.names():
+            return frontend
+    known = sorted(fe.name for fe in candidates)
+    raise UnknownFormatError(f"unknown {what} format {name!r}; known formats: {known}")
+
+
+def pick_writer(
+    candidates: Iterable[Frontend],
+    path: str | os.PathLike,
+    format: str | None = None,
+    *,
+    what: str = "pose",
+) -> Frontend:
+    """The frontend that writes ``path``: ``format`` if given, else by suffix.
+
+    The longest matching suffix wins (``.analysis.h5`` over ``.h5``); among equal
+    suffixes the first registered frontend wins.
+
+    Parameters
+    ----------
+    candidates
+        The frontends of a registry, in registration order.
+    path
+        Destination file.
+    format
+        A format name that overrides the suffix.
+    what
+        The kind of format, for messages.
+
+    Returns
+    -------
+    Frontend
+        A frontend that writes.
+
+    Raises
+    ------
+    UnknownFormatError
+        If the format cannot write or the suffix is unknown, listing the options.
+
+    Examples
+    --------
+    >>> pick_writer([get_frontend("netcdf")], "out.nc").name
+    'netcdf'
+    """
+    candidates = list(candidates)
+    path = Path(path)
+    if format is not None:
+        frontend = find_format(candidates, format, what=what)
+        if not frontend.writes:
+            writable = sorted(fe.name for fe in candidates if fe.writes)
+            raise UnknownFormatError(
+                f"{what} format {frontend.name!r} can be read but not written; writable: {writable}"
+            )
+        return frontend
+    lower = path.name.lower()
+    best: tuple[int, Frontend] | None = None
+    for frontend in candidates:
+        if not frontend.writes:
+            continue
+        for suffix in frontend.suffixes:
+            if lower.endswith(suffix.lower()) and (best is None or len(suffix) > best[0]):
+                best = (len(suffix), frontend)
+    if best is None:
+        table = {fe.name: fe.suffixes for fe in candidates if fe.writes}
+        raise UnknownFormatError(
+            f"{path}: cannot tell the {what} format from the suffix {path.suffix!r}; "
+            f"pass format= one of {table}"
+        )
+    return best[1]
+
+
 _registry: dict[str, Frontend] = {}
 _loaded = False
 
@@ -400,19 +541,7 @@ def frontends() -> pd.DataFrame:
     >>> "deeplabcut" in set(table["name"])
     True
     """
-    rows = [
-        {
-            "name": fe.name,
-            "description": fe.description,
-            "suffixes": ", ".join(fe.suffixes),
-            "reads": fe.reads,
-            "writes": fe.writes,
-            "aliases": ", ".join(fe.aliases),
-            "origin": fe.origin,
-        }
-        for fe in _load_registry().values()
-    ]
-    return pd.DataFrame(rows)
+    return format_table(_load_registry().values())
 
 
 def get_frontend(name: str) -> Frontend:
@@ -438,13 +567,7 @@ def get_frontend(name: str) -> Frontend:
     >>> get_frontend("DLC").name
     'deeplabcut'
     """
-    registry = _load_registry()
-    key = _key(name)
-    for frontend in registry.values():
-        if key in frontend.names():
-            return frontend
-    known = sorted(fe.name for fe in registry.values())
-    raise UnknownFormatError(f"unknown pose format {name!r}; known formats: {known}")
+    return find_format(_load_registry().values(), name, what="pose")
 
 
 def detect_format(path: str | os.PathLike) -> Frontend:
@@ -720,30 +843,7 @@ def writer_for(path: str | os.PathLike, format: str | None = None) -> Frontend:
     >>> writer_for("session.analysis.h5").name
     'sleap'
     """
-    path = Path(path)
-    if format is not None:
-        frontend = get_frontend(format)
-        if not frontend.writes:
-            writable = sorted(fe.name for fe in _load_registry().values() if fe.writes)
-            raise UnknownFormatError(
-                f"format {frontend.name!r} can be read but not written; writable: {writable}"
-            )
-        return frontend
-    lower = path.name.lower()
-    best: tuple[int, Frontend] | None = None
-    for frontend in _load_registry().values():
-        if not frontend.writes:
-            continue
-        for suffix in frontend.suffixes:
-            if lower.endswith(suffix.lower()) and (best is None or len(suffix) > best[0]):
-                best = (len(suffix), frontend)
-    if best is None:
-        table = {fe.name: fe.suffixes for fe in _load_registry().values() if fe.writes}
-        raise UnknownFormatError(
-            f"{path}: cannot tell the format from the suffix {path.suffix!r}; "
-            f"pass format= one of {table}"
-        )
-    return best[1]
+    return pick_writer(_load_registry().values(), path, format, what="pose")
 
 
 @contextlib.contextmanager

@@ -25,7 +25,15 @@ from typing import Any
 import pandas as pd
 
 from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
-from behavior.io.registry import Frontend, atomic_path, sniff_among
+from behavior.io.registry import (
+    Frontend,
+    _key,
+    atomic_path,
+    find_format,
+    format_table,
+    pick_writer,
+    sniff_among,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,10 +62,6 @@ _BUILTIN = (
 _HINT = "Pass format=... to force one, or see behavior.io.annotations.annotation_formats()."
 
 _registry: dict[str, Frontend] = {}
-
-
-def _key(name: str) -> str:
-    return name.lower().replace("_", "-").replace(" ", "-")
 
 
 def _formats() -> dict[str, Frontend]:
@@ -116,19 +120,7 @@ def annotation_formats() -> pd.DataFrame:
     >>> "boris" in set(annotation_formats()["name"])
     True
     """
-    return pd.DataFrame(
-        [
-            {
-                "name": fe.name,
-                "description": fe.description,
-                "suffixes": ", ".join(fe.suffixes),
-                "reads": fe.reads,
-                "writes": fe.writes,
-                "aliases": ", ".join(fe.aliases),
-            }
-            for fe in _formats().values()
-        ]
-    )
+    return format_table(_formats().values()).drop(columns="origin")
 
 
 def get_annotation_format(name: str) -> Frontend:
@@ -154,13 +146,7 @@ def get_annotation_format(name: str) -> Frontend:
     >>> get_annotation_format("BORIS").name
     'boris'
     """
-    key = _key(name)
-    for frontend in _formats().values():
-        if key in frontend.names():
-            return frontend
-    raise UnknownFormatError(
-        f"unknown annotation format {name!r}; known formats: {sorted(_formats())}"
-    )
+    return find_format(_formats().values(), name, what="annotation")
 
 
 def detect_annotation_format(path: str | os.PathLike) -> Frontend:
@@ -246,27 +232,6 @@ def load_annotations(
     return ethogram
 
 
-def _writer(path: Path, format: str | None) -> Frontend:
-    if format is not None:
-        frontend = get_annotation_format(format)
-        if not frontend.writes:
-            raise UnknownFormatError(f"annotation format {frontend.name!r} cannot be written")
-        return frontend
-    lower = path.name.lower()
-    best: tuple[int, Frontend] | None = None
-    for frontend in _formats().values():
-        for suffix in frontend.suffixes if frontend.writes else ():
-            if lower.endswith(suffix) and (best is None or len(suffix) > best[0]):
-                best = (len(suffix), frontend)
-    if best is None:
-        table = {fe.name: fe.suffixes for fe in _formats().values() if fe.writes}
-        raise UnknownFormatError(
-            f"{path}: cannot tell the annotation format from the suffix {path.suffix!r}; "
-            f"pass format= one of {table}"
-        )
-    return best[1]
-
-
 def save_annotations(
     ethogram: Any, path: str | os.PathLike, format: str | None = None, **options: Any
 ) -> Path:
@@ -296,7 +261,7 @@ def save_annotations(
     >>> save_annotations(eth, "session.annot")  # doctest: +SKIP
     """
     path = Path(path)
-    frontend = _writer(path, format)
+    frontend = pick_writer(_formats().values(), path, format, what="annotation")
     assert frontend.write is not None
     with atomic_path(path) as tmp:
         frontend.write(ethogram, tmp, **options)
