@@ -145,7 +145,7 @@ def from_numpy(
     --------
     >>> import numpy as np
     >>> ds = from_numpy(np.zeros((100, 2, 3, 1)), fps=30, keypoint_names=["nose", "neck", "tail"])
-    >>> ds.sizes["time"], list(ds.keypoint.values)
+    >>> ds.sizes["time"], ds.keypoint.values.tolist()
     (100, ['nose', 'neck', 'tail'])
     """
     position = np.asarray(position)

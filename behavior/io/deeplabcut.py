@@ -148,7 +148,7 @@ class DLCTable:
     Examples
     --------
     >>> table = read_csv_table("video1DLC_resnet50.csv")  # doctest: +SKIP
-    >>> table.level_names
+    >>> table.level_names  # doctest: +SKIP
     ('scorer', 'bodyparts', 'coords')
     """
 

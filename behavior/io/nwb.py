@@ -440,7 +440,7 @@ def read(
     Examples
     --------
     >>> ds = read("session.nwb", fps=30)  # doctest: +SKIP
-    >>> ds.position.dims
+    >>> ds.position.dims  # doctest: +SKIP
     ('time', 'space', 'keypoint', 'individual')
     """
     path = Path(path)

@@ -769,7 +769,7 @@ def load_poses(
     Examples
     --------
     >>> ds = load_poses("video1DLC_resnet50.h5", fps=30)  # doctest: +SKIP
-    >>> ds.position.dims
+    >>> ds.position.dims  # doctest: +SKIP
     ('time', 'space', 'keypoint', 'individual')
     """
     timestamps = options.pop("timestamps", None)

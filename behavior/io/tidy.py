@@ -232,7 +232,7 @@ def read(
     Examples
     --------
     >>> ds = read("poses.parquet")  # doctest: +SKIP
-    >>> ds.position.dims
+    >>> ds.position.dims  # doctest: +SKIP
     ('time', 'space', 'keypoint', 'individual')
     """
     path = Path(path)
