@@ -95,7 +95,7 @@ def register_annotation_format(frontend: Frontend, *, replace: bool = False) -> 
     --------
     >>> from behavior.io.registry import refuse
     >>> fe = Frontend("toy-annot", "toy", (".toy",), lambda p: refuse("never"))
-    >>> register_annotation_format(fe, replace=True).name
+    >>> register_annotation_format(fe, replace=True).name  # doctest: +SKIP
     'toy-annot'
     """
     registry = _formats()
