@@ -359,10 +359,11 @@ def _events(ctx: DemoContext) -> None:
     from behavior.ethogram import Ethogram, agreement
 
     truth_names = {"chase": "chase", "watching": "watch", "freezing": "freeze"}
+    # the reference: where each definition holds on the noise-free positions
     lines = [f"{'preset':<10}{'bouts':>7}{'truth':>7}{'frame F1':>10}   first bouts"]
     for name, truth_name in truth_names.items():
         found = events.PRESETS[name](ctx.ds)
-        ref = ctx.truth.bouts[ctx.truth.bouts.behavior == truth_name].assign(behavior=name)
+        ref = ctx.truth.events[ctx.truth.events.behavior == truth_name].assign(behavior=name)
         table = agreement(
             Ethogram.from_bouts(ref, ctx.ds, behaviors=[name]),
             Ethogram.from_bouts(found, ctx.ds, behaviors=[name]),

@@ -988,7 +988,15 @@ QUANTITIES: dict[str, _QuantityInfo] = {
     "angular_speed": _QuantityInfo(
         "individual", "absolute turning rate of the body axis (tail base -> neck/nose)"
     ),
+    "head_angular_speed": _QuantityInfo(
+        "individual", "absolute turning rate of the head (ears' midpoint or neck -> nose)"
+    ),
     "other_speed": _QuantityInfo("pair", "speed of the other's body centroid"),
+    "in_zone": _QuantityInfo(
+        "individual",
+        "1 where the body centre is inside any zone given with zones=...; in_<name> "
+        "for the zone of that name",
+    ),
     **{name: _QuantityInfo("pair", text) for name, text in _SOCIAL.items()},
 }
 """The quantities rules can name: per individual ``(time, individual)`` or per
@@ -996,7 +1004,20 @@ ordered pair ``(time, individual, other)`` (from :func:`behavior.social.relation
 
 
 def _unknown_quantity(name: str) -> RuleError:
-    return RuleError(f"rule: unknown quantity {name!r}; known quantities: {', '.join(QUANTITIES)}")
+    return RuleError(
+        f"rule: unknown quantity {name!r}; known quantities: {', '.join(QUANTITIES)} "
+        "(and in_<zone name> for the zones given with zones=...)"
+    )
+
+
+def _is_zone_name(name: str) -> bool:
+    """``in_<zone>``: occupancy of one named zone (checked against the zones later)."""
+    return name.startswith("in_") and len(name) > 3 and name not in QUANTITIES
+
+
+def _kind(name: str) -> str:
+    """``"individual"`` or ``"pair"``: the dims a quantity has."""
+    return "individual" if _is_zone_name(name) else QUANTITIES[name].kind
 
 
 class Rule:
@@ -1051,7 +1072,7 @@ class Var:
     __array_ufunc__ = None
 
     def __init__(self, name: str) -> None:
-        if name not in QUANTITIES:
+        if name not in QUANTITIES and not _is_zone_name(name):
             raise _unknown_quantity(name)
         self.name = name
 
@@ -1459,6 +1480,8 @@ class _Context:
         follow_window: Any,
         follow_tolerance: Any,
         pairwise: bool,
+        max_gap: Any = None,
+        zones: Any = None,
     ) -> None:
         from behavior import kinematics  # noqa: F401 - imported for its side effects below
 
@@ -1468,6 +1491,11 @@ class _Context:
             )
         require_dims(ds.position, "time", "space", "keypoint", "individual", name="position")
         self.fps = _fps_of(ds.position.assign_attrs(ds.attrs), None)
+        if max_gap is not None and max_gap != 0:
+            from behavior.filtering import interpolate_gaps
+
+            position = interpolate_gaps(ds.position.assign_attrs(ds.attrs), max_gap)
+            ds = ds.assign(position=position.assign_attrs(ds.position.attrs))
         if smoothing is not None and smoothing != 0:
             from behavior.filtering import median_filter
 
@@ -1483,6 +1511,7 @@ class _Context:
         self.follow_window = follow_window
         self.follow_tolerance = follow_tolerance
         self.pairwise = pairwise
+        self.zones = _zone_dict(zones)
         self.time_unit = "frame" if ds.attrs.get("time_unit") == "frames" else "s"
         self._cache: dict[str, tuple[np.ndarray, str]] = {}
 
@@ -1512,19 +1541,58 @@ class _Context:
             nose = self.roles().require("nose", "nose_speed")
             out = kinematics.speed(position.sel(keypoint=nose))
             return out.transpose("time", "individual").values, speed_unit
-        if name == "angular_speed":
-            tail, front = self.roles().body_axis
-            heading = kinematics.body_heading(position, tail, front)
+        if name in ("angular_speed", "head_angular_speed"):
+            if name == "angular_speed":
+                tail, front = self.roles().body_axis
+                heading = kinematics.body_heading(position, tail, front)
+            else:
+                origin, nose = self.roles().head
+                base = list(origin) if isinstance(origin, tuple) else [origin]
+                d = position.sel(keypoint=nose) - position.sel(keypoint=base).mean("keypoint")
+                heading = np.arctan2(d.sel(space="y"), d.sel(space="x")).rename("heading")
             w = kinematics.angular_velocity(heading)
             return np.degrees(np.abs(w.transpose("time", "individual").values)), (
                 f"deg/{self.time_unit}"
             )
         raise _unknown_quantity(name)  # pragma: no cover - QUANTITIES lists them all
 
+    def _zone_occupancy(self, name: str) -> np.ndarray:
+        from behavior import roi
+
+        if not self.zones:
+            raise RuleError(
+                f"rule: {name} needs zones; give zones=... (a behavior.roi zone, a list "
+                "or a {name: zone} dict)"
+            )
+        if name == "in_zone":
+            chosen = list(self.zones.items())
+        elif name[3:] in self.zones:
+            chosen = [(name[3:], self.zones[name[3:]])]
+        else:
+            raise RuleError(
+                f"rule: unknown zone in {name!r}; the zones given are "
+                f"{', '.join('in_' + str(k) for k in self.zones)} (or in_zone for any)"
+            )
+        data = self.ds
+        if self.px_per_cm is not None and "px_per_cm" not in data.attrs:
+            data = data.assign_attrs(px_per_cm=self.px_per_cm)
+        roles = self.roles()
+        keypoint = roles.body_center if roles.body_center is not None else list(roles.body)
+        out = None
+        for zone_name, zone in chosen:
+            z = _zone_like(zone, data, f"zones[{zone_name!r}]")
+            inside = roi.in_zone(data, z, keypoint=keypoint).transpose("time", "individual")
+            values = np.asarray(inside.values, dtype=np.float64)
+            out = values if out is None else np.fmax(out, values)
+        return out
+
     def values(self, name: str) -> tuple[np.ndarray, str]:
         if name in self._cache:
             return self._cache[name]
         info = QUANTITIES.get(name)
+        if name == "in_zone" or _is_zone_name(name):
+            self._cache[name] = (self._zone_occupancy(name), "1")
+            return self._cache[name]
         if info is None:
             raise _unknown_quantity(name)
         if name == "other_speed":
@@ -1572,6 +1640,24 @@ class _Context:
         return values
 
 
+def _zone_dict(zones: Any) -> dict[str, Any]:
+    """Zones as ``{name: zone}`` from a zone, a list of zones or a dict (None: empty)."""
+    from behavior import roi
+
+    if zones is None:
+        return {}
+    if isinstance(zones, roi.Zone):
+        return {str(zones.name): zones}
+    if isinstance(zones, dict):
+        return {str(k): z for k, z in zones.items()}
+    if isinstance(zones, list | tuple):
+        return {str(getattr(z, "name", k)): z for k, z in enumerate(zones)}
+    raise RuleError(
+        f"zones: expected a behavior.roi zone, a list of zones or a {{name: zone}} dict, "
+        f"found {type(zones).__name__}"
+    )
+
+
 def _nan_diag(values: np.ndarray) -> None:
     idx = np.arange(values.shape[-1])
     values[..., idx, idx] = np.nan
@@ -1586,6 +1672,8 @@ def rule_mask(
     smoothing: int | float | str | None = None,
     follow_window: int | float | str = "1 s",
     follow_tolerance: float | None = None,
+    max_gap: int | float | str | None = None,
+    zones: Any = None,
 ) -> xr.DataArray:
     """Per-frame truth of a rule on a pose dataset.
 
@@ -1606,6 +1694,15 @@ def rule_mask(
         duration), or None.
     follow_window, follow_tolerance
         Passed to :func:`behavior.social.relations` for ``following``.
+    max_gap
+        Gaps of up to this many missing frames (or this duration) in a
+        keypoint's track are filled linearly before smoothing, so that a
+        keypoint lost for a moment does not break a rule; None: no filling.
+    zones
+        Zones for the ``in_zone`` quantity (any zone) and ``in_<name>`` (the zone
+        of that name): a :class:`behavior.roi.Zone`, a list of zones or a
+        ``{name: zone}`` dict, in the data's unit or in pixels. Occupancy is
+        that of the body-centre keypoint (else the centroid of the body).
 
     Returns
     -------
@@ -1629,7 +1726,7 @@ def rule_mask(
     """
     rule = parse_rule(rule)
     names = rule.names()
-    pairwise = any(QUANTITIES[n].kind == "pair" for n in names)
+    pairwise = any(_kind(n) == "pair" for n in names)
     ctx = _Context(
         ds,
         px_per_cm=px_per_cm,
@@ -1638,6 +1735,8 @@ def rule_mask(
         follow_window=follow_window,
         follow_tolerance=follow_tolerance,
         pairwise=pairwise,
+        max_gap=max_gap,
+        zones=zones,
     )
     values = ctx.broadcast(rule.evaluate(ctx))
     result = np.nan_to_num(values, nan=0.0) == 1.0
@@ -1671,6 +1770,8 @@ def detect(
     smoothing: int | float | str | None = None,
     follow_window: int | float | str = "1 s",
     follow_tolerance: float | None = None,
+    max_gap: int | float | str | None = None,
+    zones: Any = None,
     as_ethogram: bool = False,
 ) -> pd.DataFrame | Any:
     """Bouts where a rule holds: :func:`rule_mask` then :func:`bouts`.
@@ -1686,7 +1787,7 @@ def detect(
         As in :func:`bouts`.
     behavior
         Name of the behavior column (default ``"event"``).
-    px_per_cm, keypoints, smoothing, follow_window, follow_tolerance
+    px_per_cm, keypoints, smoothing, follow_window, follow_tolerance, max_gap, zones
         As in :func:`rule_mask`.
     as_ethogram
         Return an :class:`behavior.ethogram.Ethogram` (non-exclusive, partners
@@ -1719,6 +1820,8 @@ def detect(
         smoothing=smoothing,
         follow_window=follow_window,
         follow_tolerance=follow_tolerance,
+        max_gap=max_gap,
+        zones=zones,
     )
     name = "event" if behavior is None else str(behavior)
     table = bouts(
@@ -1765,6 +1868,7 @@ def _preset(
     smoothing: Any,
     keypoints: Any,
     as_ethogram: bool,
+    max_gap: Any = None,
     **relations: Any,
 ) -> pd.DataFrame | Any:
     _require_calibration(ds, px_per_cm, name)
@@ -1779,6 +1883,7 @@ def _preset(
         px_per_cm=px_per_cm,
         keypoints=keypoints,
         smoothing=smoothing,
+        max_gap=max_gap,
         as_ethogram=as_ethogram,
         **relations,
     )
@@ -1805,6 +1910,7 @@ def chase(
     min_duration: Any = "1 s",
     merge_gap: Any = "0.5 s",
     smoothing: Any = "0.2 s",
+    max_gap: Any = "0.5 s",
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
@@ -1819,8 +1925,9 @@ def chase(
     within at least ``window`` (1 s); bouts less than ``merge_gap`` (0.5 s) apart
     are merged and bouts shorter than ``min_duration`` (1 s) dropped. ``other``
     is the chased animal (the rule itself is symmetric; the chaser is the one
-    behind, whose nose is nearer the other's tail base). Positions are smoothed
-    first with a rolling median of ``smoothing`` (the simulator's
+    behind, whose nose is nearer the other's tail base). Gaps of up to
+    ``max_gap`` (0.5 s) in a keypoint's track are filled linearly, then positions
+    are smoothed with a rolling median of ``smoothing`` (the simulator's
     ``smoothing_s``).
 
     Source: Sun et al., "MABe22: a multi-species multi-task benchmark for learned
@@ -1837,6 +1944,9 @@ def chase(
         As in :func:`bouts`.
     smoothing
         Rolling-median window on positions (None: raw positions).
+    max_gap
+        Longest run of missing frames to fill first (frames or duration; None:
+        no filling).
     px_per_cm, keypoints, as_ethogram
         As in :func:`detect`.
 
@@ -1867,9 +1977,9 @@ def chase(
     found = _preset(
         ds, "chase", rule, min_duration=min_duration, merge_gap=merge_gap,
         min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
-        keypoints=keypoints, as_ethogram=False,
+        keypoints=keypoints, as_ethogram=False, max_gap=max_gap,
     )  # fmt: skip
-    found = _behind_only(ds, found, px_per_cm, keypoints, smoothing)
+    found = _behind_only(ds, found, px_per_cm, keypoints, smoothing, max_gap)
     if as_ethogram:
         from behavior.ethogram import Ethogram
 
@@ -1877,14 +1987,14 @@ def chase(
     return found
 
 
-def _behind_only(ds, found: pd.DataFrame, px_per_cm, keypoints, smoothing) -> pd.DataFrame:
+def _behind_only(ds, found: pd.DataFrame, px_per_cm, keypoints, smoothing, max_gap):
     """Keep, of each pair of mirrored chase bouts, the one of the animal behind: the
     one whose nose is nearer the other's tail base than the other's nose is to its own."""
     if found.empty:
         return found
     ctx = _Context(
         ds, px_per_cm=px_per_cm, keypoints=keypoints, smoothing=smoothing,
-        follow_window="1 s", follow_tolerance=None, pairwise=True,
+        follow_window="1 s", follow_tolerance=None, pairwise=True, max_gap=max_gap,
     )  # fmt: skip
     d, _ = ctx.values("nose_to_tail_base")
     names = [str(v) for v in ds["individual"].values]
@@ -1911,6 +2021,7 @@ def watching(
     min_duration: Any = "1 s",
     merge_gap: Any = "0.5 s",
     smoothing: Any = "0.2 s",
+    max_gap: Any = "0.5 s",
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
@@ -1925,6 +2036,7 @@ def watching(
     and the watcher's body speed is below ``max_speed`` (3 cm/s; None drops the
     condition), for at least ``min_fraction`` (80 %) of the frames within at
     least ``window`` (1 s); bouts less than ``merge_gap`` (0.5 s) apart merge.
+    Gaps of up to ``max_gap`` (0.5 s) in a keypoint's track are filled first.
     The MABe definition proper uses a 15 deg gaze offset, no speed condition and
     3 s: ``watching(ds, max_gaze_offset="15 deg", max_speed=None,
     window="3 s", min_duration="3 s")``. ``other`` is the watched animal.
@@ -1938,8 +2050,10 @@ def watching(
         Pose dataset, calibrated or with ``px_per_cm``.
     min_distance, max_distance, max_gaze_offset, max_speed
         Thresholds (Quantities, text, or numbers in cm, deg, cm/s).
-    min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
+    min_fraction, window, min_duration, merge_gap, smoothing, max_gap, px_per_cm, keypoints
         As in :func:`chase`.
+    as_ethogram
+        As in :func:`detect`.
 
     Returns
     -------
@@ -1963,7 +2077,7 @@ def watching(
     return _preset(
         ds, "watching", rule, min_duration=min_duration, merge_gap=merge_gap,
         min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
-        keypoints=keypoints, as_ethogram=as_ethogram,
+        keypoints=keypoints, as_ethogram=as_ethogram, max_gap=max_gap,
     )  # fmt: skip
 
 
@@ -1977,6 +2091,7 @@ def freezing(
     window: Any = None,
     min_duration: Any = "1 s",
     merge_gap: Any = 0,
+    join_gap: Any = "0.5 s",
     smoothing: Any = "0.5 s",
     max_gap: Any = "0.5 s",
     px_per_cm: float | None = None,
@@ -1998,7 +2113,11 @@ def freezing(
     keypoint lost for a moment would otherwise move the centroid), then positions
     are smoothed with a rolling median of ``smoothing`` (0.5 s) so that tracking
     jitter and outliers do not read as movement; ``min_fraction`` with ``window``
-    tolerates brief supra-threshold frames, ``merge_gap`` joins bouts.
+    tolerates brief supra-threshold frames, ``merge_gap`` joins runs before the
+    ``min_duration`` filter. Finally freezing bouts (each at least
+    ``min_duration`` long) less than ``join_gap`` (0.5 s) apart are joined: a
+    tracking glitch does not split a freeze, and, unlike ``merge_gap``, short
+    still moments never add up to a freeze.
 
     Source: BehaviorDEPOT (Gabriel et al., eLife 2022, 11:e74314;
     calculateFreezing_velocity) marks frames whose mean head / rear-back velocity
@@ -2021,6 +2140,9 @@ def freezing(
     max_gap
         Longest run of missing frames to interpolate first (frames or duration;
         None: no filling).
+    join_gap
+        Freezing bouts closer than this are joined (frames or duration; 0 or
+        None: never).
     min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
         As in :func:`chase`.
 
@@ -2045,16 +2167,24 @@ def freezing(
     rule = Var(quantity_name) < _qty(max_speed, "cm/s", "max_speed")
     if max_angular_speed is not None:
         rule = rule & (q.angular_speed < _qty(max_angular_speed, "deg/s", "max_angular_speed"))
-    if max_gap is not None and max_gap != 0:
-        from behavior.filtering import interpolate_gaps
-
-        position = interpolate_gaps(ds.position.assign_attrs(ds.attrs), max_gap)
-        ds = ds.assign(position=position.assign_attrs(ds.position.attrs))
-    return _preset(
+    found = _preset(
         ds, "freezing", rule, min_duration=min_duration, merge_gap=merge_gap,
         min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
-        keypoints=keypoints, as_ethogram=as_ethogram,
+        keypoints=keypoints, as_ethogram=False, max_gap=max_gap,
     )  # fmt: skip
+    if join_gap is not None and join_gap != 0 and len(found) > 1:
+        like = xr.DataArray(
+            np.zeros((ds.sizes["time"], ds.sizes["individual"]), dtype=bool),
+            dims=("time", "individual"),
+            coords={"time": ds["time"].values, "individual": ds["individual"].values},
+            attrs={k: ds.attrs[k] for k in ("fps", "time_unit") if k in ds.attrs},
+        )
+        found = bouts(mask_from_bouts(found, like), merge_gap=join_gap, behavior="freezing")
+    if as_ethogram:
+        from behavior.ethogram import Ethogram
+
+        return Ethogram.from_bouts(found, ds, behaviors=["freezing"])
+    return found
 
 
 PRESETS: dict[str, Callable[..., Any]] = {
@@ -2810,10 +2940,7 @@ def in_zone(
     from behavior.social import keypoint_roles
 
     data = _calibrated(ds, px_per_cm, "in_zone")
-    if isinstance(zones, roi.Zone):
-        zones = {zones.name: zones}
-    elif not isinstance(zones, dict):
-        zones = {getattr(z, "name", str(k)): z for k, z in enumerate(zones)}
+    zones = _zone_dict(zones)
     if not zones:
         raise RuleError("zones: expected at least one zone, found none")
     if keypoint is None:

@@ -34,14 +34,18 @@ chase or a watch; being chased ends, often, in a freeze.
 The labels are the generative states, refined so that every ``chase``,
 ``flee``, ``watch`` and ``freeze`` bout satisfies its rule in
 :data:`DEFINITIONS` when measured on the noise-free positions: a bout keeps
-only the stretches where the rule holds (merged over gaps up to 0.2 s while at
-least 90 % of the frames meet it, and at least ``min_duration_s`` long). The
+only the stretches where the rule holds, found with the bout logic of the
+:mod:`behavior.events` presets (at least ``min_fraction`` of the frames within
+windows of ``min_duration_s``, gaps below ``merge_gap_s`` merged). The
 frames dropped before the first stretch of a chase are labelled ``approach``
 (the chaser closing in), other dropped frames ``explore``, and a watch or
 freeze without any such stretch becomes ``rest``. ``flee`` frames are exactly
 the frames in which another animal is labelled ``chase`` with this one as
 ``other``. Finally, bouts of rule-free behaviors (explore, rest, groom,
-approach) shorter than 0.2 s join a rule-free neighbour.
+approach) shorter than 0.2 s join a rule-free neighbour. ``truth.events``
+lists, apart from the labels and not exclusive, every stretch in which a rule
+holds on the noise-free positions, whatever the generative state: the
+reference for rule detectors.
 
 ``kind="single"``
 -----------------
@@ -92,7 +96,14 @@ import xarray as xr
 
 from behavior.dataset import append_log, from_numpy
 from behavior.errors import PoseDataError
-from behavior.events import bouts_from_labels, runs
+from behavior.events import (
+    _assemble,
+    _bout_arrays,
+    _stop_times,
+    bouts_from_labels,
+    empty_bouts,
+    runs,
+)
 from behavior.units import to_seconds
 
 logger = logging.getLogger(__name__)
@@ -140,13 +151,16 @@ LATENT_NAMES = [
 
 _COMMON = (
     "Measured on body keypoints (all but tail_mid and tail_tip) in cm. Speed is the "
-    "speed of body_center; heading is the direction tail_base -> neck; closest-point "
+    "speed of the centroid of the body keypoints; heading is the direction tail_base -> neck; closest-point "
     "distance is the smallest distance between a body keypoint of one animal and one "
     "of the other; head direction is the direction from the midpoint of the ears to "
     "the nose; gaze offset is the angle between the head direction and the direction "
     "from the ears' midpoint to the other's body keypoint nearest to the nose. The "
     "simulator checks them per frame on noise-free positions with central differences "
-    "(numpy.gradient); on tracked data, smooth over about smoothing_s first."
+    "(numpy.gradient); on tracked data, smooth over about smoothing_s first. A bout "
+    "holds the frames covered by windows of at least min_duration_s in which at "
+    "least min_fraction of the frames meet the rule, with bouts less than "
+    "merge_gap_s apart merged (the bout logic of behavior.events.bouts)."
 )
 
 DEFINITIONS: dict[str, dict[str, Any]] = {
@@ -163,6 +177,7 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         "max_heading_angle_deg": 30.0,
         "min_duration_s": 1.0,
         "min_fraction": 0.8,
+        "merge_gap_s": 0.5,
         "smoothing_s": 0.2,
         "social": True,
     },
@@ -176,6 +191,7 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         "max_heading_angle_deg": 30.0,
         "min_duration_s": 1.0,
         "min_fraction": 0.8,
+        "merge_gap_s": 0.5,
         "smoothing_s": 0.2,
         "social": True,
     },
@@ -193,6 +209,7 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         "max_speed_cm_s": 3.0,
         "min_duration_s": 1.0,
         "min_fraction": 0.8,
+        "merge_gap_s": 0.5,
         "smoothing_s": 0.2,
         "social": True,
     },
@@ -205,6 +222,7 @@ DEFINITIONS: dict[str, dict[str, Any]] = {
         "max_keypoint_speed_cm_s": 1.0,
         "min_duration_s": 1.0,
         "min_fraction": 1.0,
+        "merge_gap_s": 0.0,
         "smoothing_s": 0.2,
         "social": False,
     },
@@ -705,8 +723,10 @@ def _step(S, M, i, kp, dist, near, fps, w, h, z, u):
         S[i, _PITCH_OU] = _ou(S[i, _PITCH_OU], dt, 0.5, 0.2, z[3])
         yaw_target, yaw_tau = min(max(S[i, _YAW_OU], -0.8), 0.8), 0.2
         pitch_target, lam_target = min(max(0.45 + S[i, _PITCH_OU], 0.2), 0.7), 0.86
-        # ... and the body shifts, turning slowly on the spot
-        om_target = 0.6 * S[i, _OU_TURN]
+        # ... and the body shifts, turning slowly on the spot, one way then the
+        # other, never lingering without turning (what tells rest from a freeze)
+        turn = S[i, _OU_TURN]
+        om_target = 0.6 * turn + (0.35 if turn >= 0 else -0.35)
     elif mode == _FREEZE:
         # stop at once and hold every posture variable
         step = 900.0 * dt
@@ -948,6 +968,17 @@ class SimulationTruth:
         swaps.
     latent
         ``kind="single"``: the AR latent over ``(time, latent)``; else None.
+    events
+        ``kind="social"``: every stretch in which a rule of :data:`DEFINITIONS`
+        (``chase``, ``flee``, ``watch``, ``freeze``) holds on the noise-free
+        positions, found with the bout logic of the :mod:`behavior.events`
+        presets (``min_fraction`` within ``window = min_duration_s``, gaps below
+        ``merge_gap_s`` merged), as a bout table (not exclusive: a freezing
+        mouse can also be watching). This is what a perfect detector finds on
+        perfect tracking, the reference for rule detectors; ``labels`` are the
+        generative states (refined by the same rules) for ethograms and
+        classifiers. A chase belongs to the animal behind (its nose nearer the
+        other's tail base); ``flee`` mirrors it. Empty for ``kind="single"``.
     """
 
     labels: xr.DataArray
@@ -957,6 +988,7 @@ class SimulationTruth:
     partner: xr.DataArray | None = None
     identity: xr.DataArray | None = None
     latent: xr.DataArray | None = None
+    events: pd.DataFrame = field(default_factory=empty_bouts)
 
 
 # --------------------------------------------------------------------------- geometry
@@ -994,26 +1026,26 @@ def _pair_geometry(pos: np.ndarray, i: int, j: int) -> dict[str, np.ndarray]:
     return {"closest": closest, "heading": heading, "gaze": gaze}
 
 
-def _rule_segments(ok: np.ndarray, min_frames: int, keep: float, max_gap: int):
-    """Segments of ``ok`` (runs merged over gaps <= ``max_gap`` while their fraction
-    of ``ok`` frames stays >= ``keep``) that last at least ``min_frames``."""
-    starts, stops = runs(ok)
-    if starts.size == 0:
-        return []
-    cum = np.concatenate(([0], np.cumsum(ok)))
-    merged = []
-    a, z = int(starts[0]), int(stops[0])
-    for s, e in zip(starts[1:].tolist(), stops[1:].tolist(), strict=True):
-        if s - z <= max_gap and (cum[e] - cum[a]) >= keep * (e - a):
-            z = e
-        else:
-            merged.append((a, z))
-            a, z = s, e
-    merged.append((a, z))
-    return [(a, z) for a, z in merged if z - a >= min_frames]
+def _rule_segments(ok: np.ndarray, rule: dict[str, Any], fps: float) -> list[tuple[int, int]]:
+    """Bouts ``[start, stop)`` of the 1-D mask ``ok`` under a :data:`DEFINITIONS` rule.
+
+    The same bout logic as the rule presets of :mod:`behavior.events`
+    (``bouts(ok, min_duration, merge_gap, min_fraction, window=min_duration)``),
+    so a detector and the truth differ only by the tracking.
+    """
+    min_frames = rule["min_duration_s"] * fps
+    fraction = float(rule["min_fraction"])
+    _, starts, stops = _bout_arrays(
+        np.asarray(ok, dtype=bool)[:, None],
+        min_frames,
+        rule["merge_gap_s"] * fps,
+        None if fraction >= 1.0 else fraction,
+        min_frames,
+    )
+    return list(zip(starts.tolist(), stops.tolist(), strict=True))
 
 
-def _fix_runs(labels, partner, i, code, ok, min_frames, keep, max_gap, prefix, other, fail):
+def _fix_runs(labels, partner, i, code, ok, rule, fps, prefix, other, fail):
     """Keep only the parts of animal ``i``'s runs of ``code`` where the rule ``ok`` holds.
 
     Frames before the first kept segment of a run get ``prefix`` (an approach
@@ -1025,7 +1057,7 @@ def _fix_runs(labels, partner, i, code, ok, min_frames, keep, max_gap, prefix, o
         starts, stops = runs((col == code) & (partner[:, i] == p))
         for s, e in zip(starts, stops, strict=True):
             good = ok[s:e] if ok.ndim == 1 else ok[s:e, p]
-            segments = _rule_segments(good, min_frames, keep, max_gap)
+            segments = _rule_segments(good, rule, fps)
             if not segments:
                 labels[s:e, i] = fail
                 partner[s:e, i] = -1
@@ -1062,21 +1094,21 @@ def _absorb_short(labels, partner, min_frames):
 
 
 def _finalize_social(modes, partners, pos, fps):
-    """Labels that satisfy :data:`DEFINITIONS` from the generative modes."""
+    """Labels that satisfy :data:`DEFINITIONS` from the generative modes, and the
+    definition events: ``(individual, other, behavior, start, stop)`` tuples of every
+    stretch where a rule holds on the noise-free positions."""
     n_time, n_ind = modes.shape
     labels = modes.astype(np.int64)
     partner = partners.astype(np.int64)
-    speed = _gradient_speed(pos[:, :, 4, :], fps)
+    speed = _gradient_speed(pos[:, :, :_N_BODY, :].mean(axis=2), fps)
     kp_speed = _gradient_speed(pos, fps).max(axis=1)
-    min_frames = max(1, math.ceil(DEFINITIONS["chase"]["min_duration_s"] * fps - 1e-9))
-    keep = 0.9  # stricter than the rules' min_fraction, so detectors have margin
-    max_gap = max(1, round(0.2 * fps))
     freeze_ok = kp_speed < DEFINITIONS["freeze"]["max_keypoint_speed_cm_s"]
+    chase, watch, freeze = DEFINITIONS["chase"], DEFINITIONS["watch"], DEFINITIONS["freeze"]
+    found: list[tuple[int, int, str, int, int]] = []
     if n_ind > 1:
-        chase = DEFINITIONS["chase"]
-        watch = DEFINITIONS["watch"]
         chase_ok = np.zeros((n_time, n_ind, n_ind), dtype=bool)
         watch_ok = np.zeros((n_time, n_ind, n_ind), dtype=bool)
+        behind = np.zeros((n_time, n_ind, n_ind), dtype=bool)
         for i in range(n_ind):
             for j in range(n_ind):
                 if i == j:
@@ -1094,29 +1126,40 @@ def _finalize_social(modes, partners, pos, fps):
                     & (g["gaze"] < watch["max_gaze_offset_deg"])
                     & (speed[:, i] < watch["max_speed_cm_s"])
                 )
-        for i in range(n_ind):
-            _fix_runs(
-                labels, partner, i, _CHASE, chase_ok[:, i], min_frames, keep, max_gap,
-                _APPROACH, _EXPLORE, _EXPLORE,
-            )  # fmt: skip
-            _fix_runs(
-                labels, partner, i, _WATCH, watch_ok[:, i], min_frames, keep, max_gap,
-                _EXPLORE, _EXPLORE, _REST,
-            )  # fmt: skip
-        # running that meets the chase rule is a chase whatever the generative mode
-        # (e.g. the two keep running on after a chase's timer ran out): such
-        # stretches of explore/approach (same segment rule) become a chase of the
-        # animal behind, its nose nearer the other's tail base
+                nose_tail = np.linalg.norm(pos[:, :, 0, i] - pos[:, :, 7, j], axis=1)
+                tail_nose = np.linalg.norm(pos[:, :, 0, j] - pos[:, :, 7, i], axis=1)
+                behind[:, i, j] = nose_tail < tail_nose
         for i in range(n_ind):
             for j in range(n_ind):
                 if i == j:
                     continue
-                nose_tail = np.linalg.norm(pos[:, :, 0, i] - pos[:, :, 7, j], axis=1)
-                tail_nose = np.linalg.norm(pos[:, :, 0, j] - pos[:, :, 7, i], axis=1)
+                # the chase rule is symmetric: the chaser is the animal behind
+                for s, e in _rule_segments(chase_ok[:, i, j], chase, fps):
+                    if np.median(behind[s:e, i, j]) >= 0.5:
+                        found.append((i, j, "chase", s, e))
+                        found.append((j, i, "flee", s, e))
+                for s, e in _rule_segments(watch_ok[:, i, j], watch, fps):
+                    found.append((i, j, "watch", s, e))
+        for i in range(n_ind):
+            _fix_runs(
+                labels, partner, i, _CHASE, chase_ok[:, i], chase, fps,
+                _APPROACH, _EXPLORE, _EXPLORE,
+            )  # fmt: skip
+            _fix_runs(
+                labels, partner, i, _WATCH, watch_ok[:, i], watch, fps,
+                _EXPLORE, _EXPLORE, _REST,
+            )  # fmt: skip
+        # running that meets the chase rule is a chase whatever the generative mode
+        # (e.g. the two keep running on after a chase's timer ran out): such
+        # stretches of explore/approach become a chase of the animal behind
+        for i in range(n_ind):
+            for j in range(n_ind):
+                if i == j:
+                    continue
                 free_i = np.isin(labels[:, i], (_EXPLORE, _APPROACH))
                 free_j = np.isin(labels[:, j], (_EXPLORE, _APPROACH, _FLEE))
-                ok = chase_ok[:, i, j] & (nose_tail < tail_nose) & free_i & free_j
-                for s, e in _rule_segments(ok, min_frames, keep, max_gap):
+                ok = chase_ok[:, i, j] & behind[:, i, j] & free_i & free_j
+                for s, e in _rule_segments(ok, chase, fps):
                     labels[s:e, i] = _CHASE
                     partner[s:e, i] = j
         # flee is exactly "being chased"
@@ -1130,11 +1173,30 @@ def _finalize_social(modes, partners, pos, fps):
             partner[frames, targets] = i
     for i in range(n_ind):
         _fix_runs(
-            labels, partner, i, _FREEZE, freeze_ok[:, i], min_frames, 1.0, 0,
+            labels, partner, i, _FREEZE, freeze_ok[:, i], freeze, fps,
             _EXPLORE, _EXPLORE, _REST,
         )  # fmt: skip
+        for s, e in _rule_segments(freeze_ok[:, i], freeze, fps):
+            found.append((i, -1, "freeze", s, e))
     _absorb_short(labels, partner, max(1, round(0.2 * fps)))
-    return labels, partner
+    return labels, partner, found
+
+
+def _events_table(found, individuals, time, fps) -> pd.DataFrame:
+    """The definition events as a bout table (:data:`behavior.events.BOUT_COLUMNS`)."""
+    if not found:
+        return empty_bouts()
+    names = np.array([*individuals, ""], dtype=object)
+    found = sorted(found, key=lambda f: (f[2], f[0], f[1], f[3]))
+    arr = np.array([(i, j, s, e) for i, j, _, s, e in found], dtype=np.int64)
+    part = {
+        "individual": names[arr[:, 0]],
+        "other": names[arr[:, 1]],
+        "behavior": np.array([f[2] for f in found], dtype=object),
+        "start_frame": arr[:, 2],
+        "stop_frame": arr[:, 3],
+    }
+    return _assemble([part], time, _stop_times(time, 1.0 / fps))
 
 
 # --------------------------------------------------------------------------- single motifs
@@ -1487,12 +1549,13 @@ def session(
     }
     individuals = [f"mouse_{i}" for i in range(n_individuals)]
     latent = None
+    found: list[tuple[int, int, str, int, int]] = []
     if kind == "social":
         init = _initial_positions(n_individuals, w, h, motion_rng)
         normals = motion_rng.standard_normal((n_frames, n_individuals, 8))
         uniforms = motion_rng.random((n_frames, n_individuals, 6))
         pos_cm, modes, partners = _social_kernel(n_frames, fps, w, h, init, normals, uniforms)
-        codes, partner = _finalize_social(modes, partners, pos_cm, fps)
+        codes, partner, found = _finalize_social(modes, partners, pos_cm, fps)
         names = list(SOCIAL_BEHAVIORS)
         params["definitions"] = copy.deepcopy(DEFINITIONS)
     else:
@@ -1619,6 +1682,7 @@ def session(
         partner=partner_da,
         identity=identity_da,
         latent=latent_da,
+        events=_events_table(found, individuals, time, fps),
     )
     logger.debug("simulated %s session: %d frames, %d bouts", kind, n_frames, len(bouts))
     return ds, truth

