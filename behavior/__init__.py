@@ -24,12 +24,15 @@ from behavior.errors import (
 )
 
 _SUBMODULES = {
+    "classify",
     "cli",
     "dataset",
+    "embedding",
     "errors",
     "estimators",
     "ethogram",
     "events",
+    "features",
     "filtering",
     "io",
     "kinematics",
@@ -37,6 +40,7 @@ _SUBMODULES = {
     "roi",
     "simulate",
     "social",
+    "syllables",
     "units",
 }
 _LAZY_ATTRS = {
@@ -70,9 +74,12 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from behavior import (  # noqa: F401
+        classify,
+        embedding,
         estimators,
         ethogram,
         events,
+        features,
         filtering,
         io,
         kinematics,
@@ -80,6 +87,7 @@ if TYPE_CHECKING:  # pragma: no cover
         roi,
         simulate,
         social,
+        syllables,
         units,
     )
     from behavior.ethogram import Ethogram

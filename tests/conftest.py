@@ -60,6 +60,7 @@ _WARM_MODULES = (
     "behavior.simulate",
     "behavior.io._fastcsv",
     "behavior.social",
+    "behavior.features",
 )
 
 

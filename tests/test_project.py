@@ -56,6 +56,7 @@ PUBLIC_MODULES = [
     "behavior.social",
     "behavior.estimators",
     "behavior.plot",
+    "behavior.features",
 ]
 
 
