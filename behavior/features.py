@@ -1582,7 +1582,7 @@ def extract(
     >>> f.dims, f.attrs["space_unit"], "speed:centroid|mean@0.5s" in f.feature
     (('time', 'feature', 'individual'), 'cm', True)
     """
-    from tqdm.auto import tqdm
+    from behavior._progress import progress_bar
 
     if not isinstance(ds, xr.Dataset):
         raise PoseDataError(
@@ -1680,8 +1680,8 @@ def extract(
     if not st:
         win = []
 
-    bar = tqdm(
-        total=len(chosen_sets) + 1, desc="features", disable=not progress, delay=0.5, leave=False
+    bar = progress_bar(
+        enabled=progress, total=len(chosen_sets) + 1, desc="features", delay=0.5, leave=False
     )
     names: list[str] = []
     set_of: list[str] = []

@@ -57,6 +57,7 @@ PUBLIC_MODULES = [
     "behavior.estimators",
     "behavior.plot",
     "behavior.features",
+    "behavior.embedding",
 ]
 
 
