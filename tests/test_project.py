@@ -58,6 +58,7 @@ PUBLIC_MODULES = [
     "behavior.plot",
     "behavior.features",
     "behavior.embedding",
+    "behavior.classify",
 ]
 
 
