@@ -397,6 +397,48 @@ def _figures(ctx: DemoContext) -> None:
         ctx.write_figure(fig, "time_budget.png")
 
 
+@demo_stage("syllables", needs=("behavior.syllables", "hmmlearn", "sklearn"))
+def _syllables(ctx: DemoContext) -> None:
+    import importlib.util
+
+    from sklearn.metrics import adjusted_rand_score
+
+    from behavior import simulate, syllables
+
+    # one mouse moving through 8 known motifs; a sticky Gaussian HMM, given an upper
+    # bound of 12 states (not the true 8), parses it into syllables
+    ds, truth = simulate.session(kind="single", duration=ctx.duration, fps=ctx.fps, seed=ctx.seed)
+    syl = syllables.fit(ds, model="hmm", n_states=12, n_iter=30, progress=False)
+    ctx.results["syllables"] = syl
+    ctx.files.append(syl.save(ctx.out / "syllables.nc"))
+    usage = syl.usage().reset_index()
+    ctx.write_table(usage, "syllable_usage.csv")
+    found = syl.labels["session_0"].values[:, 0]
+    true = truth.labels.values[:, 0]
+    ok = found >= 0
+    ari = adjusted_rand_score(true[ok], found[ok])
+    lines = [
+        f"{syl.n_syllables} syllables from a 12-state Gaussian HMM; adjusted Rand index "
+        f"{ari:.2f} against the {len(truth.labels.attrs['labels'])} simulated motifs "
+        "(the AR-HMM of notebook 06 does better)",
+        f"{'syllable':<10}{'usage':>7}{'bouts':>7}{'median s':>10}",
+    ]
+    for row in usage.head(5).itertuples(index=False):
+        lines.append(
+            f"{row.syllable:<10}{row.usage:>7.2f}{row.bouts:>7}{row.median_duration:>10.2f}"
+        )
+    ctx.report["syllables (single mouse, Gaussian HMM)"] = lines
+    if ctx.figures and importlib.util.find_spec("matplotlib") is not None:
+        from matplotlib.figure import Figure
+
+        from behavior import plot
+
+        fig = Figure(figsize=(11, 4))
+        plot.syllable_usage(syl, ax=fig.add_subplot(1, 2, 1))
+        plot.syllable_transitions(syl, ax=fig.add_subplot(1, 2, 2))
+        ctx.write_figure(fig, "syllables.png")
+
+
 def run_demo(ctx: DemoContext, progress: bool = True) -> DemoContext:
     """Run every demo stage on ``ctx``, in order.
 

@@ -61,6 +61,7 @@ _WARM_MODULES = (
     "behavior.io._fastcsv",
     "behavior.social",
     "behavior.features",
+    "behavior.syllables.arhmm",
 )
 
 

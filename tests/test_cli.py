@@ -22,7 +22,15 @@ from behavior import cli
 from behavior.cli import main
 
 DLC_OPENFIELD = "dlc2nwb_openfield/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5"
-DEMO_FILES = ["session.nc", "session_dlc.h5", "truth_bouts.csv", "summary.csv", "trajectories.png"]
+DEMO_FILES = [
+    "session.nc",
+    "session_dlc.h5",
+    "truth_bouts.csv",
+    "summary.csv",
+    "trajectories.png",
+    "syllables.nc",
+    "syllable_usage.csv",
+]
 
 
 # --------------------------------------------------------------------------- version, formats
@@ -96,6 +104,17 @@ def test_demo_session_loads_back_and_matches_the_simulation(demo_run):
     bouts = pd.read_csv(out / "truth_bouts.csv")
     assert len(bouts) == len(truth.bouts)
     assert list(bouts.columns) == list(truth.bouts.columns)
+
+
+def test_demo_syllables_load_back_with_usage_summing_to_one(demo_run):
+    from behavior.syllables import Syllables
+
+    _, out, text = demo_run
+    syl = Syllables.load(out / "syllables.nc")
+    usage = pd.read_csv(out / "syllable_usage.csv")
+    assert usage["usage"].sum() == pytest.approx(1.0)
+    assert len(usage) == syl.n_syllables and 2 <= syl.n_syllables <= 12
+    assert "adjusted Rand index" in text
 
 
 def test_demo_summary_table_is_a_time_budget(demo_run):

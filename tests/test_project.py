@@ -59,6 +59,11 @@ PUBLIC_MODULES = [
     "behavior.features",
     "behavior.embedding",
     "behavior.classify",
+    "behavior.syllables",
+    "behavior.syllables.preprocess",
+    "behavior.syllables.hmm",
+    "behavior.syllables.arhmm",
+    "behavior.syllables.results",
 ]
 
 

@@ -1,0 +1,203 @@
+"""Behavioral syllables: HMM and AR-HMM models of pose dynamics.
+
+Pose sessions become latent trajectories (:class:`Preprocessor`: egocentric
+alignment, imputation of missing keypoints, PCA), a model cuts them into
+syllables (:class:`GaussianHMM` on hmmlearn, or the JAX :class:`ARHMM`), and
+:class:`Syllables` holds the result: labels relabelled by frequency, usage,
+durations, transitions, average pose trajectories, an ethogram, files.
+
+:func:`fit` does all three in one call::
+
+    syl = bh.syllables.fit([ds1, ds2], model="arhmm", target_duration="0.4 s")
+    syl.usage(); syl.transition_matrix(); syl.to_ethogram("ds1")
+
+Importing this package is cheap: the submodules (and JAX, hmmlearn,
+scikit-learn behind them) load on first use of a name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "ARHMM",
+    "GaussianHMM",
+    "Latents",
+    "Preprocessor",
+    "Syllables",
+    "arhmm",
+    "fit",
+    "hmm",
+    "preprocess",
+    "results",
+]
+
+logger = logging.getLogger(__name__)
+
+_SUBMODULES = {"arhmm", "hmm", "preprocess", "results"}
+_LAZY_ATTRS = {
+    "ARHMM": "behavior.syllables.arhmm",
+    "GaussianHMM": "behavior.syllables.hmm",
+    "Latents": "behavior.syllables.preprocess",
+    "Preprocessor": "behavior.syllables.preprocess",
+    "Syllables": "behavior.syllables.results",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    import xarray as xr
+
+    from behavior.syllables import arhmm, hmm, preprocess, results
+    from behavior.syllables.arhmm import ARHMM
+    from behavior.syllables.hmm import GaussianHMM
+    from behavior.syllables.preprocess import Latents, Preprocessor
+    from behavior.syllables.results import Syllables
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"behavior.syllables.{name}")
+        globals()[name] = module
+        return module
+    if name in _LAZY_ATTRS:
+        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'behavior.syllables' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+_MODELS = ("arhmm", "hmm")
+_DEFAULT_STATES = {"arhmm": 100, "hmm": 20}
+
+
+def fit(
+    sessions: xr.Dataset | list[xr.Dataset] | Mapping[str, xr.Dataset],
+    model: str | Any = "arhmm",
+    n_states: int | None = None,
+    preprocess: Preprocessor | Mapping[str, Any] | None = None,
+    target_duration: float | str | None = None,
+    random_state: int | None = 0,
+    progress: bool = True,
+    **model_options: Any,
+) -> Syllables:
+    """Find behavioral syllables in pose sessions: preprocess, fit a model, label frames.
+
+    Parameters
+    ----------
+    sessions
+        A pose dataset, a list of them, or a dict ``{session name: dataset}``;
+        every individual of every session is one sequence. Sessions need a
+        frame rate (``attrs["fps"]``) and the same keypoints.
+    model
+        ``"arhmm"`` (the sticky HDP AR-HMM in JAX,
+        :class:`~behavior.syllables.arhmm.ARHMM`), ``"hmm"``
+        (:class:`~behavior.syllables.hmm.GaussianHMM`), or an unfitted model
+        with the same ``fit(x)`` / ``predict(x)`` contract.
+    n_states
+        Number of states: an upper bound for the AR-HMM (default 100; unused
+        states are dropped), the number used by the HMM (default 20).
+    preprocess
+        A :class:`~behavior.syllables.preprocess.Preprocessor` (fitted ones are
+        used as they are), or its parameters as a dict (default
+        ``Preprocessor()``: 90 % of the variance).
+    target_duration
+        Calibrate the stickiness (``model.fit_kappa``) so that the median
+        syllable lasts this long (seconds or text, ``"0.4 s"``) before fitting.
+    random_state
+        Seed of the model.
+    progress
+        Progress bars.
+    **model_options
+        Passed to the model (``n_iter=..., kappa=..., n_lags=...``).
+
+    Returns
+    -------
+    Syllables
+        Labels relabelled by frequency, with the latents, preprocessor and
+        model (``attrs["model"]`` names the model class).
+
+    Raises
+    ------
+    PoseDataError
+        For an unknown model name, or bad sessions (see the preprocessor).
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(kind="single", duration="30 s", seed=0)
+    >>> syl = fit(ds, model="hmm", n_states=4, n_iter=10, progress=False)
+    >>> syl.labels["session_0"].dims
+    ('time', 'individual')
+    """
+    from behavior.errors import PoseDataError
+    from behavior.syllables.preprocess import Preprocessor
+    from behavior.syllables.results import Syllables
+
+    if isinstance(preprocess, Preprocessor):
+        pre = preprocess
+    elif preprocess is None or isinstance(preprocess, Mapping):
+        pre = Preprocessor(**dict(preprocess or {}))
+    else:
+        raise PoseDataError(
+            f"preprocess: expected a Preprocessor or a dict of its parameters, found "
+            f"{type(preprocess).__name__}"
+        )
+    latents = (
+        pre.transform(sessions) if hasattr(pre, "components_") else pre.fit_transform(sessions)
+    )
+
+    if isinstance(model, str):
+        if model not in _MODELS:
+            raise PoseDataError(
+                f"model: expected one of {list(_MODELS)} or a model, found {model!r}"
+            )
+        options = {
+            "n_states": _DEFAULT_STATES[model] if n_states is None else n_states,
+            "random_state": random_state,
+            "progress": progress,
+            **model_options,
+        }
+        if model == "arhmm":
+            from behavior.syllables.arhmm import ARHMM
+
+            estimator = ARHMM(**options)
+        else:
+            from behavior.syllables.hmm import GaussianHMM
+
+            estimator = GaussianHMM(**options)
+    elif hasattr(model, "fit") and hasattr(model, "predict"):
+        estimator = model
+        if n_states is not None or model_options:
+            estimator.set_params(
+                **({"n_states": n_states} if n_states is not None else {}), **model_options
+            )
+    else:
+        raise PoseDataError(
+            f"model: expected 'arhmm', 'hmm' or an object with fit and predict, found "
+            f"{type(model).__name__}"
+        )
+    if target_duration is not None:
+        if not hasattr(estimator, "fit_kappa"):
+            raise PoseDataError(
+                f"target_duration: {type(estimator).__name__} has no fit_kappa to calibrate "
+                "the syllable duration"
+            )
+        estimator.fit_kappa(latents, target_duration=target_duration, fps=latents.fps)
+    estimator.fit(latents)
+    labels = estimator.predict(latents)
+    return Syllables(
+        labels,
+        latents,
+        model=estimator,
+        preprocessor=pre,
+        attrs={
+            "model": type(estimator).__name__,
+            "target_duration": None if target_duration is None else str(target_duration),
+        },
+    )

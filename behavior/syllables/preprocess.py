@@ -1,0 +1,853 @@
+"""Poses to latent trajectories: egocentric alignment, imputation and PCA, all invertible.
+
+:class:`Preprocessor` turns pose datasets (one or many sessions, any number of
+individuals) into :class:`Latents`: one sequence of low-dimensional pose
+coordinates per (session, individual), which the syllable models
+(:class:`~behavior.syllables.hmm.GaussianHMM`, the AR-HMM) take as input.
+
+The steps, for each sequence:
+
+1. **Units.** Positions in pixels are converted to cm when the dataset records
+   a calibration (``attrs["px_per_cm"]``); otherwise they stay in the dataset's
+   ``space_unit``. Every session must end up in the same unit.
+2. **Missing points.** A keypoint is missing in a frame when any of its
+   coordinates is NaN (or, with ``min_confidence``, when its confidence is
+   lower). Frames in which more than ``max_missing`` of the keypoints are
+   missing are flagged unusable (``Latents.mask`` False). Missing points are
+   imputed by linear interpolation in time (held constant before the first and
+   after the last observation); a keypoint never seen in a sequence takes the
+   PCA mean pose's value in the body frame.
+3. **Egocentric alignment.** The centroid (mean of the keypoints) is moved to
+   the origin and the body axis (from the mean of the ``posterior`` keypoints
+   to the mean of the ``anterior`` ones) is rotated onto +x. 3-D poses rotate
+   about z. The centroid and heading are kept in :class:`Latents` so that
+   poses can be put back in the arena.
+4. **PCA** of the flattened egocentric poses (usable frames of every sequence
+   pooled), keeping the fewest components that explain a fraction ``variance``
+   of the variance (or ``n_components`` of them).
+
+Every step is undone by :meth:`Preprocessor.inverse_transform`: latents back to
+egocentric poses, and with the centroid and heading back to arena coordinates.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import xarray as xr
+from sklearn.base import BaseEstimator
+
+from behavior.errors import PoseDataError
+
+__all__ = ["Latents", "Preprocessor", "as_sessions"]
+
+logger = logging.getLogger(__name__)
+
+Sessions = xr.Dataset | Sequence[xr.Dataset] | Mapping[str, xr.Dataset]
+
+
+# --------------------------------------------------------------------------------------
+# Latents
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Latents:
+    """Latent pose trajectories of several sequences (one per session and individual).
+
+    Attributes
+    ----------
+    data
+        One float32 array ``(T_i, D)`` per sequence.
+    mask
+        One bool array ``(T_i,)`` per sequence: True where the frame is usable
+        (enough keypoints were tracked).
+    keys
+        ``(session, individual)`` of each sequence.
+    time
+        The ``time`` coordinate of each sequence's session.
+    fps
+        Frames per second (shared by all sequences).
+    centroid
+        Per sequence, the body centroid in the arena ``(T_i, space)`` (float64,
+        in ``attrs["space_unit"]``), or None.
+    heading
+        Per sequence, the heading in radians ``(T_i,)`` (0 = facing +x), or None.
+    attrs
+        Metadata: ``space_unit``, ``time_unit``, ``keypoints``, ``space``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> lat = Latents([np.zeros((5, 2), np.float32)], [np.ones(5, bool)],
+    ...               [("s0", "mouse")], [np.arange(5) / 30], fps=30.0)
+    >>> len(lat), lat.lengths, lat.n_dims
+    (1, [5], 2)
+    """
+
+    data: list[np.ndarray]
+    mask: list[np.ndarray]
+    keys: list[tuple[str, str]]
+    time: list[np.ndarray]
+    fps: float
+    centroid: list[np.ndarray] | None = None
+    heading: list[np.ndarray] | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.data)
+        for name in ("mask", "keys", "time", "centroid", "heading"):
+            value = getattr(self, name)
+            if value is not None and len(value) != n:
+                raise PoseDataError(
+                    f"Latents.{name}: expected one entry per sequence ({n}), found {len(value)}"
+                )
+        dims = {np.shape(x)[1] for x in self.data if np.ndim(x) == 2}
+        if len(dims) > 1 or any(np.ndim(x) != 2 for x in self.data):
+            raise PoseDataError(
+                "Latents.data: expected 2-D arrays (time, dim) with one shared dim, found shapes "
+                f"{[np.shape(x) for x in self.data]}"
+            )
+        for i, (x, m, t) in enumerate(zip(self.data, self.mask, self.time)):
+            if len(m) != len(x) or len(t) != len(x):
+                raise PoseDataError(
+                    f"Latents: sequence {i} has {len(x)} frames of data but {len(m)} mask values "
+                    f"and {len(t)} times"
+                )
+        try:
+            fps = float(self.fps)
+        except (TypeError, ValueError):
+            fps = float("nan")
+        if isinstance(self.fps, bool) or not (math.isfinite(fps) and fps > 0):
+            raise PoseDataError(f"Latents.fps: expected a positive number, found {self.fps!r}")
+        self.fps = fps
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @property
+    def lengths(self) -> list[int]:
+        """Number of frames of each sequence."""
+        return [len(x) for x in self.data]
+
+    @property
+    def n_dims(self) -> int:
+        """Number of latent dimensions."""
+        return int(self.data[0].shape[1]) if self.data else 0
+
+    def subset(self, index: Sequence[int]) -> Latents:
+        """The sequences at ``index``, in that order.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> lat = Latents([np.zeros((3, 1), np.float32)] * 2, [np.ones(3, bool)] * 2,
+        ...               [("a", "m"), ("b", "m")], [np.arange(3.0)] * 2, fps=1.0)
+        >>> lat.subset([1]).keys
+        [('b', 'm')]
+        """
+        index = [int(i) for i in index]
+
+        def pick(values: list | None) -> list | None:
+            return None if values is None else [values[i] for i in index]
+
+        return Latents(
+            data=pick(self.data),
+            mask=pick(self.mask),
+            keys=pick(self.keys),
+            time=pick(self.time),
+            fps=self.fps,
+            centroid=pick(self.centroid),
+            heading=pick(self.heading),
+            attrs=dict(self.attrs),
+        )
+
+
+# --------------------------------------------------------------------------------------
+# Sessions in
+# --------------------------------------------------------------------------------------
+
+
+def as_sessions(sessions: Sessions, name: str = "sessions") -> dict[str, xr.Dataset]:
+    """Name the sessions: a dict ``{session name: pose dataset}``.
+
+    Parameters
+    ----------
+    sessions
+        One pose dataset, a sequence of them, or a mapping from names to them.
+        Sequences are named after their ``source_file`` stems when every
+        dataset has a distinct one, else ``session_0, session_1, ...``.
+    name
+        How to call the argument in error messages.
+
+    Returns
+    -------
+    dict
+        Session name -> dataset, in the order given.
+
+    Raises
+    ------
+    PoseDataError
+        For anything but pose datasets, or no session at all.
+
+    Examples
+    --------
+    >>> import numpy as np, behavior as bh
+    >>> ds = bh.from_numpy(np.zeros((4, 2, 2, 1)), fps=10)
+    >>> list(as_sessions([ds, ds]))
+    ['session_0', 'session_1']
+    """
+    if isinstance(sessions, xr.Dataset):
+        items = [(None, sessions)]
+    elif isinstance(sessions, Mapping):
+        items = [(str(k), v) for k, v in sessions.items()]
+    elif isinstance(sessions, Sequence) and not isinstance(sessions, str):
+        items = [(None, v) for v in sessions]
+    else:
+        raise PoseDataError(
+            f"{name}: expected a pose Dataset, a list of them or a dict of them, found "
+            f"{type(sessions).__name__}"
+        )
+    if not items:
+        raise PoseDataError(f"{name}: expected at least one session, found none")
+    for i, (_, ds) in enumerate(items):
+        if not isinstance(ds, xr.Dataset) or "position" not in ds.data_vars:
+            found = (
+                f"variables {list(ds.data_vars)}"
+                if isinstance(ds, xr.Dataset)
+                else type(ds).__name__
+            )
+            raise PoseDataError(
+                f"{name}[{i}]: expected a pose Dataset with a 'position' variable, found {found}"
+            )
+    if items[0][0] is not None:
+        return dict(items)
+    stems = [Path(str(ds.attrs.get("source_file") or "")).stem for _, ds in items]
+    if all(stems) and len(set(stems)) == len(stems):
+        return dict(zip(stems, (ds for _, ds in items)))
+    return {f"session_{i}": ds for i, (_, ds) in enumerate(items)}
+
+
+@dataclass
+class _Sequence:
+    key: tuple[str, str]
+    position: np.ndarray  # (T, S, K) float64, NaN = missing
+    time: np.ndarray
+    fps: float
+
+
+def _fps_of(ds: xr.Dataset, label: str) -> float:
+    fps = ds.attrs.get("fps")
+    if fps is None or not np.isfinite(float(fps)) or float(fps) <= 0:
+        raise PoseDataError(
+            f"{label}: expected a frame rate in attrs['fps'], found {fps!r}; syllable "
+            "durations need one. Load the file with fps=... (bh.load_poses(path, fps=30))."
+        )
+    return float(fps)
+
+
+def _unit_and_scale(ds: xr.Dataset, label: str) -> tuple[str, float]:
+    """The unit the positions are used in, and the factor to divide them by."""
+    from behavior.units import space_unit_of
+
+    unit = space_unit_of(ds.attrs)
+    ppc = ds.attrs.get("px_per_cm")
+    if unit == "px" and ppc is not None:
+        ppc = float(ppc)
+        if not (np.isfinite(ppc) and ppc > 0):
+            raise PoseDataError(f"{label}: attrs['px_per_cm'] must be positive, found {ppc!r}")
+        return "cm", ppc
+    return ("pixels" if unit == "px" else unit), 1.0
+
+
+# --------------------------------------------------------------------------------------
+# Geometry
+# --------------------------------------------------------------------------------------
+
+
+def _interpolate(position: np.ndarray) -> np.ndarray:
+    """Fill NaN of every keypoint coordinate linearly in time (constant at the ends)."""
+    out = position.copy()
+    n = len(out)
+    frames = np.arange(n)
+    flat = out.reshape(n, -1)
+    for j in range(flat.shape[1]):
+        col = flat[:, j]
+        ok = np.isfinite(col)
+        if ok.all() or not ok.any():
+            continue
+        col[~ok] = np.interp(frames[~ok], frames[ok], col[ok])
+    return out
+
+
+def _rotate(xy: np.ndarray, angle: np.ndarray, sign: float) -> np.ndarray:
+    """Rotate ``(T, S, K)`` points about z by ``sign * angle`` (per frame)."""
+    cos = np.cos(angle)[:, None]
+    sin = sign * np.sin(angle)[:, None]
+    out = xy.copy()
+    out[:, 0] = cos * xy[:, 0] - sin * xy[:, 1]
+    out[:, 1] = sin * xy[:, 0] + cos * xy[:, 1]
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Preprocessor
+# --------------------------------------------------------------------------------------
+
+
+def _as_names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+class Preprocessor(BaseEstimator):
+    """Egocentric alignment, imputation of missing keypoints and PCA of pose sequences.
+
+    Parameters
+    ----------
+    variance
+        Fraction of the variance the PCA keeps, in ``(0, 1]``: the fewest
+        components that explain it. 1 keeps every component (an exact round trip).
+    keypoints
+        Keypoints modelled (default: all of them, in the dataset's order).
+    anterior, posterior
+        Keypoint(s) whose mean marks the front and the back of the body axis.
+        Default: the body axis of :func:`behavior.social.keypoint_roles` (neck,
+        else nose, at the front; tail base at the back).
+    max_missing
+        Frames in which more than this fraction of ``keypoints`` is missing are
+        flagged unusable in ``Latents.mask``.
+    min_confidence
+        Treat points with a lower confidence as missing (None: only NaN is
+        missing).
+    n_components
+        A fixed number of PCA components instead of ``variance``.
+
+    Attributes
+    ----------
+    keypoints_, anterior_, posterior_ : tuple of str
+    space_ : list of str
+        The spatial coordinates (``["x", "y"]`` or ``["x", "y", "z"]``).
+    space_unit_ : str
+        ``"cm"`` when the training sessions were calibrated, else their unit.
+    fps_ : float
+    mean_ : ndarray (D,)
+        Mean egocentric pose, flattened ``(space, keypoint)``.
+    components_ : ndarray (n_components_, D)
+    explained_variance_, explained_variance_ratio_ : ndarray (n_components_,)
+    n_components_ : int
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(kind="single", duration="20 s", seed=0)
+    >>> pre = Preprocessor(variance=0.9)
+    >>> lat = pre.fit_transform(ds)
+    >>> lat.keys, lat.data[0].shape[0]
+    ([('session_0', 'mouse_0')], 600)
+    >>> poses = pre.inverse_transform(lat, frame="arena")  # (time, space, keypoint) per sequence
+    """
+
+    def __init__(
+        self,
+        variance: float = 0.9,
+        keypoints: Sequence[str] | None = None,
+        anterior: str | Sequence[str] | None = None,
+        posterior: str | Sequence[str] | None = None,
+        max_missing: float = 0.5,
+        min_confidence: float | None = None,
+        n_components: int | None = None,
+    ) -> None:
+        self.variance = variance
+        self.keypoints = keypoints
+        self.anterior = anterior
+        self.posterior = posterior
+        self.max_missing = max_missing
+        self.min_confidence = min_confidence
+        self.n_components = n_components
+
+    # ---------------------------------------------------------------- checks
+
+    def _check_params(self) -> None:
+        v = self.variance
+        number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+        if not number or not 0 < float(v) <= 1:
+            raise PoseDataError(f"variance: expected a fraction in (0, 1], found {v!r}")
+        n = self.n_components
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
+            raise PoseDataError(f"n_components: expected a whole number >= 1 or None, found {n!r}")
+        if not (0 <= float(self.max_missing) <= 1):
+            raise PoseDataError(
+                f"max_missing: expected a fraction in [0, 1], found {self.max_missing!r}"
+            )
+
+    def _resolve_roles(self, ds: xr.Dataset) -> None:
+        from behavior.social import keypoint_roles
+
+        names = [str(k) for k in ds["keypoint"].values]
+        keypoints = _as_names(self.keypoints) or tuple(names)
+        unknown = [k for k in keypoints if k not in names]
+        if unknown:
+            raise PoseDataError(
+                f"keypoints: {unknown} not found; the dataset has keypoints {names}"
+            )
+        if len(set(keypoints)) != len(keypoints):
+            raise PoseDataError(f"keypoints: names must be unique, found {list(keypoints)}")
+        anterior, posterior = _as_names(self.anterior), _as_names(self.posterior)
+        if anterior is None or posterior is None:
+            roles = keypoint_roles(list(keypoints))
+            try:
+                back, front = roles.body_axis
+            except PoseDataError as err:
+                raise PoseDataError(
+                    f"anterior/posterior: could not find the body axis among the keypoints "
+                    f"{list(keypoints)} ({err}); name them, e.g. "
+                    f"Preprocessor(anterior='nose', posterior='tail_base')"
+                ) from None
+            anterior = anterior or (front,)
+            posterior = posterior or (back,)
+        for arg, group in (("anterior", anterior), ("posterior", posterior)):
+            bad = [k for k in group if k not in keypoints]
+            if bad or not group:
+                raise PoseDataError(
+                    f"{arg}: expected keypoint(s) among the modelled keypoints {list(keypoints)}, "
+                    f"found {list(group)}"
+                )
+        if set(anterior) == set(posterior):
+            raise PoseDataError(
+                f"anterior/posterior: the front and back of the body axis must differ, found "
+                f"{list(anterior)} for both"
+            )
+        self.keypoints_ = tuple(keypoints)
+        self.anterior_ = tuple(anterior)
+        self.posterior_ = tuple(posterior)
+
+    def _sequences(self, sessions: Sessions, fitting: bool) -> list[_Sequence]:
+        named = as_sessions(sessions)
+        first = next(iter(named.values()))
+        if fitting:
+            self._check_params()
+            self._resolve_roles(first)
+            self.space_ = [str(s) for s in first["space"].values]
+            self.space_unit_ = _unit_and_scale(first, "sessions[0]")[0]
+            self.fps_ = _fps_of(first, "sessions[0]")
+        out: list[_Sequence] = []
+        for i, (session, ds) in enumerate(named.items()):
+            label = f"sessions[{i}] ({session!r})"
+            pos = ds["position"]
+            extra = [d for d in pos.dims if d not in ("time", "space", "keypoint", "individual")]
+            if extra:
+                raise PoseDataError(
+                    f"{label}: expected position dims (time, space, keypoint, individual), "
+                    f"found extra dims {extra}; reduce them first (e.g. .median('ensemble'))"
+                )
+            for dim in ("time", "space", "keypoint", "individual"):
+                if dim not in pos.dims:
+                    raise PoseDataError(
+                        f"{label}: position is missing the {dim!r} dimension; found "
+                        f"{list(pos.dims)}"
+                    )
+            space = [str(s) for s in ds["space"].values]
+            if space != self.space_:
+                raise PoseDataError(
+                    f"{label}: expected space {self.space_} as in the training sessions, "
+                    f"found {space}"
+                )
+            names = [str(k) for k in ds["keypoint"].values]
+            missing = [k for k in self.keypoints_ if k not in names]
+            if missing:
+                raise PoseDataError(
+                    f"{label}: keypoints {missing} (used by the fitted preprocessor) not found; "
+                    f"the dataset has {names}"
+                )
+            unit, scale = _unit_and_scale(ds, label)
+            if unit != self.space_unit_:
+                raise PoseDataError(
+                    f"{label}: positions are in {unit!r} but the preprocessor works in "
+                    f"{self.space_unit_!r}; calibrate the sessions alike "
+                    "(behavior.kinematics.calibrate, or attrs['px_per_cm'])"
+                )
+            fps = _fps_of(ds, label)
+            if not math.isclose(fps, self.fps_, rel_tol=1e-6):
+                raise PoseDataError(
+                    f"{label}: frame rate {fps:g} differs from {self.fps_:g} of the training "
+                    "sessions; syllable models need one frame rate (resample first)"
+                )
+            pos = pos.sel(keypoint=list(self.keypoints_)).transpose(
+                "time", "space", "keypoint", "individual"
+            )
+            values = np.asarray(pos.values, dtype=np.float64) / scale
+            if self.min_confidence is not None and "confidence" in ds:
+                conf = ds["confidence"].sel(keypoint=list(self.keypoints_))
+                conf = np.asarray(conf.transpose("time", "keypoint", "individual").values)
+                low = conf < float(self.min_confidence)  # NaN confidence is not low
+                values = np.where(low[:, None], np.nan, values)
+            time = np.asarray(ds["time"].values, dtype=np.float64)
+            for j, ind in enumerate(ds["individual"].values):
+                out.append(_Sequence((session, str(ind)), values[..., j], time, fps))
+        return out
+
+    # ---------------------------------------------------------------- steps
+
+    def _align(self, seq: _Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Egocentric poses (T, S, K) with NaN for never-seen keypoints; centroid; heading; mask."""
+        pos = seq.position
+        n = len(pos)
+        missing = np.isnan(pos).any(axis=1)  # (T, K)
+        pos = np.where(missing[:, None], np.nan, pos)
+        mask = missing.mean(axis=1) <= float(self.max_missing)
+        filled = _interpolate(pos)
+        seen = ~np.isnan(filled).any(axis=1)  # (T, K), constant over time
+        index = {k: i for i, k in enumerate(self.keypoints_)}
+        with np.errstate(invalid="ignore", divide="ignore"):
+            centroid = np.nansum(filled, axis=2) / seen.sum(axis=1)[:, None]
+            front, back = (
+                np.nansum(filled[:, :2, idx], axis=2) / seen[:, idx].sum(axis=1)[:, None]
+                for idx in (
+                    [index[k] for k in self.anterior_],
+                    [index[k] for k in self.posterior_],
+                )
+            )
+        axis = front - back
+        heading = np.arctan2(axis[:, 1], axis[:, 0])
+        bad = ~np.isfinite(heading) | ((axis[:, 0] == 0) & (axis[:, 1] == 0))
+        bad_centroid = ~np.isfinite(centroid).all(axis=1)
+        if bad.any() or bad_centroid.any():
+            if bad.all() or bad_centroid.all():
+                logger.warning(
+                    "sequence %s: the body axis or centroid is never seen; all %d frames are "
+                    "flagged unusable",
+                    seq.key,
+                    n,
+                )
+            heading = np.where(bad, 0.0, heading)
+            centroid = np.where(bad_centroid[:, None], 0.0, centroid)
+            mask &= ~bad & ~bad_centroid
+        ego = _rotate(filled - centroid[:, :, None], heading, -1.0)
+        return ego, centroid, heading, mask
+
+    def fit(self, sessions: Sessions, y: Any = None) -> Preprocessor:
+        """Learn the keypoint roles, units and PCA from pose sessions.
+
+        Parameters
+        ----------
+        sessions
+            A pose dataset, a list of them or a dict ``{name: dataset}``; every
+            individual of every session is one sequence.
+        y
+            Ignored (scikit-learn convention).
+
+        Returns
+        -------
+        Preprocessor
+            ``self``, fitted.
+
+        Raises
+        ------
+        PoseDataError
+            For bad parameters, keypoints not found, mixed units or frame rates,
+            or no usable frame at all.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> Preprocessor(variance=0.95).fit(ds).n_components_ > 0
+        True
+        """
+        del y
+        seqs = self._sequences(sessions, fitting=True)
+        egos, masks = [], []
+        for seq in seqs:
+            ego, _, _, mask = self._align(seq)
+            egos.append(ego.reshape(len(ego), -1)[mask])
+            masks.append(mask)
+        X = np.concatenate(egos) if egos else np.empty((0, 0))
+        if len(X) < 2:
+            raise PoseDataError(
+                f"sessions: expected at least 2 usable frames to fit the PCA, found {len(X)} "
+                f"(frames with more than max_missing={self.max_missing} of the keypoints "
+                "missing are unusable)"
+            )
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(X, axis=0)
+        never = ~np.isfinite(mean)
+        if never.any():
+            n_kp = len(self.keypoints_)
+            names = sorted({self.keypoints_[j % n_kp] for j in np.flatnonzero(never)})
+            raise PoseDataError(
+                f"sessions: keypoints {names} are never tracked in any usable frame; leave "
+                "them out with keypoints=[...]"
+            )
+        X = np.where(np.isnan(X), mean, X) - mean
+        cov = X.T @ X / max(len(X) - 1, 1)
+        values, vectors = np.linalg.eigh(cov)
+        order = np.argsort(values)[::-1]
+        values = np.clip(values[order], 0.0, None)
+        vectors = vectors[:, order].T
+        # deterministic signs: the largest loading of each component is positive
+        signs = np.sign(vectors[np.arange(len(vectors)), np.abs(vectors).argmax(axis=1)])
+        vectors *= np.where(signs == 0, 1.0, signs)[:, None]
+        total = values.sum()
+        ratio = values / total if total > 0 else np.zeros_like(values)
+        if self.n_components is not None:
+            n = min(int(self.n_components), len(values))
+        elif float(self.variance) >= 1:
+            n = len(values)
+        else:
+            n = int(np.searchsorted(np.cumsum(ratio), float(self.variance) - 1e-12) + 1)
+            n = min(max(n, 1), len(values))
+        self.mean_ = mean
+        self.components_ = vectors[:n]
+        self.explained_variance_ = values[:n]
+        self.explained_variance_ratio_ = ratio[:n]
+        self.n_components_ = int(n)
+        logger.info(
+            "Preprocessor: %d sequences, %d usable frames, %d components explain %.1f%% of "
+            "the variance",
+            len(seqs),
+            len(X),
+            n,
+            100 * ratio[:n].sum(),
+        )
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            raise PoseDataError(
+                "Preprocessor: not fitted yet; call fit(sessions) or fit_transform(sessions) first"
+            )
+
+    def transform(self, sessions: Sessions) -> Latents:
+        """Latent trajectories of pose sessions.
+
+        Parameters
+        ----------
+        sessions
+            As in :meth:`fit`; the keypoints, space, unit and frame rate must
+            match the training sessions.
+
+        Returns
+        -------
+        Latents
+            One sequence per (session, individual); float32 data ``(T, n_components_)``.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> pre = Preprocessor().fit(ds)
+        >>> pre.transform({"day1": ds}).keys
+        [('day1', 'mouse_0')]
+        """
+        self._check_fitted()
+        seqs = self._sequences(sessions, fitting=False)
+        data, masks, keys, times, centroids, headings = [], [], [], [], [], []
+        for seq in seqs:
+            ego, centroid, heading, mask = self._align(seq)
+            flat = ego.reshape(len(ego), -1)
+            flat = np.where(np.isnan(flat), self.mean_, flat)
+            data.append(((flat - self.mean_) @ self.components_.T).astype(np.float32))
+            masks.append(mask)
+            keys.append(seq.key)
+            times.append(seq.time)
+            centroids.append(centroid)
+            headings.append(heading)
+        return Latents(
+            data=data,
+            mask=masks,
+            keys=keys,
+            time=times,
+            fps=self.fps_,
+            centroid=centroids,
+            heading=headings,
+            attrs={
+                "space_unit": self.space_unit_,
+                "time_unit": "seconds",
+                "keypoints": list(self.keypoints_),
+                "space": list(self.space_),
+            },
+        )
+
+    def fit_transform(self, sessions: Sessions, y: Any = None) -> Latents:
+        """:meth:`fit`, then :meth:`transform` of the same sessions.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> Preprocessor().fit_transform(ds).fps
+        30.0
+        """
+        return self.fit(sessions, y).transform(sessions)
+
+    def inverse_transform(
+        self,
+        x: Latents | np.ndarray | Sequence[np.ndarray],
+        *,
+        centroid: np.ndarray | Sequence[np.ndarray] | None = None,
+        heading: np.ndarray | Sequence[np.ndarray] | None = None,
+        frame: Literal["egocentric", "arena"] | None = None,
+    ) -> np.ndarray | list[np.ndarray]:
+        """Poses from latents: egocentric, or back in the arena.
+
+        Parameters
+        ----------
+        x
+            :class:`Latents`, a list of ``(T_i, n_components_)`` arrays, or one
+            array ``(T, n_components_)`` (or one latent vector ``(n_components_,)``).
+        centroid, heading
+            Where to put the poses in the arena: centroid ``(T, space)`` and
+            heading in radians ``(T,)`` per sequence (lists for several). Default
+            (with ``frame="arena"``): those stored in ``x`` when it is Latents.
+        frame
+            ``"egocentric"`` (body frame: centroid at 0, heading along +x) or
+            ``"arena"``. Default: ``"arena"`` when ``centroid`` or ``heading`` is
+            given, else ``"egocentric"``.
+
+        Returns
+        -------
+        ndarray or list of ndarray
+            Poses ``(T, space, keypoint)`` (``(space, keypoint)`` for one
+            vector), in :attr:`space_unit_`, keypoints :attr:`keypoints_`; a list
+            when ``x`` is Latents or a list. With all components kept
+            (``variance=1``) the round trip is exact up to float32 precision,
+            except at imputed points.
+
+        Raises
+        ------
+        PoseDataError
+            When the latent dimension does not match, or ``frame="arena"`` has no
+            centroid and heading to use.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> pre = Preprocessor(variance=1.0)
+        >>> lat = pre.fit_transform(ds)
+        >>> pre.inverse_transform(lat.data[0][0]).shape  # one mean-ish pose: (space, keypoint)
+        (2, 10)
+        """
+        self._check_fitted()
+        if frame is None:
+            frame = "arena" if centroid is not None or heading is not None else "egocentric"
+        if frame not in ("egocentric", "arena"):
+            raise PoseDataError(f"frame: expected 'egocentric' or 'arena', found {frame!r}")
+        single = False
+        vector = False
+        if isinstance(x, Latents):
+            arrays = list(x.data)
+            if frame == "arena":
+                centroid = x.centroid if centroid is None else centroid
+                heading = x.heading if heading is None else heading
+        elif isinstance(x, np.ndarray) or (isinstance(x, Sequence) and x and np.ndim(x[0]) == 0):
+            arr = np.asarray(x, dtype=np.float64)
+            vector = arr.ndim == 1
+            arrays = [np.atleast_2d(arr)]
+            single = True
+            if centroid is not None:
+                centroid = [np.atleast_2d(np.asarray(centroid, dtype=np.float64))]
+            if heading is not None:
+                heading = [np.atleast_1d(np.asarray(heading, dtype=np.float64))]
+        elif isinstance(x, Sequence):
+            arrays = [np.asarray(a) for a in x]
+        else:
+            raise PoseDataError(
+                f"x: expected Latents, an array or a list of arrays, found {type(x).__name__}"
+            )
+        n_space, n_kp = len(self.space_), len(self.keypoints_)
+        out = []
+        for i, arr in enumerate(arrays):
+            arr = np.asarray(arr, dtype=np.float64)
+            if arr.ndim != 2 or arr.shape[1] != self.n_components_:
+                raise PoseDataError(
+                    f"x[{i}]: expected latents of shape (time, {self.n_components_}), found "
+                    f"{arr.shape}"
+                )
+            ego = (arr @ self.components_ + self.mean_).reshape(len(arr), n_space, n_kp)
+            if frame == "arena":
+                if centroid is None or heading is None:
+                    raise PoseDataError(
+                        "centroid/heading: frame='arena' needs the centroid and heading of each "
+                        "sequence (Latents from transform() carry them)"
+                    )
+                c = np.asarray(centroid[i], dtype=np.float64)
+                h = np.asarray(heading[i], dtype=np.float64).reshape(-1)
+                if c.shape != (len(arr), n_space) or h.shape != (len(arr),):
+                    raise PoseDataError(
+                        f"centroid/heading: sequence {i} has {len(arr)} frames; expected centroid "
+                        f"{(len(arr), n_space)} and heading {(len(arr),)}, found {c.shape} and "
+                        f"{h.shape}"
+                    )
+                ego = _rotate(ego, h, 1.0) + c[:, :, None]
+            out.append(ego)
+        if single:
+            return out[0][0] if vector else out[0]
+        return out
+
+    def to_dataset(
+        self, latents: Latents, frame: Literal["egocentric", "arena"] = "arena"
+    ) -> dict[str, xr.Dataset]:
+        """Reconstructed pose datasets, one per session (individuals side by side).
+
+        Parameters
+        ----------
+        latents
+            From :meth:`transform`.
+        frame
+            ``"arena"`` (default) or ``"egocentric"``.
+
+        Returns
+        -------
+        dict
+            Session name -> pose dataset of the reconstructed positions (NaN
+            confidence), in :attr:`space_unit_`.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> pre = Preprocessor()
+        >>> rec = pre.to_dataset(pre.fit_transform(ds))
+        >>> rec["session_0"].position.shape
+        (300, 2, 10, 1)
+        """
+        from behavior.dataset import append_log, from_numpy
+
+        poses = self.inverse_transform(latents, frame=frame)
+        out: dict[str, xr.Dataset] = {}
+        sessions = list(dict.fromkeys(k[0] for k in latents.keys))
+        for session in sessions:
+            idx = [i for i, k in enumerate(latents.keys) if k[0] == session]
+            lengths = {len(poses[i]) for i in idx}
+            if len(lengths) != 1:
+                raise PoseDataError(
+                    f"latents: the individuals of session {session!r} have different lengths "
+                    f"{sorted(lengths)}"
+                )
+            ds = from_numpy(
+                np.stack([poses[i] for i in idx], axis=-1),
+                individual_names=[latents.keys[i][1] for i in idx],
+                keypoint_names=list(self.keypoints_),
+                time=latents.time[idx[0]],
+                fps=latents.fps,
+                source_software="behavior.syllables",
+                space_unit=self.space_unit_,
+            )
+            out[session] = append_log(
+                ds,
+                "syllables.Preprocessor.to_dataset",
+                frame=frame,
+                n_components=self.n_components_,
+            )
+        return out

@@ -1,0 +1,361 @@
+"""Syllables: behavior's AR-HMM against keypoint-moseq's AR-HMM stage and hmmlearn.
+
+Ground truth: ``bh.simulate.session(kind="single", n_motifs=8, duration="10 min",
+seed=s)`` for s = 0, 1, 2 (3 x 18,000 frames at 30 fps, 10 keypoints, 8 motifs of
+a switching AR process, mean duration 0.4 s; ``truth.labels`` is the motif of each
+frame). Every model sees the same data, in three representations ("tracks"):
+
+* ``pose``: :class:`behavior.syllables.preprocess.Preprocessor` with its defaults
+  (egocentric alignment, imputation, PCA to 90 % of the variance), the input of
+  keypoint-moseq's AR-HMM stage;
+* ``pose+kin``: 10 egocentric PCs (low-confidence points below 0.3 treated as
+  missing) plus the body-frame forward and lateral speed and the turning rate
+  (from ``Latents.centroid`` / ``heading``, cm/s and rad/s); frames with any
+  missing keypoint are masked (likelihood 1) rather than imputed;
+* ``latent``: the simulator's own 7-d AR latent (model check: the true generative
+  process of the labels).
+
+Models, all in the same run:
+
+* behavior ``ARHMM`` Gibbs, K = 100 (an upper bound: never told 8), ``kappa``
+  calibrated once per track by ``ARHMM.fit_kappa(target_duration="0.4 s")``;
+* behavior ``ARHMM`` EM, K = 100, same kappa; and two variants of the Gibbs fit:
+  without the burn-in merges (``merge=False``) and with the default kappa (1e4);
+* hmmlearn ``GaussianHMM`` (full covariance) on the standardised track plus its
+  frame-to-frame difference, **told the true K = 8**, with a sticky Dirichlet prior
+  on the transitions;
+* keypoint-moseq's AR-HMM stage (``jax_moseq.models.arhmm.init_model`` /
+  ``resample_model``, which ``keypoint_moseq.fit_model(..., ar_only=True)`` runs),
+  K = 100, same kappa, its default priors (``S_0_scale`` 0.01, ``K_0_scale`` 10,
+  ``gamma`` 1e3, ``alpha`` 5.7, 3 lags) on the whitened track, in a subprocess of
+  the interpreter named by ``KPMS_PYTHON`` (keypoint-moseq switches JAX to 64 bits
+  at import and its licence forbids reuse, so it never runs in this process);
+  skipped with a message when ``KPMS_PYTHON`` is unset.
+
+Reported: adjusted Rand index and NMI against the true motifs (Viterbi path for
+behavior and hmmlearn, last Gibbs sample for keypoint-moseq), changepoint F1 with
+a tolerance of +/- 3 frames (one-to-one matching), states used, seconds per
+iteration (median over iterations after the first three, which include
+compilation) and total fit time (initialisation and compilation included). Ratios
+compare keypoint-moseq with behavior's Gibbs sampler. Then a 1-hour session
+(108,000 frames, ``pose`` track) is fit with the default settings and timed.
+
+Targets (issue 7): ARI >= 0.95 and no lower than keypoint-moseq's; seconds per
+Gibbs iteration >= 5x lower than keypoint-moseq's; 1 hour fit in < 2 minutes.
+
+Run::
+
+    KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables.py
+    python benchmarks/bench_syllables.py --tracks latent --iters 30 --no-hour   # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+import behavior as bh
+from behavior.syllables.arhmm import ARHMM
+from behavior.syllables.preprocess import Preprocessor
+
+N_SESSIONS = 3
+TRUE_K = 8
+
+KPMS_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, time
+    import numpy as np
+    t0 = time.perf_counter()
+    import keypoint_moseq  # noqa: F401  (switches JAX to 64 bits, as in its normal use)
+    import jax
+    from jax_moseq.models import arhmm
+    t_import = time.perf_counter() - t0
+    args = json.loads(sys.argv[1])
+    f = np.load(args["npz"])
+    n = int(f["n"])
+    xs = [f[f"x{i}"] for i in range(n)]
+    ms = [f[f"m{i}"] for i in range(n)]
+    ok = np.concatenate([x[m] for x, m in zip(xs, ms)])
+    mu = ok.mean(0)
+    white = np.linalg.inv(np.linalg.cholesky(np.cov(ok.T))).T
+    T, D = max(len(x) for x in xs), xs[0].shape[1]
+    X, M = np.zeros((n, T, D)), np.zeros((n, T))
+    for i, (x, m) in enumerate(zip(xs, ms)):
+        X[i, : len(x)] = (x - mu) @ white
+        M[i, : len(x)] = m
+    data = {"x": jax.numpy.asarray(X), "mask": jax.numpy.asarray(M)}
+    trans = dict(num_states=args["n_states"], gamma=1e3, alpha=5.7, kappa=args["kappa"])
+    ar = dict(latent_dim=D, nlags=args["n_lags"], S_0_scale=0.01, K_0_scale=10.0)
+    t0 = time.perf_counter()
+    model = arhmm.init_model(data, seed=jax.random.PRNGKey(args["seed"]),
+                             trans_hypparams=trans, ar_hypparams=ar)
+    jax.block_until_ready(model["states"]["z"])
+    t_init = time.perf_counter() - t0
+    times = []
+    for _ in range(args["n_iter"]):
+        t = time.perf_counter()
+        model = arhmm.resample_model(data, **model)
+        jax.block_until_ready(model["states"]["z"])
+        times.append(time.perf_counter() - t)
+    z = np.asarray(model["states"]["z"])
+    nl = args["n_lags"]
+    labels = [np.concatenate([np.full(nl, z[i, 0]), z[i]])[: len(x)].tolist()
+              for i, x in enumerate(xs)]
+    print(json.dumps({"t_import": t_import, "t_init": t_init, "times": times,
+                      "labels": labels, "x64": bool(jax.config.jax_enable_x64)}))
+    """
+)
+
+
+# --------------------------------------------------------------------------- data
+def simulate(duration: str, seeds: list[int]):
+    sessions, truths, latents = [], [], []
+    for s in seeds:
+        ds, truth = bh.simulate.session(kind="single", n_motifs=TRUE_K, duration=duration, seed=s)
+        sessions.append(ds)
+        truths.append(truth.labels.values[:, 0].astype(int))
+        latents.append(truth.latent.values.astype(np.float32))
+    return sessions, truths, latents
+
+
+def kinematics(lat) -> list[np.ndarray]:
+    """Body-frame forward and lateral speed and turning rate of every sequence."""
+    out = []
+    for c, h in zip(lat.centroid, lat.heading):
+        vel = np.gradient(c, axis=0) * lat.fps
+        fwd = vel[:, 0] * np.cos(h) + vel[:, 1] * np.sin(h)
+        side = -vel[:, 0] * np.sin(h) + vel[:, 1] * np.cos(h)
+        turn = np.gradient(np.unwrap(h)) * lat.fps
+        out.append(np.stack([fwd, side, turn], axis=1))
+    return out
+
+
+def tracks(sessions, latents, names):
+    """{track: (list of (T, D) arrays, list of masks)}."""
+    out = {}
+    if "pose" in names:
+        lat = Preprocessor(variance=0.9).fit_transform(sessions)
+        out["pose"] = ([d.astype(np.float32) for d in lat.data], [m.copy() for m in lat.mask])
+    if "pose+kin" in names:
+        pre = Preprocessor(n_components=10, min_confidence=0.3, max_missing=0.0)
+        lat = pre.fit_transform(sessions)
+        data = [np.hstack([d, k]).astype(np.float32) for d, k in zip(lat.data, kinematics(lat))]
+        out["pose+kin"] = (data, [m.copy() for m in lat.mask])
+    if "latent" in names:
+        out["latent"] = (latents, [np.ones(len(x), bool) for x in latents])
+    return out
+
+
+# --------------------------------------------------------------------------- scores
+def changepoint_f1(truth: list[np.ndarray], pred: list[np.ndarray], tol: int = 3) -> float:
+    tp = n_true = n_pred = 0
+    for t, p in zip(truth, pred):
+        ct = np.flatnonzero(np.diff(t) != 0) + 1
+        cp = np.flatnonzero(np.diff(p) != 0) + 1
+        n_true += ct.size
+        n_pred += cp.size
+        used = np.zeros(cp.size, bool)
+        for c in ct:  # greedy one-to-one matching, nearest first
+            if cp.size == 0:
+                break
+            d = np.abs(cp - c).astype(float)
+            d[used] = np.inf
+            j = int(np.argmin(d))
+            if d[j] <= tol:
+                used[j] = True
+                tp += 1
+    if n_true == 0 or n_pred == 0:
+        return 0.0
+    precision, recall = tp / n_pred, tp / n_true
+    return 0.0 if tp == 0 else 2 * precision * recall / (precision + recall)
+
+
+def scores(truth, pred) -> dict:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    t, p = np.concatenate(truth), np.concatenate(pred)
+    return {
+        "ari": adjusted_rand_score(t, p),
+        "nmi": normalized_mutual_info_score(t, p),
+        "cp_f1": changepoint_f1(truth, pred),
+        "states": int(np.unique(p).size),
+    }
+
+
+def per_iter(seconds) -> float:
+    seconds = np.asarray(seconds, float)
+    return float(np.median(seconds[3:] if seconds.size > 4 else seconds))
+
+
+# --------------------------------------------------------------------------- models
+def run_ours(method, xs, ms, truth, kappa, n_iter, **kw):
+    model = ARHMM(n_states=100, kappa=kappa, method=method, n_iter=n_iter, progress=False, **kw)
+    t = time.perf_counter()
+    model.fit(xs, ms)
+    total = time.perf_counter() - t
+    pred = model.predict(xs, ms)
+    return {
+        **scores(truth, pred),
+        "s_iter": per_iter(model.iteration_seconds_),
+        "total": total,
+        "iters": model.n_iter_,
+    }
+
+
+def run_hmmlearn(xs, ms, truth, n_iter):
+    from hmmlearn.hmm import GaussianHMM
+
+    feats = [np.hstack([x, np.gradient(x, axis=0)]) for x in xs]
+    allf = np.concatenate(feats)
+    ok = np.concatenate(ms)
+    mu, sd = allf[ok].mean(0), allf[ok].std(0)
+    X = (allf - mu) / np.where(sd > 0, sd, 1)
+    lengths = [len(x) for x in xs]
+    prior = np.ones((TRUE_K, TRUE_K)) + np.eye(TRUE_K) * 1000.0
+    hmm = GaussianHMM(
+        n_components=TRUE_K,
+        covariance_type="full",
+        n_iter=n_iter,
+        random_state=0,
+        transmat_prior=prior,
+        tol=1e-3,
+    )
+    t = time.perf_counter()
+    hmm.fit(X, lengths)
+    total = time.perf_counter() - t
+    pred = hmm.predict(X, lengths)
+    split = np.split(pred, np.cumsum(lengths)[:-1])
+    iters = max(1, hmm.monitor_.iter)
+    return {**scores(truth, split), "s_iter": total / iters, "total": total, "iters": iters}
+
+
+def run_kpms(xs, ms, truth, kappa, n_iter, python):
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "track.npz"
+        np.savez(
+            npz,
+            n=len(xs),
+            **{f"x{i}": x for i, x in enumerate(xs)},
+            **{f"m{i}": m for i, m in enumerate(ms)},
+        )
+        script = Path(tmp) / "kpms_arhmm.py"
+        script.write_text(KPMS_SCRIPT)
+        args = {
+            "npz": str(npz),
+            "n_states": 100,
+            "kappa": kappa,
+            "n_lags": 3,
+            "n_iter": n_iter,
+            "seed": 0,
+        }
+        t = time.perf_counter()
+        proc = subprocess.run(
+            [python, str(script), json.dumps(args)], capture_output=True, text=True, timeout=3600
+        )
+        wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise RuntimeError(f"keypoint-moseq failed:\n{proc.stderr[-2000:]}")
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    pred = [np.asarray(lab) for lab in res["labels"]]
+    total = res["t_init"] + sum(res["times"])
+    return {
+        **scores(truth, pred),
+        "s_iter": per_iter(res["times"]),
+        "total": total,
+        "iters": len(res["times"]),
+        "init": res["t_init"],
+        "wall": wall,
+        "x64": res["x64"],
+    }
+
+
+# --------------------------------------------------------------------------- main
+def show(name, r):
+    extra = f"  (init+compile {r['init']:.1f} s)" if "init" in r else ""
+    print(
+        f"  {name:<30} ARI {r['ari']:.3f}  NMI {r['nmi']:.3f}  cpF1 {r['cp_f1']:.3f}  "
+        f"states {r['states']:>3}  {r['s_iter']:.3f} s/iter  total {r['total']:.1f} s "
+        f"({r['iters']} it){extra}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tracks", default="pose,pose+kin,latent")
+    parser.add_argument("--iters", type=int, default=50, help="Gibbs / EM iterations")
+    parser.add_argument("--no-hour", action="store_true", help="skip the 1-hour session")
+    parser.add_argument("--no-kappa-fit", action="store_true", help="use kappa=1e4")
+    args = parser.parse_args()
+    names = args.tracks.split(",")
+    kpms_python = os.environ.get("KPMS_PYTHON")
+    load = os.getloadavg()
+    print(
+        f"bench_syllables: {os.cpu_count()} CPUs, load average {load[0]:.1f} {load[1]:.1f} "
+        f"{load[2]:.1f} at start (timings are taken on a shared machine)"
+    )
+    t = time.perf_counter()
+    sessions, truth, latents = simulate("10 min", list(range(N_SESSIONS)))
+    data = tracks(sessions, latents, names)
+    print(f"simulated and preprocessed 3 x 18,000 frames in {time.perf_counter() - t:.1f} s")
+    if not kpms_python:
+        print("keypoint-moseq: skipped (set KPMS_PYTHON to an interpreter with keypoint-moseq)")
+    ratios = []
+    for name in names:
+        xs, ms = data[name]
+        print(f"\n[{name}] {xs[0].shape[1]} dims, {np.mean(np.concatenate(ms)):.1%} frames usable")
+        kappa = 1e4
+        if not args.no_kappa_fit:
+            t = time.perf_counter()
+            kappa = ARHMM(n_states=100, kappa=1e4, progress=False).fit_kappa(
+                xs, "0.4 s", fps=30, mask=ms
+            )
+            print(f"  fit_kappa(0.4 s) -> kappa {kappa:.3g} in {time.perf_counter() - t:.1f} s")
+        ours = run_ours("gibbs", xs, ms, truth, kappa, args.iters)
+        show("behavior ARHMM gibbs K<=100", ours)
+        show("behavior ARHMM em    K<=100", run_ours("em", xs, ms, truth, kappa, args.iters))
+        show(
+            "  gibbs, merge=False", run_ours("gibbs", xs, ms, truth, kappa, args.iters, merge=False)
+        )
+        if kappa != 1e4:
+            show("  gibbs, default kappa 1e4", run_ours("gibbs", xs, ms, truth, 1e4, args.iters))
+        show("hmmlearn GaussianHMM K=8 (told)", run_hmmlearn(xs, ms, truth, args.iters))
+        if kpms_python:
+            kp = run_kpms(xs, ms, truth, kappa, args.iters, kpms_python)
+            show(f"keypoint-moseq AR-HMM K<=100{' (x64)' if kp['x64'] else ''}", kp)
+            ratios.append((name, ours, kp))
+            print(
+                f"  ratios: ARI behavior/kpms {ours['ari'] / max(kp['ari'], 1e-9):.2f}, "
+                f"s/iter kpms/behavior {kp['s_iter'] / ours['s_iter']:.1f}x, "
+                f"total kpms/behavior {kp['total'] / ours['total']:.1f}x"
+            )
+    if not args.no_hour:
+        t = time.perf_counter()
+        hour, hour_truth, _ = simulate("60 min", [10])
+        lat = Preprocessor(variance=0.9).fit_transform(hour)
+        prep = time.perf_counter() - t
+        model = ARHMM(n_states=100, progress=False)
+        t = time.perf_counter()
+        model.fit(lat)
+        fit = time.perf_counter() - t
+        res = scores(hour_truth, model.predict(lat))
+        print(
+            f"\n[1 hour, pose track] {lat.data[0].shape[0]} frames: simulate+preprocess "
+            f"{prep:.1f} s, fit {fit:.1f} s ({model.n_iter_} Gibbs sweeps, "
+            f"{per_iter(model.iteration_seconds_):.3f} s/iter, default settings), "
+            f"ARI {res['ari']:.3f}; target < 120 s: {'met' if fit < 120 else 'NOT met'}"
+        )
+    load = os.getloadavg()
+    print(f"\nload average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
