@@ -1240,17 +1240,10 @@ def _social_set(ds: xr.Dataset, context: FeatureContext) -> dict[str, Feature]:
         name: np.asarray(rel[name].transpose("time", "individual", "other").values)
         for name in rel.data_vars
     }
-    for name in (
-        "centroid_distance",
-        "closest_distance",
-        "nose_to_nose",
-        "nose_to_body",
-        "nose_to_tail_base",
-        "relative_angle",
-        "gaze_offset",
-        "approach_speed",
-    ):
-        if name in arrays:
+    from behavior.social import RELATIONS
+
+    for name in RELATIONS:
+        if name != "following" and name in arrays:
             out[f"social:{name}"] = Feature(
                 context.at_nearest(arrays[name]), units.get(name, context.space_unit)
             )

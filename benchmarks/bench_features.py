@@ -45,16 +45,6 @@ SIMBA_SECONDS = (16.0, 23.0)
 TARGET_SPEEDUP = 20.0
 MEMORY_TARGET_MB = 1024.0
 WARM_FRAMES = 2000
-KEYPOINTS = [
-    "nose",
-    "left_ear",
-    "right_ear",
-    "neck",
-    "body_center",
-    "left_hip",
-    "right_hip",
-    "tail_base",
-]
 
 
 def best_of(func: Callable[[], object], repeats: int) -> float:
@@ -111,10 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     ds, _ = bh.simulate.session(
         kind="social", duration=args.minutes * 60.0, fps=args.fps, seed=args.seed
     )
-    ds = ds.sel(keypoint=KEYPOINTS)
+    ds = ds.sel(keypoint=list(bh.simulate.BODY_KEYPOINTS))  # the 8 body keypoints
     n = ds.sizes["time"]
     print(
-        f"session: {n:,} frames x {len(KEYPOINTS)} keypoints x {ds.sizes['individual']} "
+        f"session: {n:,} frames x {ds.sizes['keypoint']} keypoints x {ds.sizes['individual']} "
         f"individuals at {args.fps:g} fps; numba threads: {numba.get_num_threads()}, "
         f"CPUs: {os.cpu_count()}, load average: {os.getloadavg()[0]:.2f}"
     )

@@ -15,17 +15,9 @@ import behavior as bh
 from behavior import features
 from behavior.errors import PoseDataError
 from behavior.roi import Circle, Rectangle
+from behavior.simulate import BODY_KEYPOINTS
 
-BODY8 = [
-    "nose",
-    "left_ear",
-    "right_ear",
-    "neck",
-    "body_center",
-    "left_hip",
-    "right_hip",
-    "tail_base",
-]
+BODY8 = list(BODY_KEYPOINTS)  # the simulator's 8 body keypoints
 
 
 @pytest.fixture(scope="module")
