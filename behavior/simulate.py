@@ -151,8 +151,9 @@ LATENT_NAMES = [
 
 _COMMON = (
     "Measured on body keypoints (all but tail_mid and tail_tip) in cm. Speed is the "
-    "speed of the centroid of the body keypoints; heading is the direction tail_base -> neck; closest-point "
-    "distance is the smallest distance between a body keypoint of one animal and one "
+    "speed of the centroid of the body keypoints; heading is the direction tail_base "
+    "-> neck; closest-point distance is the smallest distance between a body keypoint "
+    "of one animal and one "
     "of the other; head direction is the direction from the midpoint of the ears to "
     "the nose; gaze offset is the angle between the head direction and the direction "
     "from the ears' midpoint to the other's body keypoint nearest to the nose. The "
