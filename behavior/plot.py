@@ -510,6 +510,24 @@ def transition_matrix(
     return fig, ax
 
 
+def _panel_grid(axes: Any, n: int, n_cols: int, panel_size: tuple[float, float], what: str):
+    """``(fig, axes, flat)`` for ``n`` small panels: a new grid, or the axes given."""
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        cols = max(1, min(int(n_cols), n))
+        rows = max(1, -(-n // cols))
+        width, height = panel_size
+        fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    else:
+        axes = np.asarray(axes, dtype=object)
+        fig = axes.flat[0].figure
+    flat = np.asarray(axes, dtype=object).ravel()
+    if len(flat) < n:
+        raise PoseDataError(f"axes: expected at least {n} axes (one per {what}), found {len(flat)}")
+    return fig, axes, flat
+
+
 # ---- syllables
 
 __all__ += [
@@ -779,20 +797,7 @@ def syllable_trajectories(
         )
     n = traj.sizes["syllable"]
     created = axes is None
-    if axes is None:
-        import matplotlib.pyplot as plt
-
-        cols = max(1, min(int(n_cols), n))
-        rows = max(1, -(-n // cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.4 * rows), squeeze=False)
-    else:
-        axes = np.asarray(axes, dtype=object)
-        fig = axes.flat[0].figure
-    flat = np.asarray(axes, dtype=object).ravel()
-    if len(flat) < n:
-        raise PoseDataError(
-            f"axes: expected at least {n} axes (one per syllable), found {len(flat)}"
-        )
+    fig, axes, flat = _panel_grid(axes, n, n_cols, (2.6, 2.4), "syllable")
     keypoints = [str(k) for k in traj["keypoint"].values]
     times = traj["time"].values.astype(float)
     onset = int(np.argmin(np.abs(times)))
@@ -1066,20 +1071,7 @@ def cluster_poses(
             poses = _select(poses, "cluster", _as_list(clusters) or [], "clusters")
     n = poses.sizes["cluster"]
     created = axes is None
-    if axes is None:
-        import matplotlib.pyplot as plt
-
-        cols = max(1, min(int(n_cols), n))
-        rows = max(1, -(-n // cols))
-        fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.2 * rows), squeeze=False)
-    else:
-        axes = np.asarray(axes, dtype=object)
-        fig = axes.flat[0].figure
-    flat = np.asarray(axes, dtype=object).ravel()
-    if len(flat) < n:
-        raise PoseDataError(
-            f"axes: expected at least {n} axes (one per cluster), found {len(flat)}"
-        )
+    fig, axes, flat = _panel_grid(axes, n, n_cols, (2.4, 2.2), "cluster")
     keypoints = [str(k) for k in poses["keypoint"].values]
     pairs = _default_skeleton(keypoints) if skeleton is None else list(skeleton)
     index = {name: i for i, name in enumerate(keypoints)}
