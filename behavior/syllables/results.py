@@ -33,6 +33,7 @@ import pandas as pd
 import xarray as xr
 
 from behavior.errors import FileFormatError, PoseDataError
+from behavior.ethogram import _json_default
 from behavior.syllables.preprocess import Latents
 
 __all__ = ["BOUT_COLUMNS", "Syllables"]
@@ -772,18 +773,6 @@ class Syllables:
 
 _TRUSTED = ("behavior.", "hmmlearn.", "sklearn.")
 """Modules whose classes :meth:`Syllables.load` rebuilds (never arbitrary code)."""
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def _encode(value: Any, arrays: dict[str, np.ndarray], prefix: str) -> Any:
