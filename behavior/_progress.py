@@ -31,6 +31,9 @@ class NoBar:
     def set_postfix_str(self, text: str) -> None:
         return None
 
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
     def set_description(self, text: str) -> None:
         return None
 

@@ -790,11 +790,9 @@ class BehaviorClassifier(BaseEstimator):
             raise PoseDataError("labels: required to fit or evaluate a classifier")
         options = dict(getattr(self, "feature_options_", None) or self.feature_options or {})
         out = []
-        iterator = zip(items, names, strict=True)
-        if progress and len(items) > 1:
-            from tqdm.auto import tqdm
-
-            iterator = tqdm(iterator, total=len(items), desc="features", unit="session")
+        iterator = _progress(
+            zip(items, names, strict=True), progress and len(items) > 1, "features", len(items)
+        )
         for k, (session, name) in enumerate(iterator):
             feats, meta = _feature_array(session, name, options)
             prepared = _Prepared(
@@ -1237,11 +1235,9 @@ class BehaviorClassifier(BaseEstimator):
         items, names, single = _as_sessions(sessions)
 
         def generate() -> Iterable[_Prepared]:
-            iterator: Iterable = zip(items, names, strict=True)
-            if progress and len(items) > 1:
-                from tqdm.auto import tqdm
-
-                iterator = tqdm(iterator, total=len(items), desc="predict", unit="session")
+            iterator: Iterable = _progress(
+                zip(items, names, strict=True), progress and len(items) > 1, "predict", len(items)
+            )
             for session, name in iterator:
                 prepared, _ = self._prepare({name: session}, None, need_labels=False)
                 yield prepared[0]
@@ -1723,11 +1719,9 @@ def _fold_splits(
 
 
 def _progress(iterable: Any, progress: bool, desc: str, total: int | None = None) -> Any:
-    if not progress:
-        return iterable
-    from tqdm.auto import tqdm
+    from behavior._progress import progress_bar
 
-    return tqdm(iterable, desc=desc, total=total)
+    return progress_bar(iterable, enabled=progress, desc=desc, total=total)
 
 
 def cross_validate(

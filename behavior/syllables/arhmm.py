@@ -654,9 +654,9 @@ class ARHMM:
         return self
 
     def _progress(self, total: int, desc: str):
-        from tqdm.auto import tqdm
+        from behavior._progress import progress_bar
 
-        return tqdm(total=total, desc=desc, disable=not self.progress, leave=False)
+        return progress_bar(enabled=self.progress, total=total, desc=desc, leave=False)
 
     def _fit_gibbs(self, ws, ms, fs, labels, key) -> None:
         import jax

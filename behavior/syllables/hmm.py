@@ -640,17 +640,7 @@ def _quiet_fit(model: Any, X: np.ndarray, lengths: list[int]) -> None:
         hmm_logger.setLevel(level)
 
 
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-
 def _progress(total: int, enabled: bool, desc: str) -> Any:
-    if not enabled:
-        return _NoBar()
-    from tqdm.auto import tqdm
+    from behavior._progress import progress_bar
 
-    return tqdm(total=total, desc=desc, leave=False)
+    return progress_bar(enabled=enabled, total=total, desc=desc, leave=False)
