@@ -982,7 +982,10 @@ _SOCIAL = {
 }
 
 QUANTITIES: dict[str, _QuantityInfo] = {
-    "speed": _QuantityInfo("individual", "speed of the body centroid (body keypoints)"),
+    "speed": _QuantityInfo(
+        "individual",
+        "speed of the body centroid (body keypoints tracked in the frames before and after)",
+    ),
     "max_keypoint_speed": _QuantityInfo("individual", "speed of the fastest keypoint"),
     "nose_speed": _QuantityInfo("individual", "speed of the nose"),
     "angular_speed": _QuantityInfo(
@@ -990,6 +993,10 @@ QUANTITIES: dict[str, _QuantityInfo] = {
     ),
     "head_angular_speed": _QuantityInfo(
         "individual", "absolute turning rate of the head (ears' midpoint or neck -> nose)"
+    ),
+    "rotation_speed": _QuantityInfo(
+        "individual",
+        "absolute rate of the least-squares rotation of all keypoints (tail included)",
     ),
     "other_speed": _QuantityInfo("pair", "speed of the other's body centroid"),
     "in_zone": _QuantityInfo(
@@ -1467,6 +1474,77 @@ def parse_rule(text: str) -> Rule:
 # ---- evaluation on a dataset -----------------------------------------------------------
 
 
+def rigid_motion(position: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """Translation speed and rotation rate of each animal's keypoints as a whole.
+
+    For each frame the keypoints tracked both in the frame before and in the frame
+    after (one-sided at the ends) are compared: the speed is the displacement of
+    their centroid, the rotation the least-squares (Kabsch) rotation about it in
+    the x-y plane. Using only keypoints present in both frames, a keypoint that is
+    lost or found again does not move the centroid (the centroid of whatever
+    points are tracked jumps when one drops out); fitting one rotation to all
+    points averages the tracking noise that a two-point body axis amplifies.
+
+    Parameters
+    ----------
+    position
+        Positions with dims ``time``, ``space``, ``keypoint`` and ``individual``.
+
+    Returns
+    -------
+    speed, rotation
+        Arrays over ``(time, individual)``: the centroid speed (space units per
+        time unit) and the signed rotation rate (radians per time unit, counter-
+        clockwise positive). NaN where no keypoint (speed) or fewer than two
+        (rotation) are tracked in both frames.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> angle = np.radians(10.0) * np.arange(5)  # a cross turning 10 degrees per frame
+    >>> x = np.stack([np.cos(angle), -np.cos(angle), -2 * np.sin(angle), 2 * np.sin(angle)], 1)
+    >>> y = np.stack([np.sin(angle), -np.sin(angle), 2 * np.cos(angle), -2 * np.cos(angle)], 1)
+    >>> da = xr.DataArray(np.stack([x, y], 1)[..., None] + 3.0,
+    ...                   dims=("time", "space", "keypoint", "individual"),
+    ...                   coords={"time": np.arange(5.0), "space": ["x", "y"]})
+    >>> speed, rotation = rigid_motion(da)
+    >>> np.round(np.degrees(rotation[:, 0]), 6).tolist(), float(speed.max()) < 1e-9
+    ([10.0, 10.0, 10.0, 10.0, 10.0], True)
+    """
+    from behavior.kinematics import _time_seconds
+
+    require_dims(position, "time", "space", "keypoint", "individual", name="position")
+    time = _time_seconds(position)
+    xyz = np.asarray(
+        position.transpose("time", "individual", "keypoint", "space").values, dtype=np.float64
+    )
+    n_time = xyz.shape[0]
+    if n_time < 2:
+        shape = (n_time, xyz.shape[1])
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+    frames = np.arange(n_time)
+    before, after = np.maximum(frames - 1, 0), np.minimum(frames + 1, n_time - 1)
+    before[0], after[-1] = 0, n_time - 1
+    dt = (time[after] - time[before])[:, None]
+    a, b = xyz[before], xyz[after]
+    both = ~(np.isnan(a).any(-1) | np.isnan(b).any(-1))  # (time, individual, keypoint)
+    count = both.sum(-1)
+    a = np.where(both[..., None], a, 0.0)
+    b = np.where(both[..., None], b, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centre_a = a.sum(-2) / count[..., None]
+        centre_b = b.sum(-2) / count[..., None]
+        speed = np.linalg.norm(centre_b - centre_a, axis=-1) / dt
+        ra = np.where(both[..., None], a - centre_a[..., None, :], 0.0)
+        rb = np.where(both[..., None], b - centre_b[..., None, :], 0.0)
+        cross = (ra[..., 0] * rb[..., 1] - ra[..., 1] * rb[..., 0]).sum(-1)
+        dot = (ra[..., 0] * rb[..., 0] + ra[..., 1] * rb[..., 1]).sum(-1)
+        rotation = np.arctan2(cross, dot) / dt
+    speed[count < 1] = np.nan
+    rotation[count < 2] = np.nan
+    return speed, rotation
+
+
 class _Context:
     """Lazily computed quantities of one dataset, as numpy arrays with their units."""
 
@@ -1529,8 +1607,10 @@ class _Context:
         speed_unit = f"{self.space_unit}/{self.time_unit}"
         if name == "speed":
             body = list(self.roles().body)
-            out = kinematics.speed(kinematics.centroid(position, keypoints=body))
-            return out.transpose("time", "individual").values, speed_unit
+            return rigid_motion(position.sel(keypoint=body))[0], speed_unit
+        if name == "rotation_speed":
+            turning = rigid_motion(position)[1]
+            return np.degrees(np.abs(turning)), f"deg/{self.time_unit}"
         if name == "max_keypoint_speed":
             sp = kinematics.speed(position).transpose("time", "individual", "keypoint").values
             with np.errstate(invalid="ignore"):
@@ -1910,7 +1990,7 @@ def chase(
     min_duration: Any = "1 s",
     merge_gap: Any = "0.5 s",
     smoothing: Any = "0.2 s",
-    max_gap: Any = "0.5 s",
+    max_gap: Any = "1 s",
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
@@ -1926,9 +2006,10 @@ def chase(
     are merged and bouts shorter than ``min_duration`` (1 s) dropped. ``other``
     is the chased animal (the rule itself is symmetric; the chaser is the one
     behind, whose nose is nearer the other's tail base). Gaps of up to
-    ``max_gap`` (0.5 s) in a keypoint's track are filled linearly, then positions
-    are smoothed with a rolling median of ``smoothing`` (the simulator's
-    ``smoothing_s``).
+    ``max_gap`` (1 s, the rule's window: a condition unknown for less than the
+    window would otherwise break it) in a keypoint's track are filled linearly,
+    then positions are smoothed with a rolling median of ``smoothing`` (the
+    simulator's ``smoothing_s``).
 
     Source: Sun et al., "MABe22: a multi-species multi-task benchmark for learned
     representations of behavior" (ICML 2023), mouse-triplet hidden tasks;
@@ -2021,7 +2102,7 @@ def watching(
     min_duration: Any = "1 s",
     merge_gap: Any = "0.5 s",
     smoothing: Any = "0.2 s",
-    max_gap: Any = "0.5 s",
+    max_gap: Any = "1 s",
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
@@ -2036,7 +2117,7 @@ def watching(
     and the watcher's body speed is below ``max_speed`` (3 cm/s; None drops the
     condition), for at least ``min_fraction`` (80 %) of the frames within at
     least ``window`` (1 s); bouts less than ``merge_gap`` (0.5 s) apart merge.
-    Gaps of up to ``max_gap`` (0.5 s) in a keypoint's track are filled first.
+    Gaps of up to ``max_gap`` (1 s, the window) in a keypoint's track are filled first.
     The MABe definition proper uses a 15 deg gaze offset, no speed condition and
     3 s: ``watching(ds, max_gaze_offset="15 deg", max_speed=None,
     window="3 s", min_duration="3 s")``. ``other`` is the watched animal.
@@ -2087,13 +2168,14 @@ def freezing(
     max_speed: _Q = "1 cm/s",
     max_angular_speed: _Q | None = "12 deg/s",
     quantity_name: str = "speed",
+    turning_name: str = "rotation_speed",
     min_fraction: float | None = None,
     window: Any = None,
     min_duration: Any = "1 s",
     merge_gap: Any = 0,
-    join_gap: Any = "0.5 s",
+    join_gap: Any = None,
     smoothing: Any = "0.5 s",
-    max_gap: Any = "0.5 s",
+    max_gap: Any = "1 s",
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
@@ -2104,27 +2186,35 @@ def freezing(
     ``["freeze"]``): the body speed (``quantity_name``, default the speed of the
     centroid of the body keypoints, head included; ``"max_keypoint_speed"`` for
     the simulator's "every keypoint") stays below ``max_speed`` (1 cm/s, the
-    simulator's freeze threshold) and the body axis (tail base -> neck or ears)
-    turns slower than ``max_angular_speed`` (12 deg/s, BehaviorDEPOT's angular
-    threshold; None drops the condition), for at least ``min_duration`` (1 s).
-    The turning condition is what separates a freeze from quiet rest or
-    grooming, in which the body stays in place but keeps shifting. Gaps of up to
-    ``max_gap`` (0.5 s) in a keypoint's track are first filled linearly (a
-    keypoint lost for a moment would otherwise move the centroid), then positions
-    are smoothed with a rolling median of ``smoothing`` (0.5 s) so that tracking
-    jitter and outliers do not read as movement; ``min_fraction`` with ``window``
-    tolerates brief supra-threshold frames, ``merge_gap`` joins runs before the
-    ``min_duration`` filter. Finally freezing bouts (each at least
-    ``min_duration`` long) less than ``join_gap`` (0.5 s) apart are joined: a
-    tracking glitch does not split a freeze, and, unlike ``merge_gap``, short
-    still moments never add up to a freeze.
+    simulator's freeze threshold) and the animal turns slower than
+    ``max_angular_speed`` (12 deg/s, BehaviorDEPOT's angular threshold; None drops
+    the condition), for at least ``min_duration`` (1 s). The turning is
+    ``turning_name``: by default ``"rotation_speed"``, the rate of the one
+    rotation that best moves all keypoints (tail included) from the frame before
+    to the frame after (:func:`rigid_motion`), which averages tracking noise over
+    every point and sees a wagging tail or a head swinging about the body;
+    ``"angular_speed"`` (body axis, tail base -> neck or ears) and
+    ``"head_angular_speed"`` are the two-point alternatives. The turning condition
+    is what separates a freeze from quiet rest or grooming, in which the body
+    stays in place but keeps shifting. Gaps of up to ``max_gap`` (1 s) in a
+    keypoint's track are first filled linearly, then positions are smoothed with
+    a rolling median of ``smoothing`` (0.5 s) so that tracking jitter and outliers
+    do not read as movement; the speed and the rotation only compare keypoints
+    tracked in both frames, so a keypoint lost for longer does not move the
+    centroid. ``min_fraction`` with ``window`` tolerates brief supra-threshold
+    frames, ``merge_gap`` joins runs before the ``min_duration`` filter, and
+    ``join_gap`` joins freezing bouts (each at least ``min_duration`` long) less
+    than that apart, so that short still moments never add up to a freeze (off
+    by default).
 
     Source: BehaviorDEPOT (Gabriel et al., eLife 2022, 11:e74314;
     calculateFreezing_velocity) marks frames whose mean head / rear-back velocity
     is below 0.52 cm/s and head angular velocity below 12 deg/s, smooths the
     result with a 32-frame window (at least 10 frames), and keeps bouts of at
     least 0.9 s. The defaults here take its two conditions with the simulator's
-    1 cm/s and one second; they are not fitted to any file.
+    1 cm/s and one second, and measure the turning on all keypoints rather than on
+    a two-point head angle (too noisy at 30 fps and a few pixels per cm); they are
+    not fitted to any file.
 
     Parameters
     ----------
@@ -2133,16 +2223,18 @@ def freezing(
     max_speed
         Threshold (Quantity, text, or a number in cm/s).
     max_angular_speed
-        Threshold on the body axis' angular speed (Quantity, text, or a number in
-        deg/s), or None.
+        Threshold on the turning (Quantity, text, or a number in deg/s), or None.
     quantity_name
         Which per-individual speed to threshold (see :data:`QUANTITIES`).
+    turning_name
+        Which turning rate to threshold: ``"rotation_speed"``, ``"angular_speed"``
+        or ``"head_angular_speed"``.
     max_gap
         Longest run of missing frames to interpolate first (frames or duration;
         None: no filling).
     join_gap
         Freezing bouts closer than this are joined (frames or duration; 0 or
-        None: never).
+        None, the default: never).
     min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
         As in :func:`chase`.
 
@@ -2164,9 +2256,15 @@ def freezing(
             f"{[k for k, v in QUANTITIES.items() if v.kind == 'individual']}, found "
             f"{quantity_name!r}"
         )
+    turning_names = ("rotation_speed", "angular_speed", "head_angular_speed")
+    if turning_name not in turning_names:
+        raise RuleError(
+            f"turning_name: expected one of {list(turning_names)}, found {turning_name!r}"
+        )
     rule = Var(quantity_name) < _qty(max_speed, "cm/s", "max_speed")
     if max_angular_speed is not None:
-        rule = rule & (q.angular_speed < _qty(max_angular_speed, "deg/s", "max_angular_speed"))
+        limit = _qty(max_angular_speed, "deg/s", "max_angular_speed")
+        rule = rule & (Var(turning_name) < limit)
     found = _preset(
         ds, "freezing", rule, min_duration=min_duration, merge_gap=merge_gap,
         min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
