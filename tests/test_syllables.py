@@ -168,6 +168,60 @@ def test_egocentric_latents_are_invariant_to_rigid_motion(short, angle, dx, dy):
     np.testing.assert_allclose(lat.centroid[0][:, 0] * short.attrs["px_per_cm"], expected_x)
 
 
+@settings(max_examples=20, deadline=None)
+@given(angle=st.floats(-np.pi, np.pi), dx=st.floats(-1000, 1000), dy=st.floats(-1000, 1000))
+def test_kinematic_columns_are_invariant_to_rigid_motion(short, angle, dx, dy):
+    pre = Preprocessor(kinematics=True).fit(short)
+    base = pre.transform(short)
+    pos = short.position.values.copy()
+    x, y = pos[:, 0].copy(), pos[:, 1].copy()
+    pos[:, 0] = np.cos(angle) * x - np.sin(angle) * y + dx
+    pos[:, 1] = np.sin(angle) * x + np.cos(angle) * y + dy
+    moved = short.copy()
+    moved["position"] = (short.position.dims, pos)
+    np.testing.assert_allclose(pre.transform(moved).data[0], base.data[0], atol=2e-3)
+
+
+def test_kinematic_columns_follow_the_simulated_speed_and_turning(single):
+    ds, truth = single
+    pre = Preprocessor(variance=0.9, kinematics=True)
+    lat = pre.fit_transform(ds)
+    assert pre.feature_names_[-3:] == ["forward_speed", "lateral_speed", "turning_rate"]
+    assert lat.n_dims == pre.n_components_ + 3
+    forward, lateral, turning = lat.data[0][:, -3:].T
+    latent = truth.latent.values  # speed (cm/s) and turning (rad/s) are its first two
+    ok = lat.mask[0]
+    assert np.corrcoef(forward[ok], latent[ok, 0])[0, 1] > 0.9
+    # (walls turn the mouse beyond its latent turning, and the neck-tail axis bends:
+    # 0.61 here, 0.66 on the noise-free positions)
+    assert np.corrcoef(turning[ok], latent[ok, 1])[0, 1] > 0.5
+    # a running mouse moves forwards: its lateral speed is small next to the forward one
+    running = ok & (latent[:, 0] > 10)
+    assert running.sum() > 100
+    assert np.median(np.abs(lateral[running])) < 0.3 * np.median(forward[running])
+    # the pose columns are those of the plain preprocessor; inverse_transform ignores the rest
+    plain = Preprocessor(variance=0.9).fit(ds)
+    np.testing.assert_allclose(lat.data[0][:, :-3], plain.transform(ds).data[0], atol=1e-4)
+    np.testing.assert_allclose(
+        pre.inverse_transform(lat.data[0]), plain.inverse_transform(lat.data[0][:, :-3]), atol=1e-9
+    )
+    with pytest.raises(PoseDataError, match="kinematics: expected True or False"):
+        Preprocessor(kinematics="yes").fit(ds)
+
+
+def test_body_kinematics_of_a_circle():
+    from behavior.syllables.preprocess import body_kinematics
+
+    t = np.arange(200) / 50.0
+    omega, radius = 1.5, 4.0  # counter-clockwise, facing along the path
+    centroid = radius * np.stack([np.cos(omega * t), np.sin(omega * t)], axis=1)
+    heading = omega * t + np.pi / 2
+    kin = body_kinematics(centroid, heading, t)[1:-1]
+    np.testing.assert_allclose(kin[:, 0], omega * radius, rtol=1e-3)
+    np.testing.assert_allclose(kin[:, 1], 0.0, atol=1e-2)
+    np.testing.assert_allclose(kin[:, 2], omega, rtol=1e-6)
+
+
 def test_mask_flags_frames_with_too_many_missing_keypoints(short):
     pos = short.position.values.copy()
     pos[10:13, :, :6] = np.nan  # 6 of 10 keypoints missing: unusable

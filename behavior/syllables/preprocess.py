@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
 
-__all__ = ["Latents", "Preprocessor", "as_sessions"]
+__all__ = ["KINEMATIC_FEATURES", "Latents", "Preprocessor", "as_sessions", "body_kinematics"]
 
 logger = logging.getLogger(__name__)
 
@@ -301,6 +301,52 @@ def _rotate(xy: np.ndarray, angle: np.ndarray, sign: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------
 
 
+KINEMATIC_FEATURES = ("forward_speed", "lateral_speed", "turning_rate")
+"""Columns that ``Preprocessor(kinematics=True)`` appends to the latents."""
+
+
+def body_kinematics(centroid: np.ndarray, heading: np.ndarray, time: np.ndarray) -> np.ndarray:
+    """Forward and lateral speed of the centroid in the body frame, and the turning rate.
+
+    Parameters
+    ----------
+    centroid
+        ``(T, space)`` body centroid (only x and y are used).
+    heading
+        ``(T,)`` heading in radians (0 = facing +x).
+    time
+        ``(T,)`` times in seconds.
+
+    Returns
+    -------
+    ndarray
+        ``(T, 3)``: forward speed and lateral speed (leftward positive), in the
+        centroid's unit per second, and turning rate in radians per second
+        (counter-clockwise positive); central differences, one-sided at the ends;
+        zeros for a single frame.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = np.arange(5) / 10.0
+    >>> heading = np.full(5, np.pi / 2)  # facing +y ...
+    >>> centroid = np.stack([np.zeros(5), 3.0 * t], axis=1)  # ... and moving along +y
+    >>> body_kinematics(centroid, heading, t).round(6)[2].tolist()
+    [3.0, 0.0, 0.0]
+    """
+    centroid = np.asarray(centroid, dtype=np.float64)
+    heading = np.asarray(heading, dtype=np.float64)
+    time = np.asarray(time, dtype=np.float64)
+    if len(time) < 2:
+        return np.zeros((len(time), 3))
+    vx, vy = (np.gradient(centroid[:, j], time) for j in (0, 1))
+    cos, sin = np.cos(heading), np.sin(heading)
+    forward = vx * cos + vy * sin
+    lateral = -vx * sin + vy * cos
+    turning = np.gradient(np.unwrap(heading), time)
+    return np.stack([forward, lateral, turning], axis=1)
+
+
 def _as_names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     if value is None:
         return None
@@ -331,6 +377,13 @@ class Preprocessor(BaseEstimator):
         missing).
     n_components
         A fixed number of PCA components instead of ``variance``.
+    kinematics
+        Append three columns to the latents: the body's forward and lateral speed
+        (in the body frame; space unit per second) and its turning rate (radians per
+        second, counter-clockwise positive), from the centroid and heading by
+        central differences. Egocentric poses cannot tell walking from running or a
+        left turn from a right one; these columns can. :meth:`inverse_transform`
+        ignores them.
 
     Attributes
     ----------
@@ -345,6 +398,9 @@ class Preprocessor(BaseEstimator):
     components_ : ndarray (n_components_, D)
     explained_variance_, explained_variance_ratio_ : ndarray (n_components_,)
     n_components_ : int
+    feature_names_ : list of str
+        Names of the latent columns: ``pc_1 ...`` and, with ``kinematics``,
+        ``forward_speed``, ``lateral_speed``, ``turning_rate``.
 
     Examples
     --------
@@ -366,6 +422,7 @@ class Preprocessor(BaseEstimator):
         max_missing: float = 0.5,
         min_confidence: float | None = None,
         n_components: int | None = None,
+        kinematics: bool = False,
     ) -> None:
         self.variance = variance
         self.keypoints = keypoints
@@ -374,6 +431,7 @@ class Preprocessor(BaseEstimator):
         self.max_missing = max_missing
         self.min_confidence = min_confidence
         self.n_components = n_components
+        self.kinematics = kinematics
 
     # ---------------------------------------------------------------- checks
 
@@ -385,6 +443,8 @@ class Preprocessor(BaseEstimator):
         n = self.n_components
         if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
             raise PoseDataError(f"n_components: expected a whole number >= 1 or None, found {n!r}")
+        if not isinstance(self.kinematics, bool | np.bool_):
+            raise PoseDataError(f"kinematics: expected True or False, found {self.kinematics!r}")
         if not (0 <= float(self.max_missing) <= 1):
             raise PoseDataError(
                 f"max_missing: expected a fraction in [0, 1], found {self.max_missing!r}"
@@ -611,6 +671,9 @@ class Preprocessor(BaseEstimator):
         self.explained_variance_ = values[:n]
         self.explained_variance_ratio_ = ratio[:n]
         self.n_components_ = int(n)
+        self.feature_names_ = [f"pc_{i + 1}" for i in range(n)]
+        if self.kinematics:
+            self.feature_names_ += list(KINEMATIC_FEATURES)
         logger.info(
             "Preprocessor: %d sequences, %d usable frames, %d components explain %.1f%% of "
             "the variance",
@@ -656,7 +719,10 @@ class Preprocessor(BaseEstimator):
             ego, centroid, heading, mask = self._align(seq)
             flat = ego.reshape(len(ego), -1)
             flat = np.where(np.isnan(flat), self.mean_, flat)
-            data.append(((flat - self.mean_) @ self.components_.T).astype(np.float32))
+            latent = (flat - self.mean_) @ self.components_.T
+            if self.kinematics:
+                latent = np.hstack([latent, body_kinematics(centroid, heading, seq.time)])
+            data.append(latent.astype(np.float32))
             masks.append(mask)
             keys.append(seq.key)
             times.append(seq.time)
@@ -766,14 +832,16 @@ class Preprocessor(BaseEstimator):
                 f"x: expected Latents, an array or a list of arrays, found {type(x).__name__}"
             )
         n_space, n_kp = len(self.space_), len(self.keypoints_)
+        widths = {self.n_components_, len(self.feature_names_)}
         out = []
         for i, arr in enumerate(arrays):
             arr = np.asarray(arr, dtype=np.float64)
-            if arr.ndim != 2 or arr.shape[1] != self.n_components_:
+            if arr.ndim != 2 or arr.shape[1] not in widths:
                 raise PoseDataError(
-                    f"x[{i}]: expected latents of shape (time, {self.n_components_}), found "
-                    f"{arr.shape}"
+                    f"x[{i}]: expected latents of shape (time, {len(self.feature_names_)}), "
+                    f"found {arr.shape}"
                 )
+            arr = arr[:, : self.n_components_]  # kinematic columns do not shape the pose
             ego = (arr @ self.components_ + self.mean_).reshape(len(arr), n_space, n_kp)
             if frame == "arena":
                 if centroid is None or heading is None:
