@@ -239,3 +239,29 @@ def test_bad_mask_and_predict_dims(fitted):
         fitted.predict([np.zeros((30, 3))])
     with pytest.raises(PoseDataError, match="not fitted"):
         model().predict([np.zeros((30, 2))])
+
+
+def _ar_stats(rng, a, c, n):
+    """Sums of [y, phi][y, phi]^T for y_t = a y_{t-1} + c + noise, phi = [y_{t-1}, 1]."""
+    y = np.empty(n + 1)
+    y[0] = c / (1 - a)
+    for t in range(n):
+        y[t + 1] = a * y[t] + c + rng.normal(0, 0.1)
+    z = np.stack([y[1:], y[:-1], np.ones(n)], axis=1)
+    return z.T @ z
+
+
+def test_merges_need_the_dynamics_to_agree():
+    from behavior.syllables.arhmm import _merge_pairs
+
+    rng = np.random.default_rng(0)
+    prior = (np.eye(1) * 0.01, np.eye(2) / 10.0, 3.0)
+    n = np.array([3000.0, 3000.0, 3000.0])
+    # states 0 and 1 share their dynamics; state 2 sits elsewhere
+    stats = np.stack([_ar_stats(rng, 0.5, 1.0, 3000), _ar_stats(rng, 0.5, 1.0, 3000),
+                      _ar_stats(rng, 0.5, 3.0, 3000)])  # fmt: skip
+    # many transitions between 1 and 2, which a sticky prior would rather not see
+    counts = np.array([[2900.0, 50, 50], [50, 2500, 450], [50, 450, 2500]])
+    beta = np.full(3, 1 / 3)
+    pairs = _merge_pairs(stats, n, counts, beta, np.arange(3), prior, alpha=5.7, kappa=1e6)
+    assert [tuple(sorted(p)) for p in pairs] == [(0, 1)]

@@ -322,7 +322,10 @@ def _merge_pairs(
     The gain of merging ``a`` and ``b`` is the change of the dynamics evidence
     (:func:`_log_evidence` of the pooled statistics) plus that of the sticky
     transition prior (Dirichlet-multinomial rows with ``beta_a + beta_b`` for the
-    merged state). Pairs are taken greedily by gain, each state at most once.
+    merged state). Only pairs whose dynamics evidence alone rises are candidates:
+    the sticky prior always rewards fewer transitions, and with it alone deciding,
+    states with different dynamics that follow each other often were merged.
+    Pairs are taken greedily by total gain, each state at most once.
     """
     act = [int(a) for a in active]
     if len(act) < 2:
@@ -357,6 +360,8 @@ def _merge_pairs(
     for p in np.argsort(-total):
         if total[p] <= 0:
             break
+        if gain[p] <= 0:  # the dynamics alone must favour the merger
+            continue
         a, b = int(a_idx[p]), int(b_idx[p])
         if a in taken or b in taken:
             continue
@@ -409,8 +414,9 @@ class ARHMM:
     merge
         During the first half of the Gibbs sweeps, merge pairs of states whenever
         that raises the marginal likelihood (dynamics evidence plus sticky transition
-        prior). A search step against the over-segmentation a sampler is slow to
-        undo; the second half is plain Gibbs sampling.
+        prior) and the dynamics evidence alone favours it. A search step against
+        the over-segmentation a sampler is slow to undo; the second half is plain
+        Gibbs sampling.
     s_0, k_0
         Prior scale of the noise covariance (fraction of the variance of the
         frame-to-frame change of each standardised dimension) and prior variance of
@@ -994,7 +1000,11 @@ class ARHMM:
     ) -> float:
         """Calibrate ``kappa`` so that the median syllable lasts ``target_duration``.
 
-        Short Gibbs fits (``n_iter`` sweeps, same seed) at trial values of
+        The median is taken over frames: half of the frames lie in syllables
+        lasting at least that long. Brief transition syllables (a few frames
+        between two long ones) barely move it, whereas they can halve a median
+        over syllables and drive the calibration to a kappa that merges
+        everything. Short Gibbs fits (``n_iter`` sweeps, same seed) at trial values of
         ``kappa``: first factors of 10 until the target is bracketed, then
         interpolation of log median duration against log kappa (regula falsi).
         With ``max_frames``, the fits use the first frames only and kappa is
@@ -1064,7 +1074,7 @@ class ARHMM:
             )
             trial.fit(xs, ms)
             runs = np.concatenate([_runs(lab) for lab in trial.labels_])
-            return float(np.median(runs))
+            return float(np.median(np.repeat(runs, runs)))  # over frames
 
         scan: list[tuple[float, float]] = []
         log_k = math.log(max(float(self.kappa), 1e-3))
