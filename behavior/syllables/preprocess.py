@@ -383,7 +383,12 @@ class Preprocessor(BaseEstimator):
         second, counter-clockwise positive), from the centroid and heading by
         central differences. Egocentric poses cannot tell walking from running or a
         left turn from a right one; these columns can. :meth:`inverse_transform`
-        ignores them.
+        ignores them. Every column adds parameters to an AR model: on three
+        10-minute simulated sessions 12 components plus these columns raised the
+        AR-HMM's agreement with the true motifs (ARI 0.63 -> 0.86,
+        ``benchmarks/bench_syllables.py``), on a single 5-minute session they
+        lowered it (0.82 -> 0.45: too few frames for 15 dimensions), so compare
+        on your data.
 
     Attributes
     ----------
