@@ -336,16 +336,16 @@ def test_rigid_motion_recovers_translation_and_rotation(speed, turn, seed, lost)
 
 def test_rotation_speed_is_a_quantity_and_ignores_lost_keypoints():
     rng = np.random.default_rng(0)
-    ds = _rigid_animal(90, 0.0, 0.0, 0.5, rng).assign_attrs(px_per_cm=10.0)
-    ds.position.values[30:60, :, 5, 0] = np.nan  # tail tip lost for 1 s: longer than max_gap
+    ds = _rigid_animal(90, 0.0, 0.0, 0.2, rng).assign_attrs(px_per_cm=10.0)
+    ds.position.values[30:60, :, 1, 0] = np.nan  # an ear lost for 1 s: longer than max_gap
     kw = dict(min_duration=0, merge_gap=0, smoothing="0.3 s", max_gap="0.2 s")
-    # the centroid of the tracked points jumps where the tail tip drops out; the speed
-    # of the points tracked in both frames does not
+    # the centroid of the tracked points jumps where the ear drops out; the speed of
+    # the points tracked in both frames does not
     still = events.detect(ds, "speed < 1 cm/s and rotation_speed < 12 deg/s", **kw)
     assert _frames(still) == [[0, 90]]
     assert events.freezing(ds).pipe(_frames) == [[0, 90]]
     # a turning animal is not frozen whichever turning quantity is used
-    turning = _rigid_animal(90, 0.0, np.radians(1.0), 0.5, rng).assign_attrs(px_per_cm=10.0)
+    turning = _rigid_animal(90, 0.0, np.radians(1.0), 0.2, rng).assign_attrs(px_per_cm=10.0)
     for name in ("rotation_speed", "angular_speed"):
         assert events.freezing(turning, turning_name=name).empty
     with pytest.raises(RuleError, match="turning_name: expected one of"):
