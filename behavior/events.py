@@ -73,6 +73,7 @@ __all__ = [
     "other_from_bouts",
     "parse_rule",
     "q",
+    "rigid_motion",
     "rule_mask",
     "runs",
     "side_by_side",
@@ -1524,7 +1525,6 @@ def rigid_motion(position: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
         return np.full(shape, np.nan), np.full(shape, np.nan)
     frames = np.arange(n_time)
     before, after = np.maximum(frames - 1, 0), np.minimum(frames + 1, n_time - 1)
-    before[0], after[-1] = 0, n_time - 1
     dt = (time[after] - time[before])[:, None]
     a, b = xyz[before], xyz[after]
     both = ~(np.isnan(a).any(-1) | np.isnan(b).any(-1))  # (time, individual, keypoint)
