@@ -187,6 +187,16 @@ def test_fit_kappa_moves_duration_toward_target():
     assert medians[1.0] > 3 * medians[0.1]
 
 
+def test_median_duration_is_taken_over_frames():
+    from behavior.syllables.arhmm import _median_duration
+
+    # four one-frame transition syllables around one of 20 frames: the typical frame
+    # lies in a 20-frame syllable, though most syllables last one frame
+    labels = np.array([0, 1, 2] + [3] * 20 + [4, 5])
+    assert _median_duration([labels]) == 20.0
+    assert _median_duration([np.array([0, 0, 1, 1, 1, 1]), np.array([2])]) == 4.0
+
+
 def test_samplers_match_their_distributions():
     import jax
     import jax.numpy as jnp

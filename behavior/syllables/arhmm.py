@@ -379,6 +379,12 @@ def _runs(labels: np.ndarray) -> np.ndarray:
     return np.diff(np.concatenate([[0], edges, [labels.size]]))
 
 
+def _median_duration(labels: list[np.ndarray]) -> float:
+    """Median over frames of the length (frames) of the run each frame lies in."""
+    runs = np.concatenate([_runs(np.asarray(lab)) for lab in labels])
+    return float(np.median(np.repeat(runs, runs))) if runs.size else float("nan")
+
+
 # --------------------------------------------------------------------------- model
 class ARHMM:
     """Sticky HDP autoregressive HMM of latent pose trajectories (scikit-learn style).
@@ -1073,8 +1079,7 @@ class ARHMM:
                 **{**self.get_params(), "kappa": kappa / scale, "n_iter": n_iter, "progress": False}
             )
             trial.fit(xs, ms)
-            runs = np.concatenate([_runs(lab) for lab in trial.labels_])
-            return float(np.median(np.repeat(runs, runs)))  # over frames
+            return _median_duration(trial.labels_)
 
         scan: list[tuple[float, float]] = []
         log_k = math.log(max(float(self.kappa), 1e-3))
