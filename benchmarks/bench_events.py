@@ -12,6 +12,7 @@
 3. The MABe mouse triplet (AmadeusGPT example, 30 fps): chase and watching for
    all six ordered pairs, counts and durations.
 4. Time of bouts from masks on 108,000 frames.
+5. Time of the presets (and of ``rigid_motion``) on one hour of three mice.
 
 Run: python benchmarks/bench_events.py
 """
@@ -162,8 +163,28 @@ def speed() -> None:
         print(f"   {label:28s} {time.perf_counter() - t0:.4f} s, {len(table)} bouts")
 
 
+def presets_hour() -> None:
+    import tracemalloc
+
+    print("\n== 5. presets on 1 h at 30 fps, 3 simulated mice x 10 keypoints")
+    ds, _ = bh.simulate.session(duration="1 h", n_individuals=3, seed=0)
+    events.rigid_motion(ds.position[:100])
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    events.rigid_motion(ds.position)
+    seconds = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    print(f"   rigid_motion (speed and rotation) {seconds:.2f} s, peak {peak:.0f} MB traced")
+    for name in TRUTH:
+        t0 = time.perf_counter()
+        found = events.PRESETS[name](ds)
+        print(f"   {name:10s} {time.perf_counter() - t0:.2f} s, {len(found)} bouts")
+
+
 if __name__ == "__main__":
     simulated()
     behaviordepot()
     mabe()
     speed()
+    presets_hour()
