@@ -41,29 +41,12 @@ import time
 import tracemalloc
 from collections.abc import Callable
 
+from _timing import best_of
+
 SIMBA_SECONDS = (16.0, 23.0)
 TARGET_SPEEDUP = 20.0
 MEMORY_TARGET_MB = 1024.0
 WARM_FRAMES = 2000
-
-
-def best_of(func: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def cpu_seconds(func: Callable[[], object], repeats: int) -> float:
-    """Best CPU time (all threads of the process) of ``repeats`` calls."""
-    times = []
-    for _ in range(repeats):
-        start = time.process_time()
-        func()
-        times.append(time.process_time() - start)
-    return min(times)
 
 
 def peak_traced_mb(func: Callable[[], object]) -> float:
@@ -127,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     del result
 
     seconds = best_of(lambda: features.extract(ds, progress=False), args.repeats)
-    cpu = cpu_seconds(lambda: features.extract(ds, progress=False), args.repeats)
+    cpu = best_of(
+        lambda: features.extract(ds, progress=False), args.repeats, clock=time.process_time
+    )
     traced = peak_traced_mb(lambda: features.extract(ds, progress=False))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB -> MB on Linux
     per_frame = features.extract(ds, windows=None, progress=False)

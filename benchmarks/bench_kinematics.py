@@ -51,12 +51,12 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from _timing import best_of
 
 KEYPOINTS = [
     "nose",
@@ -221,17 +221,6 @@ def quiet_logs() -> None:
 
 
 # --------------------------------------------------------------------------- measuring
-
-
-def best_of(func: Callable[[], object], repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        result = func()
-        best = min(best, time.perf_counter() - start)
-        del result
-    return best
 
 
 def _status_kib(field: str) -> int:

@@ -28,9 +28,9 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
 
 import numpy as np
+from _timing import best_of
 
 KEYPOINTS = [
     "nose",
@@ -93,15 +93,6 @@ def make_session(n_frames: int, n_individuals: int, missing: float, seed: int) -
         gap[np.minimum(starts[use] + offset, n_frames - 1), kp[use], ind[use]] = True
     position[np.broadcast_to(gap[:, None], position.shape)] = np.nan
     return position
-
-
-def best_of(func: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def main(argv: list[str] | None = None) -> int:
