@@ -547,17 +547,25 @@ def kernels() -> SimpleNamespace:
         }
 
     # ------------------------------------------------------------------ EM
+    def time_major(a, n_rows):
+        """(F, ...) flat frames -> (C, B, ...): ``n_rows`` rows of C frames, time first."""
+        return jnp.swapaxes(a.reshape((n_rows, a.shape[0] // n_rows, *a.shape[1:])), 0, 1)
+
+    def filtered(zfeat, valid, start, mlik, logc, trans, pi0, n_rows):
+        """Scaled likelihoods and forward pass over rows that start from ``pi0``."""
+        lik, m = scaled(loglik(zfeat, valid, mlik, logc))
+        lik_r, start_r = time_major(lik, n_rows), time_major(start, n_rows)
+        a_init = jnp.broadcast_to(pi0, (n_rows, trans.shape[0]))
+        alphas, logcs = forward(lik_r, start_r, a_init, trans, pi0)
+        return lik_r, start_r, alphas, logcs, m
+
     @partial(jax.jit, static_argnames=("n_rows",))
     def estep(zfeat, valid, start, trans_ok, mlik, logc, trans, pi0, n_rows):
         """Forward-backward over rows (one session per row): posteriors and counts."""
-        row_len = zfeat.shape[0] // n_rows
         ks = trans.shape[0]
-        ll = loglik(zfeat, valid, mlik, logc)
-        lik, m = scaled(ll)
-        lik_r = jnp.swapaxes(lik.reshape(n_rows, row_len, ks), 0, 1)
-        start_r = jnp.swapaxes(start.reshape(n_rows, row_len), 0, 1)
-        a_init = jnp.broadcast_to(pi0, (n_rows, ks))
-        alphas, logcs = forward(lik_r, start_r, a_init, trans, pi0)
+        lik_r, start_r, alphas, logcs, m = filtered(
+            zfeat, valid, start, mlik, logc, trans, pi0, n_rows
+        )
 
         def step(b_next, inp):
             lik_n, c_n, start_n = inp
@@ -616,12 +624,9 @@ def kernels() -> SimpleNamespace:
     @partial(jax.jit, static_argnames=("n_rows",))
     def viterbi(zfeat, valid, start, mlik, logc, trans, pi0, n_rows):
         """Most probable state sequence of every row (sessions end at ``start`` frames)."""
-        row_len = zfeat.shape[0] // n_rows
         ks = trans.shape[0]
-        ll = loglik(zfeat, valid, mlik, logc)
-        ll = jnp.maximum(ll, -1e30)
-        ll_r = jnp.swapaxes(ll.reshape(n_rows, row_len, ks), 0, 1)
-        start_r = jnp.swapaxes(start.reshape(n_rows, row_len), 0, 1)
+        ll = jnp.maximum(loglik(zfeat, valid, mlik, logc), -1e30)
+        ll_r, start_r = time_major(ll, n_rows), time_major(start, n_rows)
         log_t = jnp.log(trans)
         log_pi0 = jnp.log(pi0)
         ar = jnp.broadcast_to(jnp.arange(ks, dtype=jnp.int32), (n_rows, ks))
@@ -658,15 +663,8 @@ def kernels() -> SimpleNamespace:
     @partial(jax.jit, static_argnames=("n_rows",))
     def forward_loglik(zfeat, valid, start, mlik, logc, trans, pi0, n_rows):
         """Marginal log-likelihood of every row (masked frames contribute 0)."""
-        row_len = zfeat.shape[0] // n_rows
-        ks = trans.shape[0]
-        ll = loglik(zfeat, valid, mlik, logc)
-        lik, m = scaled(ll)
-        lik_r = jnp.swapaxes(lik.reshape(n_rows, row_len, ks), 0, 1)
-        start_r = jnp.swapaxes(start.reshape(n_rows, row_len), 0, 1)
-        a_init = jnp.broadcast_to(pi0, (n_rows, ks))
-        _, logcs = forward(lik_r, start_r, a_init, trans, pi0)
-        return jnp.sum(logcs, axis=0) + jnp.sum(m.reshape(n_rows, row_len), axis=1)
+        _, _, _, logcs, m = filtered(zfeat, valid, start, mlik, logc, trans, pi0, n_rows)
+        return jnp.sum(logcs, axis=0) + jnp.sum(m.reshape(n_rows, -1), axis=1)
 
     return SimpleNamespace(
         tri_features=jax.jit(outer_tri),
