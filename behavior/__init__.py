@@ -10,8 +10,9 @@ and so do the stage submodules: ``bh.simulate`` loads on first use.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from behavior._lazy import lazy_package
 
 __version__ = "0.1.0"
 
@@ -95,17 +96,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from behavior.io.registry import frontends, load_poses, save_poses
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"behavior.{name}")
-        globals()[name] = module
-        return module
-    if name in _LAZY_ATTRS:
-        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'behavior' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_package(__name__, _SUBMODULES, _LAZY_ATTRS, __all__)

@@ -17,10 +17,11 @@ scikit-learn behind them) load on first use of a name.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from behavior._lazy import lazy_package
 
 __all__ = [
     "ARHMM",
@@ -56,20 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from behavior.syllables.results import Syllables
 
 
-def __getattr__(name: str) -> Any:
-    if name in _SUBMODULES:
-        module = importlib.import_module(f"behavior.syllables.{name}")
-        globals()[name] = module
-        return module
-    if name in _LAZY_ATTRS:
-        value = getattr(importlib.import_module(_LAZY_ATTRS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'behavior.syllables' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_package(__name__, _SUBMODULES, _LAZY_ATTRS, __all__)
 
 
 _MODELS = ("arhmm", "hmm")
