@@ -73,7 +73,6 @@ __all__ = [
     "other_from_bouts",
     "parse_rule",
     "q",
-    "rigid_motion",
     "rule_mask",
     "runs",
     "side_by_side",
@@ -1475,76 +1474,6 @@ def parse_rule(text: str) -> Rule:
 # ---- evaluation on a dataset -----------------------------------------------------------
 
 
-def rigid_motion(position: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
-    """Translation speed and rotation rate of each animal's keypoints as a whole.
-
-    For each frame the keypoints tracked both in the frame before and in the frame
-    after (one-sided at the ends) are compared: the speed is the displacement of
-    their centroid, the rotation the least-squares (Kabsch) rotation about it in
-    the x-y plane. Using only keypoints present in both frames, a keypoint that is
-    lost or found again does not move the centroid (the centroid of whatever
-    points are tracked jumps when one drops out); fitting one rotation to all
-    points averages the tracking noise that a two-point body axis amplifies.
-
-    Parameters
-    ----------
-    position
-        Positions with dims ``time``, ``space``, ``keypoint`` and ``individual``.
-
-    Returns
-    -------
-    speed, rotation
-        Arrays over ``(time, individual)``: the centroid speed (space units per
-        time unit) and the signed rotation rate (radians per time unit, counter-
-        clockwise positive). NaN where no keypoint (speed) or fewer than two
-        (rotation) are tracked in both frames.
-
-    Examples
-    --------
-    >>> import numpy as np, xarray as xr
-    >>> angle = np.radians(10.0) * np.arange(5)  # a cross turning 10 degrees per frame
-    >>> x = np.stack([np.cos(angle), -np.cos(angle), -2 * np.sin(angle), 2 * np.sin(angle)], 1)
-    >>> y = np.stack([np.sin(angle), -np.sin(angle), 2 * np.cos(angle), -2 * np.cos(angle)], 1)
-    >>> da = xr.DataArray(np.stack([x, y], 1)[..., None] + 3.0,
-    ...                   dims=("time", "space", "keypoint", "individual"),
-    ...                   coords={"time": np.arange(5.0), "space": ["x", "y"]})
-    >>> speed, rotation = rigid_motion(da)
-    >>> np.round(np.degrees(rotation[:, 0]), 6).tolist(), float(speed.max()) < 1e-9
-    ([10.0, 10.0, 10.0, 10.0, 10.0], True)
-    """
-    from behavior.kinematics import _time_seconds
-
-    require_dims(position, "time", "space", "keypoint", "individual", name="position")
-    time = _time_seconds(position)
-    xyz = np.asarray(
-        position.transpose("time", "individual", "keypoint", "space").values, dtype=np.float64
-    )
-    n_time = xyz.shape[0]
-    if n_time < 2:
-        shape = (n_time, xyz.shape[1])
-        return np.full(shape, np.nan), np.full(shape, np.nan)
-    frames = np.arange(n_time)
-    before, after = np.maximum(frames - 1, 0), np.minimum(frames + 1, n_time - 1)
-    dt = (time[after] - time[before])[:, None]
-    a, b = xyz[before], xyz[after]
-    both = ~(np.isnan(a).any(-1) | np.isnan(b).any(-1))  # (time, individual, keypoint)
-    count = both.sum(-1)
-    a = np.where(both[..., None], a, 0.0)
-    b = np.where(both[..., None], b, 0.0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        centre_a = a.sum(-2) / count[..., None]
-        centre_b = b.sum(-2) / count[..., None]
-        speed = np.linalg.norm(centre_b - centre_a, axis=-1) / dt
-        ra = np.where(both[..., None], a - centre_a[..., None, :], 0.0)
-        rb = np.where(both[..., None], b - centre_b[..., None, :], 0.0)
-        cross = (ra[..., 0] * rb[..., 1] - ra[..., 1] * rb[..., 0]).sum(-1)
-        dot = (ra[..., 0] * rb[..., 0] + ra[..., 1] * rb[..., 1]).sum(-1)
-        rotation = np.arctan2(cross, dot) / dt
-    speed[count < 1] = np.nan
-    rotation[count < 2] = np.nan
-    return speed, rotation
-
-
 class _Context:
     """Lazily computed quantities of one dataset, as numpy arrays with their units."""
 
@@ -1607,10 +1536,11 @@ class _Context:
         speed_unit = f"{self.space_unit}/{self.time_unit}"
         if name == "speed":
             body = list(self.roles().body)
-            return rigid_motion(position.sel(keypoint=body))[0], speed_unit
+            speed = kinematics.rigid_motion(position.sel(keypoint=body))[0]
+            return speed.transpose("time", "individual").values, speed_unit
         if name == "rotation_speed":
-            turning = rigid_motion(position)[1]
-            return np.degrees(np.abs(turning)), f"deg/{self.time_unit}"
+            turning = kinematics.rigid_motion(position)[1].transpose("time", "individual")
+            return np.degrees(np.abs(turning.values)), f"deg/{self.time_unit}"
         if name == "max_keypoint_speed":
             sp = kinematics.speed(position).transpose("time", "individual", "keypoint").values
             with np.errstate(invalid="ignore"):
@@ -2191,8 +2121,9 @@ def freezing(
     the condition), for at least ``min_duration`` (1 s). The turning is
     ``turning_name``: by default ``"rotation_speed"``, the rate of the one
     rotation that best moves all keypoints (tail included) from the frame before
-    to the frame after (:func:`rigid_motion`), which averages tracking noise over
-    every point and sees a wagging tail or a head swinging about the body;
+    to the frame after (:func:`behavior.kinematics.rigid_motion`), which averages
+    tracking noise over every point and sees a wagging tail or a head swinging
+    about the body;
     ``"angular_speed"`` (body axis, tail base -> neck or ears) and
     ``"head_angular_speed"`` are the two-point alternatives. The turning condition
     is what separates a freeze from quiet rest or grooming, in which the body

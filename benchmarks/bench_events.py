@@ -12,7 +12,7 @@
 3. The MABe mouse triplet (AmadeusGPT example, 30 fps): chase and watching for
    all six ordered pairs, counts and durations.
 4. Time of bouts from masks on 108,000 frames.
-5. Time of the presets (and of ``rigid_motion``) on one hour of three mice.
+5. Time of the presets (and of ``kinematics.rigid_motion``) on one hour of three mice.
 
 Run: python benchmarks/bench_events.py
 """
@@ -168,10 +168,10 @@ def presets_hour() -> None:
 
     print("\n== 5. presets on 1 h at 30 fps, 3 simulated mice x 10 keypoints")
     ds, _ = bh.simulate.session(duration="1 h", n_individuals=3, seed=0)
-    events.rigid_motion(ds.position[:100])
+    bh.kinematics.rigid_motion(ds.position[:100])
     tracemalloc.start()
     t0 = time.perf_counter()
-    events.rigid_motion(ds.position)
+    bh.kinematics.rigid_motion(ds.position)
     seconds = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()

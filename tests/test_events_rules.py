@@ -325,7 +325,9 @@ def test_rigid_motion_recovers_translation_and_rotation(speed, turn, seed, lost)
     # keypoints lost for a while (not all at once) change nothing for a rigid motion
     for k in set(lost[:2]):
         ds.position.values[10:25, :, k, 0] = np.nan
-    v, w = events.rigid_motion(ds.position)
+    found_speed, found_turning = bh.kinematics.rigid_motion(ds.position)
+    assert found_speed.dims == found_turning.dims == ("time", "individual")
+    v, w = found_speed.values, found_turning.values
     assert np.allclose(w[:, 0], turn * 30.0, atol=1e-6)
     # while points are lost the centroid of the rest turns about the full one
     whole = np.r_[0:9, 26:40] if lost else np.arange(40)
