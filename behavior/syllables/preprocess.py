@@ -676,9 +676,6 @@ class Preprocessor(BaseEstimator):
         self.explained_variance_ = values[:n]
         self.explained_variance_ratio_ = ratio[:n]
         self.n_components_ = int(n)
-        self.feature_names_ = [f"pc_{i + 1}" for i in range(n)]
-        if self.kinematics:
-            self.feature_names_ += list(KINEMATIC_FEATURES)
         logger.info(
             "Preprocessor: %d sequences, %d usable frames, %d components explain %.1f%% of "
             "the variance",
@@ -688,6 +685,14 @@ class Preprocessor(BaseEstimator):
             100 * ratio[:n].sum(),
         )
         return self
+
+    @property
+    def feature_names_(self) -> list[str]:
+        """Names of the latent columns (see the class docstring)."""
+        if not hasattr(self, "n_components_"):
+            raise AttributeError("feature_names_: the Preprocessor is not fitted yet")
+        names = [f"pc_{i + 1}" for i in range(self.n_components_)]
+        return names + list(KINEMATIC_FEATURES) if getattr(self, "kinematics", False) else names
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
