@@ -142,6 +142,17 @@ def test_round_trip_on_random_poses(seed, n_kp, n_time, n_space):
     np.testing.assert_allclose(again[1], back[1])
 
 
+def _rigidly_moved(ds, angle, dx, dy):
+    """``ds`` with every position turned by ``angle`` about the origin, then shifted."""
+    pos = ds.position.values.copy()
+    x, y = pos[:, 0].copy(), pos[:, 1].copy()
+    pos[:, 0] = np.cos(angle) * x - np.sin(angle) * y + dx
+    pos[:, 1] = np.sin(angle) * x + np.cos(angle) * y + dy
+    moved = ds.copy()
+    moved["position"] = (ds.position.dims, pos)
+    return moved
+
+
 @settings(max_examples=20, deadline=None)
 @given(
     angle=st.floats(-np.pi, np.pi),
@@ -151,13 +162,7 @@ def test_round_trip_on_random_poses(seed, n_kp, n_time, n_space):
 def test_egocentric_latents_are_invariant_to_rigid_motion(short, angle, dx, dy):
     pre = Preprocessor().fit(short)
     base = pre.transform(short)
-    pos = short.position.values.copy()
-    x, y = pos[:, 0].copy(), pos[:, 1].copy()
-    pos[:, 0] = np.cos(angle) * x - np.sin(angle) * y + dx
-    pos[:, 1] = np.sin(angle) * x + np.cos(angle) * y + dy
-    moved = short.copy()
-    moved["position"] = (short.position.dims, pos)
-    lat = pre.transform(moved)
+    lat = pre.transform(_rigidly_moved(short, angle, dx, dy))
     np.testing.assert_allclose(lat.data[0], base.data[0], atol=2e-4)
     np.testing.assert_array_equal(lat.mask[0], base.mask[0])
     # the heading turns by the angle; the centroid moves rigidly
@@ -173,12 +178,7 @@ def test_egocentric_latents_are_invariant_to_rigid_motion(short, angle, dx, dy):
 def test_kinematic_columns_are_invariant_to_rigid_motion(short, angle, dx, dy):
     pre = Preprocessor(kinematics=True).fit(short)
     base = pre.transform(short)
-    pos = short.position.values.copy()
-    x, y = pos[:, 0].copy(), pos[:, 1].copy()
-    pos[:, 0] = np.cos(angle) * x - np.sin(angle) * y + dx
-    pos[:, 1] = np.sin(angle) * x + np.cos(angle) * y + dy
-    moved = short.copy()
-    moved["position"] = (short.position.dims, pos)
+    moved = _rigidly_moved(short, angle, dx, dy)
     np.testing.assert_allclose(pre.transform(moved).data[0], base.data[0], atol=2e-3)
 
 
