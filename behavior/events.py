@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -2092,6 +2093,63 @@ def watching(
     )  # fmt: skip
 
 
+def _still_windows(
+    position: np.ndarray, max_step: float, width: int, n_blocks: int, n_se: float
+) -> np.ndarray:
+    """(time, individual) True where the frame lies in a window of ``width`` frames in
+    which no keypoint moves.
+
+    ``position`` is (time, individual, keypoint, space), NaN where untracked. The
+    window is cut into ``n_blocks`` blocks; a keypoint moves between two blocks ``dt``
+    frames apart when the distance between its mean positions over their tracked
+    frames exceeds both ``max_step * dt`` and ``n_se`` standard errors of that
+    distance (from the scatter within the blocks), so that tracking noise alone
+    never reads as movement. Blocks with half or fewer frames tracked are skipped.
+    """
+    n_time, n_ind = position.shape[:2]
+    out = np.zeros((n_time, n_ind), dtype=bool)
+    size = max(1, round(width / n_blocks))
+    n_windows = n_time - width + 1
+    if n_windows <= 0:
+        return out
+    offsets = np.unique(np.linspace(0, width - size, n_blocks).round().astype(int))
+
+    def block_sums(a: np.ndarray) -> np.ndarray:
+        c = np.concatenate([np.zeros((1, *a.shape[1:])), np.cumsum(a, axis=0)])
+        return c[size:] - c[:-size]
+
+    starts = np.arange(n_windows)
+    for i in range(n_ind):
+        x = position[:, i]  # (time, keypoint, space)
+        seen = np.isfinite(x).all(axis=-1)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # keypoints never tracked
+            centre = np.nanmean(np.where(seen[..., None], x, np.nan), axis=0)
+        dev = np.where(seen[..., None], x - centre, 0.0)  # centred: no cancellation
+        n = block_sums(seen.astype(np.float64))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = block_sums(dev) / n[..., None]
+            var = block_sums(dev**2) / n[..., None] - mean**2
+            var = np.clip(var, 0.0, None) * (n / np.maximum(n - 1, 1))[..., None]
+            se2 = var.sum(axis=-1) / n
+        few = n <= size // 2
+        mean[few] = np.nan
+        se2[few] = np.nan
+        moving = np.zeros((n_windows, x.shape[1]), dtype=bool)
+        for j, a in enumerate(offsets):
+            for b in offsets[j + 1 :]:
+                d2 = ((mean[starts + b] - mean[starts + a]) ** 2).sum(axis=-1)
+                e2 = se2[starts + b] + se2[starts + a]
+                with np.errstate(invalid="ignore"):  # NaN (untracked): not moving
+                    moving |= (d2 > (max_step * (b - a)) ** 2) & (d2 > n_se**2 * e2)
+        still = ~moving.any(axis=1)
+        cover = np.zeros(n_time + 1, dtype=np.int64)
+        cover[:n_windows] += still
+        cover[width : width + n_windows] -= still
+        out[:, i] = np.cumsum(cover)[:n_time] > 0
+    return out
+
+
 def freezing(
     ds: xr.Dataset,
     *,
@@ -2106,6 +2164,9 @@ def freezing(
     join_gap: Any = None,
     smoothing: Any = "0.5 s",
     max_gap: Any = "1 s",
+    window_test: bool = True,
+    n_blocks: int = 4,
+    n_se: float = 2.0,
     px_per_cm: float | None = None,
     keypoints: Any = None,
     as_ethogram: bool = False,
@@ -2138,6 +2199,20 @@ def freezing(
     than that apart, so that short still moments never add up to a freeze (off
     by default).
 
+    The per-frame conditions are smoothed and taken on the body as a whole, so
+    they miss slow movement of single keypoints: the head scanning or the tail
+    swinging while the body holds still. The window test
+    (``window_test``, on by default) adds the simulator's "nothing moves": every
+    keypoint, tail included, stays put over a window of ``min_duration`` at the
+    resolution of ``n_blocks`` blocks (a quarter-second each by default). Each
+    keypoint's mean position over the frames of a block where it was tracked (raw
+    positions: no gap filling, no smoothing) is compared between every two blocks
+    of the window; the keypoint moves when the distance is larger than
+    ``max_speed`` times the time between the blocks and larger than ``n_se`` (2)
+    standard errors of that distance, estimated from the scatter of the positions
+    within the blocks, so that tracking noise alone cannot make a still animal
+    move. A frame passes when some window containing it is still.
+
     Source: BehaviorDEPOT (Gabriel et al., eLife 2022, 11:e74314;
     calculateFreezing_velocity) marks frames whose mean head / rear-back velocity
     is below 0.52 cm/s and head angular velocity below 12 deg/s, smooths the
@@ -2166,6 +2241,14 @@ def freezing(
     join_gap
         Freezing bouts closer than this are joined (frames or duration; 0 or
         None, the default: never).
+    window_test
+        Also require every keypoint to stay put over a window of ``min_duration``
+        (see above); False keeps only the per-frame conditions.
+    n_blocks
+        Blocks per window of the window test (at least 2).
+    n_se
+        Standard errors of the tracking noise that a keypoint's displacement must
+        exceed to count as movement in the window test.
     min_fraction, window, min_duration, merge_gap, smoothing, px_per_cm, keypoints, as_ethogram
         As in :func:`chase`.
 
@@ -2192,14 +2275,38 @@ def freezing(
         raise RuleError(
             f"turning_name: expected one of {list(turning_names)}, found {turning_name!r}"
         )
-    rule = Var(quantity_name) < _qty(max_speed, "cm/s", "max_speed")
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int | np.integer) or n_blocks < 2:
+        raise RuleError(f"n_blocks: expected a whole number >= 2, found {n_blocks!r}")
+    if isinstance(n_se, bool) or not isinstance(n_se, int | float) or not n_se >= 0:
+        raise RuleError(f"n_se: expected a number >= 0, found {n_se!r}")
+    speed_limit = _qty(max_speed, "cm/s", "max_speed")
+    rule = Var(quantity_name) < speed_limit
     if max_angular_speed is not None:
         limit = _qty(max_angular_speed, "deg/s", "max_angular_speed")
         rule = rule & (Var(turning_name) < limit)
-    found = _preset(
-        ds, "freezing", rule, min_duration=min_duration, merge_gap=merge_gap,
-        min_fraction=min_fraction, window=window, px_per_cm=px_per_cm, smoothing=smoothing,
-        keypoints=keypoints, as_ethogram=False, max_gap=max_gap,
+    _require_calibration(ds, px_per_cm, "freezing")
+    mask = rule_mask(
+        ds, rule, px_per_cm=px_per_cm, keypoints=keypoints, smoothing=smoothing,
+        max_gap=max_gap,
+    )  # fmt: skip
+    if window_test:
+        fps = _need_fps(_fps_of(mask, None), min_duration, "min_duration")
+        width = max(2, round(_in_frames(min_duration, fps, "min_duration")))
+        unit = _space_unit_of(ds)
+        ppc = px_per_cm if px_per_cm is not None else ds.attrs.get("px_per_cm")
+        try:
+            per_second = speed_limit.to(f"{unit}/s", px_per_cm=ppc, name="max_speed")
+        except UnitError as err:
+            raise RuleError(str(err)) from None
+        position = ds["position"].transpose("time", "individual", "keypoint", "space")
+        still = _still_windows(
+            np.asarray(position.values, dtype=np.float64), per_second / fps, width,
+            int(n_blocks), float(n_se),
+        )  # fmt: skip
+        mask = mask.copy(data=mask.transpose("time", "individual").values & still)
+    found = bouts(
+        mask, min_duration=min_duration, merge_gap=merge_gap, min_fraction=min_fraction,
+        window=window, behavior="freezing",
     )  # fmt: skip
     if join_gap is not None and join_gap != 0 and len(found) > 1:
         like = xr.DataArray(
