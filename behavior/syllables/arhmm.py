@@ -386,6 +386,172 @@ def _median_duration(labels: list[np.ndarray]) -> float:
 
 
 # --------------------------------------------------------------------------- model
+class _GibbsChain:
+    """A blocked Gibbs chain of an :class:`ARHMM` that can take new data between sweeps.
+
+    :meth:`ARHMM.fit` runs its sweeps on fixed latents; the keypoint SLDS
+    (:mod:`behavior.syllables.slds`) redraws the latents between sweeps and hands
+    them over with :meth:`set_data` (same sessions, same lengths, so nothing is
+    recompiled). The prior and the standardisation stay those of the first data.
+    """
+
+    def __init__(self, model: ARHMM, ws, ms, fs, labels, key) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        from behavior.syllables._arhmm_jax import kernels
+
+        self.model = model
+        self.kern = kernels()
+        self.key = key
+        self.prior = model._prior(ws, ms)
+        self.prior_np = tuple(np.asarray(a, np.float64) for a in self.prior)
+        self.hyper = (jnp.float32(model.alpha), jnp.float32(model.kappa), jnp.float32(model.gamma))
+        self.set_data(ws, ms, fs)
+        k = model.n_states
+        self.z = jnp.asarray(model._flat(self.layout, labels))
+        self.params = self.update(
+            jax.random.fold_in(key, 0), self.z, jnp.full(k, 1.0 / k, jnp.float32)
+        )
+        self.learn = True
+        self._reset()
+
+    def _reset(self) -> None:
+        self.it = 0
+        self.merged = 0
+        self.history: list[float] = []
+        self.seconds: list[float] = []
+        self.sizes: set[int] = set()
+
+    @classmethod
+    def frozen(cls, model: ARHMM, ws, ms, fs, labels, key) -> _GibbsChain:
+        """A chain that samples states under the fitted model's parameters, never
+        updating them (labels must be among ``model.used_states_``)."""
+        import jax.numpy as jnp
+
+        from behavior.syllables._arhmm_jax import kernels
+
+        chain = cls.__new__(cls)
+        chain.model, chain.kern, chain.key = model, kernels(), key
+        chain.set_data(ws, ms, fs)
+        chain.z = jnp.asarray(model._flat(chain.layout, labels))
+        chain.params = {name: jnp.asarray(value) for name, value in model._theta.items()}
+        chain.params["usage"] = jnp.asarray(model._usage)
+        chain.learn = False
+        chain._reset()
+        return chain
+
+    def set_data(self, ws, ms, fs) -> None:
+        """Standardised sessions (as from :meth:`ARHMM._prepare`) for the next sweeps."""
+        model = self.model
+        self.layout = _layout(ws, ms, fs, model.n_lags, model.block_size)
+        self.row_len = self.layout.zfeat.shape[0] // self.layout.n_rows
+        self.dev = _on_device(self.layout, self.kern)
+        self.jac = model._jacobian(self.layout)
+
+    def update(self, sub_key, z, beta):
+        dev = self.dev
+        return self.kern.update_gibbs(
+            sub_key,
+            z,
+            dev["zfeat"],
+            dev["z2t"],
+            dev["valid"],
+            dev["real"],
+            dev["trans_ok"],
+            beta,
+            self.hyper,
+            self.prior,
+        )
+
+    @property
+    def n_used(self) -> int:
+        return int(np.sum(np.asarray(self.params["usage"]) > 0))
+
+    def sweep(self, merge: bool = False) -> None:
+        """One sweep: states given the dynamics, then dynamics and transitions given states."""
+        import jax
+        import jax.numpy as jnp
+
+        model, kern, dev, params, key = self.model, self.kern, self.dev, self.params, self.key
+        it, k = self.it, model.n_states
+        tic = time.perf_counter()
+        if self.learn:
+            sub, n_active = model._working_set(np.asarray(params["usage"]))
+        else:
+            sub = np.sort(model.used_states_).astype(np.int32)
+            n_active = sub.size
+        self.sizes.add(sub.size)
+        offset = (it % 2) * (self.row_len // 2) if model.block_size is not None else 0
+        z, jll = kern.sample_states(
+            jax.random.fold_in(key, 2 * it + 1),
+            dev["zfeat"],
+            dev["valid"],
+            dev["start"],
+            dev["trans_ok"],
+            params["M"],
+            params["logc"],
+            params["pi"],
+            params["beta"],
+            jnp.asarray(sub),
+            jnp.int32(n_active),
+            jnp.asarray(self.learn and sub.size < k),
+            self.z,
+            jnp.int32(offset),
+            n_rows=self.layout.n_rows,
+        )
+        if self.learn:
+            params = self.update(jax.random.fold_in(key, 2 * it + 2), z, params["beta"])
+        if merge:
+            z, params, n_merged = self._merge(z, params, it)
+            self.merged += n_merged
+        self.z, self.params = z, params
+        self.history.append(float(jll) + self.jac)
+        self.seconds.append(time.perf_counter() - tic)
+        self.it += 1
+
+    def _merge(self, z, params, it):
+        """Greedy merges of states (burn-in search step), then new parameters given them."""
+        import jax
+        import jax.numpy as jnp
+
+        model = self.model
+        usage = np.asarray(params["usage"])
+        pairs = _merge_pairs(
+            np.asarray(params["stats"], np.float64),
+            np.asarray(params["n"], np.float64),
+            np.asarray(params["counts"], np.float64),
+            np.asarray(params["beta"], np.float64),
+            np.flatnonzero(usage > 0),
+            self.prior_np,
+            float(model.alpha),
+            float(model.kappa),
+        )
+        if not pairs:
+            return z, params, 0
+        mapping = np.arange(model.n_states, dtype=np.int32)
+        for keep, drop in pairs:
+            mapping[drop] = keep
+        z = jnp.asarray(mapping)[z]
+        sub_key = jax.random.fold_in(jax.random.fold_in(self.key, 7919), it)
+        return z, self.update(sub_key, z, params["beta"]), len(pairs)
+
+    def publish(self) -> None:
+        """Write the chain's current state into the model's fitted attributes."""
+        model, params = self.model, self.params
+        model.n_merged_ = self.merged
+        model._theta = {
+            name: np.asarray(params[name]) for name in ("W", "Q", "M", "logc", "beta", "pi")
+        }
+        model._usage = np.asarray(params["usage"])
+        model.labels_ = self.layout.split(np.asarray(self.z))
+        model.log_likelihood_ = np.asarray(self.history)
+        model.n_iter_ = self.it
+        model.n_compilations_ = len(self.sizes)
+        model.iteration_seconds_ = np.asarray(self.seconds)
+        model._set_params()
+
+
 class ARHMM:
     """Sticky HDP autoregressive HMM of latent pose trajectories (scikit-learn style).
 
@@ -639,21 +805,12 @@ class ARHMM:
         >>> ARHMM(n_states=8, n_iter=3, progress=False).fit(x).n_iter_
         3
         """
-        import jax
-
-        self._check_params()
-        ws, ms, fs = self._prepare(x, mask, fit=True)
-        seed = self.random_state
-        if seed is None:
-            seed = int(np.random.default_rng().integers(2**31))
-        self.seed_ = int(seed)
-        labels = self._init_labels(ws, ms)
-        key = jax.random.PRNGKey(self.seed_)
+        ws, ms, fs, labels, key = self._start(x, mask)
         if self.method == "gibbs":
             self._fit_gibbs(ws, ms, fs, labels, key)
         else:
             self._fit_em(ws, ms, fs, labels)
-        self._set_params()
+            self._set_params()
         logger.info(
             "ARHMM (%s) fit: %d sessions, %d frames, %d of %d states used, %d iterations",
             self.method,
@@ -665,116 +822,34 @@ class ARHMM:
         )
         return self
 
+    def _start(self, x: Any, mask: Any) -> tuple:
+        """Checked, standardised sessions, the k-means start and the random key."""
+        import jax
+
+        self._check_params()
+        ws, ms, fs = self._prepare(x, mask, fit=True)
+        seed = self.random_state
+        if seed is None:
+            seed = int(np.random.default_rng().integers(2**31))
+        self.seed_ = int(seed)
+        labels = self._init_labels(ws, ms)
+        return ws, ms, fs, labels, jax.random.PRNGKey(self.seed_)
+
     def _progress(self, total: int, desc: str):
         from behavior._progress import progress_bar
 
         return progress_bar(enabled=self.progress, total=total, desc=desc, leave=False)
 
-    def _fit_gibbs(self, ws, ms, fs, labels, key) -> None:
-        import jax
-        import jax.numpy as jnp
-
-        from behavior.syllables._arhmm_jax import kernels
-
-        kern = kernels()
-        k = self.n_states
-        layout = _layout(ws, ms, fs, self.n_lags, self.block_size)
-        row_len = layout.zfeat.shape[0] // layout.n_rows
-        dev = _on_device(layout, kern)
-        prior = self._prior(ws, ms)
-        hyper = (jnp.float32(self.alpha), jnp.float32(self.kappa), jnp.float32(self.gamma))
-
-        def update(sub_key, z, beta):
-            return kern.update_gibbs(
-                sub_key,
-                z,
-                dev["zfeat"],
-                dev["z2t"],
-                dev["valid"],
-                dev["real"],
-                dev["trans_ok"],
-                beta,
-                hyper,
-                prior,
-            )
-
-        z = jnp.asarray(self._flat(layout, labels))
-        params = update(jax.random.fold_in(key, 0), z, jnp.full(k, 1.0 / k, jnp.float32))
-        history = []
-        sizes = set()
-        jac = self._jacobian(layout)
-        prior_np = tuple(np.asarray(a, np.float64) for a in prior)
+    def _fit_gibbs(self, ws, ms, fs, labels, key) -> _GibbsChain:
+        chain = _GibbsChain(self, ws, ms, fs, labels, key)
         merge_until = self.n_iter // 2 if self.merge else 0
-        merged = 0
-        seconds = []
         with self._progress(self.n_iter, "ARHMM gibbs") as bar:
             for it in range(self.n_iter):
-                tic = time.perf_counter()
-                sub, n_active = self._working_set(np.asarray(params["usage"]))
-                sizes.add(sub.size)
-                offset = (it % 2) * (row_len // 2) if self.block_size is not None else 0
-                z, jll = kern.sample_states(
-                    jax.random.fold_in(key, 2 * it + 1),
-                    dev["zfeat"],
-                    dev["valid"],
-                    dev["start"],
-                    dev["trans_ok"],
-                    params["M"],
-                    params["logc"],
-                    params["pi"],
-                    params["beta"],
-                    jnp.asarray(sub),
-                    jnp.int32(n_active),
-                    jnp.asarray(sub.size < k),
-                    z,
-                    jnp.int32(offset),
-                    n_rows=layout.n_rows,
-                )
-                params = update(jax.random.fold_in(key, 2 * it + 2), z, params["beta"])
-                if it < merge_until:
-                    z, params, n_merged = self._merge(z, params, prior_np, update, key, it)
-                    merged += n_merged
-                history.append(float(jll) + jac)
-                seconds.append(time.perf_counter() - tic)
+                chain.sweep(merge=it < merge_until)
                 bar.update(1)
-                bar.set_postfix(states=int(np.sum(np.asarray(params["usage"]) > 0)))
-        z = np.asarray(z)
-        self.n_merged_ = merged
-        self._theta = {
-            name: np.asarray(params[name]) for name in ("W", "Q", "M", "logc", "beta", "pi")
-        }
-        usage = np.asarray(params["usage"])
-        self.labels_ = layout.split(z)
-        self.log_likelihood_ = np.asarray(history)
-        self.n_iter_ = self.n_iter
-        self.n_compilations_ = len(sizes)
-        self.iteration_seconds_ = np.asarray(seconds)
-        self._usage = usage
-
-    def _merge(self, z, params, prior_np, update, key, it):
-        """Greedy merges of states (burn-in search step), then new parameters given them."""
-        import jax
-        import jax.numpy as jnp
-
-        usage = np.asarray(params["usage"])
-        pairs = _merge_pairs(
-            np.asarray(params["stats"], np.float64),
-            np.asarray(params["n"], np.float64),
-            np.asarray(params["counts"], np.float64),
-            np.asarray(params["beta"], np.float64),
-            np.flatnonzero(usage > 0),
-            prior_np,
-            float(self.alpha),
-            float(self.kappa),
-        )
-        if not pairs:
-            return z, params, 0
-        mapping = np.arange(self.n_states, dtype=np.int32)
-        for keep, drop in pairs:
-            mapping[drop] = keep
-        z = jnp.asarray(mapping)[z]
-        sub_key = jax.random.fold_in(jax.random.fold_in(key, 7919), it)
-        return z, update(sub_key, z, params["beta"]), len(pairs)
+                bar.set_postfix(states=chain.n_used)
+        chain.publish()
+        return chain
 
     def _fit_em(self, ws, ms, fs, labels) -> None:
         import jax.numpy as jnp
