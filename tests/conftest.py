@@ -62,6 +62,7 @@ _WARM_MODULES = (
     "behavior.social",
     "behavior.features",
     "behavior.syllables.arhmm",
+    "behavior.syllables.slds",
 )
 
 

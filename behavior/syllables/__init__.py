@@ -2,7 +2,8 @@
 
 Pose sessions become latent trajectories (:class:`Preprocessor`: egocentric
 alignment, imputation of missing keypoints, PCA), a model cuts them into
-syllables (:class:`GaussianHMM` on hmmlearn, or the JAX :class:`ARHMM`), and
+syllables (:class:`GaussianHMM` on hmmlearn, the JAX :class:`ARHMM`, or the
+:class:`KeypointSLDS`, which infers the poses under a keypoint noise model), and
 :class:`Syllables` holds the result: labels relabelled by frequency, usage,
 durations, transitions, average pose trajectories, an ethogram, files.
 
@@ -26,6 +27,7 @@ from behavior._lazy import lazy_package
 __all__ = [
     "ARHMM",
     "GaussianHMM",
+    "KeypointSLDS",
     "Latents",
     "Preprocessor",
     "Syllables",
@@ -34,14 +36,16 @@ __all__ = [
     "hmm",
     "preprocess",
     "results",
+    "slds",
 ]
 
 logger = logging.getLogger(__name__)
 
-_SUBMODULES = {"arhmm", "hmm", "preprocess", "results"}
+_SUBMODULES = {"arhmm", "hmm", "preprocess", "results", "slds"}
 _LAZY_ATTRS = {
     "ARHMM": "behavior.syllables.arhmm",
     "GaussianHMM": "behavior.syllables.hmm",
+    "KeypointSLDS": "behavior.syllables.slds",
     "Latents": "behavior.syllables.preprocess",
     "Preprocessor": "behavior.syllables.preprocess",
     "Syllables": "behavior.syllables.results",
@@ -50,18 +54,19 @@ _LAZY_ATTRS = {
 if TYPE_CHECKING:  # pragma: no cover
     import xarray as xr
 
-    from behavior.syllables import arhmm, hmm, preprocess, results
+    from behavior.syllables import arhmm, hmm, preprocess, results, slds
     from behavior.syllables.arhmm import ARHMM
     from behavior.syllables.hmm import GaussianHMM
     from behavior.syllables.preprocess import Latents, Preprocessor
     from behavior.syllables.results import Syllables
+    from behavior.syllables.slds import KeypointSLDS
 
 
 __getattr__, __dir__ = lazy_package(__name__, _SUBMODULES, _LAZY_ATTRS, __all__)
 
 
-_MODELS = ("arhmm", "hmm")
-_DEFAULT_STATES = {"arhmm": 100, "hmm": 20}
+_MODELS = ("arhmm", "hmm", "slds")
+_DEFAULT_STATES = {"arhmm": 100, "hmm": 20, "slds": 100}
 
 
 def fit(
@@ -84,12 +89,15 @@ def fit(
         frame rate (``attrs["fps"]``) and the same keypoints.
     model
         ``"arhmm"`` (the sticky HDP AR-HMM in JAX,
-        :class:`~behavior.syllables.arhmm.ARHMM`), ``"hmm"``
-        (:class:`~behavior.syllables.hmm.GaussianHMM`), or an unfitted model
-        with the same ``fit(x)`` / ``predict(x)`` contract.
+        :class:`~behavior.syllables.arhmm.ARHMM`), ``"slds"`` (that AR-HMM on
+        poses inferred under a keypoint noise model,
+        :class:`~behavior.syllables.slds.KeypointSLDS`; slower, better on noisy
+        tracking), ``"hmm"`` (:class:`~behavior.syllables.hmm.GaussianHMM`), or an
+        unfitted model with the same ``fit(x)`` / ``predict(x)`` contract (or a
+        :class:`~behavior.syllables.slds.KeypointSLDS`).
     n_states
-        Number of states: an upper bound for the AR-HMM (default 100; unused
-        states are dropped), the number used by the HMM (default 20).
+        Number of states: an upper bound for the AR-HMM and the SLDS (default
+        100; unused states are dropped), the number used by the HMM (default 20).
     preprocess
         A :class:`~behavior.syllables.preprocess.Preprocessor` (fitted ones are
         used as they are), or its parameters as a dict (default
@@ -102,7 +110,11 @@ def fit(
     progress
         Progress bars.
     **model_options
-        Passed to the model (``n_iter=..., kappa=..., n_lags=...``).
+        Passed to the model (``n_iter=..., kappa=..., n_lags=...``). For
+        ``"slds"`` they go to its AR-HMM, except ``slds_iter`` (iterations of the
+        full model, default 50) and the other
+        :class:`~behavior.syllables.slds.KeypointSLDS` parameters
+        (``outlier_df``, ``confidence_power``, ``apply_iter``).
 
     Returns
     -------
@@ -155,6 +167,8 @@ def fit(
             from behavior.syllables.arhmm import ARHMM
 
             estimator = ARHMM(**options)
+        elif model == "slds":
+            estimator = _slds_from_options(options, pre)
         else:
             from behavior.syllables.hmm import GaussianHMM
 
@@ -167,18 +181,28 @@ def fit(
             )
     else:
         raise PoseDataError(
-            f"model: expected 'arhmm', 'hmm' or an object with fit and predict, found "
+            f"model: expected one of {list(_MODELS)} or an object with fit and predict, found "
             f"{type(model).__name__}"
         )
+    from behavior.syllables.slds import KeypointSLDS
+
+    slds = isinstance(estimator, KeypointSLDS)
+    if slds:
+        estimator.set_params(preprocessor=pre)
+    calibrated = estimator.arhmm if slds else estimator
     if target_duration is not None:
-        if not hasattr(estimator, "fit_kappa"):
+        if calibrated is None or not hasattr(calibrated, "fit_kappa"):
             raise PoseDataError(
                 f"target_duration: {type(estimator).__name__} has no fit_kappa to calibrate "
                 "the syllable duration"
             )
-        estimator.fit_kappa(latents, target_duration=target_duration, fps=latents.fps)
-    estimator.fit(latents)
-    labels = estimator.predict(latents)
+        calibrated.fit_kappa(latents, target_duration=target_duration, fps=latents.fps)
+    if slds:
+        estimator.fit(sessions)
+        labels, latents = estimator.labels_, estimator.latents_
+    else:
+        estimator.fit(latents)
+        labels = estimator.predict(latents)
     return Syllables(
         labels,
         latents,
@@ -188,4 +212,22 @@ def fit(
             "model": type(estimator).__name__,
             "target_duration": None if target_duration is None else str(target_duration),
         },
+    )
+
+
+def _slds_from_options(options: dict[str, Any], pre: Preprocessor) -> Any:
+    """A KeypointSLDS from ``fit``'s options: its own parameters, the rest for the AR-HMM."""
+    from behavior.syllables.arhmm import ARHMM
+    from behavior.syllables.slds import KeypointSLDS
+
+    own = {"outlier_df", "confidence_power", "apply_iter"}
+    slds_options = {k: options.pop(k) for k in list(options) if k in own}
+    if "slds_iter" in options:
+        slds_options["n_iter"] = options.pop("slds_iter")
+    return KeypointSLDS(
+        ARHMM(**options),
+        pre,
+        random_state=options.get("random_state", 0),
+        progress=options.get("progress", True),
+        **slds_options,
     )

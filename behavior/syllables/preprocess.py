@@ -240,6 +240,7 @@ class _Sequence:
     position: np.ndarray  # (T, S, K) float64, NaN = missing
     time: np.ndarray
     fps: float
+    confidence: np.ndarray | None = None  # (T, K), when the dataset has one
 
 
 def _fps_of(ds: xr.Dataset, label: str) -> float:
@@ -551,14 +552,24 @@ class Preprocessor(BaseEstimator):
                 "time", "space", "keypoint", "individual"
             )
             values = np.asarray(pos.values, dtype=np.float64) / scale
-            if self.min_confidence is not None and "confidence" in ds:
+            conf = None
+            if "confidence" in ds:
                 conf = ds["confidence"].sel(keypoint=list(self.keypoints_))
                 conf = np.asarray(conf.transpose("time", "keypoint", "individual").values)
-                low = conf < float(self.min_confidence)  # NaN confidence is not low
-                values = np.where(low[:, None], np.nan, values)
+                if self.min_confidence is not None:
+                    low = conf < float(self.min_confidence)  # NaN confidence is not low
+                    values = np.where(low[:, None], np.nan, values)
             time = np.asarray(ds["time"].values, dtype=np.float64)
             for j, ind in enumerate(ds["individual"].values):
-                out.append(_Sequence((session, str(ind)), values[..., j], time, fps))
+                out.append(
+                    _Sequence(
+                        (session, str(ind)),
+                        values[..., j],
+                        time,
+                        fps,
+                        None if conf is None else conf[..., j],
+                    )
+                )
         return out
 
     # ---------------------------------------------------------------- steps

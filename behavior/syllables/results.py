@@ -632,7 +632,12 @@ class Syllables:
                 f"model={type(self.model).__name__ if self.model is not None else None}, "
                 f"preprocessor={'yes' if self.preprocessor is not None else None}"
             )
-        latents = self.preprocessor.transform(sessions)
+        from behavior.syllables.slds import KeypointSLDS
+
+        if isinstance(self.model, KeypointSLDS):  # infers the poses from the keypoints
+            latents = self.model.transform(sessions)
+        else:
+            latents = self.preprocessor.transform(sessions)
         labels = self.model.predict(latents)
         return Syllables(
             labels,

@@ -1,0 +1,824 @@
+"""Keypoint switching linear dynamical system: syllables of poses inferred, not read off.
+
+The AR-HMM (:class:`~behavior.syllables.arhmm.ARHMM`) models the PCA scores of the
+tracked keypoints as if they were the animal's pose. They are not: tracking
+jitter, outliers and lost points go straight into the autoregression, and the
+model spends states on them. The keypoint SLDS of Keypoint-MoSeq (Weinreb et al.
+2024, Nature Methods 21:1329) puts a noise model between the pose and the
+keypoints and infers the pose. Written here from the published model:
+
+* a latent pose ``x_t`` (``D`` PCA dimensions) follows the AR-HMM:
+  ``x_t = sum_l A_{z_t,l} x_{t-l} + b_{z_t} + e_t``, ``e_t ~ N(0, Q_{z_t})``;
+* keypoint ``k`` is observed at the pose's keypoint turned by the heading ``h_t``
+  and moved to the centroid ``v_t``:
+  ``y_{t,k} = R(h_t) (m + C^T x_t)_k + v_t + eps_{t,k}``, with ``C`` and ``m`` the
+  preprocessor's PCA components and mean pose;
+* the noise is per keypoint and per frame, ``eps_{t,k} ~ N(0, sigma_k^2 s_{t,k} I)``:
+  ``sigma_k^2`` is the keypoint's error variance and ``s_{t,k}`` a scale with an
+  inverse-gamma prior (``outlier_df`` degrees of freedom, so that the noise is
+  Student-t and an outlier costs little) whose prior scale follows the tracker's
+  confidence, ``s0_{t,k} = (c_{t,k} / c_median)^beta`` with ``beta``
+  (``confidence_power``) fitted to the data by default (least squares of the log
+  squared residuals on the log confidence, within keypoints, refitted every
+  iteration as the residuals shed the pose); missing keypoints (NaN,
+  or below the preprocessor's ``min_confidence``) do not enter the likelihood.
+
+Fitting is blocked Gibbs sampling. The starting poses, heading and centroid of
+every frame are fitted to its tracked keypoints alone with Student-t weights
+(iteratively reweighted least squares), so that outliers and lost keypoints do
+not reach the AR-HMM stage as the preprocessor's interpolated projections would.
+The AR-HMM alone then runs on them (its ``n_iter`` sweeps, merges included), and
+every iteration of the full model draws, in turn: the latent poses of each
+sequence given the states by Kalman forward filtering / backward sampling
+(numba, augmented state for ``n_lags`` > 1); the heading (von Mises, with the
+centroid integrated out) and centroid (Gaussian) of every frame; the noise scales
+and variances (conjugate inverse-gamma); and one sweep of the AR-HMM chain on the
+new poses, which continues where it stood (nothing is recompiled; merges are
+tried during the first half, as in the AR-HMM's burn-in). The label of a frame is
+its most frequent state over the second half of the iterations (the marginal
+posterior mode, steadier at syllable boundaries than the last draw); the
+reported latents are the smoothed (posterior mean) poses given those labels.
+:meth:`KeypointSLDS.predict` and :meth:`KeypointSLDS.transform` run the same
+sampler on new sessions with the fitted parameters held fixed
+(``apply_iter`` iterations).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from behavior.errors import PoseDataError
+
+__all__ = ["KeypointSLDS"]
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------
+# Kalman filter / sampler (numba)
+# --------------------------------------------------------------------------------------
+
+_KALMAN = None
+
+
+def _kalman():
+    """The numba kernel, compiled on first use (cached on disk)."""
+    global _KALMAN
+    if _KALMAN is not None:
+        return _KALMAN
+    import numba
+
+    @numba.njit(cache=True)
+    def ffbs(info_h, info_j, z, a, b, q, m0, p0, u, sample):  # pragma: no cover - numba
+        """Posterior sample (or smoothed mean) of x given states and observation information.
+
+        Transition in state ``z_t`` (t >= 1): ``x_t = sum_l a[z_t, l] x_{t-l} + b[z_t] +
+        N(0, q[z_t])``; the state is augmented to the last ``L`` poses. The observation
+        of frame t enters as information ``(info_h[t], info_j[t])`` on ``x_t``:
+        ``J x = h`` in the mean. The first state has mean ``m0`` (each lag) and
+        variance ``p0``.
+        """
+        n_time, d = info_h.shape
+        n_lags = a.shape[1]
+        n = n_lags * d
+        eye_d = np.eye(d)
+        mf = np.empty((n_time, n))
+        pf = np.empty((n_time, n, n))
+        mp = np.empty((n_time, n))
+        pp = np.empty((n_time, n, n))
+        f = np.zeros((n, n))
+        for i in range(d, n):
+            f[i, i - d] = 1.0
+        for t in range(n_time):
+            if t == 0:
+                m = np.empty(n)
+                for lag in range(n_lags):
+                    m[lag * d : (lag + 1) * d] = m0
+                p = np.eye(n) * p0
+            else:
+                k = z[t]
+                for lag in range(n_lags):
+                    f[:d, lag * d : (lag + 1) * d] = a[k, lag]
+                m = f @ mf[t - 1]
+                m[:d] += b[k]
+                p = f @ pf[t - 1] @ f.T
+                p[:d, :d] += q[k]
+            mp[t] = m
+            pp[t] = p
+            jt = np.ascontiguousarray(info_j[t])
+            p_col = np.ascontiguousarray(p[:, :d])
+            p_row = np.ascontiguousarray(p[:d, :])
+            s = eye_d + jt @ np.ascontiguousarray(p[:d, :d])
+            g = np.linalg.solve(s, info_h[t] - jt @ np.ascontiguousarray(m[:d]))
+            gain = np.linalg.solve(s, jt @ p_row)
+            mf[t] = m + p_col @ g
+            post = p - p_col @ np.ascontiguousarray(gain)
+            pf[t] = 0.5 * (post + post.T)
+        x = np.empty((n_time, d))
+        s_next = mf[n_time - 1].copy()
+        if sample:
+            w, v = np.linalg.eigh(pf[n_time - 1])
+            s_next += v @ (np.sqrt(np.maximum(w, 0.0)) * u[n_time - 1])
+        x[n_time - 1] = s_next[:d]
+        last = n - d  # the oldest lag: the only block of s_t that s_{t+1} leaves free
+        for t in range(n_time - 2, -1, -1):
+            k = z[t + 1]
+            for lag in range(n_lags):
+                f[:d, lag * d : (lag + 1) * d] = a[k, lag]
+            fp = f @ pf[t]
+            gt = np.linalg.solve(pp[t + 1], fp)  # G^T (pp is symmetric)
+            mean = mf[t] + gt.T @ (s_next - mp[t + 1])
+            if sample:
+                g_free = np.ascontiguousarray(gt[:, last:])
+                cov = pf[t, last:, last:] - g_free.T @ np.ascontiguousarray(fp[:, last:])
+                w, v = np.linalg.eigh(0.5 * (cov + cov.T))  # robust where nearly singular
+                free = mean[last:] + v @ (np.sqrt(np.maximum(w, 0.0)) * u[t, :d])
+                mean = np.concatenate((s_next[d:], free))
+            s_next = mean
+            x[t] = mean[:d]
+        return x
+
+    _KALMAN = ffbs
+    return ffbs
+
+
+# --------------------------------------------------------------------------------------
+# Geometry and noise
+# --------------------------------------------------------------------------------------
+
+
+def _turn(points: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """Rotate ``(T, S, K)`` points in their first two coordinates by per-frame angles."""
+    out = points.copy()
+    out[:, 0] = cos[:, None] * points[:, 0] - sin[:, None] * points[:, 1]
+    out[:, 1] = sin[:, None] * points[:, 0] + cos[:, None] * points[:, 1]
+    return out
+
+
+class _Track:
+    """One sequence's observations and the current draw of its hidden variables."""
+
+    def __init__(self, seq, x, centroid, heading, mask) -> None:
+        self.key = seq.key
+        self.time = seq.time
+        self.y = seq.position  # (T, S, K), NaN = missing
+        self.seen = np.isfinite(self.y).all(axis=1)  # (T, K)
+        self.y0 = np.where(self.seen[:, None], self.y, 0.0)
+        conf = seq.confidence
+        if conf is not None:
+            conf = np.where(np.isfinite(conf), conf, np.nan)
+        self.conf = conf
+        self.x = np.asarray(x, np.float64)
+        self.centroid = np.asarray(centroid, np.float64).copy()
+        self.heading = np.asarray(heading, np.float64).copy()
+        self.mask = np.asarray(mask, bool)
+        self.scale = np.ones(self.seen.shape)  # s_{t,k}
+        self.prior_scale = np.ones(self.seen.shape)  # s0_{t,k}
+        self.z = np.zeros(len(self.x), np.int64)
+
+    def canonical(self, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
+        """Egocentric keypoints ``(T, S, K)`` of the current latent poses."""
+        n, (s, k) = len(self.x), self.y.shape[1:]
+        return (mean + self.x @ comps).reshape(n, s, k)
+
+    def residual(self, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
+        """Squared distance ``(T, K)`` of each seen keypoint from the model's (0 if unseen)."""
+        pose = self.canonical(mean, comps)
+        placed = _turn(pose, np.cos(self.heading), np.sin(self.heading))
+        placed += self.centroid[:, :, None]
+        return np.where(self.seen, ((self.y0 - placed) ** 2).sum(axis=1), 0.0)
+
+    def egocentric(self) -> np.ndarray:
+        """Observed keypoints in the body frame of the current heading and centroid."""
+        moved = self.y0 - self.centroid[:, :, None]
+        return _turn(moved, np.cos(self.heading), -np.sin(self.heading))
+
+    def place(self, mean, comps, weight, rng) -> None:
+        """Heading and centroid of every frame given the pose: a joint draw or, with
+        ``rng=None``, the most probable values (weighted Procrustes). With the
+        centroid integrated out (flat prior), the heading is von Mises about the
+        best rotation of the weight-centred pose onto the weight-centred keypoints;
+        the centroid given the heading is Gaussian. Frames with fewer than two
+        weighted keypoints keep theirs."""
+        pose = self.canonical(mean, comps)
+        total = weight.sum(axis=1)
+        enough = (weight > 0).sum(axis=1) >= 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = weight / total[:, None]
+        share = np.where(np.isfinite(share), share, 0.0)[:, None]  # (T, 1, K)
+        obs = self.y0 - (share * self.y0).sum(axis=2, keepdims=True)
+        body = pose - (share * pose).sum(axis=2, keepdims=True)
+        along = (weight * (obs[:, 0] * body[:, 0] + obs[:, 1] * body[:, 1])).sum(axis=1)
+        across = (weight * (obs[:, 1] * body[:, 0] - obs[:, 0] * body[:, 1])).sum(axis=1)
+        best = np.arctan2(across, along)
+        if rng is not None:
+            conc = np.hypot(along, across)
+            ok = enough & (conc > 0)
+            best = np.where(ok, best, 0.0)
+            best[ok] = rng.vonmises(best[ok], conc[ok])
+        self.heading = np.where(enough, best, self.heading)
+        placed = _turn(pose, np.cos(self.heading), np.sin(self.heading))
+        centre = (share * (self.y0 - placed)).sum(axis=2)
+        if rng is not None:
+            with np.errstate(divide="ignore"):
+                centre += rng.standard_normal(centre.shape) / np.sqrt(total)[:, None]
+        ok = (total > 0) & np.isfinite(centre).all(axis=1)
+        self.centroid = np.where(ok[:, None], centre, self.centroid)
+
+
+# --------------------------------------------------------------------------------------
+# The model
+# --------------------------------------------------------------------------------------
+
+
+class KeypointSLDS:
+    """Keypoint switching linear dynamical system (Keypoint-MoSeq's full model).
+
+    Syllables from an AR-HMM of latent poses that are inferred from the keypoints
+    under a noise model (per keypoint, Student-t, scaled by the tracker's
+    confidence) instead of being read off them; see the module docstring for the
+    model and the sampler.
+
+    Parameters
+    ----------
+    arhmm
+        The AR-HMM of the latent poses, unfitted (its hyperparameters are used:
+        ``n_states``, ``n_lags``, ``kappa``, ``n_iter`` sweeps of the AR-HMM stage
+        ...). Must use ``method="gibbs"``. Default ``ARHMM()``.
+    preprocessor
+        :class:`~behavior.syllables.preprocess.Preprocessor` giving the PCA basis
+        and the initial poses, heading and centroid (fitted ones are used as they
+        are; ``kinematics=True`` is not supported: the heading and centroid are
+        latent variables here). Default ``Preprocessor()``.
+    n_iter
+        Iterations of the full model after the AR-HMM stage.
+    outlier_df
+        Degrees of freedom of the per-frame noise scale (smaller: heavier tails,
+        outliers downweighted more).
+    confidence_power
+        ``beta`` of the prior noise scale ``(c / c_median)^beta``; ``"auto"``
+        fits it (least squares of log residual on log confidence, kept in
+        ``[-4, 0]``), 0 ignores the confidence.
+    apply_iter
+        Gibbs iterations with the fitted parameters held fixed that
+        :meth:`transform` and :meth:`predict` run on new sessions (the labels are
+        the most frequent states of their second half).
+    random_state
+        Seed (the AR-HMM's ``random_state`` is used for its stage).
+    progress
+        Show a tqdm progress bar.
+
+    Attributes
+    ----------
+    arhmm_ : ARHMM
+        The fitted AR-HMM (its parameters are those of the last iteration).
+    preprocessor_ : Preprocessor
+    labels_ : list of np.ndarray
+        Decoded states of the training sequences (values in
+        ``arhmm_.used_states_``).
+    latents_ : Latents
+        The training sequences' smoothed latent poses, with the inferred
+        heading and centroid.
+    noise_sd_ : np.ndarray
+        Per keypoint, the tracking error s.d. ``sigma_k`` (space unit).
+    confidence_power_ : float
+    log_likelihood_ : np.ndarray
+        Per iteration, the AR-HMM's joint log-probability of the latent poses and
+        states (the poses change between iterations).
+    iteration_seconds_ : np.ndarray
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> from behavior.syllables import ARHMM, Preprocessor
+    >>> ds, _ = bh.simulate.session(kind="single", duration="20 s", seed=0)
+    >>> slds = KeypointSLDS(ARHMM(n_states=10, n_iter=5, progress=False),
+    ...                     Preprocessor(n_components=4), n_iter=3, progress=False)
+    >>> labels = slds.fit(ds).labels_
+    >>> labels[0].shape
+    (600,)
+    """
+
+    def __init__(
+        self,
+        arhmm: Any = None,
+        preprocessor: Any = None,
+        n_iter: int = 50,
+        outlier_df: float = 5.0,
+        confidence_power: float | str = "auto",
+        apply_iter: int = 20,
+        random_state: int | None = 0,
+        progress: bool = True,
+    ) -> None:
+        self.arhmm = arhmm
+        self.preprocessor = preprocessor
+        self.n_iter = n_iter
+        self.outlier_df = outlier_df
+        self.confidence_power = confidence_power
+        self.apply_iter = apply_iter
+        self.random_state = random_state
+        self.progress = progress
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        for name, low in (("n_iter", 0), ("apply_iter", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
+                raise PoseDataError(f"{name}: expected an integer >= {low}, found {value!r}")
+        df = self.outlier_df
+        if isinstance(df, bool) or not isinstance(df, int | float | np.number) or not df > 0:
+            raise PoseDataError(f"outlier_df: expected a number > 0, found {df!r}")
+        power = self.confidence_power
+        if power != "auto" and (
+            isinstance(power, bool)
+            or not isinstance(power, int | float | np.number)
+            or not np.isfinite(power)
+        ):
+            raise PoseDataError(f"confidence_power: expected 'auto' or a number, found {power!r}")
+
+    def _components(self) -> tuple[np.ndarray, np.ndarray]:
+        pre = self.preprocessor_
+        return np.asarray(pre.mean_, np.float64), np.asarray(pre.components_, np.float64)
+
+    def _tracks(self, sessions: Any, fitting: bool) -> list[_Track]:
+        pre = self.preprocessor_
+        if fitting and not hasattr(pre, "components_"):
+            pre.fit(sessions)
+        if getattr(pre, "kinematics", False):
+            raise PoseDataError(
+                "preprocessor: KeypointSLDS infers the heading and centroid itself; use a "
+                "Preprocessor with kinematics=False"
+            )
+        seqs = pre._sequences(sessions, fitting=False)
+        latents = pre.transform(sessions)
+        return [
+            _Track(seq, x, c, h, m)
+            for seq, x, c, h, m in zip(
+                seqs, latents.data, latents.centroid, latents.heading, latents.mask
+            )
+        ]
+
+    # ------------------------------------------------------------------ noise
+    def _fit_confidence_power(self, tracks: list[_Track]) -> float:
+        if self.confidence_power != "auto":
+            return float(self.confidence_power)
+        mean, comps = self._components()
+        logs_r, logs_c, kps = [], [], []
+        for tr in tracks:
+            if tr.conf is None:
+                continue
+            r = tr.residual(mean, comps)
+            ok = tr.seen & (r > 0) & np.isfinite(tr.conf) & (tr.conf > 0)
+            logs_r.append(np.log(r[ok]))
+            logs_c.append(np.log(tr.conf[ok]))
+            kps.append(np.nonzero(ok)[1])
+        if not logs_r or sum(len(a) for a in logs_r) < 10:
+            return 0.0
+        lr, lc, kp = (np.concatenate(a) for a in (logs_r, logs_c, kps))
+        # slope within keypoints (each keypoint its own intercept)
+        for k in np.unique(kp):
+            at = kp == k
+            lr[at] -= lr[at].mean()
+            lc[at] -= lc[at].mean()
+        var = float(lc @ lc)
+        power = float(lr @ lc) / var if var > 0 else 0.0
+        return float(np.clip(power, -4.0, 0.0))
+
+    def _set_prior_scales(self, tracks: list[_Track], fitting: bool = True) -> None:
+        if fitting:  # the reference confidence is the training sessions' median
+            confs = [tr.conf[tr.seen] for tr in tracks if tr.conf is not None]
+            confs = np.concatenate(confs) if confs else np.zeros(0)
+            confs = confs[np.isfinite(confs) & (confs > 0)]
+            self.confidence_reference_ = float(np.median(confs)) if confs.size else 1.0
+        ref = self.confidence_reference_
+        for tr in tracks:
+            if tr.conf is None or self.confidence_power_ == 0:
+                tr.prior_scale = np.ones(tr.seen.shape)
+                continue
+            c = np.where(np.isfinite(tr.conf) & (tr.conf > 0), tr.conf, ref)
+            c = np.clip(c, 1e-3, None)
+            tr.prior_scale = (c / ref) ** self.confidence_power_
+
+    def _weights(self, tr: _Track) -> np.ndarray:
+        """Per-frame keypoint precisions ``1 / (sigma_k^2 s_{t,k})`` (0 where unseen)."""
+        return np.where(tr.seen, 1.0 / (self.noise_var_[None, :] * tr.scale), 0.0)
+
+    def _expected_weights(self, tr: _Track, resid: np.ndarray) -> np.ndarray:
+        """Precisions with ``1 / s`` at its posterior mean (the Student-t IRLS weight)."""
+        nu, dims = float(self.outlier_df), tr.y.shape[1]
+        inv_s = (nu + dims) / (nu * tr.prior_scale + resid / self.noise_var_[None, :])
+        return np.where(tr.seen, inv_s / self.noise_var_[None, :], 0.0)
+
+    def _sample_noise(self, tracks: list[_Track], rng, learn: bool) -> None:
+        """Per-frame scales ``s``, then (``learn``) the keypoint variances."""
+        nu = float(self.outlier_df)
+        mean, comps = self._components()
+        n_kp = tracks[0].seen.shape[1]
+        dims = tracks[0].y.shape[1]
+        shape_k = np.full(n_kp, 1.0)
+        rate_k = np.full(n_kp, 1e-6 * self._unit_var)
+        resids = []
+        for tr in tracks:
+            r = tr.residual(mean, comps)
+            resids.append(r)
+            a = 0.5 * (nu + dims)
+            rate = 0.5 * (nu * tr.prior_scale + r / self.noise_var_[None, :])
+            tr.scale = np.where(tr.seen, rate / rng.gamma(a, 1.0, size=rate.shape), 1.0)
+        if not learn:
+            return
+        for tr, r in zip(tracks, resids):
+            shape_k += 0.5 * dims * tr.seen.sum(axis=0)
+            rate_k += 0.5 * np.where(tr.seen, r / tr.scale, 0.0).sum(axis=0)
+        self.noise_var_ = rate_k / rng.gamma(shape_k, 1.0)
+
+    # ------------------------------------------------------------------ poses
+    def _robust_start(self, tracks: list[_Track], rounds: int = 5) -> None:
+        """Per-frame poses, heading and centroid fitted to the tracked keypoints alone
+        (no dynamics), with Student-t weights (iteratively reweighted least squares):
+        outliers and lost keypoints do not reach the AR-HMM stage's starting poses
+        as the preprocessor's interpolated projections do."""
+        mean, comps = self._components()
+        d = comps.shape[0]
+        for tr in tracks:
+            weight = np.where(tr.seen, 1.0 / (self.noise_var_[None, :] * tr.prior_scale), 0.0)
+            for _ in range(rounds):
+                info_h, info_j = self._information(tr, weight)
+                ridge = 1e-9 * (np.trace(info_j, axis1=1, axis2=2).mean() / d + 1e-30)
+                x = np.linalg.solve(info_j + ridge * np.eye(d), info_h[..., None])[..., 0]
+                # frames with too few keypoints for the pose keep the preprocessor's
+                enough = np.linalg.matrix_rank(info_j, tol=ridge * 1e3) == d
+                tr.x = np.where(enough[:, None], x, tr.x)
+                tr.place(mean, comps, weight, None)
+                weight = self._expected_weights(tr, tr.residual(mean, comps))
+
+    def _information(self, tr: _Track, weight: np.ndarray):
+        """Observation information ``(h, J)`` on each frame's latent pose."""
+        mean, comps = self._components()
+        s, k = tr.y.shape[1:]
+        c = comps.reshape(-1, s, k)  # (D, S, K)
+        ego = tr.egocentric() - mean.reshape(s, k)[None]
+        info_j = np.einsum("tk,dsk,esk->tde", weight, c, c, optimize=True)
+        info_h = np.einsum("tk,dsk,tsk->td", weight, c, ego, optimize=True)
+        return info_h, info_j
+
+    def _draw_poses(self, tr: _Track, weight: np.ndarray, rng) -> np.ndarray:
+        params = self.arhmm_.params_
+        info_h, info_j = self._information(tr, weight)
+        d = info_h.shape[1]
+        lags = params["A"].shape[1]
+        u = (
+            rng.standard_normal((len(tr.x), lags * d))
+            if rng is not None
+            else np.zeros((len(tr.x), lags * d))
+        )
+        return _kalman()(
+            np.ascontiguousarray(info_h),
+            np.ascontiguousarray(info_j),
+            tr.z.astype(np.int64),
+            params["A"],
+            params["b"],
+            params["Q"],
+            self._prior_mean,
+            self._prior_var,
+            u,
+            rng is not None,
+        )
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, sessions: Any, y: Any = None) -> KeypointSLDS:
+        """Fit the AR-HMM stage, then the full model, to pose sessions.
+
+        Parameters
+        ----------
+        sessions
+            A pose dataset, a list of them or a dict ``{name: dataset}`` (every
+            individual is one sequence), as for the preprocessor.
+        y
+            Ignored.
+
+        Returns
+        -------
+        KeypointSLDS
+            ``self``, fitted.
+
+        Raises
+        ------
+        PoseDataError
+            For bad parameters, a non-Gibbs AR-HMM, a kinematics preprocessor or
+            sessions the preprocessor refuses.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> from behavior.syllables import ARHMM
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=1)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=2,
+        ...                     progress=False).fit(ds)
+        >>> slds.noise_sd_.shape
+        (10,)
+        """
+        import copy
+
+        from behavior.syllables.arhmm import ARHMM
+        from behavior.syllables.preprocess import Preprocessor
+
+        del y
+        self._check_params()
+        arhmm = ARHMM() if self.arhmm is None else copy.deepcopy(self.arhmm)
+        if not isinstance(arhmm, ARHMM) or arhmm.method != "gibbs":
+            raise PoseDataError(
+                "arhmm: expected an ARHMM with method='gibbs', found "
+                f"{type(arhmm).__name__}{'' if not isinstance(arhmm, ARHMM) else ' (em)'}"
+            )
+        pre = self.preprocessor
+        self.preprocessor_ = Preprocessor() if pre is None else copy.deepcopy(pre)
+        tracks = self._tracks(sessions, fitting=True)
+        seed = self.random_state
+        self.seed_ = int(np.random.default_rng().integers(2**31) if seed is None else seed)
+        rng = np.random.default_rng(self.seed_)
+
+        # noise: confidence power and first variances from the PCA reconstruction
+        mean, comps = self._components()
+        self._unit_var = float(np.mean(mean**2) + 1e-12)
+        self.confidence_power_ = self._fit_confidence_power(tracks)
+        self._set_prior_scales(tracks)
+        resid = np.concatenate([tr.residual(mean, comps)[tr.seen] for tr in tracks])
+        dims = tracks[0].y.shape[1]
+        self.noise_var_ = np.full(
+            tracks[0].seen.shape[1], max(float(np.median(resid)) / dims, 1e-12)
+        )
+        self._robust_start(tracks)
+        for tr in tracks:
+            tr.scale = tr.prior_scale.copy()
+
+        # the AR-HMM stage on the robust per-frame poses
+        xs = [tr.x for tr in tracks]
+        masks = [tr.mask for tr in tracks]
+        chain = arhmm._fit_gibbs(*arhmm._start(xs, masks))
+        self.arhmm_ = arhmm
+        for tr, z in zip(tracks, arhmm.labels_):
+            tr.z = np.asarray(z, np.int64)
+        allx = np.concatenate(xs)
+        self._prior_mean = allx.mean(axis=0)
+        self._prior_var = float(10.0 * allx.var(axis=0).max() + 1e-12)
+
+        history, seconds, counts = self._gibbs(tracks, chain, rng, self.n_iter, learn=True)
+        self.log_likelihood_ = np.asarray(history)
+        self.iteration_seconds_ = np.asarray(seconds)
+        self.noise_sd_ = np.sqrt(self.noise_var_)
+        self.labels_ = self._finish(tracks, counts)
+        self.latents_ = self._latents(tracks)
+        logger.info(
+            "KeypointSLDS fit: %d sequences, %d iterations, %d states used, confidence "
+            "power %.2f, keypoint noise s.d. %s",
+            len(tracks),
+            self.n_iter,
+            self.arhmm_.used_states_.size,
+            self.confidence_power_,
+            np.round(self.noise_sd_, 3).tolist(),
+        )
+        return self
+
+    def _gibbs(self, tracks, chain, rng, n_iter: int, learn: bool) -> tuple[list, list, list]:
+        """Gibbs iterations: poses, placement, noise, then one sweep of the AR-HMM chain
+        (which, with ``learn``, also redraws the AR-HMM's parameters and the
+        keypoint variances and the confidence power are redrawn or refitted).
+        Returns the per-iteration log-probabilities and seconds, and per track how
+        often each state was drawn for each frame over the second half."""
+        from behavior._progress import progress_bar
+
+        arhmm = self.arhmm_
+        mean, comps = self._components()
+        masks = [tr.mask for tr in tracks]
+        history, seconds = [], []
+        counts = [np.zeros((len(tr.x), arhmm.n_states), np.int32) for tr in tracks]
+        merge_until = n_iter // 2 if learn and arhmm.merge else 0
+        with progress_bar(
+            enabled=self.progress, total=n_iter, desc="keypoint SLDS", leave=False
+        ) as bar:
+            for it in range(n_iter):
+                tic = time.perf_counter()
+                for tr in tracks:
+                    weight = self._weights(tr)
+                    tr.x = self._draw_poses(tr, weight, rng)
+                    tr.place(mean, comps, weight, rng)
+                if learn and self.confidence_power == "auto":
+                    self.confidence_power_ = self._fit_confidence_power(tracks)
+                    self._set_prior_scales(tracks)
+                self._sample_noise(tracks, rng, learn)
+                ws, ms, fs = arhmm._prepare([tr.x for tr in tracks], masks, fit=False)
+                chain.set_data(ws, ms, fs)
+                chain.sweep(merge=it < merge_until)
+                if learn:
+                    chain.publish()
+                for tr, z, count in zip(tracks, chain.layout.split(np.asarray(chain.z)), counts):
+                    tr.z = np.asarray(z, np.int64)
+                    if it >= n_iter // 2:
+                        count[np.arange(len(tr.z)), tr.z] += 1
+                history.append(chain.history[-1])
+                seconds.append(time.perf_counter() - tic)
+                bar.update(1)
+                bar.set_postfix(states=chain.n_used)
+        return history, seconds, counts
+
+    def _finish(self, tracks: list[_Track], counts: list[np.ndarray]) -> list[np.ndarray]:
+        """Labels: each frame's most frequent state over the draws (its marginal
+        posterior mode; the last state drawn when there were none); then the
+        smoothed poses given them, and the heading and centroid given those."""
+        mean, comps = self._components()
+        labels = []
+        for tr, count in zip(tracks, counts):
+            z = count.argmax(axis=1) if count.any() else tr.z
+            tr.z = np.asarray(z, np.int64)
+            weight = self._expected_weights(tr, tr.residual(mean, comps))
+            tr.x = self._draw_poses(tr, weight, None)
+            tr.place(mean, comps, weight, None)
+            labels.append(tr.z.astype(int))
+        return labels
+
+    def _latents(self, tracks: list[_Track]):
+        from behavior.syllables.preprocess import Latents
+
+        pre = self.preprocessor_
+        return Latents(
+            data=[tr.x.astype(np.float32) for tr in tracks],
+            mask=[tr.mask for tr in tracks],
+            keys=[tr.key for tr in tracks],
+            time=[tr.time for tr in tracks],
+            fps=pre.fps_,
+            centroid=[tr.centroid for tr in tracks],
+            heading=[tr.heading for tr in tracks],
+            attrs={
+                "space_unit": pre.space_unit_,
+                "time_unit": "seconds",
+                "keypoints": list(pre.keypoints_),
+                "space": list(pre.space_),
+            },
+        )
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "arhmm_"):
+            raise PoseDataError("This KeypointSLDS is not fitted yet: call fit(sessions) first.")
+
+    # ------------------------------------------------------------------ apply
+    def transform(self, sessions: Any) -> Any:
+        """Smoothed latent poses, heading and centroid of pose sessions.
+
+        Parameters
+        ----------
+        sessions
+            Pose datasets as for the fitted preprocessor.
+
+        Returns
+        -------
+        Latents
+            One sequence per (session, individual): the posterior-mean poses under
+            the labelled states, with the inferred heading and centroid.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> from behavior.syllables import ARHMM
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=2)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=1,
+        ...                     progress=False).fit(ds)
+        >>> slds.transform(ds).data[0].shape[0]
+        300
+        """
+        import jax
+
+        from behavior.syllables.arhmm import _GibbsChain
+
+        self._check_fitted()
+        tracks = self._tracks(sessions, fitting=False)
+        self._set_prior_scales(tracks, fitting=False)
+        for tr in tracks:
+            tr.scale = tr.prior_scale.copy()
+        arhmm = self.arhmm_
+        xs, masks = [tr.x for tr in tracks], [tr.mask for tr in tracks]
+        labels = arhmm.predict(xs, masks)
+        for tr, z in zip(tracks, labels):
+            tr.z = np.asarray(z, np.int64)
+        chain = _GibbsChain.frozen(
+            arhmm, *arhmm._prepare(xs, masks, fit=False), labels, jax.random.PRNGKey(self.seed_)
+        )
+        rng = np.random.default_rng(self.seed_)
+        _, _, counts = self._gibbs(tracks, chain, rng, int(self.apply_iter), learn=False)
+        self._finish(tracks, counts)
+        return self._latents(tracks)
+
+    def predict(self, x: Any) -> list[np.ndarray]:
+        """Syllable states of pose sessions, or of latents from :meth:`transform`.
+
+        Parameters
+        ----------
+        x
+            Pose datasets (sampled with the fitted parameters), or the
+            :class:`~behavior.syllables.preprocess.Latents` returned by
+            :meth:`transform` or ``latents_`` (Viterbi states of those poses).
+
+        Returns
+        -------
+        list of np.ndarray
+            One int array per sequence, values in ``arhmm_.used_states_``.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> from behavior.syllables import ARHMM
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=3)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=1,
+        ...                     progress=False).fit(ds)
+        >>> [len(z) for z in slds.predict(ds)]
+        [300]
+        """
+        self._check_fitted()
+        if hasattr(x, "data") and hasattr(x, "mask") and not hasattr(x, "data_vars"):
+            return self.arhmm_.predict(x)
+        return self.arhmm_.predict(self.transform(x))
+
+    def fit_predict(self, sessions: Any, y: Any = None) -> list[np.ndarray]:
+        """:meth:`fit`, then the labels of the training sessions.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> from behavior.syllables import ARHMM
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=4)
+        >>> z = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=1,
+        ...                  progress=False).fit_predict(ds)
+        >>> len(z)
+        1
+        """
+        return self.fit(sessions, y).labels_
+
+    # ------------------------------------------------------------------ sklearn
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Hyperparameters, as in scikit-learn.
+
+        Examples
+        --------
+        >>> KeypointSLDS(n_iter=7).get_params()["n_iter"]
+        7
+        """
+        return {
+            name: getattr(self, name)
+            for name in (
+                "arhmm",
+                "preprocessor",
+                "n_iter",
+                "outlier_df",
+                "confidence_power",
+                "apply_iter",
+                "random_state",
+                "progress",
+            )
+        }
+
+    def set_params(self, **params: Any) -> KeypointSLDS:
+        """Set hyperparameters, as in scikit-learn.
+
+        Examples
+        --------
+        >>> KeypointSLDS().set_params(n_iter=3).n_iter
+        3
+        """
+        valid = self.get_params()
+        for name, value in params.items():
+            if name not in valid:
+                raise PoseDataError(
+                    f"{name}: not a parameter of KeypointSLDS ({', '.join(valid)})."
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        return f"KeypointSLDS(arhmm={self.arhmm!r}, n_iter={self.n_iter})"
+
+
+def _warm_up() -> None:
+    """Compile the Kalman kernel (tests warm it once per session).
+
+    Examples
+    --------
+    >>> _warm_up()
+    """
+    a = np.eye(2)[None, None] * 0.9
+    for lags in (1, 2):
+        a_l = np.repeat(a, lags, axis=1) / lags
+        _kalman()(
+            np.zeros((5, 2)),
+            np.repeat(np.eye(2)[None], 5, axis=0),
+            np.zeros(5, np.int64),
+            a_l,
+            np.zeros((1, 2)),
+            np.eye(2)[None],
+            np.zeros(2),
+            1.0,
+            np.zeros((5, 2 * lags)),
+            True,
+        )
