@@ -43,8 +43,19 @@ Models, all in the same run:
   at import and its licence forbids reuse, so it never runs in this process);
   skipped with a message when ``KPMS_PYTHON`` is unset.
 
+behavior's :class:`~behavior.syllables.slds.KeypointSLDS` (keypoint-moseq's full
+model: the AR-HMM on latent poses inferred under a per-keypoint, confidence-scaled
+Student-t noise model, heading and centroid latent) runs on the tracks made from
+keypoints (``pose``, ``arpose``), from the keypoints themselves: the same AR-HMM
+stage (``--iters`` sweeps, same kappa), then ``--slds-iters`` iterations of the full
+model, with the preprocessor's PCA at 90 % (as everyone else) and at 95 % of the
+variance (the noise model, not the PCA, now has to drop the tracking noise).
+keypoint-moseq's own full model is not run: it hung on this CPU in 4 of 4 runs
+(issue 7).
+
 Reported: adjusted Rand index and NMI against the true motifs (Viterbi path for
-behavior and hmmlearn, last Gibbs sample for keypoint-moseq), changepoint F1 with
+behavior and hmmlearn, last Gibbs sample for keypoint-moseq, most frequent state
+over the second half of the iterations for the SLDS), changepoint F1 with
 a tolerance of +/- 3 frames (one-to-one matching), states used, seconds per
 iteration (median over iterations after the first three, which include
 compilation) and total fit time (initialisation and compilation included). Ratios
@@ -77,6 +88,7 @@ import numpy as np
 import behavior as bh
 from behavior.syllables.arhmm import ARHMM
 from behavior.syllables.preprocess import Preprocessor
+from behavior.syllables.slds import KeypointSLDS
 
 N_SESSIONS = 3
 TRUE_K = 8
@@ -284,6 +296,22 @@ def run_ours(method, xs, ms, truth, kappa, n_iter, **kw):
     }
 
 
+def run_slds(sessions, truth, kappa, n_iter, slds_iter, variance):
+    """behavior's keypoint SLDS: the AR-HMM stage (``n_iter`` sweeps), then the full model."""
+    arhmm = ARHMM(n_states=100, kappa=kappa, n_iter=n_iter, progress=False)
+    pre = Preprocessor(variance=variance)
+    model = KeypointSLDS(arhmm, pre, n_iter=slds_iter, progress=False)
+    t = time.perf_counter()
+    model.fit(sessions)
+    total = time.perf_counter() - t
+    return {
+        **scores(truth, model.labels_),
+        "s_iter": per_iter(model.iteration_seconds_),
+        "total": total,
+        "iters": f"{n_iter}+{slds_iter}",
+    }
+
+
 def run_hmmlearn(xs, ms, truth, n_iter):
     from hmmlearn.hmm import GaussianHMM
 
@@ -367,6 +395,9 @@ def main() -> None:
     parser.add_argument("--iters", type=int, default=50, help="Gibbs / EM iterations")
     parser.add_argument("--no-hour", action="store_true", help="skip the 1-hour session")
     parser.add_argument("--no-kappa-fit", action="store_true", help="use kappa=1e4")
+    parser.add_argument(
+        "--slds-iters", type=int, default=50, help="keypoint SLDS iterations (0: skip)"
+    )
     args = parser.parse_args()
     names = args.tracks.split(",")
     kpms_python = os.environ.get("KPMS_PYTHON")
@@ -378,12 +409,14 @@ def main() -> None:
     t = time.perf_counter()
     sessions, truth, latents = simulate("10 min", list(range(N_SESSIONS)))
     data = {k: (*v, truth) for k, v in tracks(sessions, latents, names).items()}
+    keypoints = {"pose": sessions}  # tracks the keypoint SLDS runs on (from the keypoints)
     for name in names:
         if name.startswith("arpose"):
             noise = float(name.split("-")[1].removesuffix("px")) if "-" in name else 1.5
             generated, states = keypoint_ar_sessions(range(N_SESSIONS), noise_px=noise)
             lat = Preprocessor(variance=0.9).fit_transform(generated)
             data[name] = (list(lat.data), [m.copy() for m in lat.mask], states)
+            keypoints[name] = generated
     print(f"simulated and preprocessed 3 x 18,000 frames in {time.perf_counter() - t:.1f} s")
     if not kpms_python:
         print("keypoint-moseq: skipped (set KPMS_PYTHON to an interpreter with keypoint-moseq)")
@@ -406,15 +439,24 @@ def main() -> None:
         )
         if kappa != 1e4:
             show("  gibbs, default kappa 1e4", run_ours("gibbs", xs, ms, truth, 1e4, args.iters))
+        slds = None
+        if name in keypoints and args.slds_iters > 0:
+            for variance in (0.9, 0.95):
+                slds = run_slds(
+                    keypoints[name], truth, kappa, args.iters, args.slds_iters, variance
+                )
+                show(f"behavior keypoint SLDS, {variance:.0%} PCA", slds)
         show("hmmlearn GaussianHMM K=8 (told)", run_hmmlearn(xs, ms, truth, args.iters))
         if kpms_python:
             kp = run_kpms(xs, ms, truth, kappa, args.iters, kpms_python)
             show(f"keypoint-moseq AR-HMM K<=100{' (x64)' if kp['x64'] else ''}", kp)
             ratios.append((name, ours, kp))
             print(
-                f"  ratios: ARI behavior/kpms {ours['ari'] / max(kp['ari'], 1e-9):.2f}, "
-                f"s/iter kpms/behavior {kp['s_iter'] / ours['s_iter']:.1f}x, "
-                f"total kpms/behavior {kp['total'] / ours['total']:.1f}x"
+                f"  ratios: ARI behavior/kpms {ours['ari'] / max(kp['ari'], 1e-9):.2f}"
+                + (f" (SLDS {slds['ari'] / max(kp['ari'], 1e-9):.2f})" if slds else "")
+                + f", s/iter kpms/behavior {kp['s_iter'] / ours['s_iter']:.1f}x"
+                + (f" (SLDS {kp['s_iter'] / slds['s_iter']:.1f}x)" if slds else "")
+                + f", total kpms/behavior {kp['total'] / ours['total']:.1f}x"
             )
     if not args.no_hour:
         t = time.perf_counter()
