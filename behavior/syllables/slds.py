@@ -73,6 +73,61 @@ def _kalman():
     import numba
 
     @numba.njit(cache=True)
+    def cholesky(a, low):  # pragma: no cover - numba
+        """Lower Cholesky factor of a small SPD matrix into ``low``; False if not PD."""
+        n = a.shape[0]
+        for j in range(n):
+            acc = a[j, j]
+            for c in range(j):
+                acc -= low[j, c] * low[j, c]
+            if not acc > 0.0:
+                return False
+            low[j, j] = np.sqrt(acc)
+            for i in range(j + 1, n):
+                acc = a[i, j]
+                for c in range(j):
+                    acc -= low[i, c] * low[j, c]
+                low[i, j] = acc / low[j, j]
+            for i in range(j):
+                low[i, j] = 0.0
+        return True
+
+    @numba.njit(cache=True)
+    def cho_solve(low, rhs):  # pragma: no cover - numba
+        """``A^{-1} rhs`` from the lower Cholesky factor of A (rhs: n x m)."""
+        n, m = rhs.shape
+        y = np.empty((n, m))
+        for c in range(m):
+            for i in range(n):
+                acc = rhs[i, c]
+                for j in range(i):
+                    acc -= low[i, j] * y[j, c]
+                y[i, c] = acc / low[i, i]
+            for i in range(n - 1, -1, -1):
+                acc = y[i, c]
+                for j in range(i + 1, n):
+                    acc -= low[j, i] * y[j, c]
+                y[i, c] = acc / low[i, i]
+        return y
+
+    @numba.njit(cache=True)
+    def predict(mean, cov, a_row, a_row_t, b_k, q_k, d):  # pragma: no cover - numba
+        """One step ahead: ``F mean + b`` and ``F cov F^T + Q`` for the augmented state
+        (F: AR rows on top, the lags shifted down), and ``F cov``."""
+        n = mean.shape[0]
+        m = np.empty(n)
+        m[:d] = a_row @ mean + b_k
+        m[d:] = mean[: n - d]
+        f_cov = np.empty((n, n))
+        f_cov[:d] = a_row @ cov
+        f_cov[d:] = cov[: n - d]
+        p = np.empty((n, n))
+        p[:, :d] = f_cov @ a_row_t
+        p[:, d:] = f_cov[:, : n - d]
+        p[:d, :d] += q_k
+        return m, 0.5 * (p + p.T), f_cov
+
+    @numba.njit(cache=True)
     def ffbs(info_h, info_j, z, a, b, q, m0, p0, u, sample):  # pragma: no cover - numba
         """Posterior sample (or smoothed mean) of x given states and observation information.
 
@@ -80,19 +135,22 @@ def _kalman():
         N(0, q[z_t])``; the state is augmented to the last ``L`` poses. The observation
         of frame t enters as information ``(info_h[t], info_j[t])`` on ``x_t``:
         ``J x = h`` in the mean. The first state has mean ``m0`` (each lag) and
-        variance ``p0``.
+        variance ``p0``. Only the filtered moments are stored; the predicted ones
+        are recomputed on the way back.
         """
         n_time, d = info_h.shape
-        n_lags = a.shape[1]
+        n_states, n_lags = a.shape[0], a.shape[1]
         n = n_lags * d
+        a_row = np.empty((n_states, d, n))
+        a_row_t = np.empty((n_states, n, d))
+        for k in range(n_states):
+            for lag in range(n_lags):
+                a_row[k, :, lag * d : (lag + 1) * d] = a[k, lag]
+            a_row_t[k] = a_row[k].T
         eye_d = np.eye(d)
         mf = np.empty((n_time, n))
         pf = np.empty((n_time, n, n))
-        mp = np.empty((n_time, n))
-        pp = np.empty((n_time, n, n))
-        f = np.zeros((n, n))
-        for i in range(d, n):
-            f[i, i - d] = 1.0
+        rhs = np.empty((d, n + 1))
         for t in range(n_time):
             if t == 0:
                 m = np.empty(n)
@@ -101,22 +159,19 @@ def _kalman():
                 p = np.eye(n) * p0
             else:
                 k = z[t]
-                for lag in range(n_lags):
-                    f[:d, lag * d : (lag + 1) * d] = a[k, lag]
-                m = f @ mf[t - 1]
-                m[:d] += b[k]
-                p = f @ pf[t - 1] @ f.T
-                p[:d, :d] += q[k]
-            mp[t] = m
-            pp[t] = p
+                m, p, _ = predict(mf[t - 1], pf[t - 1], a_row[k], a_row_t[k], b[k], q[k], d)
             jt = np.ascontiguousarray(info_j[t])
-            p_col = np.ascontiguousarray(p[:, :d])
-            p_row = np.ascontiguousarray(p[:d, :])
+            if not jt.any() and not info_h[t].any():  # nothing observed
+                mf[t] = m
+                pf[t] = p
+                continue
             s = eye_d + jt @ np.ascontiguousarray(p[:d, :d])
-            g = np.linalg.solve(s, info_h[t] - jt @ np.ascontiguousarray(m[:d]))
-            gain = np.linalg.solve(s, jt @ p_row)
-            mf[t] = m + p_col @ g
-            post = p - p_col @ np.ascontiguousarray(gain)
+            rhs[:, :n] = jt @ np.ascontiguousarray(p[:d, :])
+            rhs[:, n] = info_h[t] - jt @ m[:d]
+            sol = np.linalg.solve(s, rhs)
+            p_col = np.ascontiguousarray(p[:, :d])
+            mf[t] = m + p_col @ np.ascontiguousarray(sol[:, n])
+            post = p - p_col @ np.ascontiguousarray(sol[:, :n])
             pf[t] = 0.5 * (post + post.T)
         x = np.empty((n_time, d))
         s_next = mf[n_time - 1].copy()
@@ -125,19 +180,29 @@ def _kalman():
             s_next += v @ (np.sqrt(np.maximum(w, 0.0)) * u[n_time - 1])
         x[n_time - 1] = s_next[:d]
         last = n - d  # the oldest lag: the only block of s_t that s_{t+1} leaves free
+        both = np.empty((n, d + 1))
+        low_n = np.zeros((n, n))
+        low_d = np.zeros((d, d))
         for t in range(n_time - 2, -1, -1):
             k = z[t + 1]
-            for lag in range(n_lags):
-                f[:d, lag * d : (lag + 1) * d] = a[k, lag]
-            fp = f @ pf[t]
-            gt = np.linalg.solve(pp[t + 1], fp)  # G^T (pp is symmetric)
-            mean = mf[t] + gt.T @ (s_next - mp[t + 1])
+            m_pred, p_pred, f_cov = predict(mf[t], pf[t], a_row[k], a_row_t[k], b[k], q[k], d)
+            both[:, 0] = s_next - m_pred
+            both[:, 1:] = f_cov[:, last:]
+            if cholesky(p_pred, low_n):
+                sol = cho_solve(low_n, both)
+            else:
+                sol = np.linalg.solve(p_pred, both)
+            mean = mf[t] + f_cov.T @ np.ascontiguousarray(sol[:, 0])
             if sample:
-                g_free = np.ascontiguousarray(gt[:, last:])
-                cov = pf[t, last:, last:] - g_free.T @ np.ascontiguousarray(fp[:, last:])
-                w, v = np.linalg.eigh(0.5 * (cov + cov.T))  # robust where nearly singular
-                free = mean[last:] + v @ (np.sqrt(np.maximum(w, 0.0)) * u[t, :d])
-                mean = np.concatenate((s_next[d:], free))
+                f_free = np.ascontiguousarray(f_cov[:, last:])
+                cov = pf[t, last:, last:] - f_free.T @ np.ascontiguousarray(sol[:, 1:])
+                cov = 0.5 * (cov + cov.T)
+                if cholesky(cov, low_d):
+                    step = low_d @ np.ascontiguousarray(u[t, :d])
+                else:  # nearly singular: the symmetric square root
+                    w, v = np.linalg.eigh(cov)
+                    step = v @ (np.sqrt(np.maximum(w, 0.0)) * u[t, :d])
+                mean = np.concatenate((s_next[d:], mean[last:] + step))
             s_next = mean
             x[t] = mean[:d]
         return x
