@@ -50,6 +50,7 @@ import time
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
 
@@ -300,7 +301,7 @@ class _Track:
 # --------------------------------------------------------------------------------------
 
 
-class KeypointSLDS:
+class KeypointSLDS(BaseEstimator):
     """Keypoint switching linear dynamical system (Keypoint-MoSeq's full model).
 
     Syllables from an AR-HMM of latent poses that are inferred from the keypoints
@@ -820,49 +821,6 @@ class KeypointSLDS:
         1
         """
         return self.fit(sessions, y).labels_
-
-    # ------------------------------------------------------------------ sklearn
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters, as in scikit-learn.
-
-        Examples
-        --------
-        >>> KeypointSLDS(n_iter=7).get_params()["n_iter"]
-        7
-        """
-        return {
-            name: getattr(self, name)
-            for name in (
-                "arhmm",
-                "preprocessor",
-                "n_iter",
-                "outlier_df",
-                "confidence_power",
-                "apply_iter",
-                "random_state",
-                "progress",
-            )
-        }
-
-    def set_params(self, **params: Any) -> KeypointSLDS:
-        """Set hyperparameters, as in scikit-learn.
-
-        Examples
-        --------
-        >>> KeypointSLDS().set_params(n_iter=3).n_iter
-        3
-        """
-        valid = self.get_params()
-        for name, value in params.items():
-            if name not in valid:
-                raise PoseDataError(
-                    f"{name}: not a parameter of KeypointSLDS ({', '.join(valid)})."
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        return f"KeypointSLDS(arhmm={self.arhmm!r}, n_iter={self.n_iter})"
 
 
 def _warm_up() -> None:
