@@ -734,7 +734,9 @@ class Preprocessor(BaseEstimator):
         [('day1', 'mouse_0')]
         """
         self._check_fitted()
-        seqs = self._sequences(sessions, fitting=False)
+        return self._latents_of(self._sequences(sessions, fitting=False))
+
+    def _latents_of(self, seqs: list[_Sequence]) -> Latents:
         data, masks, keys, times, centroids, headings = [], [], [], [], [], []
         for seq in seqs:
             ego, centroid, heading, mask = self._align(seq)

@@ -420,7 +420,7 @@ class KeypointSLDS(BaseEstimator):
                 "Preprocessor with kinematics=False"
             )
         seqs = pre._sequences(sessions, fitting=False)
-        latents = pre.transform(sessions)
+        latents = pre._latents_of(seqs)
         return [
             _Track(seq, x, c, h, m)
             for seq, x, c, h, m in zip(
@@ -429,15 +429,17 @@ class KeypointSLDS(BaseEstimator):
         ]
 
     # ------------------------------------------------------------------ noise
-    def _fit_confidence_power(self, tracks: list[_Track]) -> float:
+    def _residuals(self, tracks: list[_Track]) -> list[np.ndarray]:
+        mean, comps = self._components()
+        return [tr.residual(mean, comps) for tr in tracks]
+
+    def _fit_confidence_power(self, tracks: list[_Track], resids: list[np.ndarray]) -> float:
         if self.confidence_power != "auto":
             return float(self.confidence_power)
-        mean, comps = self._components()
         logs_r, logs_c, kps = [], [], []
-        for tr in tracks:
+        for tr, r in zip(tracks, resids):
             if tr.conf is None:
                 continue
-            r = tr.residual(mean, comps)
             ok = tr.seen & (r > 0) & np.isfinite(tr.conf) & (tr.conf > 0)
             logs_r.append(np.log(r[ok]))
             logs_c.append(np.log(tr.conf[ok]))
@@ -479,18 +481,14 @@ class KeypointSLDS(BaseEstimator):
         inv_s = (nu + dims) / (nu * tr.prior_scale + resid / self.noise_var_[None, :])
         return np.where(tr.seen, inv_s / self.noise_var_[None, :], 0.0)
 
-    def _sample_noise(self, tracks: list[_Track], rng, learn: bool) -> None:
+    def _sample_noise(self, tracks: list[_Track], resids: list[np.ndarray], rng, learn: bool):
         """Per-frame scales ``s``, then (``learn``) the keypoint variances."""
         nu = float(self.outlier_df)
-        mean, comps = self._components()
         n_kp = tracks[0].seen.shape[1]
         dims = tracks[0].y.shape[1]
         shape_k = np.full(n_kp, 1.0)
         rate_k = np.full(n_kp, 1e-6 * self._unit_var)
-        resids = []
-        for tr in tracks:
-            r = tr.residual(mean, comps)
-            resids.append(r)
+        for tr, r in zip(tracks, resids):
             a = 0.5 * (nu + dims)
             rate = 0.5 * (nu * tr.prior_scale + r / self.noise_var_[None, :])
             tr.scale = np.where(tr.seen, rate / rng.gamma(a, 1.0, size=rate.shape), 1.0)
@@ -608,11 +606,12 @@ class KeypointSLDS(BaseEstimator):
         rng = np.random.default_rng(self.seed_)
 
         # noise: confidence power and first variances from the PCA reconstruction
-        mean, comps = self._components()
+        mean, _ = self._components()
         self._unit_var = float(np.mean(mean**2) + 1e-12)
-        self.confidence_power_ = self._fit_confidence_power(tracks)
+        resids = self._residuals(tracks)
+        self.confidence_power_ = self._fit_confidence_power(tracks, resids)
         self._set_prior_scales(tracks)
-        resid = np.concatenate([tr.residual(mean, comps)[tr.seen] for tr in tracks])
+        resid = np.concatenate([r[tr.seen] for tr, r in zip(tracks, resids)])
         dims = tracks[0].y.shape[1]
         self.noise_var_ = np.full(
             tracks[0].seen.shape[1], max(float(np.median(resid)) / dims, 1e-12)
@@ -672,10 +671,11 @@ class KeypointSLDS(BaseEstimator):
                     weight = self._weights(tr)
                     tr.x = self._draw_poses(tr, weight, rng)
                     tr.place(mean, comps, weight, rng)
+                resids = self._residuals(tracks)
                 if learn and self.confidence_power == "auto":
-                    self.confidence_power_ = self._fit_confidence_power(tracks)
+                    self.confidence_power_ = self._fit_confidence_power(tracks, resids)
                     self._set_prior_scales(tracks)
-                self._sample_noise(tracks, rng, learn)
+                self._sample_noise(tracks, resids, rng, learn)
                 ws, ms, fs = arhmm._prepare([tr.x for tr in tracks], masks, fit=False)
                 chain.set_data(ws, ms, fs)
                 chain.sweep(merge=it < merge_until)
