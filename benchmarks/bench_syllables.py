@@ -396,7 +396,7 @@ def main() -> None:
     parser.add_argument("--no-hour", action="store_true", help="skip the 1-hour session")
     parser.add_argument("--no-kappa-fit", action="store_true", help="use kappa=1e4")
     parser.add_argument(
-        "--slds-iters", type=int, default=50, help="keypoint SLDS iterations (0: skip)"
+        "--slds-iters", type=int, default=100, help="keypoint SLDS iterations (0: skip)"
     )
     args = parser.parse_args()
     names = args.tracks.split(",")

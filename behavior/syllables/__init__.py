@@ -112,7 +112,7 @@ def fit(
     **model_options
         Passed to the model (``n_iter=..., kappa=..., n_lags=...``). For
         ``"slds"`` they go to its AR-HMM, except ``slds_iter`` (iterations of the
-        full model, default 50) and the other
+        full model, default 100) and the other
         :class:`~behavior.syllables.slds.KeypointSLDS` parameters
         (``outlier_df``, ``confidence_power``, ``apply_iter``).
 
