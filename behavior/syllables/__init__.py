@@ -101,7 +101,8 @@ def fit(
     preprocess
         A :class:`~behavior.syllables.preprocess.Preprocessor` (fitted ones are
         used as they are), or its parameters as a dict (default
-        ``Preprocessor()``: 90 % of the variance).
+        ``Preprocessor()``: 90 % of the variance; 95 % for ``"slds"``, whose noise
+        model drops the tracking noise instead of the PCA).
     target_duration
         Calibrate the stickiness (``model.fit_kappa``) so that the median
         syllable lasts this long (seconds or text, ``"0.4 s"``) before fitting.
@@ -142,7 +143,8 @@ def fit(
     if isinstance(preprocess, Preprocessor):
         pre = preprocess
     elif preprocess is None or isinstance(preprocess, Mapping):
-        pre = Preprocessor(**dict(preprocess or {}))
+        defaults = {"variance": 0.95} if model == "slds" else {}
+        pre = Preprocessor(**{**defaults, **dict(preprocess or {})})
     else:
         raise PoseDataError(
             f"preprocess: expected a Preprocessor or a dict of its parameters, found "

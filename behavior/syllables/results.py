@@ -635,10 +635,10 @@ class Syllables:
         from behavior.syllables.slds import KeypointSLDS
 
         if isinstance(self.model, KeypointSLDS):  # infers the poses from the keypoints
-            latents = self.model.transform(sessions)
+            labels, latents = self.model._apply(sessions)
         else:
             latents = self.preprocessor.transform(sessions)
-        labels = self.model.predict(latents)
+            labels = self.model.predict(latents)
         return Syllables(
             labels,
             latents,

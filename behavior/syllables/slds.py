@@ -319,12 +319,15 @@ class KeypointSLDS(BaseEstimator):
         :class:`~behavior.syllables.preprocess.Preprocessor` giving the PCA basis
         and the initial poses, heading and centroid (fitted ones are used as they
         are; ``kinematics=True`` is not supported: the heading and centroid are
-        latent variables here). Default ``Preprocessor()``.
+        latent variables here). Default ``Preprocessor(variance=0.95)``: the noise
+        model, not the PCA, drops the tracking noise, so the PCA can keep more of
+        the pose (on keypoint-moseq's own model at 1.5 px, ARI 0.952 against 0.941
+        at 90 %, ``benchmarks/bench_syllables.py``).
     n_iter
         Iterations of the full model after the AR-HMM stage (the labels are the
         most frequent states of their second half). On three 10-minute sessions of
-        keypoint-moseq's own model, ARI rose from 0.948 at 50 to 0.954 at 100
-        (``benchmarks/bench_syllables.py``).
+        keypoint-moseq's own model at 1.5 px, ARI rose from 0.948 at 50 to 0.952
+        at 100 (``benchmarks/bench_syllables.py``).
     outlier_df
         Degrees of freedom of the per-frame noise scale (smaller: heavier tails,
         outliers downweighted more).
@@ -602,7 +605,7 @@ class KeypointSLDS(BaseEstimator):
                 f"{type(arhmm).__name__}{'' if not isinstance(arhmm, ARHMM) else ' (em)'}"
             )
         pre = self.preprocessor
-        self.preprocessor_ = Preprocessor() if pre is None else copy.deepcopy(pre)
+        self.preprocessor_ = Preprocessor(variance=0.95) if pre is None else copy.deepcopy(pre)
         tracks = self._tracks(sessions, fitting=True)
         seed = self.random_state
         self.seed_ = int(np.random.default_rng().integers(2**31) if seed is None else seed)
@@ -758,6 +761,11 @@ class KeypointSLDS(BaseEstimator):
         >>> slds.transform(ds).data[0].shape[0]
         300
         """
+        return self._apply(sessions)[1]
+
+    def _apply(self, sessions: Any) -> tuple[list[np.ndarray], Any]:
+        """Labels and latents of new sessions: the fit's robust start, then
+        ``apply_iter`` Gibbs iterations with the fitted parameters held fixed."""
         import jax
 
         from behavior.syllables.arhmm import _GibbsChain
@@ -765,6 +773,7 @@ class KeypointSLDS(BaseEstimator):
         self._check_fitted()
         tracks = self._tracks(sessions, fitting=False)
         self._set_prior_scales(tracks, fitting=False)
+        self._robust_start(tracks)
         for tr in tracks:
             tr.scale = tr.prior_scale.copy()
         arhmm = self.arhmm_
@@ -777,8 +786,7 @@ class KeypointSLDS(BaseEstimator):
         )
         rng = np.random.default_rng(self.seed_)
         _, _, counts = self._gibbs(tracks, chain, rng, int(self.apply_iter), learn=False)
-        self._finish(tracks, counts)
-        return self._latents(tracks)
+        return self._finish(tracks, counts), self._latents(tracks)
 
     def predict(self, x: Any) -> list[np.ndarray]:
         """Syllable states of pose sessions, or of latents from :meth:`transform`.
@@ -786,9 +794,10 @@ class KeypointSLDS(BaseEstimator):
         Parameters
         ----------
         x
-            Pose datasets (sampled with the fitted parameters), or the
-            :class:`~behavior.syllables.preprocess.Latents` returned by
-            :meth:`transform` or ``latents_`` (Viterbi states of those poses).
+            Pose datasets (sampled with the fitted parameters: each frame's most
+            frequent state), or the :class:`~behavior.syllables.preprocess.Latents`
+            returned by :meth:`transform` or ``latents_`` (Viterbi states of those
+            poses).
 
         Returns
         -------
@@ -808,7 +817,7 @@ class KeypointSLDS(BaseEstimator):
         self._check_fitted()
         if hasattr(x, "data") and hasattr(x, "mask") and not hasattr(x, "data_vars"):
             return self.arhmm_.predict(x)
-        return self.arhmm_.predict(self.transform(x))
+        return self._apply(x)[0]
 
     def fit_predict(self, sessions: Any, y: Any = None) -> list[np.ndarray]:
         """:meth:`fit`, then the labels of the training sessions.
