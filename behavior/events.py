@@ -2292,16 +2292,12 @@ def freezing(
     if window_test:
         fps = _need_fps(_fps_of(mask, None), min_duration, "min_duration")
         width = max(2, round(_in_frames(min_duration, fps, "min_duration")))
-        unit = _space_unit_of(ds)
-        ppc = px_per_cm if px_per_cm is not None else ds.attrs.get("px_per_cm")
-        try:
-            per_second = speed_limit.to(f"{unit}/s", px_per_cm=ppc, name="max_speed")
-        except UnitError as err:
-            raise RuleError(str(err)) from None
+        cm_per_frame = speed_limit.to("cm/s", name="max_speed") / fps
+        max_step = _data_length(ds, cm_per_frame, px_per_cm, "max_speed")
         position = ds["position"].transpose("time", "individual", "keypoint", "space")
         still = _still_windows(
-            np.asarray(position.values, dtype=np.float64), per_second / fps, width,
-            int(n_blocks), float(n_se),
+            np.asarray(position.values, dtype=np.float64), max_step, width, int(n_blocks),
+            float(n_se),
         )  # fmt: skip
         mask = mask.copy(data=mask.transpose("time", "individual").values & still)
     found = bouts(
