@@ -395,7 +395,9 @@ class _GibbsChain:
     recompiled). The prior and the standardisation stay those of the first data.
     """
 
-    def __init__(self, model: ARHMM, ws, ms, fs, labels, key) -> None:
+    def __init__(self, model: ARHMM, ws, ms, fs, labels, key, frozen: bool = False) -> None:
+        """``frozen``: sample states under the fitted model's parameters and never
+        update them (``labels`` must be among ``model.used_states_``)."""
         import jax
         import jax.numpy as jnp
 
@@ -404,42 +406,29 @@ class _GibbsChain:
         self.model = model
         self.kern = kernels()
         self.key = key
-        self.prior = model._prior(ws, ms)
-        self.prior_np = tuple(np.asarray(a, np.float64) for a in self.prior)
-        self.hyper = (jnp.float32(model.alpha), jnp.float32(model.kappa), jnp.float32(model.gamma))
+        self.learn = not frozen
         self.set_data(ws, ms, fs)
-        k = model.n_states
         self.z = jnp.asarray(model._flat(self.layout, labels))
-        self.params = self.update(
-            jax.random.fold_in(key, 0), self.z, jnp.full(k, 1.0 / k, jnp.float32)
-        )
-        self.learn = True
-        self._reset()
-
-    def _reset(self) -> None:
+        if frozen:
+            self.params = {name: jnp.asarray(value) for name, value in model._theta.items()}
+            self.params["usage"] = jnp.asarray(model._usage)
+        else:
+            self.prior = model._prior(ws, ms)
+            self.prior_np = tuple(np.asarray(a, np.float64) for a in self.prior)
+            self.hyper = (
+                jnp.float32(model.alpha),
+                jnp.float32(model.kappa),
+                jnp.float32(model.gamma),
+            )
+            k = model.n_states
+            self.params = self.update(
+                jax.random.fold_in(key, 0), self.z, jnp.full(k, 1.0 / k, jnp.float32)
+            )
         self.it = 0
         self.merged = 0
         self.history: list[float] = []
         self.seconds: list[float] = []
         self.sizes: set[int] = set()
-
-    @classmethod
-    def frozen(cls, model: ARHMM, ws, ms, fs, labels, key) -> _GibbsChain:
-        """A chain that samples states under the fitted model's parameters, never
-        updating them (labels must be among ``model.used_states_``)."""
-        import jax.numpy as jnp
-
-        from behavior.syllables._arhmm_jax import kernels
-
-        chain = cls.__new__(cls)
-        chain.model, chain.kern, chain.key = model, kernels(), key
-        chain.set_data(ws, ms, fs)
-        chain.z = jnp.asarray(model._flat(chain.layout, labels))
-        chain.params = {name: jnp.asarray(value) for name, value in model._theta.items()}
-        chain.params["usage"] = jnp.asarray(model._usage)
-        chain.learn = False
-        chain._reset()
-        return chain
 
     def set_data(self, ws, ms, fs) -> None:
         """Standardised sessions (as from :meth:`ARHMM._prepare`) for the next sweeps."""

@@ -781,9 +781,8 @@ class KeypointSLDS(BaseEstimator):
         labels = arhmm.predict(xs, masks)
         for tr, z in zip(tracks, labels):
             tr.z = np.asarray(z, np.int64)
-        chain = _GibbsChain.frozen(
-            arhmm, *arhmm._prepare(xs, masks, fit=False), labels, jax.random.PRNGKey(self.seed_)
-        )
+        ws, ms, fs = arhmm._prepare(xs, masks, fit=False)
+        chain = _GibbsChain(arhmm, ws, ms, fs, labels, jax.random.PRNGKey(self.seed_), frozen=True)
         rng = np.random.default_rng(self.seed_)
         _, _, counts = self._gibbs(tracks, chain, rng, int(self.apply_iter), learn=False)
         return self._finish(tracks, counts), self._latents(tracks)
