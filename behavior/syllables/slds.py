@@ -234,10 +234,7 @@ class _Track:
         self.y = seq.position  # (T, S, K), NaN = missing
         self.seen = np.isfinite(self.y).all(axis=1)  # (T, K)
         self.y0 = np.where(self.seen[:, None], self.y, 0.0)
-        conf = seq.confidence
-        if conf is not None:
-            conf = np.where(np.isfinite(conf), conf, np.nan)
-        self.conf = conf
+        self.conf = seq.confidence  # (T, K) or None
         self.x = np.asarray(x, np.float64)
         self.centroid = np.asarray(centroid, np.float64).copy()
         self.heading = np.asarray(heading, np.float64).copy()
@@ -463,6 +460,7 @@ class KeypointSLDS(BaseEstimator):
         return float(np.clip(power, -4.0, 0.0))
 
     def _set_prior_scales(self, tracks: list[_Track], fitting: bool = True) -> None:
+        """Prior noise scales ``s0`` from the confidence; the scales ``s`` start there."""
         if fitting:  # the reference confidence is the training sessions' median
             confs = [tr.conf[tr.seen] for tr in tracks if tr.conf is not None]
             confs = np.concatenate(confs) if confs else np.zeros(0)
@@ -472,10 +470,10 @@ class KeypointSLDS(BaseEstimator):
         for tr in tracks:
             if tr.conf is None or self.confidence_power_ == 0:
                 tr.prior_scale = np.ones(tr.seen.shape)
-                continue
-            c = np.where(np.isfinite(tr.conf) & (tr.conf > 0), tr.conf, ref)
-            c = np.clip(c, 1e-3, None)
-            tr.prior_scale = (c / ref) ** self.confidence_power_
+            else:
+                c = np.where(np.isfinite(tr.conf) & (tr.conf > 0), tr.conf, ref)
+                tr.prior_scale = (np.clip(c, 1e-3, None) / ref) ** self.confidence_power_
+            tr.scale = tr.prior_scale.copy()
 
     def _weights(self, tr: _Track) -> np.ndarray:
         """Per-frame keypoint precisions ``1 / (sigma_k^2 s_{t,k})`` (0 where unseen)."""
@@ -514,13 +512,15 @@ class KeypointSLDS(BaseEstimator):
         mean, comps = self._components()
         d = comps.shape[0]
         for tr in tracks:
-            weight = np.where(tr.seen, 1.0 / (self.noise_var_[None, :] * tr.prior_scale), 0.0)
+            weight = self._weights(tr)
+            enough = None
             for _ in range(rounds):
                 info_h, info_j = self._information(tr, weight)
                 ridge = 1e-9 * (np.trace(info_j, axis1=1, axis2=2).mean() / d + 1e-30)
                 x = np.linalg.solve(info_j + ridge * np.eye(d), info_h[..., None])[..., 0]
-                # frames with too few keypoints for the pose keep the preprocessor's
-                enough = np.linalg.matrix_rank(info_j, tol=ridge * 1e3) == d
+                if enough is None:  # the tracked keypoints, hence the rank, stay the same
+                    # frames with too few keypoints for the pose keep the preprocessor's
+                    enough = np.linalg.matrix_rank(info_j, tol=ridge * 1e3) == d
                 tr.x = np.where(enough[:, None], x, tr.x)
                 tr.place(mean, comps, weight, None)
                 weight = self._expected_weights(tr, tr.residual(mean, comps))
@@ -623,8 +623,6 @@ class KeypointSLDS(BaseEstimator):
             tracks[0].seen.shape[1], max(float(np.median(resid)) / dims, 1e-12)
         )
         self._robust_start(tracks)
-        for tr in tracks:
-            tr.scale = tr.prior_scale.copy()
 
         # the AR-HMM stage on the robust per-frame poses
         xs = [tr.x for tr in tracks]
@@ -774,8 +772,6 @@ class KeypointSLDS(BaseEstimator):
         tracks = self._tracks(sessions, fitting=False)
         self._set_prior_scales(tracks, fitting=False)
         self._robust_start(tracks)
-        for tr in tracks:
-            tr.scale = tr.prior_scale.copy()
         arhmm = self.arhmm_
         xs, masks = [tr.x for tr in tracks], [tr.mask for tr in tracks]
         labels = arhmm.predict(xs, masks)
