@@ -261,6 +261,19 @@ def test_syllables_fit_slds_save_load_apply(noisy_sessions, tmp_path):
     assert np.mean(new.labels[key].values == syl.labels[key].values) > 0.6
 
 
+def test_syllables_fit_keeps_the_slds_own_preprocessor(noisy_sessions):
+    sessions, _ = noisy_sessions
+    model = KeypointSLDS(
+        ARHMM(n_states=10, n_lags=1, n_iter=5, progress=False),
+        Preprocessor(n_components=3),
+        n_iter=2,
+        progress=False,
+    )
+    syl = bh.syllables.fit(sessions[:1], model=model, progress=False)
+    assert syl.preprocessor.n_components_ == 3
+    assert syl.latents.data[0].shape[1] == 3
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

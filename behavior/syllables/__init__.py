@@ -139,20 +139,25 @@ def fit(
     from behavior.errors import PoseDataError
     from behavior.syllables.preprocess import Preprocessor
     from behavior.syllables.results import Syllables
+    from behavior.syllables.slds import KeypointSLDS
 
+    slds = isinstance(model, KeypointSLDS) or (isinstance(model, str) and model == "slds")
     if isinstance(preprocess, Preprocessor):
         pre = preprocess
+    elif preprocess is None and isinstance(model, KeypointSLDS) and model.preprocessor is not None:
+        pre = model.preprocessor
     elif preprocess is None or isinstance(preprocess, Mapping):
-        defaults = {"variance": 0.95} if model == "slds" else {}
+        defaults = {"variance": 0.95} if slds else {}
         pre = Preprocessor(**{**defaults, **dict(preprocess or {})})
     else:
         raise PoseDataError(
             f"preprocess: expected a Preprocessor or a dict of its parameters, found "
             f"{type(preprocess).__name__}"
         )
-    latents = (
-        pre.transform(sessions) if hasattr(pre, "components_") else pre.fit_transform(sessions)
-    )
+    if not hasattr(pre, "components_"):
+        pre.fit(sessions)
+    # the SLDS reads the keypoints itself: latents only to calibrate kappa
+    latents = None if slds and target_duration is None else pre.transform(sessions)
 
     if isinstance(model, str):
         if model not in _MODELS:
@@ -186,9 +191,6 @@ def fit(
             f"model: expected one of {list(_MODELS)} or an object with fit and predict, found "
             f"{type(model).__name__}"
         )
-    from behavior.syllables.slds import KeypointSLDS
-
-    slds = isinstance(estimator, KeypointSLDS)
     if slds:
         estimator.set_params(preprocessor=pre)
     calibrated = estimator.arhmm if slds else estimator
