@@ -33,9 +33,13 @@ from behavior.errors import PoseDataError
 __all__ = [
     "CORE_DIMS",
     "append_log",
+    "check_time",
+    "fps_of",
     "from_numpy",
     "read_log",
     "require_dims",
+    "time_seconds",
+    "time_step",
     "validate",
 ]
 
@@ -202,7 +206,7 @@ def from_numpy(
             raise PoseDataError(
                 f"time: expected {n_time} timestamps (one per frame), found {time.shape[0]}"
             )
-        _check_time(time, "time")
+        check_time(time, "time")
         time_unit = "seconds"
         if fps is None and n_time > 1:
             fps = round(float(1.0 / np.median(np.diff(time))), 6)
@@ -241,7 +245,24 @@ def from_numpy(
     return ds
 
 
-def _check_time(time: np.ndarray, where: str) -> None:
+def check_time(time: np.ndarray, where: str) -> None:
+    """Raise :class:`PoseDataError` unless ``time`` is finite and strictly increasing.
+
+    Parameters
+    ----------
+    time
+        Timestamps, one per frame.
+    where
+        What the timestamps belong to (a file or an argument), used in the message.
+
+    Examples
+    --------
+    >>> check_time(np.array([0.0, 0.1, 0.2]), "timestamps")
+    >>> check_time(np.array([0.0, 0.0]), "timestamps")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    behavior.errors.PoseDataError: timestamps: expected strictly increasing timestamps, ...
+    """
     if not np.all(np.isfinite(time)):
         bad = int(np.flatnonzero(~np.isfinite(time))[0])
         raise PoseDataError(
@@ -252,8 +273,8 @@ def _check_time(time: np.ndarray, where: str) -> None:
         if np.any(steps <= 0):
             bad = int(np.flatnonzero(steps <= 0)[0])
             raise PoseDataError(
-                f"{where}: expected strictly increasing timestamps, found {time[bad]!r} "
-                f"then {time[bad + 1]!r} at frames {bad} and {bad + 1}"
+                f"{where}: expected strictly increasing timestamps, found {float(time[bad])!r} "
+                f"then {float(time[bad + 1])!r} at frames {bad} and {bad + 1}"
             )
 
 
@@ -317,7 +338,7 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
             raise PoseDataError(f"{dim}: expected unique names, found {names}")
     if ds.sizes["time"] == 0:
         raise PoseDataError("time: expected at least one frame, found 0")
-    _check_time(np.asarray(ds["time"].values, dtype=np.float64), "time")
+    check_time(np.asarray(ds["time"].values, dtype=np.float64), "time")
     if "confidence" in ds.data_vars:
         conf = ds["confidence"]
         expected = {d for d in position.dims if d != "space"}
@@ -417,3 +438,146 @@ def append_log(obj: XrObj, operation: str, **parameters: Any) -> XrObj:
     out.attrs = dict(obj.attrs)
     out.attrs["log"] = json.dumps([*read_log(obj), record])
     return out
+
+
+# --- time, frame rate and step: the one place every room asks -------------------------
+
+
+def time_seconds(obj: xr.DataArray | xr.Dataset) -> np.ndarray:
+    """The ``time`` coordinate as float64 numbers.
+
+    Datetimes become seconds since the first frame and timedeltas seconds; numbers
+    are returned as they are, in the object's time unit (seconds unless
+    ``attrs["time_unit"] == "frames"``). An object without a ``time`` coordinate
+    gets frame indices ``0, 1, 2, ...``.
+
+    Parameters
+    ----------
+    obj
+        Anything with a ``time`` dimension.
+
+    Returns
+    -------
+    np.ndarray
+        One float per frame.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": [0.0, 0.5, 1.0]})
+    >>> time_seconds(da)
+    array([0. , 0.5, 1. ])
+    """
+    require_dims(obj, "time")
+    if "time" not in obj.coords:
+        return np.arange(obj.sizes["time"], dtype=np.float64)
+    values = np.asarray(obj["time"].values)
+    if np.issubdtype(values.dtype, np.datetime64):
+        values = values - values[0]
+    if np.issubdtype(values.dtype, np.timedelta64):
+        return values / np.timedelta64(1, "s")
+    if not np.issubdtype(values.dtype, np.number):
+        raise PoseDataError(
+            f"time: expected numbers, datetimes or timedeltas, found dtype {values.dtype}"
+        )
+    return values.astype(np.float64, copy=False)
+
+
+def _positive_fps(value: Any, name: str) -> float:
+    try:
+        fps = float(value)
+    except (TypeError, ValueError):
+        raise PoseDataError(
+            f"{name}: expected a positive frame rate in frames per second, found {value!r}"
+        ) from None
+    if not np.isfinite(fps) or fps <= 0 or fps > 1e6 or fps < 1e-6:
+        raise PoseDataError(
+            f"{name}: expected a positive frame rate in frames per second "
+            f"(between 1e-6 and 1e6), found {value!r}"
+        )
+    return fps
+
+
+def fps_of(
+    obj: xr.DataArray | xr.Dataset, fps: Any = None, *, required: str | None = None
+) -> float | None:
+    """Frames per second of ``obj``: ``fps`` if given, else ``attrs["fps"]``, else the time step.
+
+    The time step counts only when time is in seconds (not ``time_unit="frames"``):
+    the frame rate is one over the median positive step.
+
+    Parameters
+    ----------
+    obj
+        Anything with a ``time`` dimension.
+    fps
+        An explicit frame rate, which wins over the object's own.
+    required
+        When given, a frame rate must be found: the text names what needs it in the
+        error (e.g. ``"min_duration='1 s'"``).
+
+    Returns
+    -------
+    float or None
+        The frame rate, or None when none can be told (only without ``required``).
+
+    Raises
+    ------
+    PoseDataError
+        ``fps`` or ``attrs["fps"]`` is not a positive finite number, or ``required``
+        is set and no frame rate is known.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": [0.0, 0.5, 1.0]})
+    >>> fps_of(da)
+    2.0
+    >>> fps_of(da, fps=30)
+    30.0
+    """
+    if fps is not None:
+        return _positive_fps(fps, "fps")
+    own = obj.attrs.get("fps")
+    if own is not None:
+        return _positive_fps(own, "attrs['fps']")
+    if obj.attrs.get("time_unit") != "frames" and "time" in obj.coords:
+        steps = np.diff(time_seconds(obj))
+        steps = steps[np.isfinite(steps) & (steps > 0)]
+        if steps.size:
+            return float(1.0 / np.median(steps))
+    if required is not None:
+        raise PoseDataError(
+            f"{required} needs a frame rate, and none is known: attrs['fps'] is missing "
+            "and time is in frames. Load the file with fps=... (bh.load_poses(path, fps=30)) "
+            "or pass fps=..."
+        )
+    return None
+
+
+def time_step(obj: xr.DataArray | xr.Dataset, fps: Any = None) -> float:
+    """Duration of one frame in the units of ``obj``'s time coordinate.
+
+    1 when time is in frames; ``1 / fps`` when a frame rate is known; else the
+    median step of the time coordinate; 1 for a single frame without either.
+
+    Parameters
+    ----------
+    obj
+        Anything with a ``time`` dimension.
+    fps
+        An explicit frame rate, which wins over the object's own.
+
+    Examples
+    --------
+    >>> da = xr.DataArray(np.zeros(3), dims="time", coords={"time": [0.0, 0.5, 1.0]})
+    >>> time_step(da), time_step(da, fps=4)
+    (0.5, 0.25)
+    """
+    if fps is None:
+        fps = obj.attrs.get("fps")
+    if fps is not None:
+        fps = _positive_fps(fps, "fps" if fps is not obj.attrs.get("fps") else "attrs['fps']")
+        return 1.0 if obj.attrs.get("time_unit") == "frames" else 1.0 / fps
+    time = time_seconds(obj)
+    if time.size > 1:
+        return float(np.median(np.diff(time)))
+    return 1.0

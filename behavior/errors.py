@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "FileFormatError",
     "MissingDependencyError",
+    "NotFittedError",  # noqa: F822 (built on first use by __getattr__)
     "PoseDataError",
     "UnknownFormatError",
 ]
@@ -35,6 +36,31 @@ class UnknownFormatError(FileFormatError):
 
     The message lists every format tried and why each refused.
     """
+
+
+def _not_fitted_error() -> type:
+    from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+
+    class NotFittedError(PoseDataError, SklearnNotFittedError):
+        """An estimator was asked to predict, transform, score or save before ``fit``.
+
+        A subclass of scikit-learn's ``NotFittedError`` (so of ``ValueError`` and
+        ``AttributeError``): ``except sklearn.exceptions.NotFittedError`` catches it.
+        """
+
+    NotFittedError.__module__ = __name__
+    NotFittedError.__qualname__ = "NotFittedError"
+    return NotFittedError
+
+
+def __getattr__(name: str):
+    # NotFittedError subclasses scikit-learn's, built on first use so that
+    # `import behavior` does not import scikit-learn.
+    if name == "NotFittedError":
+        cls = _not_fitted_error()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class MissingDependencyError(ImportError):

@@ -705,7 +705,7 @@ def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any
 
 
 def _apply_timestamps(ds: xr.Dataset, timestamps: Any, path: Path) -> xr.Dataset:
-    from behavior.dataset import _check_time
+    from behavior.dataset import check_time
 
     if isinstance(timestamps, str | os.PathLike):
         ts_path = Path(timestamps)
@@ -723,7 +723,7 @@ def _apply_timestamps(ds: xr.Dataset, timestamps: Any, path: Path) -> xr.Dataset
             f"{where}: expected {ds.sizes['time']} timestamps, one per frame of {path.name}, "
             f"found {values.shape[0]}"
         )
-    _check_time(values, where)
+    check_time(values, where)
     out = ds.assign_coords(time=values)
     out.attrs["time_unit"] = "seconds"
     if values.size > 1:
