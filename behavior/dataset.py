@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import numpy as np
 import xarray as xr
 
+from behavior._json import to_jsonable
 from behavior.errors import PoseDataError
 
 __all__ = [
@@ -390,20 +391,6 @@ def read_log(obj: xr.Dataset | xr.DataArray) -> list[dict[str, Any]]:
     return records if isinstance(records, list) else [records]
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, xr.DataArray | xr.Dataset | np.ndarray):
-        return f"<{type(value).__name__} shape={getattr(value, 'shape', None)}>"
-    return repr(value)
-
-
 def append_log(obj: XrObj, operation: str, **parameters: Any) -> XrObj:
     """Return a shallow copy of ``obj`` with one more record in ``attrs["log"]``.
 
@@ -432,7 +419,7 @@ def append_log(obj: XrObj, operation: str, **parameters: Any) -> XrObj:
         "operation": operation,
         "datetime": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "behavior_version": __version__,
-        "parameters": _jsonable(parameters),
+        "parameters": to_jsonable(parameters, summarize_arrays=True),
     }
     out = obj.copy(deep=False)
     out.attrs = dict(obj.attrs)
