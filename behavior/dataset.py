@@ -39,6 +39,7 @@ __all__ = [
     "from_numpy",
     "read_log",
     "require_dims",
+    "session_name",
     "time_seconds",
     "time_step",
     "validate",
@@ -568,3 +569,34 @@ def time_step(obj: xr.DataArray | xr.Dataset, fps: Any = None) -> float:
     if time.size > 1:
         return float(np.median(np.diff(time)))
     return 1.0
+
+
+def session_name(session: Any, index: int = 0) -> str:
+    """The key one session goes by in results over many sessions.
+
+    A path's file name (suffix kept, so ``a.h5`` and ``a.csv`` stay apart), else the
+    file name of ``attrs["source_file"]``, else ``"session_{index}"``.
+
+    Parameters
+    ----------
+    session
+        A path, or a Dataset or DataArray (its ``source_file`` attribute is used).
+    index
+        The session's position in its sequence, for the fallback name.
+
+    Examples
+    --------
+    >>> session_name("data/mouse1DLC_resnet50.h5")
+    'mouse1DLC_resnet50.h5'
+    >>> session_name(xr.Dataset(), 3)
+    'session_3'
+    """
+    import os
+    from pathlib import Path
+
+    if isinstance(session, str | os.PathLike):
+        return Path(session).name
+    source = getattr(session, "attrs", {}).get("source_file")
+    if source:
+        return Path(str(source)).name
+    return f"session_{index}"
