@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,11 +15,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from behavior.classify import CVResult
+
 __all__ = ["feature_importance_bars", "learning_curve_lines", "pr_curve_lines"]
 
 
 def pr_curve_lines(
-    result: Any,
+    result: CVResult | pd.DataFrame,
     ax: Axes | None = None,
     behaviors: str | Sequence[str] | None = None,
 ) -> tuple[Figure, Axes]:

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from behavior.embedding import BehaviorMap
+
 __all__ = ["behavior_map", "cluster_pose_panels"]
 
 
@@ -35,7 +37,7 @@ def _region_edges(regions: np.ndarray) -> np.ndarray:
 
 
 def behavior_map(
-    bmap: Any,
+    bmap: BehaviorMap | xr.DataArray,
     ax: Axes | None = None,
     cmap: str = "magma",
     regions: bool = True,

@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from behavior.syllables.results import Syllables
+
 __all__ = [
     "syllable_durations",
     "syllable_trajectories",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 
-def _syllable_usage_table(syl_or_usage: Any) -> pd.DataFrame:
+def _syllable_usage_table(syl_or_usage: Syllables | pd.DataFrame) -> pd.DataFrame:
     if isinstance(syl_or_usage, pd.DataFrame) and "usage" in syl_or_usage.columns:
         return syl_or_usage
     if hasattr(syl_or_usage, "usage") and hasattr(syl_or_usage, "codes"):
@@ -44,7 +46,7 @@ def _syllable_usage_table(syl_or_usage: Any) -> pd.DataFrame:
 
 
 def syllable_usage(
-    syl: Any,
+    syl: Syllables | pd.DataFrame,
     ax: Axes | None = None,
     n_syllables: int | None = 30,
     by: str = "frames",
@@ -98,7 +100,7 @@ def syllable_usage(
 
 
 def syllable_durations(
-    syl: Any,
+    syl: Syllables | pd.DataFrame,
     ax: Axes | None = None,
     syllables: int | Sequence[int] | None = None,
     bins: int | Sequence[float] = 40,
@@ -180,7 +182,7 @@ def syllable_durations(
 
 
 def syllable_transitions(
-    syl: Any,
+    syl: Syllables | pd.DataFrame,
     ax: Axes | None = None,
     n_syllables: int | None = 20,
     self_transitions: bool = False,
@@ -237,7 +239,7 @@ def syllable_transitions(
 
 
 def syllable_trajectories(
-    syl_or_trajectories: Any,
+    syl_or_trajectories: Syllables | xr.DataArray,
     syllables: int | Sequence[int] | None = 8,
     window: tuple[float | str, float | str] = (-0.2, 0.5),
     n_cols: int = 4,
