@@ -176,7 +176,8 @@ def demo_stage(
     --------
     >>> @demo_stage("ethogram", needs=("behavior.ethogram",), figure=True)  # doctest: +SKIP
     ... def _ethogram(ctx):
-    ...     ctx.write_figure(bh.plot.ethogram(ctx.truth.labels)[0], "ethogram.png")
+    ...     eth = bh.Ethogram.from_states(ctx.truth.labels)
+    ...     ctx.write_figure(bh.plot.ethogram_raster(eth)[0], "ethogram.png")
     """
 
     def register(func: Callable[[DemoContext], None]) -> Callable[[DemoContext], None]:
@@ -277,7 +278,7 @@ def _ethogram(ctx: DemoContext) -> None:
         from behavior import plot
 
         fig = Figure(figsize=(10, 1 + 0.4 * len(eth.individuals)))
-        plot.ethogram(eth, ax=fig.add_subplot())
+        plot.ethogram_raster(eth, ax=fig.add_subplot())
         ctx.write_figure(fig, "ethogram.png")
     pooled = stats.groupby("behavior", sort=False).agg(
         n_bouts=("n_bouts", "sum"), total=("total_duration", "sum")
@@ -393,7 +394,7 @@ def _figures(ctx: DemoContext) -> None:
     if budget is not None:
         fig = Figure(figsize=(7, 4))
         order = [str(b) for b in ctx.truth.labels.attrs.get("labels", [])] or None
-        plot.time_budget(budget, ax=fig.add_subplot(), behaviors=order)
+        plot.time_budget_bars(budget, ax=fig.add_subplot(), behaviors=order)
         ctx.write_figure(fig, "time_budget.png")
 
 

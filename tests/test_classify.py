@@ -453,12 +453,12 @@ def test_learning_curve_and_permutation_importance_are_tidy_and_sensible():
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    _, ax = bh.plot.learning_curve(curve, axis="videos")
+    _, ax = bh.plot.learning_curve_lines(curve, axis="videos")
     assert len(ax.lines) == 1 and ax.get_xlabel() == "labelled videos"
-    _, ax = bh.plot.feature_importance(table)
+    _, ax = bh.plot.feature_importance_bars(table)
     assert ax.get_yticklabels()[0].get_text() == "signal"
     res = cross_validate(BehaviorClassifier(n_estimators=10), feats, labels, cv=3, progress=False)
-    _, ax = bh.plot.pr_curve(res)
+    _, ax = bh.plot.pr_curve_lines(res)
     assert len(ax.lines) == 2  # the curve and the chosen threshold
     assert "AP" in ax.get_legend().get_texts()[0].get_text()
     plt.close("all")

@@ -433,7 +433,7 @@ def test_map_and_pose_plots(single):
     ds, _ = single
     pmap = BehaviorMap(**FAST, clustering="kmeans", n_clusters=5).fit(ds)
     poses = pmap.cluster_poses(ds)
-    fig, axes = bh.plot.cluster_poses(poses, clusters=3, n_cols=2)
+    fig, axes = bh.plot.cluster_pose_panels(poses, clusters=3, n_cols=2)
     assert axes.shape == (2, 2) and [a.get_visible() for a in axes.flat] == [1, 1, 1, 0]
     assert axes.flat[0].get_title().startswith("cluster_0")
     assert len(axes.flat[0].lines) >= 5  # midline, tail and ears joined by name

@@ -1,4 +1,4 @@
-"""Tests for behavior/plot.py: what is drawn, on which axes, in which orientation."""
+"""Tests for behavior/plot/: what is drawn, on which axes, in which orientation."""
 
 from __future__ import annotations
 
@@ -136,8 +136,8 @@ def _bar_heights(ax):
     }
 
 
-def test_time_budget_sums_bout_durations_per_individual_and_behavior():
-    fig, ax = bh.plot.time_budget(BOUTS)
+def test_time_budget_bars_sums_bout_durations_per_individual_and_behavior():
+    fig, ax = bh.plot.time_budget_bars(BOUTS)
     assert isinstance(fig, Figure) and isinstance(ax, Axes)
     heights = _bar_heights(ax)
     assert heights[("chase", "ann")] == 3.5
@@ -148,23 +148,23 @@ def test_time_budget_sums_bout_durations_per_individual_and_behavior():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["ann", "bob"]
 
 
-def test_time_budget_from_a_budget_table_honours_ax_and_order():
+def test_time_budget_bars_from_a_budget_table_honours_ax_and_order():
     table = pd.DataFrame(
         {"individual": ["m1", "m1"], "behavior": ["walk", "rest"], "seconds": [5.0, 7.0]}
     )
     fig, (ax1, ax2) = plt.subplots(2)
-    got_fig, got_ax = bh.plot.time_budget(table, ax=ax2, behaviors=["rest", "walk", "chase"])
+    got_fig, got_ax = bh.plot.time_budget_bars(table, ax=ax2, behaviors=["rest", "walk", "chase"])
     assert got_fig is fig and got_ax is ax2 and not ax1.containers
     assert [t.get_text() for t in ax2.get_xticklabels()] == ["rest", "walk", "chase"]
     assert [p.get_height() for p in ax2.containers[0].patches] == [7.0, 5.0, 0.0]
     assert ax2.get_legend() is None  # one individual: no legend needed
 
 
-def test_time_budget_refuses_tables_without_durations():
+def test_time_budget_bars_refuses_tables_without_durations():
     with pytest.raises(bh.PoseDataError, match=r"'duration'.*found \['individual', 'behavior'\]"):
-        bh.plot.time_budget(BOUTS.drop(columns="duration"))
+        bh.plot.time_budget_bars(BOUTS.drop(columns="duration"))
     with pytest.raises(bh.PoseDataError, match="DataFrame"):
-        bh.plot.time_budget([1, 2, 3])
+        bh.plot.time_budget_bars([1, 2, 3])
 
 
 # --------------------------------------------------------------------------- ethogram plots
@@ -187,7 +187,7 @@ def states_eth():
 def test_ethogram_raster_draws_one_bar_per_bout(states_eth):
     from matplotlib.collections import PolyCollection
 
-    fig, ax = bh.plot.ethogram(states_eth)
+    fig, ax = bh.plot.ethogram_raster(states_eth)
     assert isinstance(fig, Figure) and isinstance(ax, Axes)
     bars = [c for c in ax.collections if isinstance(c, PolyCollection)]
     n_bouts = len(states_eth.to_bouts())
@@ -197,20 +197,20 @@ def test_ethogram_raster_draws_one_bar_per_bout(states_eth):
     assert ax.get_xlim() == (0.0, 3.0)
 
 
-def test_ethogram_non_exclusive_rows_and_given_ax(states_eth):
+def test_ethogram_raster_non_exclusive_rows_and_given_ax(states_eth):
     from behavior.ethogram import Ethogram
 
     eth = Ethogram(states_eth.labels)  # same frames, not exclusive: a row per behavior
     fig, (top, bottom) = plt.subplots(2)
-    got_fig, got_ax = bh.plot.ethogram(eth, ax=bottom, individuals="bob")
+    got_fig, got_ax = bh.plot.ethogram_raster(eth, ax=bottom, individuals="bob")
     assert got_fig is fig and got_ax is bottom and not top.collections
     assert [t.get_text() for t in bottom.get_yticklabels()] == ["rest", "walk", "groom"]
     with pytest.raises(bh.PoseDataError, match="Ethogram"):
-        bh.plot.ethogram(eth.to_bouts())
+        bh.plot.ethogram_raster(eth.to_bouts())
 
 
-def test_time_budget_accepts_an_ethogram(states_eth):
-    _, ax = bh.plot.time_budget(states_eth)
+def test_time_budget_bars_accepts_an_ethogram(states_eth):
+    _, ax = bh.plot.time_budget_bars(states_eth)
     heights = _bar_heights(ax)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["rest", "walk", "groom"]
     assert heights[("rest", "ann")] == 1.5 and heights[("groom", "bob")] == 1.5
@@ -228,14 +228,65 @@ def test_bout_durations_histogram_counts_every_bout(states_eth):
         bh.plot.bout_durations(pd.DataFrame({"behavior": ["x"]}))
 
 
-def test_transition_matrix_heatmap_shows_the_probabilities(states_eth):
+def test_transition_heatmap_shows_the_probabilities(states_eth):
     from behavior.ethogram import transition_matrix
 
-    fig, ax = bh.plot.transition_matrix(states_eth)
+    fig, ax = bh.plot.transition_heatmap(states_eth)
     (image,) = ax.images
     expected = transition_matrix(states_eth).to_numpy()
     np.testing.assert_array_equal(np.ma.filled(image.get_array(), np.nan), expected)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["rest", "walk", "groom"]
     assert len(fig.axes) == 2  # with a colorbar
     with pytest.raises(bh.PoseDataError, match="exclusive"):
-        bh.plot.transition_matrix(pd.DataFrame({"a": [1, 2]}))
+        bh.plot.transition_heatmap(pd.DataFrame({"a": [1, 2]}))
+
+
+def test_ethogram_in_frames_spans_its_frames_and_bout_durations_are_seconds():
+    from behavior.ethogram import Ethogram
+
+    labels = xr.DataArray(
+        [[0], [0], [1], [1], [1], [0]],
+        dims=("time", "individual"),
+        coords={"time": np.arange(6.0), "individual": ["ann"]},
+        attrs={"labels": ["rest", "walk"], "fps": 2.0, "time_unit": "frames"},
+    )
+    eth = Ethogram.from_states(labels)
+    _, ax = bh.plot.ethogram_raster(eth)
+    assert ax.get_xlim() == (0.0, 6.0)  # the last frame lasts one frame, not 1/fps frames
+    _, ax = bh.plot.bout_durations(eth, bins=[0, 1.25, 2])
+    counts = {p.get_label(): p.get_path().vertices[:, 1].max() for p in ax.patches}
+    assert counts == {"rest": 2.0, "walk": 1.0}  # rest: 1 s and 0.5 s; walk: 1.5 s
+
+
+def test_import_of_the_plot_package_does_not_import_matplotlib():
+    import subprocess
+    import sys
+
+    code = "import sys, behavior.plot; print('matplotlib' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_every_plot_function_is_named_for_a_figure_and_returns_fig_and_axes():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import behavior
+    import behavior.plot
+
+    kinds = {"classifiers", "ethograms", "kinematics", "maps", "syllables"}
+    found = {m.name for m in pkgutil.iter_modules(behavior.plot.__path__)}
+    assert kinds <= found
+    assert sorted(bh.plot.__all__) == sorted(
+        n for kind in kinds for n in importlib.import_module(f"behavior.plot.{kind}").__all__
+    )
+    # one name, one meaning: no figure shares its name with a module or a public name elsewhere
+    others = {m.name for m in pkgutil.iter_modules(behavior.__path__)}
+    for module in ("ethogram", "events", "classify", "embedding", "syllables", "kinematics"):
+        others |= set(getattr(importlib.import_module(f"behavior.{module}"), "__all__", []))
+    for name in bh.plot.__all__:
+        func = getattr(bh.plot, name)
+        assert name not in others, f"bh.plot.{name} collides with another name of behavior"
+        returns = inspect.signature(func).return_annotation
+        assert str(returns).startswith("tuple[Figure, "), (name, returns)
