@@ -141,9 +141,7 @@ def test_multiclass_gives_an_exclusive_ethogram(social):
     assert clf.feature_options_["windows"] == SMALL_FEATURES["windows"]
     poses = social[1][0].isel(time=slice(0, 600))
     from_poses = clf.predict_proba(poses)
-    from_features = clf.predict_proba(
-        bh.features.extract(poses, progress=False, **SMALL_FEATURES)
-    )
+    from_features = clf.predict_proba(bh.features.extract(poses, progress=False, **SMALL_FEATURES))
     np.testing.assert_array_equal(from_poses.values, from_features.values)
 
 
@@ -375,6 +373,83 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, social, free
     (tmp_path / "junk.skops").write_bytes(b"not a model")
     with pytest.raises(bh.FileFormatError):
         BehaviorClassifier.load(tmp_path / "junk.skops")
+
+
+class _Payload:
+    """Unpickling this would create the marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "joblib", "joblib-compressed", "joblib-dict"])
+def test_load_refuses_pickles_without_running_them(tmp_path, writer):
+    import pickle
+
+    import joblib
+
+    marker = tmp_path / "code_ran"
+    payload = _Payload(marker)
+    path = tmp_path / "model.skops"
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload))
+    elif writer == "joblib":
+        joblib.dump(payload, path)
+    elif writer == "joblib-compressed":
+        joblib.dump(payload, path, compress=3)
+    else:  # the old format: a joblib dict without metadata
+        joblib.dump({"format": "behavior-classifier", "estimator": payload}, path)
+    with pytest.raises(bh.FileFormatError, match=r"model\.skops: expected a classifier saved"):
+        BehaviorClassifier.load(path)
+    assert not marker.exists()
+
+
+def test_load_refuses_foreign_zips_and_untrusted_types(tmp_path):
+    import zipfile
+
+    import skops.io
+    from sklearn.preprocessing import FunctionTransformer
+
+    from behavior.classify import persistence
+
+    plain = tmp_path / "plain.skops"
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(bh.FileFormatError, match="without behavior-classifier.json"):
+        BehaviorClassifier.load(plain)
+    # a skops file that would build a function from a name: outside the allow-list
+    evil = tmp_path / "evil.skops"
+    skops.io.dump({"params": {}, "fitted": {"models_": FunctionTransformer(print)}}, evil)
+    meta = {"format": persistence.FORMAT, "format_version": persistence.FORMAT_VERSION}
+    with zipfile.ZipFile(evil, "a") as archive:
+        archive.writestr(persistence.METADATA, json.dumps(meta))
+    with pytest.raises(bh.FileFormatError, match="trusted types.*print"):
+        BehaviorClassifier.load(evil)
+    with pytest.raises(FileNotFoundError):
+        BehaviorClassifier.load(tmp_path / "missing.skops")
+
+
+def test_save_writes_one_file_and_keeps_the_old_one_on_failure(tmp_path, monkeypatch, freeze_model):
+    with pytest.raises(bh.FileFormatError, match=r"model\.json.*\.skops"):
+        freeze_model.save(tmp_path / "model.json")  # no model-then-JSON over one path
+    assert list(tmp_path.iterdir()) == []
+    path = freeze_model.save(tmp_path / "model.skops")
+    before = path.read_bytes()
+
+    import skops.io
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(skops.io, "dump", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        freeze_model.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skops"]  # no temp file left
+    assert BehaviorClassifier.load(path).thresholds_ == freeze_model.thresholds_
 
 
 def test_mismatched_data_raise_errors_naming_what_differs(social, freeze_model):

@@ -64,6 +64,13 @@ def as_sessions(sessions: Any) -> tuple[list[Any], list[str], bool]:
         return [sessions], [session_name(sessions, 0)], True  # a Mapping too)
     if isinstance(sessions, Mapping):
         return list(sessions.values()), [str(k) for k in sessions], False
+    if hasattr(sessions, "shape") and hasattr(sessions, "dtype"):  # numpy, sparse, memmap
+        raise PoseDataError(
+            "sessions: expected pose Datasets, feature DataArrays (time, feature, individual) "
+            f"or file paths, found a {type(sessions).__name__} of shape {sessions.shape}; a "
+            "BehaviorClassifier takes sessions, not a feature matrix (wrap features in an "
+            "xr.DataArray with dims (time, feature, individual))"
+        )
     if isinstance(sessions, Iterable):
         items = list(sessions)
         if not items:

@@ -366,8 +366,9 @@ class BehaviorClassifier(BaseEstimator):
         check_params(self)
         if y is None:
             raise PoseDataError(
-                "y: fit needs the labels of the sessions (an Ethogram, label array or "
-                "annotation file per session), found None"
+                "y: BehaviorClassifier requires y to be passed, but the target y is None; "
+                "give the labels of the sessions (an Ethogram, label array or annotation "
+                "file per session)"
             )
         prepared, _ = prepare(self, X, y, progress=self.progress)
         meta = training_meta(self, prepared)
