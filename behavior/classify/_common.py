@@ -86,6 +86,7 @@ def as_sessions(sessions: Any) -> tuple[list[Any], list[str], bool]:
 
 
 def as_labels(labels: Any, names: list[str], single: bool) -> list[Any]:
+    """One label entry per session, from a list, a name -> labels dict or one label."""
     if isinstance(labels, Mapping) and not isinstance(labels, Ethogram | xr.Dataset):
         missing = [n for n in names if n not in labels]
         if missing:
@@ -257,6 +258,7 @@ class Rows:
 
 
 def stack(prepared: list[Prepared], feature_names: list[str], behaviors: list[str] | None) -> Rows:
+    """All sessions as rows, features in ``feature_names`` order, labels of ``behaviors``."""
     blocks_x, blocks_y, sess, ind, frm = [], [], [], [], []
     for s, p in enumerate(prepared):
         position = {n: k for k, n in enumerate(p.feature_names)}
@@ -488,6 +490,7 @@ def select_threshold(y_true: Any, proba: Any, rule: str = "f1") -> float:
 
 
 def per_behavior(value: Any, behaviors: Sequence[str], name: str) -> dict[str, Any]:
+    """A value per behavior from one value for all or a dict (unknown names refused)."""
     if isinstance(value, Mapping):
         unknown = [b for b in value if b not in behaviors]
         if unknown:
@@ -523,6 +526,7 @@ def prepare(
     progress: bool = False,
     need_labels: bool = True,
 ) -> tuple[list[Prepared], bool]:
+    """Sessions (and labels) as :class:`Prepared` arrays, with ``est``'s feature options."""
     items, names, single = as_sessions(sessions)
     label_items = as_labels(labels, names, single) if labels is not None else None
     if need_labels and label_items is None:
@@ -554,6 +558,7 @@ def prepare(
 
 
 def training_meta(est: BehaviorClassifier, prepared: list[Prepared]) -> dict[str, Any]:
+    """What the model is trained on (fps, units, keypoints ...); sessions must agree."""
     first = prepared[0]
     for p in prepared[1:]:
         for key in ("fps", "space_unit", "keypoints"):
@@ -589,6 +594,7 @@ def training_meta(est: BehaviorClassifier, prepared: list[Prepared]) -> dict[str
 
 
 def pick_behaviors(est: BehaviorClassifier, prepared: list[Prepared]) -> list[str]:
+    """The behaviors to learn: ``est.behaviors``, else every one shown in the labels."""
     seen: dict[str, bool] = {}
     for p in prepared:
         if p.labels is None:
@@ -610,6 +616,7 @@ def pick_behaviors(est: BehaviorClassifier, prepared: list[Prepared]) -> list[st
 
 
 def new_model(est: BehaviorClassifier) -> Any:
+    """An unfitted scikit-learn model from ``est``'s hyperparameters."""
     if est.model == "forest":
         from sklearn.ensemble import RandomForestClassifier
 
@@ -638,6 +645,7 @@ def new_model(est: BehaviorClassifier) -> Any:
 
 
 def fit_one(est: BehaviorClassifier, X: np.ndarray, y: np.ndarray) -> Any:
+    """One fitted scikit-learn model on rows ``X`` and labels ``y``."""
     model = new_model(est)
     if est.model == "forest" and isinstance(est.max_samples, int | np.integer):
         model.set_params(max_samples=min(int(est.max_samples), X.shape[0]))
@@ -645,6 +653,7 @@ def fit_one(est: BehaviorClassifier, X: np.ndarray, y: np.ndarray) -> Any:
 
 
 def impute(est: BehaviorClassifier, X: np.ndarray) -> np.ndarray:
+    """NaN features replaced by the training medians (forest only)."""
     if est.model != "forest":
         return X
     bad = np.isnan(X)
@@ -767,6 +776,7 @@ def plain_decisions(
 
 
 def fixed_thresholds(est: BehaviorClassifier, behaviors: list[str]) -> dict[str, float]:
+    """Thresholds per behavior from a number or dict (0.5 for a rule)."""
     if isinstance(est.threshold, Mapping):
         missing = [b for b in behaviors if b not in est.threshold]
         if missing:
@@ -789,6 +799,7 @@ def check_fitted(est: BehaviorClassifier, method: str = "predict") -> None:
 
 
 def check_compatible(est: BehaviorClassifier, p: Prepared) -> None:
+    """Refuse a session whose keypoints, frame rate or units differ from the training data."""
     meta = est.metadata_
     problems = []
     kp_model, kp_data = meta.get("keypoints"), p.meta.get("keypoints")
@@ -833,6 +844,7 @@ def thin_negatives(index: np.ndarray, y: np.ndarray, ratio: float | None) -> np.
 
 
 def gap_frames(gap: Any, fps: float | None) -> int:
+    """A gap (int frames, seconds or text) in frames; 0 without a frame rate."""
     from behavior.units import to_frames
 
     if gap is None:
@@ -888,6 +900,7 @@ def shortest(lengths: np.ndarray, fps: float | None) -> float | int | None:
 
 
 def scaled(value: float | int | None, factor: float) -> float | int | None:
+    """``value`` times ``factor``, in its own unit (frames stay int); None for 0."""
     if value is None or factor == 0:
         return None
     if isinstance(value, int):
@@ -991,6 +1004,7 @@ def tune_decisions(
 
 
 def progress_over(iterable: Any, progress: bool, desc: str, total: int | None = None) -> Any:
+    """``iterable`` with a progress bar when ``progress``."""
     from behavior._progress import progress_bar
 
     return progress_bar(iterable, enabled=progress, desc=desc, total=total)
