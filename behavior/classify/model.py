@@ -350,8 +350,8 @@ class BehaviorClassifier(BaseEstimator):
 
         Examples
         --------
-        >>> feats, eth = bh.simulate.session(duration="1 min", seed=0)  # doctest: +SKIP
-        >>> clf = BehaviorClassifier(random_state=0).fit([feats], [eth])  # doctest: +SKIP
+        >>> ds, truth = bh.simulate.session(duration="1 min", seed=0)  # doctest: +SKIP
+        >>> clf = BehaviorClassifier(random_state=0).fit([ds], [truth.labels])  # doctest: +SKIP
         """
         if fit_params:
             hint = (

@@ -230,7 +230,7 @@ def write_model(state: dict[str, Any], metadata: dict[str, Any], path: str | os.
     meta = {**to_jsonable(metadata), "format": FORMAT, "format_version": FORMAT_VERSION}
     sio = _skops_io()
     with atomic_path(path) as tmp:
-        sio.dump(state, tmp)
+        sio.dump(state, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         with zipfile.ZipFile(tmp, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA, json.dumps(meta, indent=2))
         with open(tmp, "rb+") as f:
