@@ -75,9 +75,10 @@ def simulated(train_seeds=range(6), test_seeds=(100, 101, 102, 103)) -> None:
     test_x = [features.extract(ds, progress=False) for ds, _ in test]
     print(f"   simulated and extracted {train_x[0].sizes['feature']} features of "
           f"{len(train) + len(test)} sessions in {time.perf_counter() - t0:.0f} s")  # fmt: skip
-    clf = BehaviorClassifier(behaviors=BEHAVIORS, threshold="f1", min_bout="auto", merge_gap="auto")
+    clf = BehaviorClassifier(behaviors=BEHAVIORS, threshold="f1", min_bout="auto", merge_gap="auto",
+                             random_state=0, progress=False)  # fmt: skip
     t0 = time.perf_counter()
-    clf.fit(train_x, [truth.labels for _, truth in train], progress=False)
+    clf.fit(train_x, [truth.labels for _, truth in train])
     fit_s = time.perf_counter() - t0
     print(f"   fit (3 behaviors, 3 inner folds for thresholds + final fit): {fit_s:.0f} s; "
           f"{load()}")  # fmt: skip
@@ -87,7 +88,7 @@ def simulated(train_seeds=range(6), test_seeds=(100, 101, 102, 103)) -> None:
     model, preset, clean, per_session = [], [], [], []
     for (ds, truth), x in zip(test, test_x, strict=True):
         reference = Ethogram.from_states(truth.labels).sel(behavior=BEHAVIORS)
-        found = clf.predict(x, progress=False)
+        found = clf.predict(x)
         table = agreement(reference, found)
         model.append(table)
         f = pooled([table])["frame_f1"].rename(truth.params["seed"])
@@ -120,9 +121,9 @@ def behaviordepot() -> None:
     human = bh.load_annotations(labels, fps=50)
     rows = []
     for name, clf in [
-        ("classifier, threshold 0.5", BehaviorClassifier()),
+        ("classifier, threshold 0.5", BehaviorClassifier(random_state=0)),
         ("classifier, threshold 'f1' + auto bouts",
-         BehaviorClassifier(threshold="f1", min_bout="auto", merge_gap="auto")),
+         BehaviorClassifier(threshold="f1", min_bout="auto", merge_gap="auto", random_state=0)),
     ]:  # fmt: skip
         t0 = time.perf_counter()
         res = cross_validate(clf, [ds], [labels], cv=5, gap="2 s", progress=False)
@@ -162,9 +163,9 @@ def fit_time() -> None:
         ("all rows (negative_ratio=None)", {"negative_ratio": None}),
         ("default + threshold='f1' (3 inner folds + final fit)", {"threshold": "f1"}),
     ]:
-        clf = BehaviorClassifier(**params)
+        clf = BehaviorClassifier(**params, random_state=0, progress=False)
         t0 = time.perf_counter()
-        clf.fit([x], [y], progress=False)
+        clf.fit([x], [y])
         seconds = time.perf_counter() - t0
         rows.append({"model": name, "fit_s": seconds,
                      "speedup_vs_simba_1056s": SIMBA_FIT_S / seconds})  # fmt: skip

@@ -13,19 +13,19 @@ from hypothesis import strategies as st
 import behavior as bh
 from behavior.classify import (
     BehaviorClassifier,
-    _thin_negatives,
     cross_validate,
     grouped_splits,
     learning_curve,
-    load_classifier,
     permutation_importance,
     postprocess,
     select_threshold,
 )
+from behavior.classify._common import thin_negatives
+from behavior.classify.persistence import read_metadata
 from behavior.errors import PoseDataError
 from behavior.ethogram import Ethogram, agreement
 
-FAST = {"n_estimators": 25, "random_state": 0}
+FAST = {"n_estimators": 25, "random_state": 0, "progress": False}
 SMALL_FEATURES = {"windows": ("0.25 s", "1 s"), "stats": ("mean", "max")}
 
 
@@ -75,7 +75,7 @@ def social():
 def freeze_model(social):
     """A freezing classifier trained on the poses of seeds 0-2 (features computed inside)."""
     clf = BehaviorClassifier(behaviors=["freeze"], feature_options=SMALL_FEATURES, **FAST)
-    return clf.fit([ds for ds, _ in social[:3]], [t.labels for _, t in social[:3]], progress=False)
+    return clf.fit([ds for ds, _ in social[:3]], [t.labels for _, t in social[:3]])
 
 
 # --------------------------------------------------------------------------- fit / predict
@@ -83,7 +83,7 @@ def freeze_model(social):
 
 def test_fit_predict_recovers_freezing_on_a_new_session(social, freeze_model):
     ds, truth = social[3]
-    eth = freeze_model.predict(ds, progress=False)
+    eth = freeze_model.predict(ds)
     assert isinstance(eth, Ethogram)
     assert eth.behaviors == ["freeze"] and eth.individuals == ["mouse_0", "mouse_1"]
     assert eth.attrs["source"] == "classifier"
@@ -92,28 +92,28 @@ def test_fit_predict_recovers_freezing_on_a_new_session(social, freeze_model):
     tp = float((table.frame_recall * table.frames_reference).sum())
     f1 = 2 * tp / float(table.frames_reference.sum() + table.frames_other.sum())
     assert f1 > 0.85
-    proba = freeze_model.predict_proba(ds, progress=False)
+    proba = freeze_model.predict_proba(ds)
     assert proba.dims == ("time", "behavior", "individual")
     assert proba.sizes["time"] == ds.sizes["time"]
     assert float(proba.min()) >= 0 and float(proba.max()) <= 1
 
 
 def test_predict_many_sessions_returns_one_result_each(social, freeze_model):
-    out = freeze_model.predict({"a": social[2][0], "b": social[3][0]}, progress=False)
+    out = freeze_model.predict({"a": social[2][0], "b": social[3][0]})
     assert isinstance(out, list) and len(out) == 2
     assert all(e.n_frames == social[3][0].sizes["time"] for e in out)
 
 
 def test_untracked_frames_get_nan_probability_and_no_behavior():
     feats, eth = synthetic(0)
-    clf = BehaviorClassifier(**FAST).fit([feats], [eth], progress=False)
+    clf = BehaviorClassifier(**FAST).fit([feats], [eth])
     holes = feats.copy()
     holes[100:130] = np.nan
     holes[400, 0] = np.nan  # one NaN feature: imputed, still predicted
-    proba = clf.predict_proba(holes, progress=False)
+    proba = clf.predict_proba(holes)
     assert np.isnan(proba.values[100:130]).all()
     assert np.isfinite(proba.values[400]).all()
-    assert not clf.predict(holes, progress=False).labels.values[100:130].any()
+    assert not clf.predict(holes).labels.values[100:130].any()
 
 
 def test_unlabelled_frames_are_not_trained_on():
@@ -121,7 +121,7 @@ def test_unlabelled_frames_are_not_trained_on():
     y = eth.labels.values.astype(float)
     y[:700] = np.nan  # only the second half is labelled
     partial = xr.DataArray(y, dims=eth.labels.dims, coords=eth.labels.coords)
-    clf = BehaviorClassifier(**FAST).fit([feats], [partial], progress=False)
+    clf = BehaviorClassifier(**FAST).fit([feats], [partial])
     # every tree of the forest drew its rows from the 800 labelled frames only
     forest = clf.models_["groom"]
     assert all(tree.tree_.n_node_samples[0] <= 800 for tree in forest.estimators_)
@@ -132,18 +132,16 @@ def test_multiclass_gives_an_exclusive_ethogram(social):
     ds, truth = social[0]
     feats = bh.features.extract(ds, progress=False, **SMALL_FEATURES)
     clf = BehaviorClassifier(multiclass=True, behaviors=["freeze", "rest", "groom"],
-                             n_estimators=10)  # fmt: skip
-    clf.fit([feats[:3000]], [truth.labels[:3000]], progress=False)
-    eth = clf.predict(feats[3000:], progress=False)
+                             n_estimators=10, random_state=0, progress=False)  # fmt: skip
+    clf.fit([feats[:3000]], [truth.labels[:3000]])
+    eth = clf.predict(feats[3000:])
     assert eth.exclusive
     assert (eth.labels.values.sum(axis=1) <= 1).all()
     # trained on precomputed features, it computes the same features from poses itself
     assert clf.feature_options_["windows"] == SMALL_FEATURES["windows"]
     poses = social[1][0].isel(time=slice(0, 600))
-    from_poses = clf.predict_proba(poses, progress=False)
-    from_features = clf.predict_proba(
-        bh.features.extract(poses, progress=False, **SMALL_FEATURES), progress=False
-    )
+    from_poses = clf.predict_proba(poses)
+    from_features = clf.predict_proba(bh.features.extract(poses, progress=False, **SMALL_FEATURES))
     np.testing.assert_array_equal(from_poses.values, from_features.values)
 
 
@@ -151,7 +149,7 @@ def test_overlapping_labels_refused_in_multiclass():
     feats, eth = synthetic(2)
     both = xr.concat([eth.labels, eth.labels.assign_coords(behavior=["sniff"])], "behavior")
     with pytest.raises(PoseDataError, match="exclusive"):
-        BehaviorClassifier(multiclass=True, **FAST).fit([feats], [Ethogram(both)], progress=False)
+        BehaviorClassifier(multiclass=True, **FAST).fit([feats], [Ethogram(both)])
 
 
 # --------------------------------------------------------------------------- splits
@@ -233,7 +231,7 @@ def test_grouped_splits_property(lengths, data):
 def test_thinning_keeps_every_positive_and_bounds_negatives(y, ratio):
     y = np.asarray(y)
     index = np.arange(y.size) + 7
-    kept = _thin_negatives(index, y, ratio)
+    kept = thin_negatives(index, y, ratio)
     assert set(index[y]) <= set(kept)
     negatives = np.isin(index[~y], kept).sum()
     if (~y).sum() <= ratio * y.sum() or not y.any():
@@ -247,7 +245,7 @@ def test_thinning_never_runs_past_the_last_negative():
     for n_pos in range(1100, 1160):  # sizes where a float stride used to overshoot
         y = np.zeros(35_218 + n_pos, dtype=bool)
         y[::31][:n_pos] = True
-        kept = _thin_negatives(np.arange(y.size), y, 10.0)
+        kept = thin_negatives(np.arange(y.size), y, 10.0)
         assert kept.size == np.unique(kept).size
         assert (~y[kept]).sum() == 10 * n_pos
 
@@ -275,11 +273,11 @@ def test_select_threshold_picks_the_max_f1_threshold():
 def test_threshold_rule_is_chosen_on_inner_folds():
     data = [synthetic(seed, n=900) for seed in range(3)]
     clf = BehaviorClassifier(threshold="f1", **FAST)
-    clf.fit([f for f, _ in data], [e for _, e in data], progress=False)
+    clf.fit([f for f, _ in data], [e for _, e in data])
     assert 0 < clf.thresholds_["groom"] < 1
     assert clf.thresholds_["groom"] != 0.5
     with pytest.raises(PoseDataError, match="threshold"):
-        BehaviorClassifier(threshold="best").fit([data[0][0]], [data[0][1]], progress=False)
+        BehaviorClassifier(threshold="best", progress=False).fit([data[0][0]], [data[0][1]])
 
 
 # --------------------------------------------------------------------------- post-processing
@@ -311,14 +309,14 @@ def test_postprocess_fills_gaps_then_drops_short_bouts_exactly():
 )
 def test_post_processing_equals_the_events_bout_logic(values, min_bout, merge_gap):
     from behavior import events
-    from behavior.classify import _clean_mask
+    from behavior.classify._common import clean_mask
 
     mask = xr.DataArray(np.array(values), dims=("time", "individual"),
                         coords={"individual": ["a", "b"]}, attrs={"fps": 10.0})  # fmt: skip
     expected = events.mask_from_bouts(
         events.bouts(mask, min_duration=min_bout or 0, merge_gap=merge_gap or 0), mask
     )
-    np.testing.assert_array_equal(_clean_mask(mask, min_bout, merge_gap, "x"), expected.values)
+    np.testing.assert_array_equal(clean_mask(mask, min_bout, merge_gap, "x"), expected.values)
 
 
 def test_auto_post_processing_is_chosen_on_validation_folds_and_helps():
@@ -332,24 +330,24 @@ def test_auto_post_processing_is_chosen_on_validation_folds_and_helps():
     ]
     shortest = np.percentile(lengths, 2, method="lower")  # robust to a stray short label
     tuned = BehaviorClassifier(threshold="f1", min_bout="auto", merge_gap="auto", **FAST)
-    tuned.fit(feats[:3], labels[:3], progress=False)
+    tuned.fit(feats[:3], labels[:3])
     candidates = [None] + [f * shortest / 30.0 for f in (0.25, 0.5, 0.75, 1.0)]
     assert any(tuned.min_bout_["groom"] == pytest.approx(c) for c in candidates if c)
-    plain = BehaviorClassifier(threshold="f1", **FAST).fit(feats[:3], labels[:3], progress=False)
+    plain = BehaviorClassifier(threshold="f1", **FAST).fit(feats[:3], labels[:3])
     assert plain.min_bout_ == {"groom": None}
 
     def f1(clf):
-        table = agreement(labels[3], clf.predict(feats[3], progress=False))
+        table = agreement(labels[3], clf.predict(feats[3]))
         return float(table["frame_f1"].iloc[0]), table
 
     (tuned_f1, table), (plain_f1, _) = f1(tuned), f1(plain)
     assert tuned_f1 > plain_f1 + 0.05  # per-frame noise: bouts need the post-processing
     assert table["bouts_other"].iloc[0] < 2 * table["bouts_reference"].iloc[0]
-    pred = tuned.predict(feats[3], progress=False).to_bouts()
+    pred = tuned.predict(feats[3]).to_bouts()
     assert (pred.duration >= tuned.min_bout_["groom"] - 1e-9).all()
     # without validation folds (multiclass), "auto" is half the shortest labelled bout
     mc = BehaviorClassifier(multiclass=True, min_bout="auto", **FAST)
-    mc.fit(feats[:3], labels[:3], progress=False)
+    mc.fit(feats[:3], labels[:3])
     assert mc.min_bout_["groom"] == pytest.approx(0.5 * shortest / 30.0)
 
 
@@ -358,22 +356,100 @@ def test_auto_post_processing_is_chosen_on_validation_folds_and_helps():
 
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, social, freeze_model):
     path = freeze_model.save(tmp_path / "freeze")
-    assert path.suffix == ".joblib" and path.is_file()
-    meta = json.loads(path.with_suffix(".json").read_text())
+    assert path.suffix == ".skops" and path.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["freeze.skops"]  # one file
+    meta = read_metadata(path)
     assert meta["fps"] == 30.0 and meta["space_unit"] == "cm"
     assert meta["keypoints"] == bh.simulate.KEYPOINTS
     assert meta["feature_names"] == freeze_model.feature_names_
     assert meta["behavior_version"] == bh.__version__
     assert meta["feature_options"]["windows"] == list(SMALL_FEATURES["windows"])
-    again = load_classifier(path)
+    again = BehaviorClassifier.load(path)
     ds = social[3][0]
-    a = freeze_model.predict_proba(ds, progress=False)
-    b = again.predict_proba(ds, progress=False)
+    a = freeze_model.predict_proba(ds)
+    b = again.predict_proba(ds)
     np.testing.assert_array_equal(a.values, b.values)
-    assert freeze_model.predict(ds, progress=False) == again.predict(ds, progress=False)
-    (tmp_path / "junk.joblib").write_bytes(b"not a model")
+    assert freeze_model.predict(ds) == again.predict(ds)
+    (tmp_path / "junk.skops").write_bytes(b"not a model")
     with pytest.raises(bh.FileFormatError):
-        load_classifier(tmp_path / "junk.joblib")
+        BehaviorClassifier.load(tmp_path / "junk.skops")
+
+
+class _Payload:
+    """Unpickling this would create the marker file: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.mark.parametrize("writer", ["pickle", "joblib", "joblib-compressed", "joblib-dict"])
+def test_load_refuses_pickles_without_running_them(tmp_path, writer):
+    import pickle
+
+    import joblib
+
+    marker = tmp_path / "code_ran"
+    payload = _Payload(marker)
+    path = tmp_path / "model.skops"
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps(payload))
+    elif writer == "joblib":
+        joblib.dump(payload, path)
+    elif writer == "joblib-compressed":
+        joblib.dump(payload, path, compress=3)
+    else:  # the old format: a joblib dict without metadata
+        joblib.dump({"format": "behavior-classifier", "estimator": payload}, path)
+    with pytest.raises(bh.FileFormatError, match=r"model\.skops: expected a classifier saved"):
+        BehaviorClassifier.load(path)
+    assert not marker.exists()
+
+
+def test_load_refuses_foreign_zips_and_untrusted_types(tmp_path):
+    import zipfile
+
+    import skops.io
+    from sklearn.preprocessing import FunctionTransformer
+
+    from behavior.classify import persistence
+
+    plain = tmp_path / "plain.skops"
+    with zipfile.ZipFile(plain, "w") as archive:
+        archive.writestr("notes.txt", "hello")
+    with pytest.raises(bh.FileFormatError, match="without behavior-classifier.json"):
+        BehaviorClassifier.load(plain)
+    # a skops file that would build a function from a name: outside the allow-list
+    evil = tmp_path / "evil.skops"
+    skops.io.dump({"params": {}, "fitted": {"models_": FunctionTransformer(print)}}, evil)
+    meta = {"format": persistence.FORMAT, "format_version": persistence.FORMAT_VERSION}
+    with zipfile.ZipFile(evil, "a") as archive:
+        archive.writestr(persistence.METADATA, json.dumps(meta))
+    with pytest.raises(bh.FileFormatError, match="trusted types.*print"):
+        BehaviorClassifier.load(evil)
+    with pytest.raises(FileNotFoundError):
+        BehaviorClassifier.load(tmp_path / "missing.skops")
+
+
+def test_save_writes_one_file_and_keeps_the_old_one_on_failure(tmp_path, monkeypatch, freeze_model):
+    with pytest.raises(bh.FileFormatError, match=r"model\.json.*\.skops"):
+        freeze_model.save(tmp_path / "model.json")  # no model-then-JSON over one path
+    assert list(tmp_path.iterdir()) == []
+    path = freeze_model.save(tmp_path / "model.skops")
+    before = path.read_bytes()
+
+    import skops.io
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(skops.io, "dump", full_disk)
+    with pytest.raises(OSError, match="No space"):
+        freeze_model.save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model.skops"]  # no temp file left
+    assert BehaviorClassifier.load(path).thresholds_ == freeze_model.thresholds_
 
 
 def test_mismatched_data_raise_errors_naming_what_differs(social, freeze_model):
@@ -381,18 +457,18 @@ def test_mismatched_data_raise_errors_naming_what_differs(social, freeze_model):
     renamed = ds.assign_coords(keypoint=[k.replace("nose", "snout") for k in
                                          ds.keypoint.values])  # fmt: skip
     with pytest.raises(PoseDataError, match="keypoints differ.*nose"):
-        freeze_model.predict(renamed, progress=False)
+        freeze_model.predict(renamed)
     faster = ds.assign_coords(time=np.arange(300) / 60.0)
     faster.attrs["fps"] = 60.0
     with pytest.raises(PoseDataError, match="fps differs.*30.*60"):
-        freeze_model.predict(faster, progress=False)
+        freeze_model.predict(faster)
     pixels = ds.copy()
     del pixels.attrs["px_per_cm"]
     with pytest.raises(PoseDataError, match="space units differ.*cm.*pixels"):
-        freeze_model.predict(pixels, progress=False)
+        freeze_model.predict(pixels)
     fewer = bh.features.extract(ds, progress=False, **SMALL_FEATURES).isel(feature=slice(5, None))
     with pytest.raises(PoseDataError, match="lacks 5"):
-        freeze_model.predict(fewer, progress=False)
+        freeze_model.predict(fewer)
 
 
 # --------------------------------------------------------------------------- labels from files
@@ -403,11 +479,11 @@ def test_labels_from_a_perframe_csv_written_by_save_annotations(tmp_path):
     feats, eths = [f for f, _ in data], [e for _, e in data]
     paths = [bh.save_annotations(eth, tmp_path / f"labels_{k}.csv") for k, eth in enumerate(eths)]
     assert bh.load_annotations(paths[0], fps=30).individuals == ["mouse_0", "mouse_1"]
-    from_files = BehaviorClassifier(**FAST).fit(feats, paths, progress=False)
-    from_objects = BehaviorClassifier(**FAST).fit(feats, eths, progress=False)
+    from_files = BehaviorClassifier(**FAST).fit(feats, paths)
+    from_objects = BehaviorClassifier(**FAST).fit(feats, eths)
     assert from_files.behaviors_ == ["groom"]
-    a = from_files.predict_proba(feats[1], progress=False)
-    b = from_objects.predict_proba(feats[1], progress=False)
+    a = from_files.predict_proba(feats[1])
+    b = from_objects.predict_proba(feats[1])
     np.testing.assert_array_equal(a.values, b.values)
 
 
@@ -436,13 +512,13 @@ def test_behaviordepot_human_freezing_csv_in_contiguous_blocks(shared_data):
 def test_learning_curve_and_permutation_importance_are_tidy_and_sensible():
     data = [synthetic(seed, n=900) for seed in range(3)]
     feats, labels = [f for f, _ in data], [e for _, e in data]
-    curve = learning_curve(BehaviorClassifier(n_estimators=10), feats, labels, cv=2,
+    curve = learning_curve(BehaviorClassifier(n_estimators=10, random_state=0), feats, labels, cv=2,
                            fractions=(0.2, 1.0), progress=False)  # fmt: skip
     assert set(curve["axis"]) == {"frames", "videos"}
     frames = curve[curve.axis == "frames"].groupby("size")["labelled_frames"].mean()
     assert frames.loc[0.2] < frames.loc[1.0]
     assert (curve["frame_f1"] > 0.5).all()
-    clf = BehaviorClassifier(**FAST).fit(feats[:2], labels[:2], progress=False)
+    clf = BehaviorClassifier(**FAST).fit(feats[:2], labels[:2])
     table = permutation_importance(clf, feats[2:], labels[2:], n_repeats=2, progress=False)
     by = table.set_index("feature")["importance_mean"]
     assert by["signal"] > 0.1 > abs(by["noise_1"])
@@ -457,7 +533,8 @@ def test_learning_curve_and_permutation_importance_are_tidy_and_sensible():
     assert len(ax.lines) == 1 and ax.get_xlabel() == "labelled videos"
     _, ax = bh.plot.feature_importance_bars(table)
     assert ax.get_yticklabels()[0].get_text() == "signal"
-    res = cross_validate(BehaviorClassifier(n_estimators=10), feats, labels, cv=3, progress=False)
+    res = cross_validate(BehaviorClassifier(n_estimators=10, random_state=0), feats, labels, cv=3,
+                         progress=False)  # fmt: skip
     _, ax = bh.plot.pr_curve_lines(res)
     assert len(ax.lines) == 2  # the curve and the chosen threshold
     assert "AP" in ax.get_legend().get_texts()[0].get_text()
