@@ -136,6 +136,182 @@ def has_movement() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- CSV parsers
+# Which parser reads the numeric block of a DeepLabCut CSV. The numba parser
+# ``behavior.io._fastcsv`` (540 lines) had to be at least 2x faster than pandas' C
+# parser or pyarrow's, in a fresh process with compilation included, to stay (issue
+# 14). Measured with ``--parsers --minutes 20 --repeats 3`` (2 shared CPUs, pandas
+# 3.1.1, pyarrow 26.0.1; best of 3 fresh processes; "cold" = empty numba cache, so compiled;
+# "again" = a second read in the same process), seconds:
+#
+#                         20-min session, 76 MiB     92 shared-data CSVs, 160 MiB
+#                         first      again           first      again
+#   fastcsv (cold cache)  1.902      0.189           2.437      0.597
+#   fastcsv (cached)      0.770      0.179           0.989      0.541
+#   pandas C              0.306      0.442           0.910      0.790
+#   pandas C round_trip   0.278      0.341           0.909      0.888
+#   pandas pyarrow        0.267      0.249           0.851      0.989
+#   behavior's pyarrow    0.233      0.201           0.779      0.690
+#
+# In a fresh process fastcsv was 0.12-0.92x the speed of the others (slower), and at
+# best 2.5x in steady state: it was deleted, and deeplabcut.read_csv_table reads
+# with its pyarrow piece parser, the fastest here, with bit-identical values on all
+# 92 files. Every parser gave the same bits on these files. Without _fastcsv this
+# section compares the pandas engines with that parser.
+
+PARSER_CHILD = r"""
+import json, os, sys, time
+parser, files = sys.argv[1], json.loads(sys.argv[2])
+import numpy as np
+import pandas as pd
+from behavior.io import deeplabcut as dlc
+from behavior.io.registry import Probe
+
+
+def layout_of(path):
+    layout = dlc._csv_layout(dlc.head_rows(Probe(path), 4), os.path.basename(path))
+    with open(path, "rb") as fh:
+        for _ in layout.level_names:
+            fh.readline()
+        pieces = dlc._scan_pieces(fh)
+    return layout, pieces
+
+
+def read_all(path):
+    layout, pieces = layout_of(path)
+    n = sum(p.lines for p in pieces)
+    if parser == "fastcsv":
+        out = np.empty((n, len(layout.value_positions)))
+
+        def sink(start, values):
+            out[start : start + values.shape[0]] = values
+
+        blocks = [(p.offset, p.size, p.lines) for p in pieces]
+        frames = fastcsv.read_rows(path, blocks, layout.width, layout.value_positions, sink)
+        if frames is None:  # a layout the kernel leaves to the general parser
+            return None
+        return out
+    if parser == "behavior-pyarrow":  # deeplabcut's own piece parser (pyarrow, threads)
+        out = np.empty((n, len(layout.value_positions)))
+
+        def sink(start, values):
+            out[start : start + values.shape[0]] = values
+
+        parts = dlc._parse_csv_pieces(Path(path), layout, pieces, sink)
+        return out[: sum(p.rows for p in parts)]
+    engine, _, precision = parser.partition(":")
+    options = {"float_precision": precision} if precision else {}
+    df = pd.read_csv(
+        path,
+        header=None,
+        skiprows=len(layout.level_names),
+        usecols=layout.value_positions,
+        dtype=dict.fromkeys(layout.value_positions, np.float64),
+        engine=engine,
+        **options,
+    )
+    return df.to_numpy(dtype=np.float64)  # usecols keeps file order: value_positions
+
+
+from pathlib import Path
+start = time.perf_counter()
+if parser == "fastcsv":
+    from behavior.io import _fastcsv as fastcsv  # numba: loads (or compiles) the kernel
+elif "pyarrow" in parser:
+    import pyarrow.csv  # noqa: F401
+results = [read_all(p) for p in files]
+first = time.perf_counter() - start
+start = time.perf_counter()
+results = [read_all(p) for p in files]
+again = time.perf_counter() - start
+import hashlib
+digest = [None if r is None else hashlib.sha1(r.tobytes()).hexdigest() for r in results]
+print(json.dumps({"first": first, "again": again, "digest": digest}))
+"""
+
+PARSERS = ("fastcsv", "c", "c:round_trip", "pyarrow", "behavior-pyarrow")
+
+
+def dlc_csvs(data: Path) -> list[Path]:
+    """The DeepLabCut and Lightning Pose CSVs in ``data`` (by content, not name)."""
+    from behavior.io.registry import detect_format
+
+    found = []
+    for path in sorted(data.rglob("*.csv")):
+        try:
+            if detect_format(path).name in ("deeplabcut", "lightning-pose"):
+                found.append(path)
+        except Exception:
+            continue
+    return found
+
+
+def run_parser(parser: str, files: list[Path], cold_cache: bool) -> dict:
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
+        if cold_cache:  # numba compiles from scratch, as on a first install
+            env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run(
+            [sys.executable, "-c", PARSER_CHILD, parser, json.dumps([str(p) for p in files])],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+    if out.returncode != 0:
+        raise RuntimeError(f"{parser} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare_parsers(file_sets: dict[str, list[Path]], repeats: int) -> None:
+    """Time each parser on each set of files in fresh subprocesses and print the ratios."""
+    import importlib.util
+
+    parsers = [
+        p
+        for p in PARSERS
+        if p != "fastcsv" or importlib.util.find_spec("behavior.io._fastcsv") is not None
+    ]
+    print()
+    print("CSV numeric block, fresh process (parser import and numba compile included):")
+    for label, files in file_sets.items():
+        if not files:
+            continue
+        size = sum(p.stat().st_size for p in files) / 2**20
+        print(f"  {label}: {len(files)} file(s), {size:.1f} MiB")
+        best: dict[str, dict[str, float]] = {}
+        modes = [("fastcsv cold", "fastcsv", True)] if "fastcsv" in parsers else []
+        modes += [(p, p, False) for p in parsers]
+        digests = {}
+        for name, parser, cold in modes:
+            runs = [run_parser(parser, files, cold) for _ in range(repeats)]
+            best[name] = {k: min(r[k] for r in runs) for k in ("first", "again")}
+            digests[name] = runs[0]["digest"]
+            print(
+                f"    {name:<18} first {best[name]['first']:>7.3f} s   "
+                f"again {best[name]['again']:>7.3f} s"
+            )
+        ref = digests.get("behavior-pyarrow")
+        for name, digest in digests.items():
+            same = [a == b for a, b in zip(digest, ref or digest, strict=True) if a is not None]
+            if not all(same):
+                print(f"    {name}: values differ from pyarrow's in {same.count(False)} file(s)")
+        if "fastcsv" in best:
+            for other in ("c", "c:round_trip", "pyarrow", "behavior-pyarrow"):
+                for mode in ("fastcsv cold", "fastcsv"):
+                    r = best[other]["first"] / best[mode]["first"]
+                    a = best[other]["again"] / best[mode]["again"]
+                    print(
+                        f"    {other} / {mode}: first x{r:.2f}, again x{a:.2f} "
+                        f"({'meets' if r >= 2 else 'misses'} the 2x bar)"
+                    )
+        else:  # above 1: behavior's reader is faster than that pandas engine
+            for other in ("c", "c:round_trip", "pyarrow"):
+                r = best[other]["first"] / best["behavior-pyarrow"]["first"]
+                a = best[other]["again"] / best["behavior-pyarrow"]["again"]
+                print(f"    {other} / behavior-pyarrow: first x{r:.2f}, again x{a:.2f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="session length (60)")
@@ -144,7 +320,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate (30)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (3)")
     parser.add_argument("--no-movement", action="store_true", help="skip the movement runs")
+    parser.add_argument(
+        "--parsers",
+        action="store_true",
+        help="only compare the CSV parsers (pandas C, pyarrow, behavior)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data",
+        help="folder of real DeepLabCut / Lightning Pose CSVs (../shared/data)",
+    )
     args = parser.parse_args(argv)
+    if args.parsers:
+        df = session(args.minutes, args.keypoints, args.individuals, args.fps)
+        with tempfile.TemporaryDirectory(prefix="bench_io_") as tmp:
+            csv = Path(tmp) / "sessionDLC.csv"
+            df.to_csv(csv)
+            del df
+            compare_parsers(
+                {"synthetic session": [csv], "shared data": dlc_csvs(args.data)}, args.repeats
+            )
+        return
 
     import behavior as bh
 
@@ -191,6 +388,10 @@ def main(argv: list[str] | None = None) -> None:
         for fmt, path in files.items():
             for lib in libs:
                 results[fmt, lib] = measure(lib, path, args.repeats, baseline[lib])
+        compare_parsers(
+            {"synthetic session": [files["csv"]], "shared data": dlc_csvs(args.data)},
+            args.repeats,
+        )
 
     print()
     print(f"{'file':<5} {'MiB':>6} {'library':<9} {'load s':>8} {'again s':>8} {'peak MiB':>9}")
