@@ -265,13 +265,9 @@ def run_parser(parser: str, files: list[Path], cold_cache: bool) -> dict:
 
 def compare_parsers(file_sets: dict[str, list[Path]], repeats: int) -> None:
     """Time each parser on each set of files in fresh subprocesses and print the ratios."""
-    import importlib.util
-
-    parsers = [
-        p
-        for p in PARSERS
-        if p != "fastcsv" or importlib.util.find_spec("behavior.io._fastcsv") is not None
-    ]
+    probe = "import importlib.util as u; print(u.find_spec('behavior.io._fastcsv') is not None)"
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    parsers = [p for p in PARSERS if p != "fastcsv" or found.stdout.strip() == "True"]
     print()
     print("CSV numeric block, fresh process (parser import and numba compile included):")
     for label, files in file_sets.items():
