@@ -26,6 +26,12 @@ Run::
 
     python benchmarks/bench_io.py                       # the full hour
     python benchmarks/bench_io.py --minutes 1 --keypoints 5   # a quick check
+    python benchmarks/bench_io.py --parsers --minutes 20       # CSV parsers only
+
+``--parsers`` times the CSV number parsers alone (pandas' C engine, its pyarrow
+engine, and the pyarrow piece parser ``behavior`` uses), each in fresh processes,
+on the synthetic CSV and on every DeepLabCut / Lightning Pose CSV in
+``../shared/data``; the full run ends with the same comparison.
 """
 
 from __future__ import annotations
