@@ -157,85 +157,65 @@ def has_movement() -> bool:
 #   pandas C              0.306      0.442           0.910      0.790
 #   pandas C round_trip   0.278      0.341           0.909      0.888
 #   pandas pyarrow        0.267      0.249           0.851      0.989
-#   behavior's pyarrow    0.233      0.201           0.779      0.690
+#   behavior (pyarrow)    0.233      0.201           0.779      0.690
 #
-# In a fresh process fastcsv was 0.12-0.92x the speed of the others (slower), and at
-# best 2.5x in steady state: it was deleted, and deeplabcut.read_csv_table reads
-# with its pyarrow piece parser, the fastest here, with bit-identical values on all
-# 92 files. Every parser gave the same bits on these files. Without _fastcsv this
-# section compares the pandas engines with that parser.
+# First reads in a fresh process: every other parser beat fastcsv (others / fastcsv
+# = 0.12-0.40 on the session, 0.26-0.92 on the shared files, its numba cache warm or
+# cold). Only a second read in the same process favoured it, by 1.1-2.5x. So it was
+# deleted, and deeplabcut.read_csv_table reads with its pyarrow piece parser, the
+# fastest first read here, giving the same bits on all 92 files (as every parser
+# did). This section now compares that reader with the pandas engines (fastcsv's
+# timing code went with the module).
 
 PARSER_CHILD = r"""
-import json, os, sys, time
+import hashlib, json, sys, time
 parser, files = sys.argv[1], json.loads(sys.argv[2])
 import numpy as np
 import pandas as pd
 from behavior.io import deeplabcut as dlc
 from behavior.io.registry import Probe
 
-
-def layout_of(path):
-    layout = dlc._csv_layout(dlc.head_rows(Probe(path), 4), os.path.basename(path))
-    with open(path, "rb") as fh:
-        for _ in layout.level_names:
-            fh.readline()
-        pieces = dlc._scan_pieces(fh)
-    return layout, pieces
+COORDS = {"x", "y", "z", "likelihood"}
 
 
 def read_all(path):
-    layout, pieces = layout_of(path)
-    n = sum(p.lines for p in pieces)
-    if parser == "fastcsv":
-        out = np.empty((n, len(layout.value_positions)))
+    if parser == "behavior":  # the reader load_poses uses (pyarrow, in threads)
+        table = dlc.read_csv_table(path)
+        out = np.empty((table.n_rows, len(table.columns)))
 
         def sink(start, values):
             out[start : start + values.shape[0]] = values
 
-        blocks = [(p.offset, p.size, p.lines) for p in pieces]
-        frames = fastcsv.read_rows(path, blocks, layout.width, layout.value_positions, sink)
-        if frames is None:  # a layout the kernel leaves to the general parser
-            return None
-        return out
-    if parser == "behavior-pyarrow":  # deeplabcut's own piece parser (pyarrow, threads)
-        out = np.empty((n, len(layout.value_positions)))
-
-        def sink(start, values):
-            out[start : start + values.shape[0]] = values
-
-        parts = dlc._parse_csv_pieces(Path(path), layout, pieces, sink)
-        return out[: sum(p.rows for p in parts)]
+        return out[: table.fill(sink)]
+    rows = dlc.head_rows(Probe(path), 4)
+    n_levels = 4 if rows[1][0].strip() == "individuals" else 3
+    values = [j for j, c in enumerate(rows[n_levels - 1]) if j > 0 and c in COORDS]
     engine, _, precision = parser.partition(":")
-    options = {"float_precision": precision} if precision else {}
     df = pd.read_csv(
         path,
         header=None,
-        skiprows=len(layout.level_names),
-        usecols=layout.value_positions,
-        dtype=dict.fromkeys(layout.value_positions, np.float64),
+        skiprows=n_levels,
+        usecols=values,
+        dtype=dict.fromkeys(values, np.float64),
         engine=engine,
-        **options,
+        **({"float_precision": precision} if precision else {}),
     )
-    return df.to_numpy(dtype=np.float64)  # usecols keeps file order: value_positions
+    return df.to_numpy(dtype=np.float64)  # usecols keeps the file's column order
 
 
-from pathlib import Path
 start = time.perf_counter()
-if parser == "fastcsv":
-    from behavior.io import _fastcsv as fastcsv  # numba: loads (or compiles) the kernel
-elif "pyarrow" in parser:
-    import pyarrow.csv  # noqa: F401
+if "pyarrow" in parser or parser == "behavior":
+    import pyarrow.csv  # noqa: F401  (its import is part of a first read)
 results = [read_all(p) for p in files]
 first = time.perf_counter() - start
 start = time.perf_counter()
 results = [read_all(p) for p in files]
 again = time.perf_counter() - start
-import hashlib
-digest = [None if r is None else hashlib.sha1(r.tobytes()).hexdigest() for r in results]
+digest = [hashlib.sha1(r.tobytes()).hexdigest() for r in results]
 print(json.dumps({"first": first, "again": again, "digest": digest}))
 """
 
-PARSERS = ("fastcsv", "c", "c:round_trip", "pyarrow", "behavior-pyarrow")
+PARSERS = ("behavior", "c", "c:round_trip", "pyarrow")
 
 
 def dlc_csvs(data: Path) -> list[Path]:
@@ -252,66 +232,45 @@ def dlc_csvs(data: Path) -> list[Path]:
     return found
 
 
-def run_parser(parser: str, files: list[Path], cold_cache: bool) -> dict:
-    env = dict(os.environ)
-    with tempfile.TemporaryDirectory(prefix="numba_cache_") as cache:
-        if cold_cache:  # numba compiles from scratch, as on a first install
-            env["NUMBA_CACHE_DIR"] = cache
-        out = subprocess.run(
-            [sys.executable, "-c", PARSER_CHILD, parser, json.dumps([str(p) for p in files])],
-            capture_output=True,
-            text=True,
-            check=False,
-            env=env,
-        )
+def run_parser(parser: str, files: list[Path]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", PARSER_CHILD, parser, json.dumps([str(p) for p in files])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"{parser} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def compare_parsers(file_sets: dict[str, list[Path]], repeats: int) -> None:
-    """Time each parser on each set of files in fresh subprocesses and print the ratios."""
-    probe = "import importlib.util as u; print(u.find_spec('behavior.io._fastcsv') is not None)"
-    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
-    parsers = [p for p in PARSERS if p != "fastcsv" or found.stdout.strip() == "True"]
+    """Time each parser on each set of files in fresh subprocesses and print the ratios
+    (above 1: behavior's reader is faster than that pandas engine)."""
     print()
-    print("CSV numeric block, fresh process (parser import and numba compile included):")
+    print("CSV numeric block, fresh process (the parser's import included):")
     for label, files in file_sets.items():
         if not files:
             continue
         size = sum(p.stat().st_size for p in files) / 2**20
         print(f"  {label}: {len(files)} file(s), {size:.1f} MiB")
-        best: dict[str, dict[str, float]] = {}
-        modes = [("fastcsv cold", "fastcsv", True)] if "fastcsv" in parsers else []
-        modes += [(p, p, False) for p in parsers]
-        digests = {}
-        for name, parser, cold in modes:
-            runs = [run_parser(parser, files, cold) for _ in range(repeats)]
-            best[name] = {k: min(r[k] for r in runs) for k in ("first", "again")}
-            digests[name] = runs[0]["digest"]
+        best, digests = {}, {}
+        for parser in PARSERS:
+            runs = [run_parser(parser, files) for _ in range(repeats)]
+            best[parser] = {k: min(r[k] for r in runs) for k in ("first", "again")}
+            digests[parser] = runs[0]["digest"]
             print(
-                f"    {name:<18} first {best[name]['first']:>7.3f} s   "
-                f"again {best[name]['again']:>7.3f} s"
+                f"    {parser:<14} first {best[parser]['first']:>7.3f} s   "
+                f"again {best[parser]['again']:>7.3f} s"
             )
-        ref = digests.get("behavior-pyarrow")
-        for name, digest in digests.items():
-            same = [a == b for a, b in zip(digest, ref or digest, strict=True) if a is not None]
-            if not all(same):
-                print(f"    {name}: values differ from pyarrow's in {same.count(False)} file(s)")
-        if "fastcsv" in best:
-            for other in ("c", "c:round_trip", "pyarrow", "behavior-pyarrow"):
-                for mode in ("fastcsv cold", "fastcsv"):
-                    r = best[other]["first"] / best[mode]["first"]
-                    a = best[other]["again"] / best[mode]["again"]
-                    print(
-                        f"    {other} / {mode}: first x{r:.2f}, again x{a:.2f} "
-                        f"({'meets' if r >= 2 else 'misses'} the 2x bar)"
-                    )
-        else:  # above 1: behavior's reader is faster than that pandas engine
-            for other in ("c", "c:round_trip", "pyarrow"):
-                r = best[other]["first"] / best["behavior-pyarrow"]["first"]
-                a = best[other]["again"] / best["behavior-pyarrow"]["again"]
-                print(f"    {other} / behavior-pyarrow: first x{r:.2f}, again x{a:.2f}")
+        for parser in PARSERS[1:]:
+            differ = sum(a != b for a, b in zip(digests[parser], digests["behavior"], strict=True))
+            r = best[parser]["first"] / best["behavior"]["first"]
+            a = best[parser]["again"] / best["behavior"]["again"]
+            print(
+                f"    {parser} / behavior: first x{r:.2f}, again x{a:.2f}; "
+                f"values differ in {differ} of {len(files)} file(s)"
+            )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -325,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--parsers",
         action="store_true",
-        help="only compare the CSV parsers (pandas C, pyarrow, behavior)",
+        help="only compare the CSV parsers (behavior, pandas C and pyarrow)",
     )
     parser.add_argument(
         "--data",
