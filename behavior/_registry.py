@@ -76,6 +76,17 @@ class Registry(Generic[T]):
     from_entry_point
         Turns a loaded entry-point object into an entry's item (for example an
         instance from a class); raise ``TypeError`` to refuse it. Identity by default.
+    name_of
+        The name of an entry-point item (a format's own ``name``), so that an entry
+        point cannot register an item under another name; by default the entry
+        point's name.
+    describe
+        An item's one-line description when none is given; by default the first
+        line of its docstring (:func:`first_doc_line`).
+    with_origin
+        ``with_origin(item, origin)`` returns the item to store, for items that
+        record their origin themselves (a frozen dataclass with an ``origin``
+        field); by default the item is stored as it is.
 
     Examples
     --------
@@ -97,11 +108,17 @@ class Registry(Generic[T]):
         builtins: Callable[[Registry[T]], None] | None = None,
         entry_point_group: str | None = None,
         from_entry_point: Callable[[Any], T] | None = None,
+        name_of: Callable[[T], str] | None = None,
+        describe: Callable[[T], str] | None = None,
+        with_origin: Callable[[T, str], T] | None = None,
     ) -> None:
         self.what = what
         self.entry_point_group = entry_point_group
         self._builtins = builtins
         self._from_entry_point = from_entry_point
+        self._name_of = name_of
+        self._describe = describe or first_doc_line
+        self._with_origin = with_origin
         self._entries: dict[str, RegistryEntry[T]] = {}
         self._loaded = builtins is None and entry_point_group is None
         self._loading_builtins = False
@@ -129,23 +146,28 @@ class Registry(Generic[T]):
             try:
                 obj = ep.load()
                 item = self._from_entry_point(obj) if self._from_entry_point else obj
-                self._put(
-                    RegistryEntry(ep.name, item, first_doc_line(obj), f"entry point {ep.value}"),
-                    replace=False,
-                )
+                name = self._name_of(item) if self._name_of else ep.name
+                self._store(name, item, None, f"entry point {ep.value}", replace=False)
             except Exception as err:
                 logger.warning(
                     "Skipping %s %r from entry point %s: %s", self.what, ep.name, ep.value, err
                 )
 
-    def _put(self, entry: RegistryEntry[T], *, replace: bool) -> None:
-        key = registry_key(entry.name)
+    def _store(
+        self, name: str, item: T, description: str | None, origin: str, *, replace: bool
+    ) -> T:
+        key = registry_key(name)
         if key in self._entries and not replace:
+            article = "an" if self.what[:1].lower() in "aeiou" else "a"
             raise ValueError(
-                f"a {self.what} named {entry.name!r} is already registered "
+                f"{article} {self.what} named {name!r} is already registered "
                 f"({self._entries[key].origin}); pass replace=True to override it"
             )
-        self._entries[key] = entry
+        description = description or self._describe(item)
+        if self._with_origin is not None:
+            item = self._with_origin(item, origin)
+        self._entries[key] = RegistryEntry(name, item, description, origin)
+        return item
 
     # -- changing ------------------------------------------------------------------
 
@@ -161,17 +183,28 @@ class Registry(Generic[T]):
         """Add ``item`` under ``name``; ``replace=True`` overrides an existing entry.
 
         ``origin`` defaults to ``"built-in"`` while the built-ins load, else
-        ``"runtime"``; ``description`` to the item's first docstring line.
+        ``"runtime"``; ``description`` to the item's first docstring line (or what
+        ``describe`` says). Returns the stored item (``with_origin``'s result).
+
+        Raises
+        ------
+        ValueError
+            For an empty name, or a name already registered without ``replace``.
+
+        Examples
+        --------
+        >>> colors = Registry("color")
+        >>> colors.register("Sky blue", "#87ceeb", description="a light blue")
+        '#87ceeb'
+        >>> colors.get("sky_blue"), colors.entry("SKY-BLUE").origin
+        ('#87ceeb', 'runtime')
         """
         if not isinstance(name, str) or not name.strip():
             raise ValueError(f"{self.what} name: expected a non-empty string, found {name!r}")
         self._load()
         if origin is None:
             origin = "built-in" if self._loading_builtins else "runtime"
-        self._put(
-            RegistryEntry(name, item, description or first_doc_line(item), origin), replace=replace
-        )
-        return item
+        return self._store(name, item, description, origin, replace=replace)
 
     def add(
         self, name: str | None = None, *, description: str | None = None, replace: bool = False
@@ -195,10 +228,40 @@ class Registry(Generic[T]):
         return self.register(name, item, description=description, replace=True)
 
     def unregister(self, name: str) -> T:
-        """Remove the entry called ``name`` and return its item."""
+        """Remove the entry called ``name`` and return its item (``KeyError`` if unknown)."""
         item = self.get(name)
         del self._entries[registry_key(name)]
         return item
+
+    def fresh(self) -> Registry[T]:
+        """A new, empty registry of the same kind: its built-ins and entry points load
+        again on first use (what a new process would see)."""
+        return Registry(
+            self.what,
+            builtins=self._builtins,
+            entry_point_group=self.entry_point_group,
+            from_entry_point=self._from_entry_point,
+            name_of=self._name_of,
+            describe=self._describe,
+            with_origin=self._with_origin,
+        )
+
+    def copy(self) -> Registry[T]:
+        """A loaded copy: registering in it or removing from it leaves this one alone.
+
+        Examples
+        --------
+        >>> shapes = Registry("shape")
+        >>> _ = shapes.register("circle", 3.14)
+        >>> scratch = shapes.copy()
+        >>> _ = scratch.unregister("circle")
+        >>> "circle" in shapes, "circle" in scratch
+        (True, False)
+        """
+        new = self.fresh()
+        new._entries = dict(self._load())
+        new._loaded = True
+        return new
 
     # -- reading -------------------------------------------------------------------
 

@@ -29,13 +29,13 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import pandas as pd
 import xarray as xr
 
+from behavior._registry import Registry, first_doc_line
 from behavior.dataset import append_log, validate
 from behavior.errors import MissingDependencyError, PoseDataError
 
@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "ESTIMATORS",
     "DeepLabCutEstimator",
     "PoseEstimator",
     "SLEAPEstimator",
@@ -50,6 +51,7 @@ __all__ = [
     "estimators",
     "get_estimator",
     "register_estimator",
+    "unregister_estimator",
 ]
 
 ENTRY_POINT_GROUP = "behavior.estimators"
@@ -85,67 +87,17 @@ class PoseEstimator(Protocol):
 # --------------------------------------------------------------------------- registry
 
 
-@dataclass(frozen=True)
-class _Entry:
-    name: str
-    factory: Callable[..., Any]
-    description: str
-    origin: str
-
-
-_registry: dict[str, _Entry] = {}
-_loaded = False
-
-
-def _key(name: str) -> str:
-    return name.lower().replace("_", "-").replace(" ", "-")
-
-
-def _first_doc_line(obj: Any) -> str:
-    doc = getattr(obj, "__doc__", None) or ""
-    for line in doc.strip().splitlines():
-        if line.strip():
-            return line.strip()
-    return ""
-
-
-def _add(entry: _Entry, *, replace: bool) -> None:
-    key = _key(entry.name)
-    if key in _registry and not replace:
-        raise ValueError(
-            f"a pose estimator named {entry.name!r} is already registered "
-            f"({_registry[key].origin}); pass replace=True to override it"
-        )
-    _registry[key] = entry
-
-
-def _load_registry() -> dict[str, _Entry]:
-    global _loaded
-    if _loaded:
-        return _registry
-    _loaded = True
+def _load_builtins(registry: Registry[Callable[..., Any]]) -> None:
     for cls in (DeepLabCutEstimator, SLEAPEstimator):
-        _add(_Entry(cls.name, cls, _first_doc_line(cls), "built-in"), replace=False)
-    from importlib.metadata import entry_points
+        registry.register(cls.name, cls)
 
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            if not callable(obj) and not isinstance(obj, PoseEstimator):
-                raise TypeError(
-                    f"expected a PoseEstimator class, factory or instance, "
-                    f"found {type(obj).__name__}"
-                )
-            factory = _as_factory(obj)
-            _add(
-                _Entry(ep.name, factory, _first_doc_line(obj), f"entry point {ep.value}"),
-                replace=False,
-            )
-        except Exception as err:
-            logger.warning(
-                "Skipping pose estimator %r from entry point %s: %s", ep.name, ep.value, err
-            )
-    return _registry
+
+def _from_entry_point(obj: Any) -> Callable[..., Any]:
+    if not callable(obj) and not isinstance(obj, PoseEstimator):
+        raise TypeError(
+            f"expected a PoseEstimator class, factory or instance, found {type(obj).__name__}"
+        )
+    return _as_factory(obj)
 
 
 def _as_factory(obj: Any) -> Callable[..., Any]:
@@ -161,7 +113,19 @@ def _as_factory(obj: Any) -> Callable[..., Any]:
             )
         return obj
 
+    instance.__doc__ = first_doc_line(obj)
     return instance
+
+
+ESTIMATORS: Registry[Callable[..., Any]] = Registry(
+    "pose estimator",
+    builtins=_load_builtins,
+    entry_point_group=ENTRY_POINT_GROUP,
+    from_entry_point=_from_entry_point,
+)
+"""The registry behind :func:`register_estimator`, :func:`unregister_estimator` and
+:func:`estimators`: each entry is a class or factory, ``factory(**kwargs)`` returning a
+:class:`PoseEstimator`."""
 
 
 def register_estimator(
@@ -179,6 +143,7 @@ def register_estimator(
         Name used by :func:`get_estimator` and :func:`estimate_poses`.
     factory
         A class or callable; ``factory(**kwargs)`` returns a :class:`PoseEstimator`.
+        A ready instance is accepted too (it then takes no options).
     description
         One line for :func:`estimators` (defaults to the factory's docstring).
     replace
@@ -192,15 +157,45 @@ def register_estimator(
     ...     def estimate(self, video_path, **options):
     ...         import numpy as np, behavior as bh
     ...         return bh.from_numpy(np.zeros((10, 2, 1, 1)), fps=30)
-    >>> register_estimator("still", Still, replace=True)  # doctest: +SKIP
-    >>> "still" in set(estimators()["name"])  # doctest: +SKIP
+    >>> register_estimator("still", Still, replace=True)
+    >>> "still" in set(estimators()["name"])
+    True
+    >>> unregister_estimator("still") is Still
     True
     """
-    _load_registry()
-    _add(
-        _Entry(name, _as_factory(factory), description or _first_doc_line(factory), "runtime"),
+    ESTIMATORS.register(
+        name,
+        _as_factory(factory),
+        description=description or first_doc_line(factory),
         replace=replace,
     )
+
+
+def unregister_estimator(name: str) -> Callable[..., PoseEstimator]:
+    """Remove a pose estimator from the registry (for the rest of this process).
+
+    Parameters
+    ----------
+    name
+        A name from :func:`estimators` (case-insensitive).
+
+    Returns
+    -------
+    callable
+        The class or factory that was registered.
+
+    Raises
+    ------
+    KeyError
+        If no estimator has that name; the message lists the known names.
+
+    Examples
+    --------
+    >>> register_estimator("copy-of-dlc", DeepLabCutEstimator)
+    >>> unregister_estimator("Copy_of_DLC") is DeepLabCutEstimator
+    True
+    """
+    return ESTIMATORS.unregister(name)
 
 
 def estimators() -> pd.DataFrame:
@@ -218,11 +213,7 @@ def estimators() -> pd.DataFrame:
     >>> {"deeplabcut", "sleap"} <= set(table["name"])
     True
     """
-    rows = [
-        {"name": e.name, "description": e.description, "origin": e.origin}
-        for e in _load_registry().values()
-    ]
-    return pd.DataFrame(rows, columns=["name", "description", "origin"])
+    return ESTIMATORS.table()
 
 
 def get_estimator(name: str, **kwargs: Any) -> PoseEstimator:
@@ -254,12 +245,8 @@ def get_estimator(name: str, **kwargs: Any) -> PoseEstimator:
     --------
     >>> get_estimator("deeplabcut", config_path="project/config.yaml")  # doctest: +SKIP
     """
-    registry = _load_registry()
-    entry = registry.get(_key(name))
-    if entry is None:
-        known = sorted(e.name for e in registry.values())
-        raise KeyError(f"unknown pose estimator {name!r}; known estimators: {known}")
-    estimator = entry.factory(**kwargs)
+    entry = ESTIMATORS.entry(name)
+    estimator = entry.item(**kwargs)
     if not isinstance(estimator, PoseEstimator):
         raise TypeError(
             f"pose estimator {name!r} ({entry.origin}) returned a {type(estimator).__name__}, "

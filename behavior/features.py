@@ -84,8 +84,10 @@ from typing import Any
 
 import numba
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from behavior._registry import Registry, registry_key
 from behavior.dataset import append_log, require_dims
 from behavior.errors import PoseDataError
 from behavior.kinematics import _Gradient, _position_of, _time_seconds, _unwrap
@@ -94,11 +96,13 @@ from behavior.units import space_unit_of, to_frames, to_seconds
 
 __all__ = [
     "BUILTIN_SETS",
+    "FEATURE_SETS",
     "STATS",
     "Feature",
     "FeatureContext",
     "FeatureSet",
     "extract",
+    "feature_set_table",
     "feature_sets",
     "register_feature_set",
     "unregister_feature_set",
@@ -817,9 +821,15 @@ class FeatureSet:
         return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.windowed)
 
 
-_REGISTRY: dict[str, FeatureSet] = {}
+FEATURE_SETS: Registry[FeatureSet] = Registry(
+    "feature set", describe=lambda feature_set: feature_set.description
+)
+"""The registry behind :func:`register_feature_set`, :func:`unregister_feature_set`,
+:func:`feature_sets` and :func:`feature_set_table` (names are case-insensitive, ``_``
+and ``-`` alike)."""
 BUILTIN_SETS = ("pose", "kinematics", "social", "zones", "quality")
 """Names of the feature sets that come with the library, in output order."""
+_RESERVED = frozenset(registry_key(name) for name in (*BUILTIN_SETS, "default"))
 
 
 def feature_sets() -> dict[str, FeatureSet]:
@@ -835,7 +845,24 @@ def feature_sets() -> dict[str, FeatureSet]:
     >>> list(feature_sets())[:5]
     ['pose', 'kinematics', 'social', 'zones', 'quality']
     """
-    return dict(_REGISTRY)
+    return {entry.name: entry.item for entry in FEATURE_SETS.entries()}
+
+
+def feature_set_table() -> pd.DataFrame:
+    """List every registered feature set, as :func:`behavior.io.frontends` lists formats.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per set: ``name``, ``description`` and ``origin`` (``built-in`` or
+        ``runtime``).
+
+    Examples
+    --------
+    >>> feature_set_table().iloc[0][["name", "origin"]].tolist()
+    ['pose', 'built-in']
+    """
+    return FEATURE_SETS.table()
 
 
 def register_feature_set(
@@ -915,18 +942,17 @@ def register_feature_set(
             f"function: feature set {fs.name!r} needs a callable function(ds, context), "
             f"found {type(fs.function).__name__}"
         )
-    if not fs.name or fs.name == "default" or fs.name in BUILTIN_SETS:
+    if not fs.name or registry_key(fs.name) in _RESERVED:
         raise PoseDataError(
             f"name: {fs.name!r} is reserved (built-in sets {list(BUILTIN_SETS)} and 'default'); "
             "choose another name"
         )
-    if fs.name in _REGISTRY and not overwrite:
+    if fs.name in FEATURE_SETS and not overwrite:
         raise PoseDataError(
             f"name: a feature set {fs.name!r} is already registered; pass overwrite=True "
             "to replace it"
         )
-    _REGISTRY[fs.name] = fs
-    return fs
+    return FEATURE_SETS.register(fs.name, fs, replace=True)
 
 
 def unregister_feature_set(name: str) -> None:
@@ -947,13 +973,13 @@ def unregister_feature_set(name: str) -> None:
     >>> _ = register_feature_set("tmp", lambda ds, c: {}, overwrite=True)
     >>> unregister_feature_set("tmp")
     """
-    if name in BUILTIN_SETS:
+    if registry_key(name) in _RESERVED:
         raise PoseDataError(f"name: the built-in feature set {name!r} cannot be removed")
-    if name not in _REGISTRY:
+    if name not in FEATURE_SETS:
         raise PoseDataError(
-            f"name: no feature set {name!r} is registered; known sets: {list(_REGISTRY)}"
+            f"name: no feature set {name!r} is registered; known sets: {FEATURE_SETS.names()}"
         )
-    del _REGISTRY[name]
+    FEATURE_SETS.unregister(name)
 
 
 # --------------------------------------------------------------------------------------
@@ -1368,7 +1394,7 @@ for _fs in (
         windowed=False,
     ),
 ):
-    _REGISTRY[_fs.name] = _fs
+    FEATURE_SETS.register(_fs.name, _fs, origin="built-in")
 del _fs
 
 
@@ -1387,7 +1413,9 @@ def _resolve_sets(sets: Any, context: FeatureContext) -> list[FeatureSet]:
             f"sets: expected a set name, a FeatureSet or a list of them, found {sets!r}"
         ) from None
     if not items:
-        raise PoseDataError(f"sets: expected at least one feature set; known: {list(_REGISTRY)}")
+        raise PoseDataError(
+            f"sets: expected at least one feature set; known: {FEATURE_SETS.names()}"
+        )
     chosen: list[FeatureSet] = []
     for item in items:
         if isinstance(item, FeatureSet):
@@ -1396,19 +1424,21 @@ def _resolve_sets(sets: Any, context: FeatureContext) -> list[FeatureSet]:
                 raise PoseDataError(f"sets: feature set {item.name!r} {reason}")
             picked = [item]
         elif item == "default":
-            picked = [_REGISTRY[n] for n in BUILTIN_SETS if _REGISTRY[n].applies(context) is None]
-            skipped = [n for n in BUILTIN_SETS if _REGISTRY[n] not in picked]
+            builtin = [FEATURE_SETS.get(n) for n in BUILTIN_SETS]
+            picked = [fs for fs in builtin if fs.applies(context) is None]
+            skipped = [fs.name for fs in builtin if fs not in picked]
             if skipped:
                 logger.info("features: default sets skip %s (they do not apply)", skipped)
-        elif isinstance(item, str) and item in _REGISTRY:
-            fs = _REGISTRY[item]
+        elif isinstance(item, str) and item in FEATURE_SETS:
+            fs = FEATURE_SETS.get(item)
             reason = fs.applies(context)
             if reason:
                 raise PoseDataError(f"sets: feature set {item!r} {reason}")
             picked = [fs]
         else:
             raise PoseDataError(
-                f"sets: unknown feature set {item!r}; known sets: {['default', *_REGISTRY]}"
+                f"sets: unknown feature set {item!r}; known sets: "
+                f"{['default', *FEATURE_SETS.names()]}"
             )
         for fs in picked:
             if all(fs.name != c.name for c in chosen):

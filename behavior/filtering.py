@@ -187,10 +187,6 @@ def _threads() -> int:
     return int(numba.get_num_threads())
 
 
-def _nan_count(values: np.ndarray) -> int:
-    return int(np.count_nonzero(np.isnan(values)))
-
-
 # --------------------------------------------------------------------------------------
 # filter_by_confidence
 # --------------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ Run::
 
     python benchmarks/bench_io.py                       # the full hour
     python benchmarks/bench_io.py --minutes 1 --keypoints 5   # a quick check
+    python benchmarks/bench_io.py --parsers --minutes 20       # CSV parsers only
+
+``--parsers`` times the CSV number parsers alone (pandas' C engine, its pyarrow
+engine, and the pyarrow piece parser ``behavior`` uses), each in fresh processes,
+on the synthetic CSV and on every DeepLabCut / Lightning Pose CSV in
+``../shared/data``; the full run ends with the same comparison.
 """
 
 from __future__ import annotations
@@ -136,6 +142,137 @@ def has_movement() -> bool:
     return True
 
 
+# --------------------------------------------------------------------------- CSV parsers
+# Which parser reads the numeric block of a DeepLabCut CSV. The numba parser
+# ``behavior.io._fastcsv`` (540 lines) had to be at least 2x faster than pandas' C
+# parser or pyarrow's, in a fresh process with compilation included, to stay (issue
+# 14). Measured with ``--parsers --minutes 20 --repeats 3`` (2 shared CPUs, pandas
+# 3.1.1, pyarrow 26.0.1; best of 3 fresh processes; "cold" = empty numba cache, so compiled;
+# "again" = a second read in the same process), seconds:
+#
+#                         20-min session, 76 MiB     92 shared-data CSVs, 160 MiB
+#                         first      again           first      again
+#   fastcsv (cold cache)  1.902      0.189           2.437      0.597
+#   fastcsv (cached)      0.770      0.179           0.989      0.541
+#   pandas C              0.306      0.442           0.910      0.790
+#   pandas C round_trip   0.278      0.341           0.909      0.888
+#   pandas pyarrow        0.267      0.249           0.851      0.989
+#   behavior (pyarrow)    0.233      0.201           0.779      0.690
+#
+# First reads in a fresh process: every other parser beat fastcsv (others / fastcsv
+# = 0.12-0.40 on the session, 0.26-0.92 on the shared files, its numba cache warm or
+# cold). Only a second read in the same process favoured it, by 1.1-2.5x. So it was
+# deleted, and deeplabcut.read_csv_table reads with its pyarrow piece parser, the
+# fastest first read here, giving the same bits on all 92 files (as every parser
+# did). This section now compares that reader with the pandas engines (fastcsv's
+# timing code went with the module).
+
+PARSER_CHILD = r"""
+import hashlib, json, sys, time
+parser, files = sys.argv[1], json.loads(sys.argv[2])
+import numpy as np
+import pandas as pd
+from behavior.io import deeplabcut as dlc
+from behavior.io.registry import Probe
+
+COORDS = {"x", "y", "z", "likelihood"}
+
+
+def read_all(path):
+    if parser == "behavior":  # the reader load_poses uses (pyarrow, in threads)
+        table = dlc.read_csv_table(path)
+        out = np.empty((table.n_rows, len(table.columns)))
+
+        def sink(start, values):
+            out[start : start + values.shape[0]] = values
+
+        return out[: table.fill(sink)]
+    rows = dlc.head_rows(Probe(path), 4)
+    n_levels = 4 if rows[1][0].strip() == "individuals" else 3
+    values = [j for j, c in enumerate(rows[n_levels - 1]) if j > 0 and c in COORDS]
+    engine, _, precision = parser.partition(":")
+    df = pd.read_csv(
+        path,
+        header=None,
+        skiprows=n_levels,
+        usecols=values,
+        dtype=dict.fromkeys(values, np.float64),
+        engine=engine,
+        **({"float_precision": precision} if precision else {}),
+    )
+    return df.to_numpy(dtype=np.float64)  # usecols keeps the file's column order
+
+
+start = time.perf_counter()
+if "pyarrow" in parser or parser == "behavior":
+    import pyarrow.csv  # noqa: F401  (its import is part of a first read)
+results = [read_all(p) for p in files]
+first = time.perf_counter() - start
+start = time.perf_counter()
+results = [read_all(p) for p in files]
+again = time.perf_counter() - start
+digest = [hashlib.sha1(r.tobytes()).hexdigest() for r in results]
+print(json.dumps({"first": first, "again": again, "digest": digest}))
+"""
+
+PARSERS = ("behavior", "c", "c:round_trip", "pyarrow")
+
+
+def dlc_csvs(data: Path) -> list[Path]:
+    """The DeepLabCut and Lightning Pose CSVs in ``data`` (by content, not name)."""
+    from behavior.io.registry import detect_format
+
+    found = []
+    for path in sorted(data.rglob("*.csv")):
+        try:
+            if detect_format(path).name in ("deeplabcut", "lightning-pose"):
+                found.append(path)
+        except Exception:
+            continue
+    return found
+
+
+def run_parser(parser: str, files: list[Path]) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", PARSER_CHILD, parser, json.dumps([str(p) for p in files])],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"{parser} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def compare_parsers(file_sets: dict[str, list[Path]], repeats: int) -> None:
+    """Time each parser on each set of files in fresh subprocesses and print the ratios
+    (above 1: behavior's reader is faster than that pandas engine)."""
+    print()
+    print("CSV numeric block, fresh process (the parser's import included):")
+    for label, files in file_sets.items():
+        if not files:
+            continue
+        size = sum(p.stat().st_size for p in files) / 2**20
+        print(f"  {label}: {len(files)} file(s), {size:.1f} MiB")
+        best, digests = {}, {}
+        for parser in PARSERS:
+            runs = [run_parser(parser, files) for _ in range(repeats)]
+            best[parser] = {k: min(r[k] for r in runs) for k in ("first", "again")}
+            digests[parser] = runs[0]["digest"]
+            print(
+                f"    {parser:<14} first {best[parser]['first']:>7.3f} s   "
+                f"again {best[parser]['again']:>7.3f} s"
+            )
+        for parser in PARSERS[1:]:
+            differ = sum(a != b for a, b in zip(digests[parser], digests["behavior"], strict=True))
+            r = best[parser]["first"] / best["behavior"]["first"]
+            a = best[parser]["again"] / best["behavior"]["again"]
+            print(
+                f"    {parser} / behavior: first x{r:.2f}, again x{a:.2f}; "
+                f"values differ in {differ} of {len(files)} file(s)"
+            )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=60.0, help="session length (60)")
@@ -144,7 +281,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fps", type=float, default=30.0, help="frame rate (30)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement (3)")
     parser.add_argument("--no-movement", action="store_true", help="skip the movement runs")
+    parser.add_argument(
+        "--parsers",
+        action="store_true",
+        help="only compare the CSV parsers (behavior, pandas C and pyarrow)",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path(__file__).resolve().parents[1] / ".." / "shared" / "data",
+        help="folder of real DeepLabCut / Lightning Pose CSVs (../shared/data)",
+    )
     args = parser.parse_args(argv)
+    if args.parsers:
+        df = session(args.minutes, args.keypoints, args.individuals, args.fps)
+        with tempfile.TemporaryDirectory(prefix="bench_io_") as tmp:
+            csv = Path(tmp) / "sessionDLC.csv"
+            df.to_csv(csv)
+            del df
+            compare_parsers(
+                {"synthetic session": [csv], "shared data": dlc_csvs(args.data)}, args.repeats
+            )
+        return
 
     import behavior as bh
 
@@ -191,6 +349,10 @@ def main(argv: list[str] | None = None) -> None:
         for fmt, path in files.items():
             for lib in libs:
                 results[fmt, lib] = measure(lib, path, args.repeats, baseline[lib])
+        compare_parsers(
+            {"synthetic session": [files["csv"]], "shared data": dlc_csvs(args.data)},
+            args.repeats,
+        )
 
     print()
     print(f"{'file':<5} {'MiB':>6} {'library':<9} {'load s':>8} {'again s':>8} {'peak MiB':>9}")

@@ -58,7 +58,6 @@ def small_poses():
 _WARM_MODULES = (
     "behavior.filtering",
     "behavior.simulate",
-    "behavior.io._fastcsv",
     "behavior.social",
     "behavior.features",
     "behavior.syllables.arhmm",

@@ -28,8 +28,7 @@ from behavior.estimators import (
 @pytest.fixture
 def fresh_registry(monkeypatch):
     """Start from the built-ins, so runtime registrations don't leak between tests."""
-    monkeypatch.setattr(est, "_registry", {})
-    monkeypatch.setattr(est, "_loaded", False)
+    monkeypatch.setattr(est, "ESTIMATORS", est.ESTIMATORS.fresh())
 
 
 @pytest.fixture

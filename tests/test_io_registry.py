@@ -16,9 +16,8 @@ from behavior.io.registry import Frontend, accept, refuse
 @pytest.fixture
 def isolated_registry(monkeypatch):
     """A private copy of the registry, so runtime registrations don't leak between tests."""
-    reg = dict(registry._load_registry())
-    monkeypatch.setattr(registry, "_registry", reg)
-    monkeypatch.setattr(registry, "_loaded", True)
+    reg = registry.FRONTENDS.copy()
+    monkeypatch.setattr(registry, "FRONTENDS", reg)
     return reg
 
 

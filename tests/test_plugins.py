@@ -148,10 +148,8 @@ def plugin_site(tmp_path, monkeypatch):
     """The fake distribution on sys.path, with fresh frontend and estimator registries."""
     site = install_fake_distribution(tmp_path / "site")
     monkeypatch.syspath_prepend(str(site))
-    monkeypatch.setattr(registry, "_registry", {})
-    monkeypatch.setattr(registry, "_loaded", False)
-    monkeypatch.setattr(est_module, "_registry", {})
-    monkeypatch.setattr(est_module, "_loaded", False)
+    monkeypatch.setattr(registry, "FRONTENDS", registry.FRONTENDS.fresh())
+    monkeypatch.setattr(est_module, "ESTIMATORS", est_module.ESTIMATORS.fresh())
     monkeypatch.delitem(sys.modules, PLUGIN_MODULE, raising=False)
     yield site
     sys.modules.pop(PLUGIN_MODULE, None)

@@ -2,7 +2,8 @@
 
 Use :func:`load_poses` and :func:`save_poses`; :func:`frontends` lists what can be
 read and written. Third parties add formats through the entry-point group
-``behavior.frontends`` or :func:`register_frontend`.
+``behavior.frontends`` or :func:`register_frontend` (and remove them with
+:func:`unregister_frontend`).
 """
 
 from behavior.io.registry import (
@@ -19,6 +20,7 @@ from behavior.io.registry import (
     refuse,
     register_frontend,
     save_poses,
+    unregister_frontend,
     writer_for,
 )
 
@@ -36,5 +38,6 @@ __all__ = [
     "refuse",
     "register_frontend",
     "save_poses",
+    "unregister_frontend",
     "writer_for",
 ]

@@ -357,14 +357,8 @@ def read_csv_table(path: str | Path) -> DLCTable:
     table = DLCTable(path, layout.level_names, layout.columns, n_rows, lambda sink: fill(sink))
 
     def fill(sink: Callable[[int, np.ndarray], None]) -> int:
-        if layout.n_index == 1 and not layout.extra_positions:
-            from behavior.io import _fastcsv  # exact numba parser; None: anything unusual
-
-            blocks = [(p.offset, p.size, p.lines) for p in pieces]
-            frames = _fastcsv.read_rows(path, blocks, layout.width, layout.value_positions, sink)
-            if frames is not None:
-                table.index, table.extra = frames, {}
-                return int(frames.shape[0])
+        # pyarrow's parser, in threads: in a fresh process it beat pandas' C parser and
+        # a hand-written numba parser (benchmarks/bench_io.py --parsers)
         parts = _parse_csv_pieces(path, layout, pieces, sink)
         if all(p.index.dtype.kind == "i" for p in parts):
             table.index = np.concatenate([p.index for p in parts])

@@ -8,13 +8,13 @@ are renamed on read.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
 
+from behavior._json import dumps
 from behavior.errors import FileFormatError
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
@@ -90,6 +90,9 @@ def write(ds: xr.Dataset, path: Path, **options: Any) -> None:
 
 
 def _netcdf_attr(value: Any) -> Any:
+    """An attribute netCDF can hold: numbers, strings and numeric arrays as they are,
+    booleans as 0/1, numeric lists as arrays, and anything nested (dicts, mixed lists)
+    as a JSON string written by the package's one JSON conversion."""
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, str | int | float | np.number | np.ndarray):
@@ -97,7 +100,7 @@ def _netcdf_attr(value: Any) -> Any:
     if isinstance(value, list | tuple) and all(isinstance(v, int | float) for v in value):
         return np.asarray(value)
     if isinstance(value, dict | list | tuple):
-        return json.dumps(value, default=str)
+        return dumps(value)
     return str(value)
 
 

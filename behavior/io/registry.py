@@ -12,6 +12,7 @@ zero-argument callable returning one) or at run time with
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import logging
 import os
@@ -26,13 +27,16 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from behavior.dataset import append_log, validate
+from behavior._json import to_jsonable
+from behavior._registry import Registry, registry_key
+from behavior.dataset import append_log, check_time, validate
 from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
+    "FRONTENDS",
     "Frontend",
     "Probe",
     "Verdict",
@@ -42,6 +46,7 @@ __all__ = [
     "detect_format",
     "find_format",
     "format_table",
+    "frontend_from_entry_point",
     "frontends",
     "get_frontend",
     "load_poses",
@@ -50,6 +55,7 @@ __all__ = [
     "register_frontend",
     "save_poses",
     "sniff_among",
+    "unregister_frontend",
     "writer_for",
 ]
 
@@ -274,17 +280,21 @@ class Frontend:
         return self.write is not None
 
     def names(self) -> set[str]:
-        return {_key(n) for n in (self.name, *self.aliases)}
+        """Lookup keys of the name and aliases (see :func:`behavior._registry.registry_key`)."""
+        return {registry_key(n) for n in (self.name, *self.aliases)}
 
 
 def attr_to_json(value: Any) -> Any:
     """Turn a dataset attribute into a JSON-ready value, for formats that store attrs as JSON.
 
+    The one JSON conversion of the package, :func:`behavior._json.to_jsonable`.
+
     Parameters
     ----------
     value
         An attribute value: numpy scalars and arrays become Python numbers and
-        lists; anything that is not JSON is stored by ``str``.
+        lists, mappings dicts with string keys, tuples lists; anything else that
+        is not JSON is stored by ``str``.
 
     Returns
     -------
@@ -296,17 +306,7 @@ def attr_to_json(value: Any) -> Any:
     >>> attr_to_json(np.float32(2.5)), attr_to_json(np.arange(3))
     (2.5, [0, 1, 2])
     """
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, str | int | float | bool | list | dict) or value is None:
-        return value
-    return str(value)
-
-
-def _key(name: str) -> str:
-    return name.lower().replace("_", "-").replace(" ", "-")
+    return to_jsonable(value)
 
 
 # The lookups below serve every file registry (pose frontends here, annotation
@@ -374,7 +374,7 @@ def find_format(candidates: Iterable[Frontend], name: str, *, what: str = "pose"
     'netcdf'
     """
     candidates = list(candidates)
-    key = _key(name)
+    key = registry_key(name)
     for frontend in candidates:
         if key in frontend.names():
             return frontend
@@ -447,54 +447,58 @@ def pick_writer(
     return best[1]
 
 
-_registry: dict[str, Frontend] = {}
-_loaded = False
-
-
-def _load_registry() -> dict[str, Frontend]:
-    global _loaded
-    if _loaded:
-        return _registry
-    _loaded = True
+def _load_builtins(registry: Registry[Frontend]) -> None:
     for spec in _BUILTIN:
         module_name, attr = spec.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as err:
-            if err.name == module_name:
-                continue  # a built-in frontend not written yet
-            raise
-        _add(getattr(module, attr), replace=False)
-    from importlib.metadata import entry_points
+        frontend = getattr(importlib.import_module(module_name), attr)
+        registry.register(frontend.name, frontend)
 
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            obj = ep.load()
-            frontend = obj if isinstance(obj, Frontend) else obj()
-            if not isinstance(frontend, Frontend):
-                raise TypeError(f"expected a behavior.io.Frontend, found {type(frontend).__name__}")
-            _add(_with_origin(frontend, f"entry point {ep.value}"), replace=False)
-        except Exception as err:
-            logger.warning(
-                "Skipping pose frontend %r from entry point %s: %s", ep.name, ep.value, err
-            )
-    return _registry
+
+def frontend_from_entry_point(obj: Any) -> Frontend:
+    """The :class:`Frontend` an entry point names: the object itself, or what it returns.
+
+    Parameters
+    ----------
+    obj
+        A loaded entry point: a :class:`Frontend` or a zero-argument callable
+        returning one.
+
+    Returns
+    -------
+    Frontend
+        The frontend.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` is neither.
+
+    Examples
+    --------
+    >>> frontend_from_entry_point(get_frontend("netcdf")).name
+    'netcdf'
+    """
+    frontend = obj if isinstance(obj, Frontend) else obj() if callable(obj) else obj
+    if not isinstance(frontend, Frontend):
+        raise TypeError(f"expected a behavior.io.Frontend, found {type(frontend).__name__}")
+    return frontend
 
 
 def _with_origin(frontend: Frontend, origin: str) -> Frontend:
-    from dataclasses import replace
-
-    return replace(frontend, origin=origin)
+    return dataclasses.replace(frontend, origin=origin)
 
 
-def _add(frontend: Frontend, *, replace: bool) -> None:
-    key = _key(frontend.name)
-    if key in _registry and not replace:
-        raise ValueError(
-            f"a pose frontend named {frontend.name!r} is already registered "
-            f"({_registry[key].origin}); pass replace=True to override it"
-        )
-    _registry[key] = frontend
+FRONTENDS: Registry[Frontend] = Registry(
+    "pose frontend",
+    builtins=_load_builtins,
+    entry_point_group=ENTRY_POINT_GROUP,
+    from_entry_point=frontend_from_entry_point,
+    name_of=lambda frontend: frontend.name,
+    describe=lambda frontend: frontend.description,
+    with_origin=_with_origin,
+)
+"""The registry behind :func:`register_frontend`, :func:`unregister_frontend` and
+:func:`frontends` (a :class:`behavior._registry.Registry` of :class:`Frontend`)."""
 
 
 def register_frontend(frontend: Frontend, *, replace: bool = False) -> Frontend:
@@ -510,20 +514,51 @@ def register_frontend(frontend: Frontend, *, replace: bool = False) -> Frontend:
     Returns
     -------
     Frontend
-        The registered frontend.
+        The registered frontend, its ``origin`` set to ``"runtime"`` unless it
+        names another one.
+
+    Raises
+    ------
+    ValueError
+        If a frontend of that name is registered and ``replace`` is False.
 
     Examples
     --------
     >>> fe = Frontend("toy", "toy format", (".toy",), lambda p: refuse("never"))
-    >>> register_frontend(fe, replace=True).name  # doctest: +SKIP
+    >>> register_frontend(fe, replace=True).origin
+    'runtime'
+    >>> unregister_frontend("toy").name
     'toy'
     """
-    _load_registry()
-    _add(
-        _with_origin(frontend, frontend.origin if frontend.origin != "built-in" else "runtime"),
-        replace=replace,
-    )
-    return _registry[_key(frontend.name)]
+    origin = frontend.origin if frontend.origin != "built-in" else None
+    return FRONTENDS.register(frontend.name, frontend, origin=origin, replace=replace)
+
+
+def unregister_frontend(name: str) -> Frontend:
+    """Remove a frontend from the registry (for the rest of this process).
+
+    Parameters
+    ----------
+    name
+        Format name or alias, case-insensitive.
+
+    Returns
+    -------
+    Frontend
+        The removed frontend.
+
+    Raises
+    ------
+    UnknownFormatError
+        Listing the known names.
+
+    Examples
+    --------
+    >>> _ = register_frontend(Frontend("toy", "toy", (".toy",), lambda p: refuse("no")))
+    >>> unregister_frontend("TOY").description
+    'toy'
+    """
+    return FRONTENDS.unregister(get_frontend(name).name)
 
 
 def frontends() -> pd.DataFrame:
@@ -541,7 +576,7 @@ def frontends() -> pd.DataFrame:
     >>> "deeplabcut" in set(table["name"])
     True
     """
-    return format_table(_load_registry().values())
+    return format_table(FRONTENDS)
 
 
 def get_frontend(name: str) -> Frontend:
@@ -567,7 +602,7 @@ def get_frontend(name: str) -> Frontend:
     >>> get_frontend("DLC").name
     'deeplabcut'
     """
-    return find_format(_load_registry().values(), name, what="pose")
+    return find_format(FRONTENDS, name, what="pose")
 
 
 def detect_format(path: str | os.PathLike) -> Frontend:
@@ -598,7 +633,7 @@ def detect_format(path: str | os.PathLike) -> Frontend:
     >>> detect_format("session.nc").name  # doctest: +SKIP
     'netcdf'
     """
-    return sniff_among(path, _load_registry().values())
+    return sniff_among(path, FRONTENDS)
 
 
 def sniff_among(
@@ -705,8 +740,6 @@ def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any
 
 
 def _apply_timestamps(ds: xr.Dataset, timestamps: Any, path: Path) -> xr.Dataset:
-    from behavior.dataset import check_time
-
     if isinstance(timestamps, str | os.PathLike):
         ts_path = Path(timestamps)
         if ts_path.suffix.lower() == ".npy":
@@ -843,7 +876,7 @@ def writer_for(path: str | os.PathLike, format: str | None = None) -> Frontend:
     >>> writer_for("session.analysis.h5").name
     'sleap'
     """
-    return pick_writer(_load_registry().values(), path, format, what="pose")
+    return pick_writer(FRONTENDS, path, format, what="pose")
 
 
 @contextlib.contextmanager

@@ -17,6 +17,8 @@ is listed in ``ethogram.attrs["issues"]`` and logged as a warning.
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import logging
 import os
 from pathlib import Path
@@ -24,13 +26,14 @@ from typing import Any
 
 import pandas as pd
 
+from behavior._registry import Registry
 from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
 from behavior.io.registry import (
     Frontend,
-    _key,
     atomic_path,
     find_format,
     format_table,
+    frontend_from_entry_point,
     pick_writer,
     sniff_among,
 )
@@ -38,13 +41,18 @@ from behavior.io.registry import (
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "ANNOTATION_FORMATS",
+    "ENTRY_POINT_GROUP",
     "annotation_formats",
     "detect_annotation_format",
     "get_annotation_format",
     "load_annotations",
     "register_annotation_format",
     "save_annotations",
+    "unregister_annotation_format",
 ]
+
+ENTRY_POINT_GROUP = "behavior.annotation_formats"
 
 # "module:attribute", in the order used to pick a writer for a shared suffix
 # (.csv means the plain per-frame table unless format= says otherwise).
@@ -61,18 +69,28 @@ _BUILTIN = (
 )
 _HINT = "Pass format=... to force one, or see behavior.io.annotations.annotation_formats()."
 
-_registry: dict[str, Frontend] = {}
+
+def _load_builtins(registry: Registry[Frontend]) -> None:
+    for spec in _BUILTIN:
+        module, attr = spec.split(":")
+        frontend = getattr(importlib.import_module(module), attr)
+        registry.register(frontend.name, frontend)
 
 
-def _formats() -> dict[str, Frontend]:
-    if not _registry:
-        import importlib
-
-        for spec in _BUILTIN:
-            module, attr = spec.split(":")
-            frontend = getattr(importlib.import_module(module), attr)
-            _registry[_key(frontend.name)] = frontend
-    return _registry
+ANNOTATION_FORMATS: Registry[Frontend] = Registry(
+    "annotation format",
+    builtins=_load_builtins,
+    entry_point_group=ENTRY_POINT_GROUP,
+    from_entry_point=frontend_from_entry_point,
+    name_of=lambda frontend: frontend.name,
+    describe=lambda frontend: frontend.description,
+    with_origin=lambda frontend, origin: dataclasses.replace(frontend, origin=origin),
+)
+"""The registry behind :func:`register_annotation_format`,
+:func:`unregister_annotation_format` and :func:`annotation_formats` (third parties
+add formats through the entry-point group ``behavior.annotation_formats``, an entry
+point naming a :class:`~behavior.io.registry.Frontend` or a zero-argument callable
+returning one)."""
 
 
 def register_annotation_format(frontend: Frontend, *, replace: bool = False) -> Frontend:
@@ -89,21 +107,53 @@ def register_annotation_format(frontend: Frontend, *, replace: bool = False) -> 
     Returns
     -------
     Frontend
-        The registered format.
+        The registered format, its ``origin`` set to ``"runtime"`` unless it names
+        another one.
+
+    Raises
+    ------
+    ValueError
+        If a format of that name is registered and ``replace`` is False.
 
     Examples
     --------
     >>> from behavior.io.registry import refuse
     >>> fe = Frontend("toy-annot", "toy", (".toy",), lambda p: refuse("never"))
-    >>> register_annotation_format(fe, replace=True).name  # doctest: +SKIP
+    >>> register_annotation_format(fe, replace=True).origin
+    'runtime'
+    >>> unregister_annotation_format("toy-annot").name
     'toy-annot'
     """
-    registry = _formats()
-    key = _key(frontend.name)
-    if key in registry and not replace:
-        raise ValueError(f"an annotation format named {frontend.name!r} is already registered")
-    registry[key] = frontend
-    return frontend
+    origin = frontend.origin if frontend.origin != "built-in" else None
+    return ANNOTATION_FORMATS.register(frontend.name, frontend, origin=origin, replace=replace)
+
+
+def unregister_annotation_format(name: str) -> Frontend:
+    """Remove an annotation format (for the rest of this process).
+
+    Parameters
+    ----------
+    name
+        Format name or alias, case-insensitive.
+
+    Returns
+    -------
+    Frontend
+        The removed format.
+
+    Raises
+    ------
+    UnknownFormatError
+        Listing the known names.
+
+    Examples
+    --------
+    >>> from behavior.io.registry import refuse
+    >>> _ = register_annotation_format(Frontend("toy", "toy", (".toy",), lambda p: refuse("no")))
+    >>> unregister_annotation_format("TOY").name
+    'toy'
+    """
+    return ANNOTATION_FORMATS.unregister(get_annotation_format(name).name)
 
 
 def annotation_formats() -> pd.DataFrame:
@@ -113,14 +163,15 @@ def annotation_formats() -> pd.DataFrame:
     -------
     pandas.DataFrame
         One row per format: ``name``, ``description``, ``suffixes``, ``reads``,
-        ``writes``, ``aliases``.
+        ``writes``, ``aliases`` and ``origin`` (built-in, runtime or the entry point),
+        as :func:`behavior.io.frontends` lists pose formats.
 
     Examples
     --------
     >>> "boris" in set(annotation_formats()["name"])
     True
     """
-    return format_table(_formats().values()).drop(columns="origin")
+    return format_table(ANNOTATION_FORMATS)
 
 
 def get_annotation_format(name: str) -> Frontend:
@@ -146,7 +197,7 @@ def get_annotation_format(name: str) -> Frontend:
     >>> get_annotation_format("BORIS").name
     'boris'
     """
-    return find_format(_formats().values(), name, what="annotation")
+    return find_format(ANNOTATION_FORMATS, name, what="annotation")
 
 
 def detect_annotation_format(path: str | os.PathLike) -> Frontend:
@@ -172,7 +223,7 @@ def detect_annotation_format(path: str | os.PathLike) -> Frontend:
     >>> detect_annotation_format("session.annot").name  # doctest: +SKIP
     'bento'
     """
-    return sniff_among(path, _formats().values(), what="annotation file", hint=_HINT)
+    return sniff_among(path, ANNOTATION_FORMATS, what="annotation file", hint=_HINT)
 
 
 def load_annotations(
@@ -261,7 +312,7 @@ def save_annotations(
     >>> save_annotations(eth, "session.annot")  # doctest: +SKIP
     """
     path = Path(path)
-    frontend = pick_writer(_formats().values(), path, format, what="annotation")
+    frontend = pick_writer(ANNOTATION_FORMATS, path, format, what="annotation")
     assert frontend.write is not None
     with atomic_path(path) as tmp:
         frontend.write(ethogram, tmp, **options)

@@ -50,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 _NO_SUBJECT = {"", "no focal subject", "nan", "na"}
 _DURATION_COLUMNS = ("Media duration (s)", "Total length", "Media duration", "Observation duration")
-_OLD_HEADER = ("Time", "Media file path", "Total length", "FPS")
 
 
 def _old_header_line(lines: list[str]) -> int | None:
