@@ -4,9 +4,10 @@ Each preset is a function ``preset(ds, **thresholds) -> bout table`` whose
 docstring gives its definition, its source and its defaults (in physical units;
 pixel data need a calibration, never guessed). They are registered in
 :data:`PRESETS` by name, so ``PRESETS.get("chase")(ds)`` runs one and
-``PRESETS.table()`` lists them all; a new preset is one decorated function
-(``@PRESETS.add()``), and third-party code can add its own with
-``PRESETS.register(name, function)``.
+``PRESETS.table()`` lists them all. A new preset here is one function decorated
+with ``@_built_in``; other code adds its own with ``PRESETS.register(name,
+function)`` (or ``@PRESETS.add()``), and installed packages through the
+entry-point group :data:`ENTRY_POINT_GROUP`.
 
 An Ethogram of any preset's bouts is ``Ethogram.from_bouts(table, ds,
 behaviors=[name])`` (:meth:`behavior.ethogram.Ethogram.from_bouts`).
@@ -41,6 +42,7 @@ from behavior.events.rules import (
 from behavior.units import Quantity, UnitError, parse_unit, quantity, space_unit_of
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "PRESETS",
     "approach",
     "chase",
@@ -56,10 +58,30 @@ __all__ = [
     "zone_visits",
 ]
 
-PRESETS: Registry[Callable[..., pd.DataFrame]] = Registry("event preset")
+ENTRY_POINT_GROUP = "behavior.event_presets"
+"""The entry-point group through which installed packages add presets."""
+
+_BUILT_IN: list[Callable[..., pd.DataFrame]] = []
+
+
+def _built_in(preset: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """Decorator: a preset of this module, registered in :data:`PRESETS` on first use."""
+    _BUILT_IN.append(preset)
+    return preset
+
+
+def _register_built_ins(registry: Registry[Callable[..., pd.DataFrame]]) -> None:
+    for preset in _BUILT_IN:
+        registry.register(preset.__name__, preset)
+
+
+PRESETS: Registry[Callable[..., pd.DataFrame]] = Registry(
+    "event preset", builtins=_register_built_ins, entry_point_group=ENTRY_POINT_GROUP
+)
 """Rule presets by name (a :class:`behavior._registry.Registry`): ``PRESETS.get(name)``,
-``PRESETS.names()``, ``PRESETS.table()``; each function's docstring gives its
-definition and source."""
+``PRESETS.names()``, ``PRESETS.table()``. Every preset of this module is in it (each
+is decorated), then those of installed packages (entry-point group
+``behavior.event_presets``); each function's docstring gives its definition and source."""
 
 
 def _require_calibration(ds: xr.Dataset, px_per_cm: float | None, preset: str) -> None:
@@ -114,7 +136,7 @@ def _qty(value: _Q, unit: str, name: str) -> Quantity:
     return quantity(value, name=name)
 
 
-@PRESETS.add()
+@_built_in
 def chase(
     ds: xr.Dataset,
     *,
@@ -220,7 +242,7 @@ def _behind_only(ds, found: pd.DataFrame, px_per_cm, keypoints, smoothing, max_g
     return found[np.asarray(keep, dtype=bool)].reset_index(drop=True)
 
 
-@PRESETS.add()
+@_built_in
 def watching(
     ds: xr.Dataset,
     *,
@@ -347,7 +369,7 @@ def _still_windows(
     return out
 
 
-@PRESETS.add()
+@_built_in
 def freezing(
     ds: xr.Dataset,
     *,
@@ -528,7 +550,7 @@ def _data_length(ds: xr.Dataset, value: _Q, px_per_cm: float | None, name: str) 
         raise RuleError(str(err)) from None
 
 
-@PRESETS.add()
+@_built_in
 def approach(
     ds: xr.Dataset,
     *,
@@ -669,7 +691,7 @@ def _contact_preset(
     preset.__doc__ = _CONTACT_DOC.format(
         name=name, summary=summary, definition=definition, source=source
     )
-    return PRESETS.add(name)(preset)
+    return _built_in(preset)
 
 
 nose_to_nose_contact = _contact_preset(
@@ -720,7 +742,7 @@ nose_to_anogenital_contact = _contact_preset(
 )
 
 
-@PRESETS.add()
+@_built_in
 def side_by_side(
     ds: xr.Dataset,
     *,
@@ -783,7 +805,7 @@ def side_by_side(
     return _preset(ds, "side_by_side", rule, **common)
 
 
-@PRESETS.add()
+@_built_in
 def following(
     ds: xr.Dataset,
     *,
@@ -857,7 +879,7 @@ def following(
     )
 
 
-@PRESETS.add()
+@_built_in
 def huddling(
     ds: xr.Dataset,
     *,
@@ -964,7 +986,7 @@ def _mask_bouts(
     )  # fmt: skip
 
 
-@PRESETS.add()
+@_built_in
 def head_dip(
     ds: xr.Dataset,
     maze: Any = None,
@@ -1092,7 +1114,7 @@ def head_dip(
     return found
 
 
-@PRESETS.add()
+@_built_in
 def zone_visits(
     ds: xr.Dataset,
     zones: Any,
