@@ -25,6 +25,7 @@ from behavior.errors import (
 )
 
 _SUBMODULES = {
+    "bouts",
     "classify",
     "cli",
     "dataset",
@@ -75,6 +76,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from behavior import (  # noqa: F401
+        bouts,
         classify,
         embedding,
         estimators,

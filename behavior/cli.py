@@ -363,7 +363,7 @@ def _events(ctx: DemoContext) -> None:
     # the reference: where each definition holds on the noise-free positions
     lines = [f"{'preset':<10}{'bouts':>7}{'truth':>7}{'frame F1':>10}   first bouts"]
     for name, truth_name in truth_names.items():
-        found = events.PRESETS[name](ctx.ds)
+        found = events.PRESETS.get(name)(ctx.ds)
         ref = ctx.truth.events[ctx.truth.events.behavior == truth_name].assign(behavior=name)
         table = agreement(
             Ethogram.from_bouts(ref, ctx.ds, behaviors=[name]),

@@ -16,7 +16,7 @@ summary here takes one:
 - :func:`agreement` and :func:`confusion_matrix` -- two raters, or a rater and a
   model: frame and bout (IoU-matched) precision, recall and F1, Cohen's kappa.
 
-Bouts are the tables of :mod:`behavior.events` (:data:`~behavior.events.BOUT_COLUMNS`);
+Bouts are the tables of :mod:`behavior.bouts` (:data:`~behavior.bouts.BOUT_COLUMNS`);
 ``Ethogram.from_bouts(bouts, time).to_bouts()`` gives back the same table for
 bouts that do not touch or overlap within one individual and behavior.
 """
@@ -33,18 +33,18 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from behavior.dataset import require_dims
-from behavior.errors import PoseDataError
-from behavior.events import (
+from behavior.bouts import (
     BOUT_COLUMNS,
-    _as_codes,
-    _stop_times,
-    _time_and_step,
     bouts_from_labels,
     empty_bouts,
+    label_codes,
     labels_from_bouts,
     other_from_bouts,
+    runs,
+    stop_times,
 )
+from behavior.dataset import require_dims, time_seconds
+from behavior.errors import PoseDataError
 from behavior.units import to_seconds
 
 logger = logging.getLogger(__name__)
@@ -268,8 +268,7 @@ class Ethogram:
 
     def _frame_seconds(self) -> np.ndarray:
         """Duration of every frame, in seconds (time units when neither is known)."""
-        time, step = _time_and_step(self.labels, self.fps)
-        width = _stop_times(time, step) - time
+        width = stop_times(self.labels, self.fps) - time_seconds(self.labels)
         if self.attrs.get("time_unit") == "frames" and self.fps:
             width = width / self.fps
         return width
@@ -296,10 +295,15 @@ class Ethogram:
     ) -> Ethogram:
         """Ethogram from a bout table.
 
+        The one conversion for the tables that :mod:`behavior.bouts`, the rules
+        and presets of :mod:`behavior.events` and the annotation readers return:
+        ``Ethogram.from_bouts(bh.events.chase(ds), ds, behaviors=["chase"])``
+        (``behaviors`` keeps a behavior with no bout as an all-False column).
+
         Parameters
         ----------
         bouts
-            Columns :data:`~behavior.events.BOUT_COLUMNS` (at least
+            Columns :data:`~behavior.bouts.BOUT_COLUMNS` (at least
             ``individual``, ``behavior`` and either ``start_frame``/``stop_frame``
             (exclusive stop) or ``start``/``stop`` in the units of ``time``). With
             times only, a bout covers the frames with ``start <= time < stop``
@@ -485,7 +489,7 @@ class Ethogram:
         """
         require_dims(states, "time", "individual", name="states")
         states = states.transpose("time", "individual")
-        codes = _as_codes(states)
+        codes = label_codes(states)
         if names is None:
             names = states.attrs.get("labels")
         if names is None:
@@ -563,7 +567,7 @@ class Ethogram:
         Returns
         -------
         pandas.DataFrame
-            Columns :data:`~behavior.events.BOUT_COLUMNS`, ordered by individual
+            Columns :data:`~behavior.bouts.BOUT_COLUMNS`, ordered by individual
             (coordinate order), ``start_frame`` then behavior (coordinate order).
             A bout is a maximal run of frames with one behavior and partner.
 
@@ -1208,8 +1212,6 @@ def _ratio(num: float, den: float) -> float:
 
 def _match_bouts(a: np.ndarray, b: np.ndarray, threshold: float) -> int:
     """Greedy one-to-one matches of runs of two masks with IoU >= threshold."""
-    from behavior.events import runs
-
     sa, ea = runs(a)
     sb, eb = runs(b)
     pairs = []
@@ -1311,8 +1313,6 @@ def agreement(reference: Ethogram, other: Ethogram, *, iou: float = 0.5) -> pd.D
 
 def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
     """(start, stop) of each run of True in a 1-D mask (stop exclusive)."""
-    from behavior.events import runs
-
     s, e = runs(mask)
     return list(zip(s.tolist(), e.tolist(), strict=True))
 

@@ -1671,9 +1671,9 @@ def extract(
             conf = np.asarray(c, dtype=np.float64)
     zone_dict: dict[str, Any] = {}
     if zones is not None:
-        from behavior.roi import _as_zone_dict
+        from behavior.roi import as_zone_dict
 
-        zone_dict = {n: z.in_units_of(work) for n, z in _as_zone_dict(zones).items()}
+        zone_dict = {n: z.in_units_of(work) for n, z in as_zone_dict(zones).items()}
     if angles is not None:
         angles = [tuple(str(k) for k in tri) for tri in angles]
         for tri in angles:

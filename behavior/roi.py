@@ -65,17 +65,17 @@ __all__ = [
     "Polygon",
     "Rectangle",
     "Zone",
+    "as_zone_dict",
     "crossings",
     "distance_in_zone",
     "elevated_plus_maze",
-    "entries",
-    "exits",
     "from_geojson",
     "in_zone",
     "landmarks",
     "latency",
     "occupancy",
     "open_field",
+    "outside_by",
     "read_geojson",
     "time_in_zone",
     "to_geojson",
@@ -616,7 +616,30 @@ class Circle(Zone):
         return cx - r, cy - r, cx + r, cy + r
 
 
-def _as_zone_dict(zones: Zone | Mapping[str, Zone] | Iterable[Zone]) -> dict[str, Zone]:
+def as_zone_dict(zones: Zone | Mapping[str, Zone] | Iterable[Zone]) -> dict[str, Zone]:
+    """Zones as ``{zone.name: zone}``, checked: every item a :class:`Zone`, names unique.
+
+    Parameters
+    ----------
+    zones
+        One zone, an iterable of zones, or a mapping whose values are zones
+        (the zones' own names are used, not the mapping's keys).
+
+    Returns
+    -------
+    dict
+        ``{name: zone}`` in the order given.
+
+    Raises
+    ------
+    PoseDataError
+        For an item that is not a zone, or two zones with one name.
+
+    Examples
+    --------
+    >>> list(as_zone_dict([Circle((0, 0), 1, name="a"), Rectangle(0, 0, 1, 1, name="b")]))
+    ['a', 'b']
+    """
     if isinstance(zones, Zone):
         return {zones.name: zones}
     items = list(zones.values()) if isinstance(zones, Mapping) else list(zones)
@@ -631,6 +654,66 @@ def _as_zone_dict(zones: Zone | Mapping[str, Zone] | Iterable[Zone]) -> dict[str
             raise PoseDataError(f"zones: two zones are named {z.name!r}; names must be unique")
         out[z.name] = z
     return out
+
+
+def outside_by(zone: Polygon, points: Any, margin: float) -> np.ndarray:
+    """Which points lie outside a polygon zone by more than ``margin``.
+
+    A point counts when it is outside the zone (the boundary rule of
+    :meth:`Zone.contains`) and farther than ``margin`` from every edge of the
+    zone's outer ring, so that tracking jitter along an edge does not count.
+
+    Parameters
+    ----------
+    zone
+        A :class:`Polygon` (its ``vertices`` ring gives the edges).
+    points
+        Array of shape ``(..., 2)`` (or ``(..., 3)``; z is ignored) of x, y in the
+        zone's unit.
+    margin
+        Distance in the zone's unit; 0 gives plain "outside".
+
+    Returns
+    -------
+    np.ndarray
+        Boolean array of shape ``points.shape[:-1]``; False where a point is NaN.
+
+    Examples
+    --------
+    >>> square = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)])
+    >>> outside_by(square, [(5, 2), (4.5, 2), (2, 2)], margin=0.7).tolist()
+    [True, False, False]
+    """
+    pts = np.asarray(points, dtype=np.float64)
+    if pts.ndim == 0 or pts.shape[-1] not in (2, 3):
+        raise PoseDataError(
+            f"points: expected an array whose last axis holds x, y (size 2 or 3), "
+            f"found shape {pts.shape}"
+        )
+    shape = pts.shape[:-1]
+    x = pts[..., 0].reshape(-1)
+    y = pts[..., 1].reshape(-1)
+    finite = np.isfinite(x) & np.isfinite(y)
+    out = np.zeros(x.shape, dtype=bool)
+    px, py = x[finite], y[finite]
+    outside = ~zone._contains_xy(px, py)
+    if margin > 0 and outside.any():
+        if not isinstance(zone, Polygon):
+            raise PoseDataError(
+                f"zone {zone.name!r}: a margin needs a Polygon zone, found {type(zone).__name__}"
+            )
+        ring = np.asarray(zone.vertices, dtype=np.float64)[:, :2]
+        a, b = ring, np.roll(ring, -1, axis=0)
+        ab = b - a
+        length2 = np.maximum((ab**2).sum(axis=1), 1e-300)
+        ox, oy = px[outside][:, None], py[outside][:, None]
+        t = np.clip(((ox - a[:, 0]) * ab[:, 0] + (oy - a[:, 1]) * ab[:, 1]) / length2, 0.0, 1.0)
+        dx = ox - (a[:, 0] + t * ab[:, 0])
+        dy = oy - (a[:, 1] + t * ab[:, 1])
+        far = np.sqrt(dx**2 + dy**2).min(axis=1) > margin
+        outside[np.flatnonzero(outside)[~far]] = False
+    out[finite] = outside
+    return out.reshape(shape)
 
 
 # --------------------------------------------------------------------------------------
@@ -720,7 +803,7 @@ def to_geojson(zones: Zone | Mapping[str, Zone] | Iterable[Zone]) -> dict[str, A
     {'type': 'Point', 'coordinates': [1.0, 2.0]}
     """
     features = []
-    for zone in _as_zone_dict(zones).values():
+    for zone in as_zone_dict(zones).values():
         props: dict[str, Any] = {"name": zone.name, "unit": zone.unit}
         if isinstance(zone, Circle):
             geometry = {"type": "Point", "coordinates": [*zone.center]}
@@ -804,7 +887,7 @@ def from_geojson(obj: Mapping[str, Any], *, source: str = "GeoJSON") -> dict[str
                 )
         except PoseDataError as err:
             raise FileFormatError(f"{where} ({name!r}): {err}") from None
-    return _as_zone_dict(zones)
+    return as_zone_dict(zones)
 
 
 def read_geojson(path: str | os.PathLike) -> dict[str, Zone]:
@@ -1201,7 +1284,8 @@ def crossings(
     pd.DataFrame
         Columns: the non-time dims of the positions (``individual``), ``zone``,
         ``event`` (``"entry"``/``"exit"``), ``frame`` (index along time) and
-        ``time`` (the time coordinate), sorted by series and frame.
+        ``time`` (the time coordinate), sorted by series and frame. The entries
+        alone: ``table[table.event == "entry"]``.
 
     Examples
     --------
@@ -1232,76 +1316,6 @@ def _crossing_table(track: _Track, zone: Zone, inside: np.ndarray, min_frames: i
     table["frame"] = frame.astype(np.int64)
     table["time"] = track.time[frame]
     return pd.DataFrame(table)
-
-
-def entries(
-    data: xr.Dataset | xr.DataArray,
-    zone: Zone,
-    *,
-    keypoint: str | Sequence[str] = "centroid",
-    min_duration: int | float | str | None = None,
-) -> pd.DataFrame:
-    """Entries into the zone (the ``"entry"`` rows of :func:`crossings`).
-
-    Parameters
-    ----------
-    data
-        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
-        and ``individual``, in the zone's space unit.
-    zone
-        The zone.
-    keypoint
-        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
-        all keypoints).
-    min_duration
-        A change of state counts only if the new state lasts this long
-        (frames, seconds or text such as ``"0.3 s"``).
-
-    Examples
-    --------
-    >>> import behavior as bh
-    >>> x = np.array([5.0, 1.0, 5.0, 1.0])
-    >>> ds = bh.from_numpy(np.stack([x, np.ones(4)], 1)[:, :, None, None], fps=1)
-    >>> entries(ds, Rectangle(0, 0, 2, 2))["frame"].tolist()
-    [1, 3]
-    """
-    table = crossings(data, zone, keypoint=keypoint, min_duration=min_duration)
-    return table[table["event"] == "entry"].reset_index(drop=True)
-
-
-def exits(
-    data: xr.Dataset | xr.DataArray,
-    zone: Zone,
-    *,
-    keypoint: str | Sequence[str] = "centroid",
-    min_duration: int | float | str | None = None,
-) -> pd.DataFrame:
-    """Exits from the zone (the ``"exit"`` rows of :func:`crossings`).
-
-    Parameters
-    ----------
-    data
-        Pose dataset, or positions with dims ``time``, ``space``, ``keypoint``
-        and ``individual``, in the zone's space unit.
-    zone
-        The zone.
-    keypoint
-        A keypoint name, a list of names, or ``"centroid"`` (NaN-aware mean of
-        all keypoints).
-    min_duration
-        A change of state counts only if the new state lasts this long
-        (frames, seconds or text such as ``"0.3 s"``).
-
-    Examples
-    --------
-    >>> import behavior as bh
-    >>> x = np.array([1.0, 5.0, 1.0, 5.0])
-    >>> ds = bh.from_numpy(np.stack([x, np.ones(4)], 1)[:, :, None, None], fps=1)
-    >>> exits(ds, Rectangle(0, 0, 2, 2))["frame"].tolist()
-    [1, 3]
-    """
-    table = crossings(data, zone, keypoint=keypoint, min_duration=min_duration)
-    return table[table["event"] == "exit"].reset_index(drop=True)
 
 
 def latency(
@@ -1429,7 +1443,7 @@ def zone_summary(
     ['center', 'corner_bottom_left']
     """
     track = _Track(data, keypoint)
-    zone_map = _as_zone_dict(zones)
+    zone_map = as_zone_dict(zones)
     dt = track.frame_seconds("zone_summary")
     min_frames = _min_frames(min_duration, track)
     labels = track.series_labels()

@@ -94,16 +94,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from behavior.bouts import bout_table, bouts_from_labels, empty_bouts, filter_runs, runs
 from behavior.dataset import append_log, from_numpy
 from behavior.errors import PoseDataError
-from behavior.events import (
-    _assemble,
-    _bout_arrays,
-    _stop_times,
-    bouts_from_labels,
-    empty_bouts,
-    runs,
-)
 from behavior.units import to_seconds
 
 logger = logging.getLogger(__name__)
@@ -161,7 +154,7 @@ _COMMON = (
     "(numpy.gradient); on tracked data, smooth over about smoothing_s first. A bout "
     "holds the frames covered by windows of at least min_duration_s in which at "
     "least min_fraction of the frames meet the rule, with bouts less than "
-    "merge_gap_s apart merged (the bout logic of behavior.events.bouts)."
+    "merge_gap_s apart merged (the bout logic of behavior.bouts.bouts)."
 )
 
 DEFINITIONS: dict[str, dict[str, Any]] = {
@@ -949,7 +942,7 @@ class SimulationTruth:
         :data:`SOCIAL_BEHAVIORS` for ``kind="social"``, ``motif_0 ...`` for
         ``kind="single"``. Indexed by the *true* identity of each animal.
     bouts
-        The bouts of ``labels`` (:data:`behavior.events.BOUT_COLUMNS`), with the
+        The bouts of ``labels`` (:data:`behavior.bouts.BOUT_COLUMNS`), with the
         partner in ``other`` for approach, chase, flee and watch.
     position_clean
         Noise-free positions in pixels, dims and coordinates as
@@ -1031,12 +1024,13 @@ def _rule_segments(ok: np.ndarray, rule: dict[str, Any], fps: float) -> list[tup
     """Bouts ``[start, stop)`` of the 1-D mask ``ok`` under a :data:`DEFINITIONS` rule.
 
     The same bout logic as the rule presets of :mod:`behavior.events`
-    (``bouts(ok, min_duration, merge_gap, min_fraction, window=min_duration)``),
+    (:func:`behavior.bouts.bouts` with ``window=min_duration``, through
+    :func:`behavior.bouts.filter_runs`),
     so a detector and the truth differ only by the tracking.
     """
     min_frames = rule["min_duration_s"] * fps
     fraction = float(rule["min_fraction"])
-    _, starts, stops = _bout_arrays(
+    _, starts, stops = filter_runs(
         np.asarray(ok, dtype=bool)[:, None],
         min_frames,
         rule["merge_gap_s"] * fps,
@@ -1183,21 +1177,22 @@ def _finalize_social(modes, partners, pos, fps):
     return labels, partner, found
 
 
-def _events_table(found, individuals, time, fps) -> pd.DataFrame:
-    """The definition events as a bout table (:data:`behavior.events.BOUT_COLUMNS`)."""
+def _events_table(found, individuals, like: xr.DataArray, fps: float) -> pd.DataFrame:
+    """The definition events as a bout table (:data:`behavior.bouts.BOUT_COLUMNS`)."""
     if not found:
         return empty_bouts()
     names = np.array([*individuals, ""], dtype=object)
     found = sorted(found, key=lambda f: (f[2], f[0], f[1], f[3]))
     arr = np.array([(i, j, s, e) for i, j, _, s, e in found], dtype=np.int64)
-    part = {
-        "individual": names[arr[:, 0]],
-        "other": names[arr[:, 1]],
-        "behavior": np.array([f[2] for f in found], dtype=object),
-        "start_frame": arr[:, 2],
-        "stop_frame": arr[:, 3],
-    }
-    return _assemble([part], time, _stop_times(time, 1.0 / fps))
+    return bout_table(
+        like,
+        individual=names[arr[:, 0]],
+        behavior=[f[2] for f in found],
+        start_frame=arr[:, 2],
+        stop_frame=arr[:, 3],
+        other=names[arr[:, 1]],
+        fps=fps,
+    )
 
 
 # --------------------------------------------------------------------------- single motifs
@@ -1683,7 +1678,7 @@ def session(
         partner=partner_da,
         identity=identity_da,
         latent=latent_da,
-        events=_events_table(found, individuals, time, fps),
+        events=_events_table(found, individuals, labels, fps),
     )
     logger.debug("simulated %s session: %d frames, %d bouts", kind, n_frames, len(bouts))
     return ds, truth

@@ -93,7 +93,7 @@ def simulated(train_seeds=range(6), test_seeds=(100, 101, 102, 103)) -> None:
         model.append(table)
         f = pooled([table])["frame_f1"].rename(truth.params["seed"])
         per_session.append(f)
-        rules = pd.concat([events.PRESETS[PRESET[b]](ds).assign(behavior=b) for b in BEHAVIORS])
+        rules = pd.concat([events.PRESETS.get(PRESET[b])(ds).assign(behavior=b) for b in BEHAVIORS])
         preset.append(agreement(reference, Ethogram.from_bouts(rules, ds, behaviors=BEHAVIORS)))
         ev = truth.events[truth.events.behavior.isin(BEHAVIORS)]
         clean.append(agreement(reference, Ethogram.from_bouts(ev, ds, behaviors=BEHAVIORS)))

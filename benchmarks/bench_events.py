@@ -27,7 +27,7 @@ import pandas as pd
 import xarray as xr
 
 import behavior as bh
-from behavior import events
+from behavior import bouts, events
 from behavior.ethogram import Ethogram, agreement
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -68,7 +68,7 @@ def simulated(seeds=DEVELOPMENT_SEEDS + HELD_OUT_SEEDS) -> None:
         ds, truth = bh.simulate.session(duration="10 min", seed=seed)
         for name in TRUTH:
             t0 = time.perf_counter()
-            found = events.PRESETS[name](ds)
+            found = events.PRESETS.get(name)(ds)
             seconds = time.perf_counter() - t0
             for reference, table in (("events", truth.events), ("labels", truth.bouts)):
                 rows.append({"seed": seed, "preset": name, "truth": reference,
@@ -98,7 +98,7 @@ def behaviordepot() -> None:
     found = events.freezing(ds, px_per_cm=32)
     like = xr.DataArray(np.zeros((ds.sizes["time"], 1)), dims=("time", "individual"),
                         coords={"individual": ds.individual.values})  # fmt: skip
-    got = events.mask_from_bouts(found, like).values[:, 0]
+    got = bouts.mask_from_bouts(found, like).values[:, 0]
     agree = float((got == human).mean())
     tp = float((got & human).sum())
     f1 = 2 * tp / (got.sum() + human.sum())
@@ -115,7 +115,7 @@ def mabe() -> None:
         return
     ds = bh.load_poses(path, fps=30)
     for name in ("chase", "watching"):
-        found = events.PRESETS[name](ds, px_per_cm=MABE_PX_PER_CM)
+        found = events.PRESETS.get(name)(ds, px_per_cm=MABE_PX_PER_CM)
         names = [str(v) for v in ds.individual.values]
         rows = []
         for a in names:
@@ -157,9 +157,9 @@ def speed() -> None:
             {"min_duration": "1 s", "merge_gap": "0.5 s", "min_fraction": 0.8, "window": "1 s"},
         ),
     ]:
-        events.bouts(mask, **kw)
+        bouts.bouts(mask, **kw)
         t0 = time.perf_counter()
-        table = events.bouts(mask, **kw)
+        table = bouts.bouts(mask, **kw)
         print(f"   {label:28s} {time.perf_counter() - t0:.4f} s, {len(table)} bouts")
 
 
@@ -178,7 +178,7 @@ def presets_hour() -> None:
     print(f"   rigid_motion (speed and rotation) {seconds:.2f} s, peak {peak:.0f} MB traced")
     for name in TRUTH:
         t0 = time.perf_counter()
-        found = events.PRESETS[name](ds)
+        found = events.PRESETS.get(name)(ds)
         print(f"   {name:10s} {time.perf_counter() - t0:.2f} s, {len(found)} bouts")
 
 

@@ -12,6 +12,7 @@ from hypothesis.extra.numpy import arrays
 from sklearn import metrics
 
 import behavior as bh
+from behavior.bouts import BOUT_COLUMNS, bouts, bouts_from_labels
 from behavior.errors import PoseDataError
 from behavior.ethogram import (
     Ethogram,
@@ -23,7 +24,6 @@ from behavior.ethogram import (
     transition_matrix,
     transitions,
 )
-from behavior.events import BOUT_COLUMNS, bouts_from_labels, bouts_from_mask
 
 DEPOT = "behaviordepot_freezing/demo/demo1/demo1_human_freezing_perframe.csv"
 
@@ -107,17 +107,17 @@ def test_non_exclusive_masks_to_bouts_and_back_are_exact(values):
     masks = {f"b{j}": _mask(values[:, j, :m], individuals=["ann", "bob"][:m]) for j in range(k)}
     eth = Ethogram.from_masks(masks)
     np.testing.assert_array_equal(eth.labels.values, values)
-    bouts = eth.to_bouts()
-    by_events = pd.concat([bouts_from_mask(v, b) for b, v in masks.items()], ignore_index=True)
+    table = eth.to_bouts()
+    by_events = pd.concat([bouts(v, behavior=b) for b, v in masks.items()], ignore_index=True)
     key = ["individual", "start_frame", "behavior"]
     pd.testing.assert_frame_equal(
-        bouts, by_events.sort_values(key, kind="stable").reset_index(drop=True)
+        table, by_events.sort_values(key, kind="stable").reset_index(drop=True)
     )
-    back = Ethogram.from_bouts(bouts, masks["b0"], behaviors=eth.behaviors)
+    back = Ethogram.from_bouts(table, masks["b0"], behaviors=eth.behaviors)
     assert back == eth
-    pd.testing.assert_frame_equal(back.to_bouts(), bouts)
+    pd.testing.assert_frame_equal(back.to_bouts(), table)
     # from times only (start/stop in seconds): same frames
-    times = bouts[["individual", "behavior", "start", "stop"]]
+    times = table[["individual", "behavior", "start", "stop"]]
     assert Ethogram.from_bouts(times, masks["b0"], behaviors=eth.behaviors) == eth
 
 

@@ -1,5 +1,5 @@
 """Tests for the social and zone presets of behavior/events.py: approach, the contacts,
-following, huddling, head_dip and in_zone, on hand-built tracks and on the real
+following, huddling, head_dip and zone_visits, on hand-built tracks and on the real
 elevated-plus-maze file."""
 
 from __future__ import annotations
@@ -188,7 +188,7 @@ def _maze_cm():
     return roi.elevated_plus_maze(pts, unit="cm", include_maze=True)
 
 
-_NEEDS = {"head_dip": {"maze": _maze_cm()}, "in_zone": {"zones": _maze_cm()}}
+_NEEDS = {"head_dip": {"maze": _maze_cm()}, "zone_visits": {"zones": _maze_cm()}}
 
 
 NEW_PRESETS = [
@@ -200,7 +200,7 @@ NEW_PRESETS = [
     "following",
     "huddling",
     "head_dip",
-    "in_zone",
+    "zone_visits",
 ]
 
 
@@ -209,7 +209,7 @@ def test_every_preset_needs_calibration(name):
     n = 30
     ds = _pixels(*_face_to_face(1.0, n))
     with pytest.raises(RuleError, match=rf"{name}:.*pixels.*px_per_cm"):
-        events.PRESETS[name](ds, **_NEEDS.get(name, {}))
+        events.PRESETS.get(name)(ds, **_NEEDS.get(name, {}))
 
 
 @pytest.mark.parametrize(
@@ -217,19 +217,38 @@ def test_every_preset_needs_calibration(name):
 )
 def test_px_per_cm_argument_equals_calibrating_first(name):
     a, b = _face_to_face(1.0, 90)
-    fn = events.PRESETS[name]
+    fn = events.PRESETS.get(name)
     given = fn(_pixels(a, b), px_per_cm=PX_PER_CM)
     calibrated = fn(_cm(a, b))
     pd.testing.assert_frame_equal(given, calibrated)
 
 
-def test_new_presets_are_registered_and_return_ethograms():
+def test_new_presets_are_registered_and_their_tables_convert_to_ethograms():
     for name in NEW_PRESETS:
-        assert events.PRESETS[name] is getattr(events, name)
-        doc = events.PRESETS[name].__doc__
+        assert events.PRESETS.get(name) is getattr(events, name)
+        doc = events.PRESETS.get(name).__doc__
         assert "Definition" in doc and "Source:" in doc and "Examples" in doc
-    etho = events.nose_to_nose_contact(_cm(*_face_to_face(1.0)), as_ethogram=True)
+    ds = _cm(*_face_to_face(1.0))
+    table = events.nose_to_nose_contact(ds)
+    etho = bh.Ethogram.from_bouts(table, ds, behaviors=["nose_to_nose_contact"])
     assert type(etho).__name__ == "Ethogram"
+
+
+def test_presets_registry_lists_every_preset():
+    names = ["chase", "watching", "freezing", *NEW_PRESETS]
+    assert events.PRESETS.names() == names
+    assert list(events.PRESETS.table()["name"]) == names
+    # the three contacts come from one factory and keep their own names and docs
+    for name in ("nose_to_nose_contact", "nose_to_body_contact", "nose_to_anogenital_contact"):
+        fn = events.PRESETS.get(name)
+        assert fn.__name__ == name and f'behavior="{name}"' in fn.__doc__
+
+
+def test_outside_by_counts_only_points_beyond_the_margin():
+    square = roi.Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], unit="cm")
+    points = np.array([[5.0, 2.0], [4.2, 2.0], [2.0, 2.0], [np.nan, 1.0]])
+    assert roi.outside_by(square, points, 0.5).tolist() == [True, False, False, False]
+    assert roi.outside_by(square, points, 0.0).tolist() == [True, True, False, False]
 
 
 def test_threshold_in_the_wrong_unit_is_refused():
@@ -264,7 +283,7 @@ def test_head_dip_over_an_open_arm():
         events.head_dip(dip, {k: v for k, v in maze.items() if k != "maze"})
 
 
-def test_in_zone_bouts_named_after_zones():
+def test_zone_visits_named_after_zones():
     maze = _maze_cm()
     n = 60
     pos = np.zeros((n, 2, 1, 1))
@@ -272,10 +291,10 @@ def test_in_zone_bouts_named_after_zones():
     pos[30:, :, 0, 0] = (42.0, 42.0)  # centre
     pos[35, :, 0, 0] = np.nan  # one missing frame: a gap shorter than merge_gap
     ds = bh.from_numpy(pos, keypoint_names=["bodycentre"], fps=FPS, space_unit="cm")
-    found = events.in_zone(ds, maze)
+    found = events.zone_visits(ds, maze)
     rows = found[["behavior", "start_frame", "stop_frame"]].values.tolist()
     assert rows == [["maze", 0, 60], ["open_arm_1", 0, 30], ["center", 30, 60]]
-    strict = events.in_zone(ds, maze["center"], merge_gap=0, min_duration=0)
+    strict = events.zone_visits(ds, maze["center"], merge_gap=0, min_duration=0)
     assert strict[["start_frame", "stop_frame"]].values.tolist() == [[30, 35], [36, 60]]
 
 
@@ -307,14 +326,14 @@ def test_head_dips_on_the_real_plus_maze(epm):
 def test_zone_bouts_on_the_real_plus_maze(epm):
     _, cal = epm
     maze = roi.elevated_plus_maze(cal)
-    found = events.in_zone(cal, maze, keypoint="bodycentre")
+    found = events.zone_visits(cal, maze, keypoint="bodycentre")
     time = found.groupby("behavior").duration.sum()
     open_s = time.get("open_arm_1", 0.0) + time.get("open_arm_2", 0.0)
     closed_s = time.get("closed_arm_1", 0.0) + time.get("closed_arm_2", 0.0)
     assert open_s > closed_s  # this mouse stays on the open arms
     assert 10.0 < time.sum() <= 962 / 25  # on the maze for the ~26 s after it is placed
     # default keypoint: the body-centre role, not the centroid of maze landmarks
-    pd.testing.assert_frame_equal(events.in_zone(cal, maze), found)
+    pd.testing.assert_frame_equal(events.zone_visits(cal, maze), found)
     # no frame in two zones
     mask = np.zeros((cal.sizes["time"],), dtype=int)
     for row in found.itertuples():

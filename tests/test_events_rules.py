@@ -1,5 +1,5 @@
-"""Tests for the rule layer of behavior/events.py: bouts with thresholds, the rule
-parser, unit conversion, detect and the chase/watching/freezing presets."""
+"""Tests for behavior/events/rules.py (the rule parser, unit conversion, rule_mask,
+detect) and the chase/watching/freezing presets."""
 
 from __future__ import annotations
 
@@ -12,100 +12,13 @@ from hypothesis import strategies as st
 
 import behavior as bh
 from behavior import events
-from behavior.events import RuleError, bouts, mask_from_bouts, parse_rule, q, rule_mask
+from behavior.bouts import mask_from_bouts
+from behavior.events import RuleError, parse_rule, q, rule_mask
 from behavior.units import cm, deg, s
 
 
 def _frames(table: pd.DataFrame) -> list[list[int]]:
     return table[["start_frame", "stop_frame"]].values.tolist()
-
-
-# ---- bouts: thresholds and merging -------------------------------------------------------
-
-
-def test_min_duration_in_frames_and_seconds():
-    m = np.array([1, 1, 0, 1, 1, 1, 0, 1], dtype=bool)
-    assert _frames(bouts(m, min_duration=3)) == [[3, 6]]
-    # 0.3 s at 10 fps is 3 frames: a 3-frame bout is kept (no off-by-one)
-    assert _frames(bouts(m, min_duration="0.3 s", fps=10)) == [[3, 6]]
-    assert _frames(bouts(m, min_duration="300 ms", fps=10)) == [[3, 6]]
-    assert _frames(bouts(m, min_duration="0.31 s", fps=10)) == []
-
-
-def test_merge_gap_is_strict():
-    m = np.array([1, 0, 1, 0, 0, 1], dtype=bool)
-    assert _frames(bouts(m, merge_gap=1)) == [[0, 1], [2, 3], [5, 6]]  # gap 1 is not < 1
-    assert _frames(bouts(m, merge_gap=2)) == [[0, 3], [5, 6]]
-    assert _frames(bouts(m, merge_gap=3)) == [[0, 6]]
-
-
-def test_merge_then_min_duration():
-    # two 2-frame bouts 1 frame apart: merged to 5 frames, then kept by min 4
-    m = np.array([1, 1, 0, 1, 1, 0, 0, 0], dtype=bool)
-    assert _frames(bouts(m, merge_gap=2, min_duration=4)) == [[0, 5]]
-    assert _frames(bouts(m, min_duration=4)) == []
-
-
-def test_min_fraction_window():
-    # 8 of 10 frames True within a 10-frame window: one bout, trimmed to True frames
-    m = np.array([0, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0], dtype=bool)
-    assert _frames(bouts(m, min_fraction=0.8, window=10)) == [[2, 12]]
-    assert _frames(bouts(m, min_fraction=0.9, window=10)) == []
-    # a window longer than the data covers nothing
-    assert _frames(bouts(m, min_fraction=0.1, window=20)) == []
-    # fraction 1 with window w is "runs of at least w frames"
-    assert _frames(bouts(m, min_fraction=1.0, window=3)) == [[5, 8], [9, 12]]
-
-
-def _brute_cover(m: np.ndarray, f: float, w: int) -> np.ndarray:
-    n = m.size
-    out = np.zeros(n, bool)
-    for a in range(n):
-        for b in range(a + w, n + 1):
-            if m[a:b].sum() >= f * (b - a) - 1e-9:
-                out[a:b] = True
-    return out
-
-
-@settings(max_examples=30, deadline=None)
-@given(
-    st.lists(st.booleans(), min_size=1, max_size=40),
-    st.sampled_from([0.5, 0.6, 0.75, 0.8, 1.0]),
-    st.integers(1, 8),
-)
-def test_fraction_cover_matches_brute_force(values, f, w):
-    m = np.array(values)
-    fast = events._fraction_cover(m[:, None], f, w)[:, 0]
-    assert np.array_equal(fast, _brute_cover(m, f, w))
-
-
-@settings(max_examples=30, deadline=None)
-@given(st.lists(st.booleans(), min_size=1, max_size=60), st.booleans())
-def test_mask_bouts_mask_round_trip(values, pairwise):
-    v = np.array(values)
-    if pairwise:
-        data = np.zeros((v.size, 2, 2), bool)
-        data[:, 0, 1] = v
-        data[:, 1, 0] = v[::-1]
-        mask = xr.DataArray(
-            data,
-            dims=("time", "individual", "other"),
-            coords={"individual": ["a", "b"], "other": ["a", "b"]},
-        )
-    else:
-        mask = xr.DataArray(v[:, None], dims=("time", "individual"), coords={"individual": ["a"]})
-    back = mask_from_bouts(bouts(mask), mask)
-    assert np.array_equal(back.values, mask.values)
-
-
-def test_bouts_errors():
-    m = np.ones(5, bool)
-    with pytest.raises(bh.PoseDataError, match="go together"):
-        bouts(m, min_fraction=0.8)
-    with pytest.raises(bh.PoseDataError, match="frame rate"):
-        bouts(m, min_duration="1 s")
-    with pytest.raises(bh.PoseDataError, match="min_fraction"):
-        bouts(m, min_fraction=1.5, window=2)
 
 
 # ---- the parser ------------------------------------------------------------------------
@@ -202,11 +115,12 @@ def test_rule_mask_shapes_and_diagonal():
     assert rule_mask(ds2, "not other_speed < 1 cm/s").values[12, 0, 1] == False  # noqa: E712
 
 
-def test_detect_returns_table_and_ethogram():
+def test_detect_returns_a_table_that_converts_to_an_ethogram():
     ds = _still_pair(px_per_cm=10)
     table = events.detect(ds, "speed < 1 cm/s", behavior="still")
     assert _frames(table) == [[0, 60], [0, 60]] and set(table.behavior) == {"still"}
-    eth = events.detect(ds, "closest_distance < 2 cm", behavior="near", as_ethogram=True)
+    near = events.detect(ds, "closest_distance < 2 cm", behavior="near")
+    eth = bh.Ethogram.from_bouts(near, ds, behaviors=["near"])
     assert eth.behaviors == ["near"] and eth.labels.values.all()
 
 
@@ -218,7 +132,7 @@ TRUTH = {"chase": "chase", "watching": "watch", "freezing": "freeze"}
 
 def _frame_f1(ds, truth, name):
     # the reference: where the definition holds on the noise-free positions
-    found = events.PRESETS[name](ds)
+    found = events.PRESETS.get(name)(ds)
     like = truth.labels
     reference = truth.events[truth.events.behavior == TRUTH[name]]
     assert len(reference) > 0

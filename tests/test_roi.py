@@ -150,8 +150,8 @@ def test_entries_exits_and_gap_bridging():
     ]
     assert table["time"].tolist() == pytest.approx([0.1, 0.3, 0.6, 0.8])
     assert set(table.columns) >= {"individual", "zone", "event", "frame", "time"}
-    assert roi.entries(ds, BOX)["frame"].tolist() == [1, 6]
-    assert roi.exits(ds, BOX)["frame"].tolist() == [3, 8]
+    assert table[table.event == "entry"]["frame"].tolist() == [1, 6]
+    assert table[table.event == "exit"]["frame"].tolist() == [3, 8]
     # Starting inside is not an entry; the exit counts.
     start_in = roi.crossings(walk_x([1, 1, 5, 5]), BOX)
     assert start_in[["event", "frame"]].values.tolist() == [["exit", 2]]
@@ -161,8 +161,8 @@ def test_min_duration_ignores_flicker_at_the_border():
     # Out for 5 frames, then flicker in/out (1-frame runs), then in for 5 frames, out for 4.
     xs = [5] * 5 + [1, 5, 1, 5] + [1] * 5 + [5] * 4
     ds = walk_x(xs, fps=10)
-    raw = roi.entries(ds, BOX)
-    assert raw["frame"].tolist() == [5, 7, 9]
+    raw = roi.crossings(ds, BOX)
+    assert raw[raw.event == "entry"]["frame"].tolist() == [5, 7, 9]
     for md in (3, "0.3 s", 0.3):
         table = roi.crossings(ds, BOX, min_duration=md)
         assert table[["event", "frame"]].values.tolist() == [["entry", 9], ["exit", 14]]

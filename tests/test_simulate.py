@@ -13,8 +13,8 @@ import pytest
 import xarray as xr
 
 import behavior as bh
+from behavior.bouts import BOUT_COLUMNS, labels_from_bouts, other_from_bouts
 from behavior.errors import PoseDataError
-from behavior.events import BOUT_COLUMNS, labels_from_bouts, other_from_bouts
 from behavior.simulate import DEFINITIONS, KEYPOINTS, SOCIAL_BEHAVIORS, session
 
 BODY = KEYPOINTS[:8]
@@ -268,8 +268,8 @@ def test_chase_and_flee_labels_satisfy_the_rule(social, behavior):
             bouts = truth.bouts[(truth.bouts.behavior == behavior) & (truth.bouts.individual == me)]
             # every bout lies inside a stretch where the rule holds with the presets'
             # bout logic (min_fraction within min_duration windows, gaps merged)
-            held = bh.events.mask_from_bouts(
-                bh.events.bouts(
+            held = bh.bouts.mask_from_bouts(
+                bh.bouts.bouts(
                     ok, min_duration=rule["min_duration_s"], merge_gap=rule["merge_gap_s"],
                     min_fraction=rule["min_fraction"], window=rule["min_duration_s"], fps=fps,
                 ),
@@ -345,7 +345,7 @@ def test_rest_is_not_a_freeze(social):
     )
     rest = truth.labels.values == SOCIAL_BEHAVIORS.index("rest")
     for i in range(rest.shape[1]):
-        starts, stops = bh.events.runs(still[:, i] & rest[:, i])
+        starts, stops = bh.bouts.runs(still[:, i] & rest[:, i])
         assert (stops - starts).max(initial=0) < fps * DEFINITIONS["freeze"]["min_duration_s"]
 
 
@@ -529,7 +529,7 @@ def test_events_are_where_the_definitions_hold(social):
     # more: a resting mouse can meet the watch rule
     for name, kinds in (("chase", ["chase", "flee"]), ("freeze", ["freeze"])):
         code = SOCIAL_BEHAVIORS.index(name)
-        inside = bh.events.mask_from_bouts(table[table.behavior.isin(kinds)], truth.labels)
+        inside = bh.bouts.mask_from_bouts(table[table.behavior.isin(kinds)], truth.labels)
         labelled = truth.labels.values == code
         assert labelled.any() and inside.values[labelled].all()
 

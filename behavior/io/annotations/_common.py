@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from behavior.bouts import BOUT_COLUMNS
 from behavior.errors import FileFormatError, PoseDataError
-from behavior.events import BOUT_COLUMNS
 
 logger = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Tests of behavior.events: runs, bouts <-> labels, bouts from masks."""
+"""Tests of behavior/bouts.py: runs, bouts <-> labels, bouts from masks with thresholds."""
 
 from __future__ import annotations
 
@@ -10,16 +10,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from behavior.errors import PoseDataError
-from behavior.events import (
+import behavior as bh
+from behavior import bouts as bouts_room
+from behavior.bouts import (
     BOUT_COLUMNS,
+    bout_table,
+    bouts,
     bouts_from_labels,
-    bouts_from_mask,
+    duration_frames,
     empty_bouts,
+    filter_runs,
     labels_from_bouts,
+    mask_from_bouts,
     other_from_bouts,
+    paint_runs,
     runs,
+    stop_times,
 )
+from behavior.errors import PoseDataError
 
 NAMES = ["rest", "walk", "chase", "watch"]
 
@@ -231,7 +239,7 @@ def test_round_trip_with_partners(codes, data):
 # --------------------------------------------------------------------------- bouts from masks
 
 
-def test_bouts_from_mask_with_other_dim():
+def test_bouts_of_a_mask_with_other_dim():
     mask = xr.DataArray(
         np.zeros((6, 2, 2), dtype=bool),
         dims=("time", "individual", "other"),
@@ -243,37 +251,192 @@ def test_bouts_from_mask_with_other_dim():
     )
     mask[1:4, 0, 1] = True
     mask[4:6, 1, 0] = True
-    bouts = bouts_from_mask(mask, "chase")
+    table = bouts(mask, behavior="chase")
     assert list(
-        zip(bouts.individual, bouts.other, bouts.start_frame, bouts.stop_frame, strict=True)
+        zip(table.individual, table.other, table.start_frame, table.stop_frame, strict=True)
     ) == [
         ("a", "b", 1, 4),
         ("b", "a", 4, 6),
     ]
-    assert set(bouts.behavior) == {"chase"}
-    np.testing.assert_allclose(bouts.duration, [3 / 30, 2 / 30])
+    assert set(table.behavior) == {"chase"}
+    np.testing.assert_allclose(table.duration, [3 / 30, 2 / 30])
 
 
-def test_bouts_from_mask_refuses_extra_dims_and_reads_nan_as_false():
+def test_bouts_refuse_extra_dims_and_read_nan_as_false():
     with pytest.raises(PoseDataError, match="extra dimension"):
-        bouts_from_mask(xr.DataArray(np.zeros((2, 1, 1)), dims=("time", "individual", "x")), "a")
+        bouts(xr.DataArray(np.zeros((2, 1, 1)), dims=("time", "individual", "x")), behavior="a")
     mask = xr.DataArray([[1.0], [np.nan], [1.0]], dims=("time", "individual"))
-    assert bouts_from_mask(mask, "freeze").n_frames.tolist() == [1, 1]
+    assert bouts(mask, behavior="freeze").n_frames.tolist() == [1, 1]
 
 
 @settings(max_examples=30, deadline=None)
 @given(hnp.arrays(bool, st.tuples(st.integers(1, 40), st.integers(1, 3))))
-def test_mask_bouts_mask_round_trip(values):
+def test_mask_bouts_labels_round_trip(values):
     mask = xr.DataArray(
         values,
         dims=("time", "individual"),
         coords={"individual": [f"m{i}" for i in range(values.shape[1])]},
         attrs={"fps": 30.0},
     )
-    bouts = bouts_from_mask(mask, "freeze")
-    back = labels_from_bouts(bouts, mask, names=["freeze"])
+    table = bouts(mask, behavior="freeze")
+    back = labels_from_bouts(table, mask, names=["freeze"])
     np.testing.assert_array_equal(back.values == 0, values)
     for j in range(values.shape[1]):
-        mine = bouts[bouts.individual == f"m{j}"]
+        mine = table[table.individual == f"m{j}"]
         expected = _brute_runs(values[:, j])
         assert list(zip(mine.start_frame, mine.stop_frame, strict=True)) == expected
+
+
+def _frames(table: pd.DataFrame) -> list[list[int]]:
+    return table[["start_frame", "stop_frame"]].values.tolist()
+
+
+# --------------------------------------------------------------------------- thresholds and merging
+
+
+def test_min_duration_in_frames_and_seconds():
+    m = np.array([1, 1, 0, 1, 1, 1, 0, 1], dtype=bool)
+    assert _frames(bouts(m, min_duration=3)) == [[3, 6]]
+    # 0.3 s at 10 fps is 3 frames: a 3-frame bout is kept (no off-by-one)
+    assert _frames(bouts(m, min_duration="0.3 s", fps=10)) == [[3, 6]]
+    assert _frames(bouts(m, min_duration="300 ms", fps=10)) == [[3, 6]]
+    assert _frames(bouts(m, min_duration="0.31 s", fps=10)) == []
+
+
+def test_merge_gap_is_strict():
+    m = np.array([1, 0, 1, 0, 0, 1], dtype=bool)
+    assert _frames(bouts(m, merge_gap=1)) == [[0, 1], [2, 3], [5, 6]]  # gap 1 is not < 1
+    assert _frames(bouts(m, merge_gap=2)) == [[0, 3], [5, 6]]
+    assert _frames(bouts(m, merge_gap=3)) == [[0, 6]]
+
+
+def test_merge_then_min_duration():
+    # two 2-frame bouts 1 frame apart: merged to 5 frames, then kept by min 4
+    m = np.array([1, 1, 0, 1, 1, 0, 0, 0], dtype=bool)
+    assert _frames(bouts(m, merge_gap=2, min_duration=4)) == [[0, 5]]
+    assert _frames(bouts(m, min_duration=4)) == []
+
+
+def test_min_fraction_window():
+    # 8 of 10 frames True within a 10-frame window: one bout, trimmed to True frames
+    m = np.array([0, 0, 1, 1, 0, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0], dtype=bool)
+    assert _frames(bouts(m, min_fraction=0.8, window=10)) == [[2, 12]]
+    assert _frames(bouts(m, min_fraction=0.9, window=10)) == []
+    # a window longer than the data covers nothing
+    assert _frames(bouts(m, min_fraction=0.1, window=20)) == []
+    # fraction 1 with window w is "runs of at least w frames"
+    assert _frames(bouts(m, min_fraction=1.0, window=3)) == [[5, 8], [9, 12]]
+
+
+def _brute_cover(m: np.ndarray, f: float, w: int) -> np.ndarray:
+    n = m.size
+    out = np.zeros(n, bool)
+    for a in range(n):
+        for b in range(a + w, n + 1):
+            if m[a:b].sum() >= f * (b - a) - 1e-9:
+                out[a:b] = True
+    return out
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.booleans(), min_size=1, max_size=40),
+    st.sampled_from([0.5, 0.6, 0.75, 0.8, 1.0]),
+    st.integers(1, 8),
+)
+def test_fraction_cover_matches_brute_force(values, f, w):
+    m = np.array(values)
+    fast = bouts_room._fraction_cover(m[:, None], f, w)[:, 0]
+    assert np.array_equal(fast, _brute_cover(m, f, w))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.booleans(), min_size=1, max_size=60), st.booleans())
+def test_mask_bouts_mask_round_trip(values, pairwise):
+    v = np.array(values)
+    if pairwise:
+        data = np.zeros((v.size, 2, 2), bool)
+        data[:, 0, 1] = v
+        data[:, 1, 0] = v[::-1]
+        mask = xr.DataArray(
+            data,
+            dims=("time", "individual", "other"),
+            coords={"individual": ["a", "b"], "other": ["a", "b"]},
+        )
+    else:
+        mask = xr.DataArray(v[:, None], dims=("time", "individual"), coords={"individual": ["a"]})
+    back = mask_from_bouts(bouts(mask), mask)
+    assert np.array_equal(back.values, mask.values)
+
+
+def test_bouts_errors():
+    m = np.ones(5, bool)
+    with pytest.raises(bh.PoseDataError, match="go together"):
+        bouts(m, min_fraction=0.8)
+    with pytest.raises(bh.PoseDataError, match="frame rate"):
+        bouts(m, min_duration="1 s")
+    with pytest.raises(bh.PoseDataError, match="min_fraction"):
+        bouts(m, min_fraction=1.5, window=2)
+
+
+# --------------------------------------------------------------------------- the array-level API
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    hnp.arrays(bool, st.tuples(st.integers(1, 40), st.integers(1, 3))),
+    st.sampled_from([0, 2, "0.1 s", 0.25]),
+    st.sampled_from([0, 1, "0.1 s", 0.05]),
+)
+def test_filter_runs_and_paint_runs_are_the_steps_of_bouts(values, min_duration, merge_gap):
+    mask = xr.DataArray(
+        values,
+        dims=("time", "individual"),
+        coords={"individual": [f"m{i}" for i in range(values.shape[1])]},
+        attrs={"fps": 30.0},
+    )
+    expected = mask_from_bouts(bouts(mask, min_duration, merge_gap), mask).values
+    cols, starts, stops = filter_runs(
+        values,
+        duration_frames(min_duration, 30.0, name="min_duration"),
+        duration_frames(merge_gap, 30.0, name="merge_gap"),
+    )
+    np.testing.assert_array_equal(paint_runs(*values.shape, cols, starts, stops), expected)
+
+
+def test_duration_frames_is_not_rounded_and_needs_a_frame_rate():
+    assert duration_frames("0.25 s", 30) == pytest.approx(7.5)
+    assert duration_frames(0.5, 10) == pytest.approx(5.0)
+    assert duration_frames("4 frames", None) == 4.0
+    assert duration_frames(None, None) == 0.0
+    with pytest.raises(PoseDataError, match="frame rate"):
+        duration_frames("1 s", None, name="min_duration")
+    with pytest.raises(PoseDataError, match="non-negative"):
+        duration_frames(-1, 30)
+
+
+def test_stop_times_and_bout_table_agree_with_bouts():
+    mask = xr.DataArray(
+        np.array([0, 1, 1, 0, 1], bool)[:, None],
+        dims=("time", "individual"),
+        coords={"time": np.arange(5) / 10, "individual": ["a"]},
+        attrs={"fps": 10.0},
+    )
+    np.testing.assert_allclose(stop_times(mask), (np.arange(5) + 1) / 10)
+    found = bouts(mask, behavior="run")
+    made = bout_table(
+        mask, found.individual, found.behavior, found.start_frame, found.stop_frame, fps=10.0
+    )
+    pd.testing.assert_frame_equal(made, found)
+    with pytest.raises(PoseDataError, match="start_frame < stop_frame"):
+        bout_table(mask, ["a"], ["run"], [3], [9])
+
+
+def test_label_codes_checks_codes():
+    assert bouts_room.label_codes(xr.DataArray([1.0, np.nan])).tolist() == [1, -1]
+    with pytest.raises(PoseDataError, match="whole-number"):
+        bouts_room.label_codes(xr.DataArray([0.5]))
+
+
+def test_bouts_is_reachable_lazily():
+    assert bh.bouts.bouts is bouts
