@@ -308,13 +308,13 @@ def test_postprocess_fills_gaps_then_drops_short_bouts_exactly():
     merge_gap=st.sampled_from([None, 1, "0.2 s", 0.35]),
 )
 def test_post_processing_equals_the_events_bout_logic(values, min_bout, merge_gap):
-    from behavior import events
+    from behavior import bouts as bout_room
     from behavior.classify._common import clean_mask
 
     mask = xr.DataArray(np.array(values), dims=("time", "individual"),
                         coords={"individual": ["a", "b"]}, attrs={"fps": 10.0})  # fmt: skip
-    expected = events.mask_from_bouts(
-        events.bouts(mask, min_duration=min_bout or 0, merge_gap=merge_gap or 0), mask
+    expected = bout_room.mask_from_bouts(
+        bout_room.bouts(mask, min_duration=min_bout or 0, merge_gap=merge_gap or 0), mask
     )
     np.testing.assert_array_equal(clean_mask(mask, min_bout, merge_gap, "x"), expected.values)
 

@@ -500,19 +500,19 @@ def per_behavior(value: Any, behaviors: Sequence[str], name: str) -> dict[str, A
 
 
 def clean_mask(mask: xr.DataArray, min_bout: Any, merge_gap: Any, behavior: str) -> np.ndarray:
-    """``mask_from_bouts(bouts(mask, min_bout, merge_gap), mask)`` of :mod:`behavior.events`,
+    """``mask_from_bouts(bouts(mask, min_bout, merge_gap), mask)`` of :mod:`behavior.bouts`,
     on its array-level steps (no bout table: threshold searches call this many times)."""
-    from behavior.events import _bout_arrays, _in_frames, _paint_runs
+    from behavior.bouts import duration_frames, filter_runs, paint_runs
 
     values = np.asarray(mask.values, dtype=bool)
     if not min_bout and not merge_gap:
         return values
     fps = fps_of(mask)
-    min_frames = _in_frames(min_bout or 0, fps, "min_bout")
-    gap_frames = _in_frames(merge_gap or 0, fps, "merge_gap")
+    min_frames = duration_frames(min_bout or 0, fps, name="min_bout")
+    gap_frames = duration_frames(merge_gap or 0, fps, name="merge_gap")
     n, k = values.shape
-    row, starts, stops = _bout_arrays(values, min_frames, gap_frames, None, 0.0)
-    return _paint_runs(k, n, row, starts, stops).T
+    row, starts, stops = filter_runs(values, min_frames, gap_frames)
+    return paint_runs(n, k, row, starts, stops)
 
 
 # --------------------------------------------------------------------------- the estimator's engine
@@ -872,7 +872,7 @@ def label_runs(
     rows: Rows, k: int, index: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Lengths (frames) of the labelled bouts of behavior ``k`` and of the gaps between them."""
-    from behavior.events import runs
+    from behavior.bouts import runs
 
     if index is None:
         index = np.arange(rows.frame.size)

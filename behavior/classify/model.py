@@ -36,7 +36,7 @@ Missing data, explicitly
 
 Post-processing is in seconds: ``min_bout`` drops shorter bouts and
 ``merge_gap`` fills shorter gaps, per behavior, with
-:func:`behavior.events.bouts` (gaps first, then short bouts); ``"auto"``
+:func:`behavior.bouts.bouts` (gaps first, then short bouts); ``"auto"``
 chooses them on validation folds, from multiples of the shortest labelled bout
 and gap. Thresholds chosen by a rule are chosen on post-processed validation
 predictions.

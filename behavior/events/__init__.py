@@ -24,10 +24,6 @@ True
 
 from __future__ import annotations
 
-# Kept for callers written before behavior.bouts (tests/test_classify.py and
-# benchmarks/ call events.bouts and events.mask_from_bouts): new code imports them
-# from behavior.bouts.
-from behavior.bouts import bouts, mask_from_bouts  # noqa: F401
 from behavior.events.presets import (
     PRESETS,
     approach,
