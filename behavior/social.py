@@ -70,8 +70,8 @@ __all__ = [
     "approach_speed",
     "centroid_distances",
     "closest_distance",
-    "following",
     "gaze_offset",
+    "is_following",
     "keypoint_roles",
     "nose_to_body",
     "nose_to_nose",
@@ -674,12 +674,16 @@ def _one(
     ds: xr.Dataset | xr.DataArray,
     name: str,
     keypoints: KeypointRoles | Mapping[str, Any] | None,
+    *,
+    function: str | None = None,
     **params: Any,
 ) -> xr.DataArray:
+    """The relation ``name`` alone, logged as ``social.<function>`` (default ``name``)."""
     pairs = _Pairs(ds, keypoints, name)
     out = _compute(pairs, name, **params)
     logged = {k: v for k, v in params.items()}
-    return append_log(out, f"social.{name}", keypoints=_roles_record(pairs.roles), **logged)
+    operation = f"social.{function or name}"
+    return append_log(out, operation, keypoints=_roles_record(pairs.roles), **logged)
 
 
 def _roles_record(roles: KeypointRoles) -> dict[str, Any]:
@@ -737,7 +741,7 @@ def nose_to_nose(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None) -> 
     ds
         Pose dataset (or positions) with dims ``(time, space, keypoint, individual)``.
     keypoints
-        Keypoint roles (see :func:`keypoint_roles`).
+        Keypoint roles (see :func:`keypoint_roles`); needs a nose.
 
     Returns
     -------
@@ -798,7 +802,7 @@ def nose_to_tail_base(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None
     ds
         Pose dataset (or positions) with dims ``(time, space, keypoint, individual)``.
     keypoints
-        Keypoint roles (see :func:`keypoint_roles`).
+        Keypoint roles (see :func:`keypoint_roles`); needs a nose and a tail base.
 
     Returns
     -------
@@ -867,7 +871,8 @@ def gaze_offset(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None) -> x
     ds
         Pose dataset (or positions) with dims ``(time, space, keypoint, individual)``.
     keypoints
-        Keypoint roles (see :func:`keypoint_roles`).
+        Keypoint roles (see :func:`keypoint_roles`); needs a nose and the ears, a
+        neck or a tail base for the head direction, and ``body`` for the target.
 
     Returns
     -------
@@ -930,14 +935,14 @@ def approach_speed(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None) -
     return _one(ds, "approach_speed", keypoints)
 
 
-def following(
+def is_following(
     ds: xr.Dataset | xr.DataArray,
     *,
     keypoints: _Roles = None,
     follow_window: int | float | str = "1 s",
     follow_tolerance: float | None = None,
 ) -> xr.DataArray:
-    """Whether my nose follows the path the other's tail base took just before.
+    """Per frame, whether my nose follows the path the other's tail base took just before.
 
     ``individual`` follows ``other`` in frame ``t`` when (a) my nose at ``t`` is
     within ``follow_tolerance`` of a point the other's tail base occupied in the
@@ -945,6 +950,9 @@ def following(
     nose and the other's tail base are each more than ``follow_tolerance`` away
     from where they were ``follow_window`` ago. (b) keeps two animals resting
     nose to tail from counting as following.
+
+    This is the per-frame relation ``following`` of :func:`relations`; the preset
+    :func:`behavior.events.following` turns it into bouts.
 
     Parameters
     ----------
@@ -962,8 +970,8 @@ def following(
     Returns
     -------
     xr.DataArray
-        ``(time, individual, other)`` of 1.0 (following), 0.0 or NaN, with attrs
-        ``follow_window_frames`` and ``follow_tolerance``.
+        ``(time, individual, other)`` of 1.0 (following), 0.0 or NaN, named
+        ``following``, with attrs ``follow_window_frames`` and ``follow_tolerance``.
 
     Notes
     -----
@@ -980,7 +988,7 @@ def following(
     >>> pos[:, :, 1, 0] = leader; pos[:, :, 0, 0] = leader + [5.0, 0.0]  # its tail, nose
     >>> pos[:, :, 0, 1] = leader - [1.0, 0.0]; pos[:, :, 1, 1] = leader - [6.0, 0.0]
     >>> ds = bh.from_numpy(pos, keypoint_names=["nose", "tail_base"], fps=30)
-    >>> f = following(ds)
+    >>> f = is_following(ds)
     >>> float(f[-1, 1, 0]), float(f[-1, 0, 1])
     (1.0, 0.0)
     """
@@ -988,6 +996,7 @@ def following(
         ds,
         "following",
         keypoints,
+        function="is_following",
         window=follow_window,
         tolerance=follow_tolerance,
     )
@@ -1011,7 +1020,7 @@ def relations(
         Keypoint roles: a :class:`KeypointRoles` or a mapping of overrides (see
         :func:`keypoint_roles`).
     follow_window, follow_tolerance
-        As in :func:`following`.
+        As in :func:`is_following`.
     variables
         The relations to compute (default :data:`RELATIONS`, all of them).
 
