@@ -341,6 +341,12 @@ def test_following_a_leaders_path_but_not_a_random_walk():
     assert np.isclose(social.is_following(ds).attrs["follow_tolerance"], 0.5, rtol=0.01)
 
 
+def test_an_invalid_frame_rate_is_refused_not_ignored():
+    ds = _random_scene(n=5).assign_attrs(fps=0.0)
+    with pytest.raises(PoseDataError, match=r"attrs\['fps'\]"):
+        social.is_following(ds, follow_window="1 s")
+
+
 def test_keypoint_roles_by_name_and_errors():
     mabe = [
         "nose",
