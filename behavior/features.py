@@ -87,10 +87,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from behavior._pose import Gradient, core_position, position_of, unwrap
+from behavior._pose import warm_up as warm_up_pose
 from behavior._registry import Registry, registry_key
-from behavior.dataset import append_log, require_dims
+from behavior.dataset import append_log, fps_of, require_dims, time_seconds
 from behavior.errors import PoseDataError
-from behavior.kinematics import _Gradient, _position_of, _time_seconds, _unwrap
 from behavior.social import KeypointRoles, keypoint_roles
 from behavior.units import space_unit_of, to_frames, to_seconds
 
@@ -448,7 +449,8 @@ def _hull_kernel(xy, out):  # pragma: no cover - numba
 
 
 def _warm_up() -> None:
-    """Compile the numba kernels of this module on tiny inputs (once per process)."""
+    """Compile the numba kernels this module uses on tiny inputs (once per process)."""
+    warm_up_pose()  # the time derivatives of the kinematics set
     for dtype in (np.float32, np.float64):
         x = np.array([[1.0, 0.0], [np.nan, 1.0], [3.0, np.nan], [2.0, np.nan]], dtype=dtype)
         out = np.empty((4, 22, 1), dtype=dtype)
@@ -1075,7 +1077,7 @@ class FeatureContext:
     def derivative(self, values: np.ndarray) -> np.ndarray:
         """Time derivative along axis 0 (central differences on the ``time`` coordinate)."""
         if "gradient" not in self._cache:
-            self._cache["gradient"] = _Gradient(self.time, 1)
+            self._cache["gradient"] = Gradient(self.time, 1)
         values = np.asarray(values, dtype=np.float64)
         return self._cache["gradient"].rows(values, 0, values.shape[0])
 
@@ -1239,7 +1241,7 @@ def _kinematics_set(ds: xr.Dataset, context: FeatureContext) -> dict[str, Featur
         axis = context.point(front)[:, :2] - context.point(tail)[:, :2]
         heading = np.arctan2(axis[:, 1], axis[:, 0])
         heading[(axis[:, 0] == 0) & (axis[:, 1] == 0)] = np.nan
-        turn = np.abs(np.degrees(context.derivative(_unwrap(heading))))
+        turn = np.abs(np.degrees(context.derivative(unwrap(heading))))
         per = "s" if speed_unit.endswith("/s") else "frame"
         out["heading_change"] = Feature(turn, f"deg/{per}", windowed=True)
     return out
@@ -1500,23 +1502,6 @@ def _collect(
     return out
 
 
-def _fps_of(ds: xr.Dataset, time: np.ndarray) -> float | None:
-    fps = ds.attrs.get("fps")
-    if fps is not None:
-        try:
-            fps = float(fps)
-        except (TypeError, ValueError):
-            raise PoseDataError(f"ds.attrs['fps']: expected a number, found {fps!r}") from None
-        if math.isfinite(fps) and fps > 0:
-            return fps
-    if str(ds.attrs.get("time_unit", "seconds")) != "frames" and time.size > 1:
-        steps = np.diff(time)
-        steps = steps[np.isfinite(steps) & (steps > 0)]
-        if steps.size:
-            return float(1.0 / np.median(steps))
-    return None
-
-
 def extract(
     ds: xr.Dataset,
     *,
@@ -1611,14 +1596,7 @@ def extract(
         raise PoseDataError(
             f"ds: expected a pose Dataset with a 'position' variable, found {type(ds).__name__}"
         )
-    position = _position_of(ds, "ds")
-    require_dims(position, "time", "space", "keypoint", "individual", name="position")
-    extra = [d for d in position.dims if d not in ("time", "space", "keypoint", "individual")]
-    if extra:
-        raise PoseDataError(
-            f"ds: expected positions with dims (time, space, keypoint, individual), found "
-            f"extra dims {extra}; select one first, e.g. ds.isel({extra[0]}=0)"
-        )
+    position = core_position(ds, "ds", "ds")
     if position.sizes["time"] < 3:
         raise PoseDataError(
             f"ds: feature extraction needs at least 3 frames, found {position.sizes['time']}"
@@ -1640,14 +1618,11 @@ def extract(
         )
     space_unit = "pixels" if unit == "px" else str(work.attrs.get("space_unit", unit))
 
-    pos = _position_of(work, "ds").transpose("time", "space", "keypoint", "individual")
+    pos = position_of(work, "ds").transpose("time", "space", "keypoint", "individual")
     values = np.ascontiguousarray(pos.values, dtype=np.float64)
-    spaces = [str(s) for s in pos["space"].values]
-    if spaces[:2] != ["x", "y"]:
-        raise PoseDataError(f"space: expected coordinates x, y (and z), found {spaces}")
-    time = _time_seconds(pos)
+    time = time_seconds(pos)
     frames_only = str(ds.attrs.get("time_unit", "seconds")) == "frames"
-    fps = _fps_of(ds, time)
+    fps = fps_of(ds)
     if frames_only and fps is not None:
         time = time / fps  # frame numbers -> seconds
         frames_only = False

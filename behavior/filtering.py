@@ -44,7 +44,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from behavior.dataset import append_log, require_dims
+from behavior.dataset import append_log, fps_of, require_dims, time_seconds
 from behavior.errors import PoseDataError
 from behavior.units import to_frames, to_seconds
 
@@ -69,16 +69,6 @@ Duration = int | float | str
 # --------------------------------------------------------------------------------------
 
 
-def _time_values(da: xr.DataArray) -> np.ndarray:
-    """The ``time`` coordinate as float64 (datetimes/timedeltas as seconds from 0)."""
-    if "time" not in da.coords:
-        return np.arange(da.sizes["time"], dtype=np.float64)
-    t = np.asarray(da["time"].values)
-    if np.issubdtype(t.dtype, np.datetime64) or np.issubdtype(t.dtype, np.timedelta64):
-        return (t - t[0]) / np.timedelta64(1, "s") if t.size else t.astype(np.float64)
-    return t.astype(np.float64)
-
-
 def _time_unit(da: xr.DataArray) -> str:
     """``"seconds"`` or ``"frames"``: from attrs, else guessed from the coordinate."""
     unit = da.attrs.get("time_unit")
@@ -95,15 +85,14 @@ def _time_unit(da: xr.DataArray) -> str:
 
 
 def _fps(da: xr.DataArray) -> float | None:
-    """Frames per second: ``attrs["fps"]``, else the median step of a time in seconds."""
-    fps = da.attrs.get("fps")
-    if fps is not None and np.isfinite(fps) and fps > 0:
-        return float(fps)
-    if _time_unit(da) == "seconds" and da.sizes["time"] > 1:
-        step = float(np.median(np.diff(_time_values(da))))
-        if step > 0:
-            return 1.0 / step
-    return None
+    """Frames per second (:func:`behavior.dataset.fps_of`), None for a time in frames.
+
+    A DataArray without ``attrs["fps"]`` whose time coordinate reads as frames
+    (:func:`_time_unit`) has no frame rate, even though its steps would give one.
+    """
+    if da.attrs.get("fps") is None and _time_unit(da) == "frames":
+        return None
+    return fps_of(da)
 
 
 def _time_axis(da: xr.DataArray) -> tuple[np.ndarray, bool]:
@@ -112,12 +101,12 @@ def _time_axis(da: xr.DataArray) -> tuple[np.ndarray, bool]:
     Frames are turned into seconds with ``fps`` when it is known; without it the
     frame count is returned (``False``).
     """
-    t = _time_values(da)
+    t = time_seconds(da)
     if _time_unit(da) == "seconds":
         return t, True
-    fps = da.attrs.get("fps")
-    if fps is not None and np.isfinite(fps) and fps > 0:
-        return t / float(fps), True
+    fps = _fps(da)
+    if fps is not None:
+        return t / fps, True
     return t, False
 
 
@@ -462,7 +451,7 @@ def interpolate_gaps(
         )
     n_time = da.sizes["time"]
     gap = _max_gap_frames(max_gap, da, n_time)
-    t = np.ascontiguousarray(_time_values(da), dtype=np.float64)
+    t = np.ascontiguousarray(time_seconds(da), dtype=np.float64)
     x, restore = _as_series(da.values, da.get_axis_num("time"))
     out = np.empty_like(x)
     if method in ("linear", "nearest"):
@@ -1174,8 +1163,8 @@ def savgol_filter(
     if mv is None:
         mv = max((w + 1) // 2, polyorder + 1)
     delta = 1.0
-    fps = _fps(da)
-    if deriv > 0 and _time_axis(da)[1] and fps is not None:
+    fps = _fps(da) if deriv > 0 and _time_axis(da)[1] else None
+    if fps is not None:
         delta = 1.0 / fps
     coeffs = np.ascontiguousarray(
         savgol_coeffs(w, polyorder, deriv=deriv, delta=delta, use="dot"), dtype=np.float64
@@ -2084,6 +2073,3 @@ def _warm_up() -> None:
     r = np.ones(2)
     _kalman_kernel(x, np.empty((1, 1)), False, t, q, r, 1, 3, True, True, out, np.empty_like(x))
     _kalman_kernel(x, np.ones_like(x), True, t, q, r, 1, 3, True, True, out, np.empty_like(x))
-    from behavior import kinematics  # its kernels are warmed with these
-
-    kinematics._warm_up()

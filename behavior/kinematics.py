@@ -43,14 +43,25 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any, Literal
 
 import numba
 import numpy as np
 import xarray as xr
 
-from behavior.dataset import append_log, require_dims
+from behavior._pose import (
+    Gradient,
+    blocks,
+    float64_view,
+    float_values,
+    moved,
+    position_of,
+    rotate,
+    unwrap,
+)
+from behavior._pose import warm_up as warm_up_pose
+from behavior.dataset import append_log, require_dims, time_seconds
 from behavior.errors import PoseDataError
 
 __all__ = [
@@ -73,90 +84,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_BLOCK_BYTES = 1 << 21  # about 2 MiB of float64 per block of frames
 _UNIT_PER_CM = {"cm": 1.0, "mm": 10.0, "m": 0.01}
 _EGO_COORDS = ("ego_origin", "ego_heading")
 
 
 # --------------------------------------------------------------------------------------
-# Shared helpers
+# numba kernels and module helpers (the shared ones are in behavior._pose)
 # --------------------------------------------------------------------------------------
-
-
-def _position_of(obj: xr.Dataset | xr.DataArray, name: str = "position") -> xr.DataArray:
-    """The position DataArray of a Dataset (carrying the dataset's attrs), or ``obj``."""
-    if isinstance(obj, xr.Dataset):
-        if "position" not in obj.data_vars:
-            raise PoseDataError(
-                f"{name}: expected a pose dataset with a 'position' variable, found "
-                f"variables {list(obj.data_vars)}"
-            )
-        position = obj["position"].copy(deep=False)
-        position.attrs = {k: v for k, v in obj.attrs.items() if k != "ds_type"}
-        return position
-    if isinstance(obj, xr.DataArray):
-        return obj
-    raise PoseDataError(
-        f"{name}: expected an xarray Dataset or DataArray of positions, found {type(obj).__name__}"
-    )
-
-
-def _time_seconds(da: xr.DataArray) -> np.ndarray:
-    """The ``time`` coordinate as float64 (datetimes and timedeltas as seconds)."""
-    values = np.asarray(da["time"].values)
-    if np.issubdtype(values.dtype, np.datetime64):
-        values = values - values[0]
-    if np.issubdtype(values.dtype, np.timedelta64):
-        return values / np.timedelta64(1, "s")
-    if not np.issubdtype(values.dtype, np.number):
-        raise PoseDataError(
-            f"time: expected numbers, datetimes or timedeltas, found dtype {values.dtype}"
-        )
-    return values.astype(np.float64, copy=False)
-
-
-def _float_values(da: xr.DataArray) -> np.ndarray:
-    values = np.asarray(da.values)
-    if not np.issubdtype(values.dtype, np.floating):
-        values = values.astype(np.float64)
-    return values
-
-
-def _blocks(n: int, row_elements: int, start: int = 0) -> Iterator[tuple[int, int]]:
-    """``(start, stop)`` frame ranges covering ``[start, n)`` in blocks of ~2 MiB."""
-    rows = max(16, _BLOCK_BYTES // (8 * max(1, row_elements)))
-    for s in range(start, n, rows):
-        yield s, min(n, s + rows)
-
-
-def _view(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray | None:
-    """``values`` reshaped to ``shape`` as a float64 view, or None where that needs a copy."""
-    if values.dtype != np.float64:
-        return None
-    try:
-        return np.reshape(values, shape, copy=False)
-    except ValueError:
-        return None
-
-
-@numba.njit(cache=True, parallel=True)
-def _gradient_kernel(f, uniform, den, a, b, c, out):  # pragma: no cover - numba
-    """Interior rows of numpy.gradient along axis 0 of ``f`` (n, m) into ``out``.
-
-    Uniform steps: ``(after - before) / den`` with ``den = 2 dx``; otherwise
-    ``a * before + b * here + c * after`` evaluated left to right, as numpy does.
-    """
-    n, m = f.shape
-    for i in numba.prange(1, n - 1):
-        if uniform:
-            for k in range(m):
-                out[i, k] = (f[i + 1, k] - f[i - 1, k]) / den
-        else:
-            ai = a[i - 1]
-            bi = b[i - 1]
-            ci = c[i - 1]
-            for k in range(m):
-                out[i, k] = ai * f[i - 1, k] + bi * f[i, k] + ci * f[i + 1, k]
 
 
 @numba.njit(cache=True, parallel=True)
@@ -241,7 +175,7 @@ def _warm_up() -> None:
     """Compile the numba kernels of this module on tiny inputs (once per process)."""
     f = np.array([[0.0, 1.0], [np.nan, 2.0], [2.0, np.nan], [3.0, 4.0], [4.0, 5.0]])
     one = np.ones(1)
-    _gradient_kernel(f, True, 2.0, one, one, one, np.empty_like(f))
+    warm_up_pose()
     _speed_kernel(f.reshape(5, 2, 1), True, 2.0, one, one, one, np.empty((5, 1)))
     total = np.zeros(1)
     counted = np.zeros(1, dtype=np.int64)
@@ -268,125 +202,14 @@ def _like(template: xr.DataArray, data: np.ndarray, lead: Sequence[str], name: s
     return out
 
 
-def _moved(values: np.ndarray, da: xr.DataArray, lead: Sequence[str]) -> np.ndarray:
-    """A view of ``values`` with the dims ``lead`` first (others in order)."""
-    axes = [da.get_axis_num(d) for d in lead]
-    return np.moveaxis(values, axes, list(range(len(axes))))
-
-
 # --------------------------------------------------------------------------------------
 # Time derivatives (numpy.gradient's arithmetic, in blocks)
 # --------------------------------------------------------------------------------------
 
 
-class _Gradient:
-    """Rows of ``numpy.gradient(f, t, axis=0, edge_order=...)``, one block at a time.
-
-    The coefficients and the order of the floating-point operations are numpy's, so
-    the result equals ``numpy.gradient`` (and xarray's ``differentiate``) bit for bit.
-    """
-
-    def __init__(self, t: np.ndarray, edge_order: int = 1) -> None:
-        if edge_order not in (1, 2):
-            raise PoseDataError(f"edge_order: expected 1 or 2, found {edge_order!r}")
-        n = t.shape[0]
-        if n < edge_order + 1:
-            raise PoseDataError(
-                f"time: differentiating needs at least {edge_order + 1} frames "
-                f"(edge_order={edge_order}), found {n}"
-            )
-        self.n = n
-        self.edge_order = edge_order
-        dx = np.diff(t)
-        self.uniform = bool((dx == dx[0]).all())
-        self.dx = dx[0] if self.uniform else dx
-        if not self.uniform:
-            dx1, dx2 = dx[0:-1], dx[1:]
-            self.a = -(dx2) / (dx1 * (dx1 + dx2))
-            self.b = (dx2 - dx1) / (dx1 * dx2)
-            self.c = dx1 / (dx2 * (dx1 + dx2))
-
-    def rows(self, f: np.ndarray, start: int, stop: int) -> np.ndarray:
-        """The derivative at frames ``[start, stop)`` of ``f`` (time on axis 0)."""
-        out = np.empty((stop - start, *f.shape[1:]), dtype=f.dtype)
-        shape = (-1,) + (1,) * (f.ndim - 1)
-        lo, hi = max(start, 1), min(stop, self.n - 1)
-        if hi > lo:
-            target = out[lo - start : hi - start]
-            before, here, after = f[lo - 1 : hi - 1], f[lo:hi], f[lo + 1 : hi + 1]
-            in_place = f.dtype == np.float64  # same roundings as numpy's expression
-            if self.uniform and in_place:
-                np.subtract(after, before, out=target)
-                np.divide(target, 2.0 * self.dx, out=target)
-            elif self.uniform:
-                target[...] = (after - before) / (2.0 * self.dx)
-            else:
-                a = self.a[lo - 1 : hi - 1].reshape(shape)
-                b = self.b[lo - 1 : hi - 1].reshape(shape)
-                c = self.c[lo - 1 : hi - 1].reshape(shape)
-                if in_place:
-                    np.multiply(a, before, out=target)
-                    tmp = np.multiply(b, here)
-                    target += tmp
-                    np.multiply(c, after, out=tmp)
-                    target += tmp
-                else:
-                    target[...] = a * before + b * here + c * after
-        if start == 0:
-            out[0] = self._edge(f, first=True)
-        if stop == self.n:
-            out[-1] = self._edge(f, first=False)
-        return out
-
-    def _edge(self, f: np.ndarray, first: bool) -> np.ndarray:
-        dx = self.dx
-        if self.edge_order == 1:
-            if first:
-                return (f[1] - f[0]) / (dx if self.uniform else dx[0])
-            return (f[-1] - f[-2]) / (dx if self.uniform else dx[-1])
-        if first:
-            if self.uniform:
-                a, b, c = -1.5 / dx, 2.0 / dx, -0.5 / dx
-            else:
-                dx1, dx2 = dx[0], dx[1]
-                a = -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2))
-                b = (dx1 + dx2) / (dx1 * dx2)
-                c = -dx1 / (dx2 * (dx1 + dx2))
-            return a * f[0] + b * f[1] + c * f[2]
-        if self.uniform:
-            a, b, c = 0.5 / dx, -2.0 / dx, 1.5 / dx
-        else:
-            dx1, dx2 = dx[-2], dx[-1]
-            a = (dx2) / (dx1 * (dx1 + dx2))
-            b = -(dx2 + dx1) / (dx1 * dx2)
-            c = (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2))
-        return a * f[-3] + b * f[-2] + c * f[-1]
-
-    def coefficients(self) -> tuple[bool, float, np.ndarray, np.ndarray, np.ndarray]:
-        """Arguments of the numba kernels: uniform, 2 dx, and a, b, c per interior frame."""
-        if self.uniform:
-            one = np.ones(1)
-            return True, float(2.0 * self.dx), one, one, one
-        return False, 1.0, self.a, self.b, self.c
-
-    def full(self, f: np.ndarray) -> np.ndarray:
-        """The derivative at every frame."""
-        out = np.empty(f.shape, dtype=f.dtype)
-        flat = _view(f, (self.n, -1))
-        if flat is not None and self.n > 2:
-            _gradient_kernel(flat, *self.coefficients(), out.reshape(self.n, -1))
-            out[0] = self._edge(f, first=True)
-            out[-1] = self._edge(f, first=False)
-            return out
-        row = int(np.prod(f.shape[1:], dtype=np.int64))
-        for s, e in _blocks(self.n, row):
-            out[s:e] = self.rows(f, s, e)
-        return out
-
-
 def _differentiate(da: xr.DataArray, edge_order: int, name: str) -> xr.DataArray:
-    g = _Gradient(_time_seconds(da), edge_order)
-    values = _moved(_float_values(da), da, ["time"])
+    g = Gradient(time_seconds(da), edge_order)
+    values = moved(float_values(da), da, ["time"])
     return _like(da, g.full(values), ["time"], name)
 
 
@@ -423,7 +246,7 @@ def velocity(position: xr.DataArray | xr.Dataset, *, edge_order: int = 1) -> xr.
     >>> round(float(velocity(ds.position).isel(time=5, space=0, keypoint=0, individual=0)), 9)
     10.0
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "time", "space", name="position")
     out = _differentiate(position, edge_order, "velocity")
     return append_log(out, "kinematics.velocity", edge_order=edge_order)
@@ -460,7 +283,7 @@ def acceleration(position: xr.DataArray | xr.Dataset, *, edge_order: int = 1) ->
     >>> round(float(acc.isel(time=10, space=0, keypoint=0, individual=0)), 6)
     2.0
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "time", "space", name="position")
     first = _differentiate(position, edge_order, "velocity")
     out = _differentiate(first, edge_order, "acceleration")
@@ -495,19 +318,19 @@ def speed(position: xr.DataArray | xr.Dataset, *, edge_order: int = 1) -> xr.Dat
     >>> bool(speed(ds.position).sel(keypoint="nose").max() > 0)
     True
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "time", "space", name="position")
-    g = _Gradient(_time_seconds(position), edge_order)
-    values = _moved(_float_values(position), position, ["time", "space"])
+    g = Gradient(time_seconds(position), edge_order)
+    values = moved(float_values(position), position, ["time", "space"])
     out = np.empty((values.shape[0], *values.shape[2:]), dtype=values.dtype)
-    flat = _view(values, (g.n, values.shape[1], -1))
+    flat = float64_view(values, (g.n, values.shape[1], -1))
     if flat is not None and g.n > 2:
         _speed_kernel(flat, *g.coefficients(), out.reshape(g.n, -1))
         out[:1] = _norm_space(g.rows(values, 0, 1))
         out[-1:] = _norm_space(g.rows(values, g.n - 1, g.n))
     else:
         row = int(np.prod(values.shape[1:], dtype=np.int64))
-        for s, e in _blocks(g.n, row):
+        for s, e in blocks(g.n, row):
             out[s:e] = _norm_space(g.rows(values, s, e))
     template = position.isel(space=0, drop=True)
     result = _like(template, out, ["time"], "speed")
@@ -542,9 +365,9 @@ def displacement(position: xr.DataArray | xr.Dataset) -> xr.DataArray:
     >>> displacement(ds.position).sel(space="x").values.ravel().tolist()
     [0.0, 2.0, 2.0, 2.0]
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "time", "space", name="position")
-    values = _moved(_float_values(position), position, ["time"])
+    values = moved(float_values(position), position, ["time"])
     out = np.empty_like(values)
     np.subtract(values[1:], values[:-1], out=out[1:])
     np.subtract(values[0], values[0], out=out[0])
@@ -604,7 +427,7 @@ def path_length(
     >>> path_length(ds, nan_policy="scale", nan_warn_threshold=1).item()
     15.0
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "time", "space", name="position")
     if nan_policy not in ("ffill", "scale"):
         raise PoseDataError(f"nan_policy: expected 'ffill' or 'scale', found {nan_policy!r}")
@@ -621,17 +444,17 @@ def path_length(
             f"time: path_length needs at least 2 frames between start={start!r} and "
             f"stop={stop!r}, found {n}"
         )
-    values = _moved(_float_values(position), position, ["time", "space"])
+    values = moved(float_values(position), position, ["time", "space"])
     rest = values.shape[2:]
     row = int(np.prod(values.shape[1:], dtype=np.int64))
     total = np.zeros(rest)
     counted = np.zeros(rest, dtype=np.int64)
     n_missing = np.zeros(rest, dtype=np.int64)
     carry = np.full(values.shape[1:], np.nan, dtype=values.dtype)
-    flat = _view(values, (n, values.shape[1], -1))
-    blocks = [] if flat is not None else _blocks(n, row)
+    flat = float64_view(values, (n, values.shape[1], -1))
+    pending = [] if flat is not None else blocks(n, row)
     if flat is not None:
-        block = next(_blocks(n, row))[1]
+        block = next(blocks(n, row))[1]
         _path_kernel(
             flat,
             nan_policy == "ffill",
@@ -641,7 +464,7 @@ def path_length(
             counted.reshape(-1),
             n_missing.reshape(-1),
         )
-    for s, e in blocks:
+    for s, e in pending:
         ext = np.concatenate([carry[None], values[s:e]])
         nan = np.isnan(ext)
         n_missing += _any_space(nan[1:]).sum(axis=0)
@@ -816,7 +639,7 @@ def calibrate(
             f"calibrate: the positions are already in {current!r} (attrs['space_unit']); "
             "calibrate converts from pixels, once. Reload the raw tracks to calibrate anew."
         )
-    position = _position_of(ds, "ds")
+    position = position_of(ds, "ds")
     require_dims(position, "space", name="position")
     if px_per_cm is not None and points is not None:
         raise PoseDataError(
@@ -956,14 +779,14 @@ def centroid(
     >>> centroid(bh.from_numpy(pos).position).squeeze().values.tolist()
     [1.0, 2.0]
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "space", "keypoint", name="position")
     if keypoints is not None:
         keypoints = [keypoints] if isinstance(keypoints, str) else list(keypoints)
         _require_keypoints(position, keypoints, "keypoints")
         position = position.sel(keypoint=keypoints)
     lead = ["time", "space", "keypoint"] if "time" in position.dims else ["space", "keypoint"]
-    values = _moved(_float_values(position), position, lead)
+    values = moved(float_values(position), position, lead)
     if "time" not in position.dims:
         values = values[None]
     n, n_space, n_kp = values.shape[:3]
@@ -974,7 +797,7 @@ def centroid(
     # behind it, a matrix product with a 0/1 selector is far faster than a reduction.
     selector = np.tile(np.eye(width), (n_kp, 1)) if width <= 16 else None
     with np.errstate(invalid="ignore", divide="ignore"):
-        for s, e in _blocks(n, n_space * n_kp * width):
+        for s, e in blocks(n, n_space * n_kp * width):
             block = values[s:e]  # (frames, space, keypoint, ...)
             valid = ~np.isnan(block[:, 0])
             for d in range(1, n_space):
@@ -998,7 +821,7 @@ def centroid(
 
 def _keypoint_values(position: xr.DataArray, name: str, lead: Sequence[str]) -> np.ndarray:
     one = position.sel(keypoint=name, drop=True)
-    return _moved(_float_values(one), one, lead)
+    return moved(float_values(one), one, lead)
 
 
 def _template_without(position: xr.DataArray, *dims: str) -> xr.DataArray:
@@ -1041,7 +864,7 @@ def body_heading(
     >>> float(body_heading(ds).squeeze()) == np.pi / 2
     True
     """
-    position = _position_of(ds_or_position)
+    position = position_of(ds_or_position)
     require_dims(position, "space", "keypoint", name="position")
     _require_keypoints(position, [from_keypoint, to_keypoint], "from_keypoint/to_keypoint")
     head = _keypoint_values(position, to_keypoint, ["space"])
@@ -1057,17 +880,6 @@ def body_heading(
     return append_log(
         out, "kinematics.body_heading", from_keypoint=from_keypoint, to_keypoint=to_keypoint
     )
-
-
-def _unwrap(values: np.ndarray) -> np.ndarray:
-    """NaN-aware ``numpy.unwrap`` along axis 0 (a NaN does not poison later frames)."""
-    step = np.diff(values, axis=0)
-    wrapped = np.mod(step + np.pi, 2 * np.pi) - np.pi
-    wrapped[(wrapped == -np.pi) & (step > 0)] = np.pi
-    correction = np.where(np.isnan(step), 0.0, wrapped - step)
-    out = values.astype(np.float64, copy=True)
-    out[1:] += np.cumsum(correction, axis=0)
-    return out
 
 
 def angular_velocity(heading: xr.DataArray, *, edge_order: int = 1) -> xr.DataArray:
@@ -1106,8 +918,8 @@ def angular_velocity(heading: xr.DataArray, *, edge_order: int = 1) -> xr.DataAr
             f"heading: expected a DataArray of angles, found {type(heading).__name__}"
         )
     require_dims(heading, "time", name="heading")
-    g = _Gradient(_time_seconds(heading), edge_order)
-    values = _unwrap(_moved(_float_values(heading), heading, ["time"]))
+    g = Gradient(time_seconds(heading), edge_order)
+    values = unwrap(moved(float_values(heading), heading, ["time"]))
     out = _like(heading, g.full(values), ["time"], "angular_velocity")
     if "units" in out.attrs:
         out.attrs["units"] = f"{out.attrs['units']} per time unit"
@@ -1153,12 +965,12 @@ def rigid_motion(position: xr.DataArray | xr.Dataset) -> tuple[xr.DataArray, xr.
     >>> np.degrees(turning.values).round(6).tolist(), float(speed.max()) < 1e-9
     ([10.0, 10.0, 10.0, 10.0, 10.0], True)
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "time", "space", "keypoint", name="position")
     lead = [d for d in position.dims if d not in ("time", "space", "keypoint")]
     space = [str(s) for s in position["space"].values] if "space" in position.coords else []
     xy = [space.index("x"), space.index("y")] if {"x", "y"} <= set(space) else [0, 1]
-    time = _time_seconds(position)
+    time = time_seconds(position)
     values = np.asarray(
         position.transpose("time", *lead, "keypoint", "space").values, dtype=np.float64
     )
@@ -1232,7 +1044,7 @@ def joint_angle(
     >>> float(joint_angle(ds, "a", "b", "c", degrees=True).squeeze())
     90.0
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "space", "keypoint", name="position")
     _require_keypoints(position, [a, b, c], "a/b/c")
     pa, pb, pc = (_keypoint_values(position, k, ["space"]) for k in (a, b, c))
@@ -1282,7 +1094,7 @@ def body_length(
     >>> float(body_length(ds).squeeze())
     5.0
     """
-    position = _position_of(ds)
+    position = position_of(ds)
     require_dims(position, "space", "keypoint", name="position")
     _require_keypoints(position, [from_keypoint, to_keypoint], "from_keypoint/to_keypoint")
     diff = _keypoint_values(position, to_keypoint, ["space"]) - _keypoint_values(
@@ -1327,7 +1139,7 @@ def keypoint_distances(
     >>> d.pair.values.tolist(), d.sel(pair="a-b").item()
     (['a-b', 'a-c', 'b-c'], 5.0)
     """
-    position = _position_of(position)
+    position = position_of(position)
     require_dims(position, "space", "keypoint", name="position")
     names = [str(k) for k in position["keypoint"].values]
     if pairs is None:
@@ -1345,7 +1157,7 @@ def keypoint_distances(
         _require_keypoints(position, [k for p in pairs for k in p], "pairs")
     ia = np.array([names.index(str(p[0])) for p in pairs])
     ib = np.array([names.index(str(p[1])) for p in pairs])
-    values = _moved(_float_values(position), position, ["space", "keypoint"])
+    values = moved(float_values(position), position, ["space", "keypoint"])
     diff = values[:, ia] - values[:, ib]
     dist = np.sqrt(np.add.reduce(diff * diff, axis=0))  # (pair, rest...)
     rest = [d for d in position.dims if d not in ("space", "keypoint")]
@@ -1394,21 +1206,6 @@ def _origin(position: xr.DataArray, origin: str, heading: tuple[str, str] | None
         f"origin: expected a keypoint name, 'centroid', 'midpoint' or 'body_center', "
         f"found {origin!r}; the dataset has keypoints {names}"
     )
-
-
-def _rotate(position: xr.DataArray, angle: xr.DataArray, sign: float) -> xr.DataArray:
-    """Rotate the x-y coordinates of ``position`` by ``sign * angle`` (z unchanged)."""
-    cos, sin = np.cos(angle), np.sin(angle) * sign
-    x = position.sel(space="x", drop=True)
-    y = position.sel(space="y", drop=True)
-    new_x = cos * x - sin * y
-    new_y = sin * x + cos * y
-    parts = [new_x, new_y]
-    if position.sizes["space"] == 3:
-        parts.append(position.sel(space="z", drop=True) + 0.0 * new_x)
-    labels = xr.DataArray(position["space"].values, dims="space", name="space")
-    rotated = xr.concat(parts, dim=labels, coords="minimal", compat="override")
-    return rotated.transpose(*position.dims)
 
 
 def egocentric(
@@ -1462,7 +1259,7 @@ def egocentric(
     >>> ego.position.sel(keypoint="nose").squeeze().values.round(6).tolist()
     [1.0, 0.0]
     """
-    position = _position_of(ds)
+    position = position_of(ds)
     require_dims(position, "space", "keypoint", name="position")
     if any(name in position.coords for name in _EGO_COORDS):
         raise PoseDataError(
@@ -1483,7 +1280,7 @@ def egocentric(
     angle = angle.drop_attrs() if hasattr(angle, "drop_attrs") else angle.copy()
     origin_xyz = origin_xyz.copy(deep=False)
     origin_xyz.attrs = {}
-    rotated = _rotate(position - origin_xyz, angle, -1.0)
+    rotated = rotate(position - origin_xyz, angle, -1.0)
     rotated.attrs = dict(position.attrs)
     rotated.name = position.name
     rotated = rotated.assign_coords(
@@ -1532,7 +1329,7 @@ def allocentric(
     >>> bool(np.allclose(back.position, ds.position))
     True
     """
-    position = _position_of(ego_ds)
+    position = position_of(ego_ds)
     require_dims(position, "space", name="position")
     if origin_xy is None or heading_angle is None:
         missing = [n for n in _EGO_COORDS if n not in position.coords]
@@ -1551,7 +1348,7 @@ def allocentric(
         angle.variable, coords={k: v for k, v in angle.coords.items() if k in angle.dims}
     )
     bare = position.drop_vars([n for n in _EGO_COORDS if n in position.coords])
-    arena = _rotate(bare, angle, 1.0) + origin_xyz
+    arena = rotate(bare, angle, 1.0) + origin_xyz
     arena = arena.transpose(*bare.dims)
     arena.attrs = dict(position.attrs)
     arena.name = position.name

@@ -57,17 +57,11 @@ import numba
 import numpy as np
 import xarray as xr
 
-from behavior.dataset import append_log, require_dims
+from behavior._pose import Gradient, core_position, float_values, moved, position_of
+from behavior._pose import warm_up as warm_up_pose
+from behavior.dataset import append_log, fps_of, require_dims, time_seconds
 from behavior.errors import PoseDataError
-from behavior.kinematics import (
-    _float_values,
-    _Gradient,
-    _moved,
-    _position_of,
-    _time_seconds,
-    body_heading,
-    centroid,
-)
+from behavior.kinematics import body_heading, centroid
 from behavior.units import to_frames
 
 __all__ = [
@@ -76,8 +70,8 @@ __all__ = [
     "approach_speed",
     "centroid_distances",
     "closest_distance",
-    "following",
     "gaze_offset",
+    "is_following",
     "keypoint_roles",
     "nose_to_body",
     "nose_to_nose",
@@ -224,7 +218,7 @@ def keypoint_roles(
     ('Snout', 'ear_left', 'tail base', ('Snout', 'ear_left', 'EarRight', 'tail base'))
     """
     if isinstance(ds, xr.Dataset | xr.DataArray):
-        position = _position_of(ds)
+        position = position_of(ds)
         require_dims(position, "keypoint", name="position")
         names = tuple(str(k) for k in position["keypoint"].values)
     else:
@@ -317,7 +311,7 @@ def centroid_distances(
     >>> d.dims, bool(d.isel(time=0, individual=0, other=0).isnull())
     (('time', 'individual', 'other'), True)
     """
-    position = _position_of(ds_or_position)
+    position = position_of(ds_or_position)
     require_dims(position, "space", "keypoint", "individual", name="position")
     names = [str(v) for v in position["individual"].values]
     if len(names) < 1:
@@ -451,7 +445,8 @@ def _trail_kernel(p, q, lag, out):  # pragma: no cover - numba
 
 
 def _warm_up() -> None:
-    """Compile the numba kernels of this module on tiny inputs (once per process)."""
+    """Compile the numba kernels this module uses on tiny inputs (once per process)."""
+    warm_up_pose()  # the time derivative of approach_speed
     f = np.zeros((3, 2, 2, 2))
     f[1, 0, 0, 1] = np.nan
     body = np.arange(2, dtype=np.int64)
@@ -476,24 +471,13 @@ class _Pairs:
         keypoints: KeypointRoles | Mapping[str, Any] | None,
         operation: str,
     ) -> None:
-        position = _position_of(ds)
-        require_dims(position, "time", "space", "keypoint", "individual", name="position")
-        extra = [d for d in position.dims if d not in ("time", "space", "keypoint", "individual")]
-        if extra:
-            raise PoseDataError(
-                f"{operation}: expected positions with dims (time, space, keypoint, "
-                f"individual), found extra dims {extra}; select one first, e.g. "
-                f"ds.isel({extra[0]}=0)"
-            )
+        position = core_position(ds, operation)
         if position.sizes["individual"] < 1:
             raise PoseDataError("individual: expected at least one individual, found none")
-        spaces = [str(s) for s in position["space"].values]
-        if spaces[:2] != ["x", "y"]:
-            raise PoseDataError(f"space: expected coordinates x, y (and z), found {spaces}")
         self.position = position
         self.roles = keypoint_roles(position, keypoints)
         order = ["time", "space", "keypoint", "individual"]
-        values = _moved(_float_values(position), position, order)
+        values = moved(float_values(position), position, order)
         self.values = np.ascontiguousarray(values, dtype=np.float64)
         self.keypoints = [str(k) for k in position["keypoint"].values]
         self.space_unit = str(position.attrs.get("space_unit", "pixels"))
@@ -587,13 +571,13 @@ class _Pairs:
         distance = self.centroid_distance()
         if distance.shape[0] < 2:
             return np.full(distance.shape, np.nan)
-        g = _Gradient(_time_seconds(self.position), 1)
+        g = Gradient(time_seconds(self.position), 1)
         return -g.full(distance)
 
     def following(self, window: Any, tolerance: float | None) -> tuple[np.ndarray, int, float]:
         nose_name = self.roles.require("nose", "following")
         tail_name = self.roles.require("tail_base", "following")
-        lag = to_frames(window, _fps(self.position), name="follow_window")
+        lag = to_frames(window, fps_of(self.position), name="follow_window")
         if tolerance is None:
             diff = self.point(nose_name) - self.point(tail_name)
             length = np.sqrt(np.add.reduce(diff * diff, axis=1))
@@ -643,18 +627,6 @@ def _moved_by(points: np.ndarray, lag: int) -> np.ndarray:
     return out
 
 
-def _fps(position: xr.DataArray) -> float | None:
-    fps = position.attrs.get("fps")
-    if fps:
-        return float(fps)
-    if str(position.attrs.get("time_unit", "seconds")) == "frames":
-        return None
-    t = _time_seconds(position)
-    step = np.diff(t)
-    step = step[np.isfinite(step) & (step > 0)]
-    return float(1.0 / np.median(step)) if step.size else None
-
-
 _DESCRIPTIONS = {
     "centroid_distance": "distance between the centroids of the two bodies",
     "closest_distance": "smallest distance between a body keypoint of each animal",
@@ -702,12 +674,16 @@ def _one(
     ds: xr.Dataset | xr.DataArray,
     name: str,
     keypoints: KeypointRoles | Mapping[str, Any] | None,
+    *,
+    function: str | None = None,
     **params: Any,
 ) -> xr.DataArray:
+    """The relation ``name`` alone, logged as ``social.<function>`` (default ``name``)."""
     pairs = _Pairs(ds, keypoints, name)
     out = _compute(pairs, name, **params)
     logged = {k: v for k, v in params.items()}
-    return append_log(out, f"social.{name}", keypoints=_roles_record(pairs.roles), **logged)
+    operation = f"social.{function or name}"
+    return append_log(out, operation, keypoints=_roles_record(pairs.roles), **logged)
 
 
 def _roles_record(roles: KeypointRoles) -> dict[str, Any]:
@@ -765,7 +741,7 @@ def nose_to_nose(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None) -> 
     ds
         Pose dataset (or positions) with dims ``(time, space, keypoint, individual)``.
     keypoints
-        Keypoint roles (see :func:`keypoint_roles`).
+        Keypoint roles (see :func:`keypoint_roles`); needs a nose.
 
     Returns
     -------
@@ -826,7 +802,7 @@ def nose_to_tail_base(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None
     ds
         Pose dataset (or positions) with dims ``(time, space, keypoint, individual)``.
     keypoints
-        Keypoint roles (see :func:`keypoint_roles`).
+        Keypoint roles (see :func:`keypoint_roles`); needs a nose and a tail base.
 
     Returns
     -------
@@ -895,7 +871,8 @@ def gaze_offset(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None) -> x
     ds
         Pose dataset (or positions) with dims ``(time, space, keypoint, individual)``.
     keypoints
-        Keypoint roles (see :func:`keypoint_roles`).
+        Keypoint roles (see :func:`keypoint_roles`); needs a nose and the ears, a
+        neck or a tail base for the head direction, and ``body`` for the target.
 
     Returns
     -------
@@ -958,14 +935,14 @@ def approach_speed(ds: xr.Dataset | xr.DataArray, *, keypoints: _Roles = None) -
     return _one(ds, "approach_speed", keypoints)
 
 
-def following(
+def is_following(
     ds: xr.Dataset | xr.DataArray,
     *,
     keypoints: _Roles = None,
     follow_window: int | float | str = "1 s",
     follow_tolerance: float | None = None,
 ) -> xr.DataArray:
-    """Whether my nose follows the path the other's tail base took just before.
+    """Per frame, whether my nose follows the path the other's tail base took just before.
 
     ``individual`` follows ``other`` in frame ``t`` when (a) my nose at ``t`` is
     within ``follow_tolerance`` of a point the other's tail base occupied in the
@@ -973,6 +950,9 @@ def following(
     nose and the other's tail base are each more than ``follow_tolerance`` away
     from where they were ``follow_window`` ago. (b) keeps two animals resting
     nose to tail from counting as following.
+
+    This is the per-frame relation ``following`` of :func:`relations`; the preset
+    :func:`behavior.events.following` turns it into bouts.
 
     Parameters
     ----------
@@ -990,8 +970,8 @@ def following(
     Returns
     -------
     xr.DataArray
-        ``(time, individual, other)`` of 1.0 (following), 0.0 or NaN, with attrs
-        ``follow_window_frames`` and ``follow_tolerance``.
+        ``(time, individual, other)`` of 1.0 (following), 0.0 or NaN, named
+        ``following``, with attrs ``follow_window_frames`` and ``follow_tolerance``.
 
     Notes
     -----
@@ -1008,7 +988,7 @@ def following(
     >>> pos[:, :, 1, 0] = leader; pos[:, :, 0, 0] = leader + [5.0, 0.0]  # its tail, nose
     >>> pos[:, :, 0, 1] = leader - [1.0, 0.0]; pos[:, :, 1, 1] = leader - [6.0, 0.0]
     >>> ds = bh.from_numpy(pos, keypoint_names=["nose", "tail_base"], fps=30)
-    >>> f = following(ds)
+    >>> f = is_following(ds)
     >>> float(f[-1, 1, 0]), float(f[-1, 0, 1])
     (1.0, 0.0)
     """
@@ -1016,6 +996,7 @@ def following(
         ds,
         "following",
         keypoints,
+        function="is_following",
         window=follow_window,
         tolerance=follow_tolerance,
     )
@@ -1039,7 +1020,7 @@ def relations(
         Keypoint roles: a :class:`KeypointRoles` or a mapping of overrides (see
         :func:`keypoint_roles`).
     follow_window, follow_tolerance
-        As in :func:`following`.
+        As in :func:`is_following`.
     variables
         The relations to compute (default :data:`RELATIONS`, all of them).
 

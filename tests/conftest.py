@@ -57,6 +57,7 @@ def small_poses():
 # so that compilation time is not charged to whichever test happens to run first.
 _WARM_MODULES = (
     "behavior.filtering",
+    "behavior.kinematics",
     "behavior.simulate",
     "behavior.social",
     "behavior.features",

@@ -208,6 +208,12 @@ def test_without_a_frame_rate_speeds_are_per_frame_and_windows_in_frames():
 # ---- NaN policy --------------------------------------------------------------------------
 
 
+def test_an_invalid_frame_rate_is_refused_not_ignored():
+    ds = _geometry().assign_attrs(fps=-10.0)
+    with pytest.raises(PoseDataError, match=r"attrs\['fps'\]"):
+        features.extract(ds, windows=None, progress=False)
+
+
 def test_nan_only_where_the_input_is_missing(session):
     ds = session.copy(deep=True)
     ds.position[100, :, 0, 0] = np.nan  # the nose of mouse_0 in frame 100

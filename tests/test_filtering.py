@@ -110,6 +110,14 @@ def test_a_dataarray_without_attrs_reads_its_time_unit_from_the_coordinate():
     assert flt.median_filter(frames, 3).shape == frames.shape
 
 
+def test_an_invalid_frame_rate_is_refused_not_ignored():
+    # one rule for every room (behavior.dataset.fps_of): attrs['fps'] must be positive
+    bad = _series(np.arange(20.0), fps=50).assign_attrs(fps=0.0)
+    with pytest.raises(PoseDataError, match=r"attrs\['fps'\]"):
+        flt.median_filter(bad, "0.1 s")
+    assert flt.median_filter(bad, 5).shape == bad.shape  # frames need no rate
+
+
 def test_windows_are_odd_frames():
     da = _series(np.arange(20.0), fps=50)
     with pytest.raises(PoseDataError, match="odd"):

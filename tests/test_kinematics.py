@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import behavior as bh
+from behavior import _pose
 from behavior import kinematics as kin
 from behavior.errors import PoseDataError
 
@@ -371,7 +372,7 @@ def test_path_length_ffill_equals_a_forward_filled_sum(
     values[rng.random(values.shape) < coordinate_nan] = np.nan  # x missing, y not
     ds = bh.from_numpy(values, fps=10)
     with pytest.MonkeyPatch.context() as patch, quiet():
-        patch.setattr(kin, "_BLOCK_BYTES", block_bytes)  # many blocks: carries across them
+        patch.setattr(_pose, "BLOCK_BYTES", block_bytes)  # many blocks: carries across them
         got = kin.path_length(ds.position).values
     expected = _ffill_path_reference(values)
     np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))

@@ -326,7 +326,7 @@ def test_following_a_leaders_path_but_not_a_random_walk():
         individual_names=["lead", "follow", "walk"],
         fps=30,
     )
-    f = social.following(ds, follow_window="1 s", follow_tolerance=1.5)
+    f = social.is_following(ds, follow_window="1 s", follow_tolerance=1.5)
     assert f.attrs["follow_window_frames"] == 30
     assert np.isnan(f.values[:30]).all()  # no history yet
     steady = slice(30, None)
@@ -336,9 +336,15 @@ def test_following_a_leaders_path_but_not_a_random_walk():
     assert np.nanmean(f.sel(other="walk").values[steady][:, :2]) < 0.05
     # two animals resting nose to tail do not follow each other
     still = ds.isel(time=[100] * 60).assign_coords(time=np.arange(60) / 30)
-    assert np.nanmax(social.following(still, follow_tolerance=1.5).values[30:]) == 0
+    assert np.nanmax(social.is_following(still, follow_tolerance=1.5).values[30:]) == 0
     # the default tolerance is a quarter of the median nose-to-tail-base length (about 2 here)
-    assert np.isclose(social.following(ds).attrs["follow_tolerance"], 0.5, rtol=0.01)
+    assert np.isclose(social.is_following(ds).attrs["follow_tolerance"], 0.5, rtol=0.01)
+
+
+def test_an_invalid_frame_rate_is_refused_not_ignored():
+    ds = _random_scene(n=5).assign_attrs(fps=0.0)
+    with pytest.raises(PoseDataError, match=r"attrs\['fps'\]"):
+        social.is_following(ds, follow_window="1 s")
 
 
 def test_keypoint_roles_by_name_and_errors():
@@ -376,7 +382,7 @@ def test_keypoint_roles_by_name_and_errors():
     assert dlc.body_axis == ("tailbase", "snout")  # no neck: tail base -> nose
     ds = _random_scene(n=5)
     no_nose = ds.sel(keypoint=[k for k in _KP if k != "nose"])
-    for func in (social.nose_to_nose, social.gaze_offset, social.following):
+    for func in (social.nose_to_nose, social.gaze_offset, social.is_following):
         with pytest.raises(PoseDataError, match=r"'nose'.*\['left_ear'"):
             func(no_nose)
     with pytest.raises(PoseDataError, match="'nose'"):
@@ -397,7 +403,7 @@ def test_keypoint_roles_by_name_and_errors():
     with pytest.raises(PoseDataError, match="ensemble"):
         social.relations(xr.concat([ds, ds], dim="ensemble"))
     with pytest.raises(PoseDataError, match="follow_tolerance"):
-        social.following(ds, follow_tolerance=-1.0)
+        social.is_following(ds, follow_tolerance=-1.0)
 
 
 @settings(max_examples=20, deadline=None)
@@ -546,6 +552,6 @@ def test_roles_given_as_an_object_and_window_in_frames():
     np.testing.assert_allclose(d.values[:, 0, 1], expected)
     with pytest.raises(PoseDataError, match="'paw' not found"):
         social.closest_distance(ds, keypoints=social.KeypointRoles(body=("paw",)))
-    f = social.following(ds, follow_window=5, follow_tolerance=2.0)
+    f = social.is_following(ds, follow_window=5, follow_tolerance=2.0)
     assert f.attrs["follow_window_frames"] == 5
     assert np.isnan(f.values[:5]).all() and np.isfinite(f.values[5:, 0, 1]).any()

@@ -826,7 +826,7 @@ def following(
     Definition (DeepOF ``following_path``, Miranda et al., Nature Communications
     2023: the follower's nose stays close to the path the leader's tail base
     took in the last frames; Live Mouse Tracker "Follow", de Chaumont et al.
-    2019): :func:`behavior.social.following` holds (my nose within
+    2019): :func:`behavior.social.is_following` holds (my nose within
     ``follow_tolerance``, 2 cm, of a point the other's tail base occupied in the
     last ``follow_window``, 1 s, and both moved more than the tolerance over
     the window), the follower moves faster than ``min_speed`` (5 cm/s) and its
