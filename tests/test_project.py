@@ -42,34 +42,27 @@ def test_import_is_lazy_about_heavy_dependencies():
     assert out.stdout.strip() == ""
 
 
-PUBLIC_MODULES = [
-    "behavior.dataset",
-    "behavior.units",
-    "behavior.io.registry",
-    "behavior.simulate",
-    "behavior.events",
-    "behavior.ethogram",
-    "behavior.filtering",
-    "behavior.io.annotations",
-    "behavior.kinematics",
-    "behavior.roi",
-    "behavior.social",
-    "behavior.estimators",
-    "behavior.plot",
-    "behavior.plot.classifiers",
-    "behavior.plot.ethograms",
-    "behavior.plot.kinematics",
-    "behavior.plot.maps",
-    "behavior.plot.syllables",
-    "behavior.features",
-    "behavior.embedding",
-    "behavior.classify",
-    "behavior.syllables",
-    "behavior.syllables.preprocess",
-    "behavior.syllables.hmm",
-    "behavior.syllables.arhmm",
-    "behavior.syllables.results",
-]
+def _public_modules() -> list[str]:
+    """Every module of the package whose own name and folders are public."""
+    names = []
+    for path in sorted((REPO_ROOT / "behavior").rglob("*.py")):
+        parts = list(path.relative_to(REPO_ROOT).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if not any(part.startswith("_") for part in parts):
+            names.append(".".join(parts))
+    return names
+
+
+PUBLIC_MODULES = _public_modules()
+
+
+def test_public_module_list_is_complete():
+    for name in ["behavior.dataset", "behavior.bouts", "behavior.events.presets",
+                 "behavior.classify.model", "behavior.plot.ethograms", "behavior.io.deeplabcut",
+                 "behavior.syllables.arhmm"]:  # fmt: skip
+        assert name in PUBLIC_MODULES
+    assert not any("._" in name for name in PUBLIC_MODULES)
 
 
 @pytest.mark.parametrize("module_name", PUBLIC_MODULES)

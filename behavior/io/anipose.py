@@ -58,7 +58,7 @@ from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FRONTEND", "read", "sniff"]
+__all__ = ["FRONTEND", "read"]
 
 _FIELDS = ("x", "y", "z", "error", "ncams", "score")
 _DEFAULT_UNIT = "calibration units"

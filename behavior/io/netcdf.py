@@ -18,6 +18,11 @@ from behavior._json import dumps
 from behavior.errors import FileFormatError
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
+# A format module's public API is its Frontend; load_annotations / save_annotations
+# (or load_poses / save_poses) call the read, write and sniff functions through it.
+__all__ = ["FRONTEND"]
+
+
 _NETCDF_SUFFIXES = (".nc", ".netcdf", ".nc4")
 
 

@@ -71,7 +71,7 @@ from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FRONTEND", "PRESETS", "read", "sniff", "write"]
+__all__ = ["FRONTEND", "PRESETS", "read", "write"]
 
 #: Stored axis order of ``tracks`` for each analysis-HDF5 preset.
 PRESETS: dict[str, tuple[str, ...]] = {

@@ -38,6 +38,11 @@ from behavior.io.annotations._common import (
 )
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
+# A format module's public API is its Frontend; load_annotations / save_annotations
+# (or load_poses / save_poses) call the read, write and sniff functions through it.
+__all__ = ["FRONTEND"]
+
+
 _CHANNEL = re.compile(r"^(.*?)-{3,}\s*$")
 
 

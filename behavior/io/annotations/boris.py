@@ -46,6 +46,11 @@ from behavior.io.annotations._common import (
 )
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
+# A format module's public API is its Frontend; load_annotations / save_annotations
+# (or load_poses / save_poses) call the read, write and sniff functions through it.
+__all__ = ["AGGREGATED", "EVENTS"]
+
+
 logger = logging.getLogger(__name__)
 
 _NO_SUBJECT = {"", "no focal subject", "nan", "na"}

@@ -34,6 +34,11 @@ from behavior.io.annotations._common import (
 )
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
+# A format module's public API is its Frontend; load_annotations / save_annotations
+# (or load_poses / save_poses) call the read, write and sniff functions through it.
+__all__ = ["FRONTEND"]
+
+
 HEADER = "Caltech Behavior Annotator - Annotation File"
 _STREAM = re.compile(r"^S(\d+)\s*:", re.IGNORECASE)
 

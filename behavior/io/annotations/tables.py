@@ -58,6 +58,11 @@ from behavior.io.annotations._common import (
 )
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
+# A format module's public API is its Frontend; load_annotations / save_annotations
+# (or load_poses / save_poses) call the read, write and sniff functions through it.
+__all__ = ["DEEPETHOGRAM", "INTERVALS", "PERFRAME", "SIMBA"]
+
+
 _POSE_ENDINGS = ("_x", "_y", "_p", "_likelihood", "_z")
 
 
