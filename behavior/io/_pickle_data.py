@@ -12,14 +12,21 @@ A reference to a global (``GLOBAL`` / ``STACK_GLOBAL``) becomes an inert
 :class:`Call` record; opcodes that would look anything up on their own
 (``INST``, ``OBJ``, ``NEWOBJ``, ``EXT*``, ``PERSID``, buffers) are refused.
 
-:func:`load_data` then turns exactly two numpy records into values, by reading
-their bytes, never by calling numpy: an ``ndarray`` (``numpy.core.multiarray.
-_reconstruct`` + state; object arrays from their item list, numeric and
-fixed-width string arrays from their raw bytes) and a numeric scalar
-(``numpy.core.multiarray.scalar``), plus ``_codecs.encode(text, "latin1")``, the
-way protocols 0 to 2 write bytes. Any other global is refused with
-:class:`PickleDataError` naming it. The work is linear in the size of the pickle
-(shared sub-objects are converted once; cycles are refused).
+:func:`load_data` then turns a few records into values by reading their data,
+never by calling what they name:
+
+* numpy arrays: ``numpy.core.multiarray._reconstruct`` + state (object arrays
+  from their item list, numeric and fixed-width string arrays from their raw
+  bytes) and protocol 5's ``numpy.core.numeric._frombuffer``; their
+  ``numpy.dtype`` (plain numeric, string or object types only);
+* numeric numpy scalars (``numpy.core.multiarray.scalar``);
+* ``_codecs.encode(text, "latin1")``, ``bytes()`` and ``set(list)``: how
+  protocols 0 to 3 write bytes and sets.
+
+Any other global is refused with :class:`PickleDataError` naming it. The work
+is linear in the size of the pickle: shared sub-objects are converted once,
+cycles are refused, and dict keys and set members (which get hashed) must be
+scalars or small tuples of them.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import io
 import pickletools
 import re
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +83,22 @@ _SCALAR = frozenset(Global(m, "scalar") for m in _MULTIARRAY)
 _NDARRAY = Global("numpy", "ndarray")
 _DTYPE = Global("numpy", "dtype")
 _ENCODE = Global("_codecs", "encode")  # how protocols 0-2 spell bytes: encode(str, "latin1")
+_FROMBUFFER = frozenset(
+    Global(m, "_frombuffer") for m in ("numpy.core.numeric", "numpy._core.numeric")
+)
+_EMPTY_BYTES = frozenset(Global(m, "bytes") for m in ("builtins", "__builtin__"))
+_SETS = {
+    Global(m, n): kind
+    for m in ("builtins", "__builtin__")
+    for n, kind in [("set", set), ("frozenset", frozenset)]
+}
 _DTYPE_CODE = re.compile(r"(O[48]|b1|[iuf][1248]|f16|[SU][0-9]{1,6})")
 _MAX_DEPTH = 64
+_MAX_KEY_NODES = 1000  # a dict key or set member is hashed: keep that work bounded
+_KEY_SCALARS = (type(None), bool, int, float, str, bytes, Global)
+_BRIEF = reprlib.Repr()  # bounded in depth and length (keyword arguments: Python 3.12+)
+_BRIEF.maxlevel, _BRIEF.maxtuple, _BRIEF.maxlist, _BRIEF.maxdict = 3, 6, 6, 4
+_BRIEF.maxstring = _BRIEF.maxother = 60
 
 
 def parse(data: bytes) -> Any:
@@ -159,10 +181,11 @@ def parse(data: bytes) -> Any:
                 stack.append(items)
             elif name == "DICT":
                 items = pop_mark()
+                _keys(items[::2])
                 stack.append(dict(zip(items[::2], items[1::2], strict=True)))
             elif name == "FROZENSET":
                 items = pop_mark()
-                stack.append(frozenset(items))
+                stack.append(frozenset(_keys(items)))
             elif name == "APPEND":
                 value = stack.pop()
                 _target(stack, list, name).append(value)
@@ -172,13 +195,14 @@ def parse(data: bytes) -> Any:
             elif name == "SETITEM":
                 value = stack.pop()
                 key = stack.pop()
-                _target(stack, dict, name)[key] = value
+                _target(stack, dict, name)[_keys([key])[0]] = value
             elif name == "SETITEMS":
                 items = pop_mark()
+                _keys(items[::2])
                 _target(stack, dict, name).update(zip(items[::2], items[1::2], strict=True))
             elif name == "ADDITEMS":
                 items = pop_mark()
-                _target(stack, set, name).update(items)
+                _target(stack, set, name).update(_keys(items))
             elif name == "POP":
                 if stack:
                     stack.pop()
@@ -224,6 +248,27 @@ def parse(data: bytes) -> Any:
     raise PickleDataError("malformed pickle: no STOP opcode")
 
 
+def _keys(items: list[Any]) -> list[Any]:
+    """``items``, checked to be cheap to hash: scalars, globals and small tuples of them
+    (hashing a tuple visits all of it, and a pickle can share parts exponentially)."""
+    for item in items:
+        todo, seen = [item], 0
+        while todo:
+            value = todo.pop()
+            seen += 1
+            if seen > _MAX_KEY_NODES:
+                raise PickleDataError("a pickled dict key or set member is too large")
+            if isinstance(value, tuple):
+                todo.extend(value)
+            elif not (
+                value is None or isinstance(value, bool | int | float | str | bytes | Global)
+            ):
+                raise PickleDataError(
+                    f"a pickled dict key or set member is a {type(value).__name__}"
+                )
+    return items
+
+
 def _target(stack: list[Any], kind: type, opcode: str) -> Any:
     if not stack or not isinstance(stack[-1], kind):
         raise PickleDataError(f"malformed pickle: {opcode} on something not a {kind.__name__}")
@@ -265,7 +310,13 @@ def load_data(data: bytes) -> Any:
     ...
     behavior.io._pickle_data.PickleDataError: refusing a pickled call to builtins.print
     """
-    return _Resolver().value(parse(data), 0)
+    tree = parse(data)
+    try:
+        return _Resolver().value(tree, 0)
+    except PickleDataError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, MemoryError) as err:
+        raise PickleDataError(f"malformed pickled data ({type(err).__name__}: {err})") from None
 
 
 @dataclass
@@ -300,26 +351,38 @@ class _Resolver:
 
     def call(self, obj: Call, depth: int) -> Any:
         func = obj.func
+        if not isinstance(func, Global):
+            raise PickleDataError(f"refusing a pickled call of a {type(func).__name__}")
         if func in _RECONSTRUCT:
             return self.ndarray(obj, depth)
         if func in _SCALAR:
             return self.scalar(obj)
         if func == _DTYPE:
             return self.dtype(obj)
+        if func in _FROMBUFFER:
+            return self.frombuffer(obj)
         if func == _ENCODE and not obj.built and len(obj.args) == 2:
             text, codec = obj.args
             if isinstance(text, str) and codec in ("latin1", "latin-1"):
                 return text.encode("latin-1")
-        what = str(func) if isinstance(func, Global) else type(func).__name__
-        raise PickleDataError(f"refusing a pickled call to {what}")
+        if func in _EMPTY_BYTES and not obj.built and not obj.args:  # b"" in protocols 0-2
+            return b""
+        if func in _SETS and not obj.built and len(obj.args) <= 1:  # protocols 0-3
+            items = self.value(obj.args[0], depth + 1) if obj.args else []
+            try:
+                return _SETS[func](items)
+            except TypeError:
+                raise PickleDataError("malformed pickle: unhashable set members") from None
+        raise PickleDataError(f"refusing a pickled call to {func}")
 
     def dtype(self, obj: Call) -> np.dtype:
         args, state = obj.args, obj.state
         if len(args) != 3 or not isinstance(args[0], str) or not _DTYPE_CODE.fullmatch(args[0]):
-            raise PickleDataError(f"refusing a pickled numpy dtype {args[:1]!r}")
+            raise PickleDataError(f"refusing a pickled numpy dtype {_BRIEF.repr(args[:1])}")
         endian = "|"
         if obj.built:  # (version, byte order, subarray, names, fields, ...): plain only
-            if not (isinstance(state, tuple) and len(state) >= 5 and state[1] in "<>|="):
+            order = state[1] if isinstance(state, tuple) and len(state) >= 5 else None
+            if order not in ("<", ">", "|", "="):
                 raise PickleDataError("refusing a pickled numpy dtype with an unusual state")
             if any(part is not None for part in state[2:5]):
                 raise PickleDataError("refusing a pickled structured or subarray numpy dtype")
@@ -332,11 +395,27 @@ class _Resolver:
             raise PickleDataError("refusing an unusual pickled numpy scalar")
         dtype, raw = obj.args
         dtype = self.value(dtype, 0) if isinstance(dtype, Call) else None
+        raw = self.value(raw, 0) if isinstance(raw, Call) else raw
         if not isinstance(dtype, np.dtype) or dtype.kind not in "biuf":
             raise PickleDataError("refusing a pickled numpy scalar that is not a number")
         if not isinstance(raw, bytes) or len(raw) != dtype.itemsize:
             raise PickleDataError("malformed pickled numpy scalar")
         return np.frombuffer(raw, dtype=dtype)[0]
+
+    def frombuffer(self, obj: Call) -> np.ndarray:
+        """Protocol 5's ``numpy._core.numeric._frombuffer(buffer, dtype, shape, order)``."""
+        if len(obj.args) != 4 or obj.built:
+            raise PickleDataError("refusing an unusual pickled numpy buffer")
+        raw, dtype, shape, order = obj.args
+        dtype = self.value(dtype, 0) if isinstance(dtype, Call) else None
+        if not isinstance(dtype, np.dtype) or dtype.kind == "O" or order not in ("C", "F"):
+            raise PickleDataError("malformed pickled numpy buffer")
+        if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+            raise PickleDataError("malformed pickled numpy array shape")
+        size = int(np.prod(shape, dtype=np.int64)) if shape else 1
+        if not isinstance(raw, bytes) or len(raw) != size * dtype.itemsize:
+            raise PickleDataError("malformed pickled numpy array data")
+        return np.frombuffer(raw, dtype=dtype).reshape(shape, order=order).copy()
 
     def ndarray(self, obj: Call, depth: int) -> np.ndarray:
         args, state = obj.args, obj.state
@@ -352,6 +431,7 @@ class _Resolver:
             raise PickleDataError("malformed pickled numpy array dtype")
         size = int(np.prod(shape, dtype=np.int64)) if shape else 1
         order = "F" if fortran else "C"
+        raw = self.value(raw, depth + 1) if isinstance(raw, Call) else raw
         if dtype.kind == "O":
             if not isinstance(raw, list) or len(raw) != size:
                 raise PickleDataError("malformed pickled numpy object array")

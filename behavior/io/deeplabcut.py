@@ -85,6 +85,7 @@ import io
 import logging
 import os
 import re
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -576,6 +577,17 @@ def _attr_str(attrs: Any, name: str) -> str | None:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
+def _brief(value: Any) -> str:
+    """A short repr of decoded file content, bounded in depth and length (a plain repr
+    of a pickled structure that shares parts can take exponential time)."""
+    return _BRIEF.repr(value)
+
+
+_BRIEF = reprlib.Repr()  # bounded in depth and length (keyword arguments: Python 3.12+)
+_BRIEF.maxlevel, _BRIEF.maxtuple, _BRIEF.maxlist, _BRIEF.maxdict = 3, 6, 6, 4
+_BRIEF.maxstring = _BRIEF.maxother = 60
+
+
 def _refused(path: Path, what: str, err: PickleDataError) -> FileFormatError:
     return FileFormatError(
         f"{path.name}: {what} is a pickle that holds more than plain labels ({err}); "
@@ -628,6 +640,7 @@ def _node_name(node: Any, path: Path, encoding: str) -> str | None:
             except PickleDataError:  # not a pickle after all: a name ending in "."
                 return raw.decode(encoding, "replace")
             raise _refused(path, f"the name of '{node.name}'", err) from None
+        _check_flat([value], path, f"the name of '{node.name}'")
         return None if value is None else str(value)
     return raw.decode(encoding, "replace")
 
@@ -785,7 +798,7 @@ def _check_flat(values: Any, path: Path, what: str) -> Any:
         if not _is_flat(value):
             raise FileFormatError(
                 f"{path.name}: {what} holds a label of type {type(value).__name__} "
-                f"({value!r:.60}); expected strings, numbers or flat tuples of them"
+                f"({_brief(value)}); expected strings, numbers or flat tuples of them"
             )
     return values
 
@@ -841,7 +854,7 @@ def _lookup(labels: list, path: Path) -> dict:
             where.setdefault(label, j)
     except TypeError:
         raise FileFormatError(
-            f"{path.name}: a column label is not hashable ({label!r:.80})"
+            f"{path.name}: a column label is not hashable ({_brief(label)})"
         ) from None
     return where
 
@@ -902,16 +915,24 @@ def _table_frame(group: Any, path: Path, key: str) -> _H5Frame:
     info = _pickled_attr(attrs, "info", path, where, {})
     index_cols = _pickled_attr(attrs, "index_cols", path, where)
     values_cols = _pickled_attr(attrs, "values_cols", path, where)
-    try:
-        entries = list(dict(non_index)[1])
+    try:  # (never hash, str or compare these deeply before they are checked: see _brief)
+        entries = next(list(labels) for axis, labels in non_index if axis == 1)
         names = list(info.get(1, {}).get("names") or [])
         (_, index_field), *others = index_cols
-        values_cols = [str(c) for c in values_cols]
-    except (TypeError, ValueError, KeyError, AttributeError):
+    except (TypeError, ValueError, KeyError, AttributeError, StopIteration):
         raise FileFormatError(
-            f"{path.name}: the pandas attributes of {where} (non_index_axes {non_index!r:.80}, "
-            f"index_cols {index_cols!r:.80}) do not describe one frame"
+            f"{path.name}: the pandas attributes of {where} (non_index_axes "
+            f"{_brief(non_index)}, index_cols {_brief(index_cols)}) do not describe one frame"
         ) from None
+    if not (
+        isinstance(index_field, str)
+        and isinstance(values_cols, list)
+        and all(isinstance(c, str) for c in values_cols)
+    ):
+        raise FileFormatError(
+            f"{path.name}: {where} names its index {_brief(index_cols)} and values "
+            f"{_brief(values_cols)}; expected field names (strings)"
+        )
     for t in entries:
         _check_flat(
             t if isinstance(t, tuple) else (t,), path, f"attribute 'non_index_axes' of {where}"
@@ -924,8 +945,8 @@ def _table_frame(group: Any, path: Path, key: str) -> _H5Frame:
     fields = table.dtype.names
     if others or index_field not in fields or any(c not in fields for c in values_cols):
         raise FileFormatError(
-            f"{path.name}: {where} has index {index_cols!r:.80} and values {values_cols!r:.80}, "
-            f"but its table has the fields {list(fields)}"
+            f"{path.name}: {where} has index {_brief(index_cols)} and values "
+            f"{_brief(values_cols)}, but its table has the fields {list(fields)}"
         )
     index_kind = _attr_str(table.attrs, "index_kind")
     index_dtype = table.dtype[index_field]
@@ -1046,11 +1067,24 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
                 )
             if not _streams(frame):
                 return _read_frame(f[key], frame, path)
+    except FileFormatError:
+        raise
     except OSError as err:
         raise FileFormatError(
             f"{path.name}: cannot be opened as HDF5 ({err}); is the file truncated?"
         ) from err
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+        raise FileFormatError(
+            f"{path.name}: cannot read the pandas frame in this HDF5 file "
+            f"({type(err).__name__}: {err}); expected one written by pandas.DataFrame.to_hdf"
+        ) from err
     return _streamed_table(path, key, frame)
+
+
+def _damaged(path: Path, key: str, err: OSError) -> FileFormatError:
+    return FileFormatError(
+        f"{path.name}: cannot read the values of '{key}' ({err}); the file is damaged or truncated"
+    )
 
 
 def _is_value(label: tuple[str, ...]) -> bool:
@@ -1079,6 +1113,12 @@ def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
     encoding = frame.encoding
 
     def fill(sink: Callable[[int, np.ndarray], None]) -> int:
+        try:
+            return fill_from_file(sink)
+        except OSError as err:
+            raise _damaged(path, key, err) from err
+
+    def fill_from_file(sink: Callable[[int, np.ndarray], None]) -> int:
         step = max(1, _BLOCK_BYTES // max(1, 8 * len(columns)))
         labels = []
         with h5py.File(path, "r") as f:
@@ -1098,11 +1138,14 @@ def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
         return n_rows
 
     def read_all() -> np.ndarray:
-        with h5py.File(path, "r") as f:
-            ds = f[key][dataset]
-            buffer = np.empty(ds.shape, dtype=ds.dtype)
-            if n_rows:
-                ds.read_direct(buffer)
+        try:
+            with h5py.File(path, "r") as f:
+                ds = f[key][dataset]
+                buffer = np.empty(ds.shape, dtype=ds.dtype)
+                if n_rows:
+                    ds.read_direct(buffer)
+        except OSError as err:
+            raise _damaged(path, key, err) from err
         if field_name:  # table format: rows of (index, values) records
             table.index = _decode_index(buffer[frame.index_field], encoding)
             buffer = buffer[field_name].reshape(buffer.shape[0], -1)
