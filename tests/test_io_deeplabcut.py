@@ -505,3 +505,35 @@ def test_mabe_untracked_animals_at_origin_become_missing(shared_data):
         42,
         162,
     ]
+
+
+# --------------------------------------------------------------------------- HDF5 without pandas
+
+
+@pytest.mark.filterwarnings("ignore::pandas.errors.PerformanceWarning")  # pickled objects
+@pytest.mark.parametrize("fmt", ["fixed", "table"])
+def test_h5_string_column_and_mixed_blocks_read_whole(tmp_path, fmt):
+    """Extra string columns (Lightning Pose's "set") and an int column beside float ones:
+    several blocks, read without pandas; strings are kept whole ("nan" when missing)."""
+    columns = pd.MultiIndex.from_product(
+        [["DLC_x"], ["nose", "tail"], ["x", "y", "likelihood"]], names=list(dlc.LEVELS_SINGLE)
+    )
+    df = pd.DataFrame(np.arange(24.0).reshape(4, 6) / 3, columns=columns)
+    df[("DLC_x", "tail", "likelihood")] = np.array([1, 0, 1, 1])  # an int64 block
+    df[("set", "", "")] = pd.Series(["train", None, "test", "validation"], dtype=object)
+    path = tmp_path / f"mixed_{fmt}.h5"
+    df.to_hdf(path, key="df_with_missing", format=fmt)
+    ds = bh.load_poses(path, zeros_as_missing=False)
+    assert list(ds["set"].values) == ["train", "nan", "test", "validation"]
+    np.testing.assert_array_equal(_as_frame_values(ds), df.iloc[:, :6].to_numpy(dtype=float))
+
+
+def test_h5_read_errors_name_the_file(tmp_path, small_poses, monkeypatch):
+    path = bh.save_poses(small_poses, tmp_path / "damaged.h5")
+
+    def broken(*args, **kwargs):
+        raise OSError("Can't synchronously read data (corrupted chunk address)")
+
+    monkeypatch.setattr(h5py.Dataset, "read_direct", broken)
+    with pytest.raises(bh.FileFormatError, match=r"damaged.h5: cannot read the values"):
+        bh.load_poses(path)

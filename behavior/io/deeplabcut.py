@@ -11,11 +11,24 @@ Reading
 * **HDF5** written by pandas/PyTables in ``"table"`` format (DeepLabCut) or
   ``"fixed"`` format (movement, deepof), under the key ``df_with_missing``,
   ``tracks`` (stitched tracklets) or any single pandas frame in the file (deepof
-  and DLC 3D files use ``df``). Both layouts are read with h5py in one read
-  (column labels from the pickled attributes, unpickled with a loader that
-  refuses anything but lists, tuples, strings and numbers); anything unusual
-  (mixed dtypes, pickled object labels, a row ``MultiIndex``) falls back to
-  :func:`pandas.read_hdf`.
+  and DLC 3D files use ``df``). Both layouts are read with h5py alone, never
+  with :func:`pandas.read_hdf` or PyTables, and **nothing in the file is ever
+  unpickled** (a pickle can run code). Numbers, string labels and integer
+  label codes come straight from the HDF5 datasets (fixed format:
+  ``axis0_level{k}`` / ``axis0_label{k}`` for the column levels, ``axis1`` or
+  ``axis1_level{k}`` for the rows, ``block{i}_values``; table format: the
+  ``table`` records). Labels that PyTables can only store as pickles (the
+  table format's ``non_index_axes``, ``info``, ``values_cols``, ... attributes;
+  "object" arrays such as a column level of mixed labels, e.g. MausHaus3D's
+  scorer ``('keypoints_3d',)``, or a string column) are decoded by
+  :mod:`behavior.io._pickle_data`, which reads the pickle's opcodes as data and
+  can only build strings, numbers, lists, tuples, dicts and numpy arrays of
+  those; a pickle that names anything else (e.g. ``os.system``) is refused
+  with a :class:`~behavior.errors.FileFormatError` naming the file, the
+  attribute or array, and what it refers to. Row labels are frame numbers or
+  image paths (a row ``MultiIndex`` of labelled frames is joined with ``/``);
+  a frame with one numeric block is read in one go, others (e.g. with a
+  string column) block by block.
 * **CSV**: the header rows are parsed here, the numeric block by pyarrow's CSV
   reader (exact float parsing, no type inference) in pieces of about 4 MiB,
   parsed in parallel threads, each written straight to its rows (a quick first
@@ -71,8 +84,8 @@ import csv
 import io
 import logging
 import os
-import pickle
 import re
+import reprlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +97,7 @@ import xarray as xr
 
 from behavior.dataset import from_numpy
 from behavior.errors import FileFormatError, PoseDataError
+from behavior.io._pickle_data import PickleDataError, load_data, parse
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 logger = logging.getLogger(__name__)
@@ -517,18 +531,35 @@ def _piece_parser(
 
 
 # --------------------------------------------------------------------------- HDF5
+#
+# pandas writes frames through PyTables. These files are read with h5py only, and
+# nothing in them is ever unpickled: numbers and string labels come straight from
+# the HDF5 datasets; what PyTables stores as a pickle (table-format attributes,
+# "object" arrays) is decoded by behavior.io._pickle_data, which builds plain
+# values and refuses any pickle that would need code (FileFormatError).
+
+_MISSING = object()
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Unpickles lists, tuples, dicts, strings and numbers only (never code)."""
+@dataclass
+class _Block:
+    """One block of a pandas frame: where its values are and which columns they fill."""
 
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+    values: np.ndarray | None  # (rows, items), already read; None: stream ``dataset``
+    positions: list[int]  # frame column of each item
+    dataset: str = ""  # HDF5 path under the frame group (streamed numeric block)
+    field_name: str | None = None  # table format: the block's field in ``table``
 
 
-def _plain_unpickle(raw: Any) -> Any:
-    data = raw.tobytes() if isinstance(raw, np.ndarray | np.generic) else bytes(raw)
-    return _PlainUnpickler(io.BytesIO(data)).load()
+@dataclass
+class _H5Frame:
+    level_names: tuple[str, ...]
+    labels: list[tuple[str, ...]]  # every frame column, in frame order
+    n_rows: int
+    index: np.ndarray | None  # None: table format, read with the values
+    blocks: list[_Block]
+    index_field: str | None = None  # table format: the field of the row labels
+    encoding: str = "utf-8"
 
 
 def _attr_str(attrs: Any, name: str) -> str | None:
@@ -538,6 +569,412 @@ def _attr_str(attrs: Any, name: str) -> str | None:
     if isinstance(value, np.ndarray | np.generic):
         value = value.item() if value.shape == () else value.tobytes()
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _brief(value: Any) -> str:
+    """A short repr of decoded file content, bounded in depth and length (a plain repr
+    of a pickled structure that shares parts can take exponential time)."""
+    return _BRIEF.repr(value)
+
+
+_BRIEF = reprlib.Repr()  # bounded in depth and length (keyword arguments: Python 3.12+)
+_BRIEF.maxlevel, _BRIEF.maxtuple, _BRIEF.maxlist, _BRIEF.maxdict = 3, 6, 6, 4
+_BRIEF.maxstring = _BRIEF.maxother = 60
+
+
+def _refused(path: Path, what: str, err: PickleDataError) -> FileFormatError:
+    return FileFormatError(
+        f"{path.name}: {what} is a pickle that holds more than plain labels ({err}); "
+        "expected strings and numbers. Pickles in HDF5 files are never unpickled here, "
+        "because loading one can run code"
+    )
+
+
+def _plain(raw: bytes, path: Path, what: str) -> Any:
+    """The plain data in a PyTables pickle, read without unpickling it."""
+    try:
+        return load_data(raw)
+    except PickleDataError as err:
+        raise _refused(path, what, err) from None
+
+
+def _pickled_attr(attrs: Any, name: str, path: Path, where: str, default: Any = _MISSING) -> Any:
+    """A PyTables attribute stored as a pickle (lists, dicts, tuples), as plain data."""
+    raw = attrs.get(name)
+    if raw is None:
+        if default is not _MISSING:
+            return default
+        raise FileFormatError(
+            f"{path.name}: {where} has no {name!r} attribute; expected a frame written by "
+            "pandas.DataFrame.to_hdf"
+        )
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    if not isinstance(raw, bytes):
+        raise FileFormatError(
+            f"{path.name}: attribute {name!r} of {where} is a {type(raw).__name__}; expected "
+            "the pickled value pandas writes there"
+        )
+    return _plain(bytes(raw), path, f"attribute {name!r} of {where}")
+
+
+def _node_name(node: Any, path: Path, encoding: str) -> str | None:
+    """An index's name: PyTables keeps strings as they are and pickles anything else
+    (``b"N."`` is None); like PyTables, only a value ending in ``.`` may be a pickle."""
+    raw = node.attrs.get("name")
+    if raw is None or not isinstance(raw, bytes):
+        return None if raw is None else str(raw)
+    raw = bytes(raw)
+    if raw.endswith(b"."):
+        try:
+            value = load_data(raw)
+        except PickleDataError as err:
+            try:
+                parse(raw)
+            except PickleDataError:  # not a pickle after all: a name ending in "."
+                return raw.decode(encoding, "replace")
+            raise _refused(path, f"the name of '{node.name}'", err) from None
+        _check_flat([value], path, f"the name of '{node.name}'")
+        return None if value is None else str(value)
+    return raw.decode(encoding, "replace")
+
+
+def _is_object_atom(node: Any, path: Path) -> bool:
+    """True for a PyTables ``ObjectAtom`` array (each row one pickle)."""
+    if _attr_str(node.attrs, "CLASS") != "VLARRAY":
+        return False
+    atom = _attr_str(node.attrs, "PSEUDOATOM")
+    if atom != "object":
+        raise FileFormatError(
+            f"{path.name}: '{node.name}' is a variable-length array of {atom or 'numbers'}; "
+            "expected numbers, fixed-width strings or pandas' object arrays"
+        )
+    return True
+
+
+def _object_array(node: Any, path: Path) -> np.ndarray:
+    """The numpy array pickled in the first row of an ``ObjectAtom`` array (as pandas
+    reads it), decoded without unpickling."""
+    import h5py
+
+    if h5py.check_vlen_dtype(node.dtype) != np.dtype(np.uint8) or node.ndim != 1 or not len(node):
+        raise FileFormatError(
+            f"{path.name}: '{node.name}' is not a PyTables object array (dtype {node.dtype}, "
+            f"shape {node.shape}); expected one row of pickled bytes"
+        )
+    value = _plain(np.asarray(node[0]).tobytes(), path, f"'{node.name}'")
+    if not isinstance(value, np.ndarray):
+        raise FileFormatError(
+            f"{path.name}: '{node.name}' holds a pickled {type(value).__name__}; expected an array"
+        )
+    return value
+
+
+def _read_node(node: Any, path: Path) -> np.ndarray:
+    """A fixed-format array as pandas' ``read_array`` returns it: ``transposed``
+    undone (a block is then ``(columns, rows)``), an empty array restored from the
+    ``shape`` attribute of its placeholder."""
+    if _is_object_atom(node, path):
+        data = _object_array(node, path)
+    else:
+        shape = _pickled_attr(node.attrs, "shape", path, f"'{node.name}'", None)
+        if shape is not None:  # pandas' placeholder for an array with a zero-length axis
+            if not (isinstance(shape, tuple) and shape and all(type(n) is int for n in shape)):
+                raise FileFormatError(f"{path.name}: '{node.name}' has the shape {shape!r}")
+            if min(shape) < 0 or int(np.prod(shape)) != 0:
+                raise FileFormatError(
+                    f"{path.name}: '{node.name}' is a placeholder for an empty array, but "
+                    f"its 'shape' attribute says {shape}"
+                )
+            value_type = _attr_str(node.attrs, "value_type") or "float64"
+            try:
+                dtype = np.dtype(object if value_type == "str" else value_type)
+            except TypeError:
+                raise FileFormatError(
+                    f"{path.name}: '{node.name}' has the value type {value_type!r}; expected "
+                    "a numpy dtype"
+                ) from None
+            return np.empty(shape, dtype=dtype)
+        data = node[()]
+    if int(node.attrs.get("transposed", 0)):
+        data = data.T
+    return data
+
+
+def _index_values(node: Any, path: Path, encoding: str) -> np.ndarray:
+    """The values of one pandas index (or MultiIndex level) node."""
+    kind = _attr_str(node.attrs, "kind")
+    data = _read_node(node, path)
+    if data.ndim != 1:
+        raise FileFormatError(f"{path.name}: '{node.name}' has shape {data.shape}; expected 1-D")
+    if kind == "string" and data.dtype.kind == "S":
+        return np.char.decode(data, encoding).astype(str)
+    if kind in ("integer", "float", "bool") and data.dtype.kind in "iufb":
+        return data
+    if kind == "object" and data.dtype.kind == "O":
+        return _check_flat(data, path, f"'{node.name}'")
+    raise FileFormatError(
+        f"{path.name}: '{node.name}' holds labels of kind {kind!r} (dtype {data.dtype}); "
+        "expected strings, numbers or plain Python objects"
+    )
+
+
+def _fixed_index(group: Any, key: str, path: Path, encoding: str) -> tuple[list, list, bool]:
+    """(entries, level names, multi?) of a fixed-format index: one value per entry,
+    or for a MultiIndex one tuple per entry (NaN where a code is -1)."""
+    variety = _attr_str(group.attrs, f"{key}_variety")
+    if variety == "regular":
+        node = _child(group, key, path)
+        return list(_index_values(node, path, encoding)), [_node_name(node, path, encoding)], False
+    if variety != "multi":
+        raise FileFormatError(
+            f"{path.name}: index '{key}' of '{group.name}' has variety {variety!r}; "
+            "expected 'regular' or 'multi'"
+        )
+    n_levels = int(np.asarray(group.attrs.get(f"{key}_nlevels", 0)).item())
+    if n_levels < 1:
+        raise FileFormatError(f"{path.name}: MultiIndex '{key}' has {n_levels} levels")
+    columns, names = [], []
+    for k in range(n_levels):
+        node = _child(group, f"{key}_level{k}", path)
+        level = np.append(_index_values(node, path, encoding).astype(object), np.nan)
+        codes = _read_node(_child(group, f"{key}_label{k}", path), path)
+        if codes.ndim != 1 or codes.dtype.kind not in "iu":
+            raise FileFormatError(
+                f"{path.name}: '{key}_label{k}' holds {codes.dtype} of shape {codes.shape}; "
+                "expected integer codes"
+            )
+        if codes.size and (codes.min() < -1 or codes.max() >= len(level) - 1):
+            raise FileFormatError(
+                f"{path.name}: '{key}_label{k}' has codes outside the {len(level) - 1} "
+                f"values of '{key}_level{k}'"
+            )
+        if columns and codes.shape != columns[0].shape:
+            raise FileFormatError(
+                f"{path.name}: the levels of MultiIndex '{key}' have different lengths"
+            )
+        columns.append(level[codes])  # code -1 picks the NaN appended above
+        names.append(_node_name(node, path, encoding))
+    return list(zip(*columns, strict=True)), names, True
+
+
+def _child(group: Any, name: str, path: Path) -> Any:
+    import h5py
+
+    node = group.get(name)
+    if not isinstance(node, h5py.Dataset):
+        found = "nothing" if node is None else "a group"
+        raise FileFormatError(
+            f"{path.name}: expected the dataset '{group.name}/{name}' of a pandas frame, "
+            f"found {found}"
+        )
+    return node
+
+
+_SCALARS = (str, bytes, int, float, np.generic, type(None))
+
+
+def _is_flat(value: Any) -> bool:
+    """A label pandas can show: a scalar, or a short tuple of scalars (as MausHaus3D's
+    scorer ``('keypoints_3d',)``); never a deeper structure, whose text could explode."""
+    if isinstance(value, _SCALARS):
+        return True
+    return (
+        isinstance(value, tuple | list)
+        and len(value) <= 64
+        and all(isinstance(v, _SCALARS) for v in value)
+    )
+
+
+def _check_flat(values: Any, path: Path, what: str) -> Any:
+    """``values``, after checking that every label in it is flat (see :func:`_is_flat`)."""
+    for value in values:
+        if not _is_flat(value):
+            raise FileFormatError(
+                f"{path.name}: {what} holds a label of type {type(value).__name__} "
+                f"({_brief(value)}); expected strings, numbers or flat tuples of them"
+            )
+    return values
+
+
+def _column_labels(
+    entries: list, names: list, multi: bool, path: Path
+) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
+    """Level names and column label tuples (as strings), refusing flat columns."""
+    if not multi:
+        raise FileFormatError(
+            f"{path.name}: expected column levels scorer/(individuals/)bodyparts/coords, "
+            f"found flat columns {[_label(x) for x in entries[:5]]}"
+        )
+    labels = [tuple(str(_label(x)) for x in t) for t in entries]
+    names = [None if n is None else str(n) for n in names]
+    return _level_names(names, len(names)), labels
+
+
+def _label(value: Any) -> Any:
+    """A label as pandas shows it (numpy strings as str)."""
+    return str(value) if isinstance(value, np.str_ | bytes) else value
+
+
+def _row_labels(entries: Any, multi: bool) -> np.ndarray:
+    """Row labels: int64 frame numbers, else str (image paths; MultiIndex joined by /)."""
+    if multi:
+        return np.asarray(["/".join(str(_label(x)) for x in t) for t in entries], dtype=str)
+    values = np.asarray(entries) if not isinstance(entries, np.ndarray) else entries
+    if values.dtype.kind in "iu":
+        return values.astype(np.int64)
+    if values.dtype.kind == "O" and all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in values
+    ):
+        return values.astype(np.int64)
+    if values.dtype.kind == "U":
+        return values
+    return np.asarray([str(_label(v)) for v in values], dtype=str)
+
+
+def _positions(items: list, where: dict, path: Path, block: str) -> list[int]:
+    try:
+        return [where[item] for item in items]
+    except (KeyError, TypeError):
+        raise FileFormatError(
+            f"{path.name}: the columns of '{block}' are not all among the frame's columns"
+        ) from None
+
+
+def _lookup(labels: list, path: Path) -> dict:
+    where: dict = {}
+    try:
+        for j, label in enumerate(labels):
+            where.setdefault(label, j)
+    except TypeError:
+        raise FileFormatError(
+            f"{path.name}: a column label is not hashable ({_brief(label)})"
+        ) from None
+    return where
+
+
+def _fixed_frame(group: Any, path: Path) -> _H5Frame:
+    """A ``format="fixed"`` frame: index and column labels, and its blocks."""
+    attrs = group.attrs
+    encoding = _attr_str(attrs, "encoding") or "UTF-8"
+    entries, names, multi = _fixed_index(group, "axis0", path, encoding)
+    level_names, labels = _column_labels(entries, names, multi, path)
+    if _attr_str(attrs, "axis1_variety") == "multi":  # e.g. labelled frames (folder, video, image)
+        index = _row_labels(_fixed_index(group, "axis1", path, encoding)[0], True)
+    else:
+        index = _row_labels(_index_values(_child(group, "axis1", path), path, encoding), False)
+    n_rows = index.shape[0]
+    where = _lookup(entries, path)
+    blocks = []
+    n_blocks = int(np.asarray(attrs.get("nblocks", 0)).item())
+    for i in range(n_blocks):
+        items, _, _ = _fixed_index(group, f"block{i}_items", path, encoding)
+        positions = _positions(items, where, path, f"block{i}_items")
+        node = _child(group, f"block{i}_values", path)
+        stream = (
+            n_blocks == 1
+            and node.ndim == 2
+            and node.dtype.kind in "fiu"
+            and int(node.attrs.get("transposed", 0)) == 1
+            and "shape" not in node.attrs
+            and node.shape == (n_rows, len(positions))
+        )
+        values = None if stream else _read_node(node, path).T
+        if values is not None and values.ndim == 1:  # an extension array (str): one column
+            values = values.reshape(-1, 1)
+        if values is not None and values.dtype.kind == "O":
+            _check_flat(values.ravel(), path, f"'block{i}_values'")
+        if values is not None and values.shape != (n_rows, len(positions)):
+            raise FileFormatError(
+                f"{path.name}: 'block{i}_values' has shape {values.shape}; expected "
+                f"({n_rows}, {len(positions)}) (rows, columns)"
+            )
+        blocks.append(_Block(values, positions, f"block{i}_values"))
+    return _H5Frame(level_names, labels, n_rows, index, blocks)
+
+
+def _table_frame(group: Any, path: Path, key: str) -> _H5Frame:
+    """A ``format="table"`` frame: labels from its (pickled, decoded) attributes."""
+    import h5py
+
+    where = f"'{key}'"
+    attrs = group.attrs
+    table = group.get("table")
+    if not isinstance(table, h5py.Dataset) or table.dtype.names is None:
+        raise FileFormatError(
+            f"{path.name}: {where} is a pandas table without a 'table' of records"
+        )
+    encoding = _attr_str(attrs, "encoding") or "UTF-8"
+    non_index = _pickled_attr(attrs, "non_index_axes", path, where)
+    info = _pickled_attr(attrs, "info", path, where, {})
+    index_cols = _pickled_attr(attrs, "index_cols", path, where)
+    values_cols = _pickled_attr(attrs, "values_cols", path, where)
+    try:  # (never hash, str or compare these deeply before they are checked: see _brief)
+        entries = next(list(labels) for axis, labels in non_index if axis == 1)
+        names = list(info.get(1, {}).get("names") or [])
+        (_, index_field), *others = index_cols
+    except (TypeError, ValueError, KeyError, AttributeError, StopIteration):
+        raise FileFormatError(
+            f"{path.name}: the pandas attributes of {where} (non_index_axes "
+            f"{_brief(non_index)}, index_cols {_brief(index_cols)}) do not describe one frame"
+        ) from None
+    if not (
+        isinstance(index_field, str)
+        and isinstance(values_cols, list)
+        and all(isinstance(c, str) for c in values_cols)
+    ):
+        raise FileFormatError(
+            f"{path.name}: {where} names its index {_brief(index_cols)} and values "
+            f"{_brief(values_cols)}; expected field names (strings)"
+        )
+    for t in entries:
+        _check_flat(
+            t if isinstance(t, tuple) else (t,), path, f"attribute 'non_index_axes' of {where}"
+        )
+    _check_flat(names, path, f"attribute 'info' of {where}")
+    multi = bool(entries) and all(isinstance(t, tuple) for t in entries)
+    if multi and len(names) != len(entries[0]):
+        names = [None] * len(entries[0])
+    level_names, labels = _column_labels(entries, names, multi, path)
+    fields = table.dtype.names
+    if others or index_field not in fields or any(c not in fields for c in values_cols):
+        raise FileFormatError(
+            f"{path.name}: {where} has index {_brief(index_cols)} and values "
+            f"{_brief(values_cols)}, but its table has the fields {list(fields)}"
+        )
+    index_kind = _attr_str(table.attrs, "index_kind")
+    index_dtype = table.dtype[index_field]
+    if (index_kind, index_dtype.kind) not in _TABLE_INDEX:
+        raise FileFormatError(
+            f"{path.name}: the rows of {where} are labelled by {index_kind!r} values "
+            f"({index_dtype}); expected frame numbers (integer) or image paths (string)"
+        )
+    lookup = _lookup(entries, path)
+    blocks = []
+    for name in values_cols:
+        kind_raw = table.attrs.get(f"{name}_kind")
+        if kind_raw is None and len(values_cols) == 1:
+            items = entries
+        else:
+            items = _pickled_attr(table.attrs, f"{name}_kind", path, f"the table of {where}")
+            if not isinstance(items, list):
+                items = [items]
+            for t in items:
+                what = f"attribute '{name}_kind' of the table of {where}"
+                _check_flat(t if isinstance(t, tuple) else (t,), path, what)
+        dtype = table.dtype[name]
+        width = int(np.prod(dtype.shape)) if dtype.shape else 1
+        if width != len(items) or dtype.base.kind not in "fiubS":
+            raise FileFormatError(
+                f"{path.name}: field {name!r} of the table of {where} holds {dtype}; expected "
+                f"{len(items)} numbers or strings (one per column it names)"
+            )
+        positions = _positions(items, lookup, path, name)
+        blocks.append(_Block(None, positions, "table", name))
+    return _H5Frame(level_names, labels, int(table.shape[0]), None, blocks, index_field, encoding)
+
+
+_TABLE_INDEX = {("integer", "i"), ("integer", "u"), ("string", "S"), ("float", "f")}
 
 
 def _h5_key(f: Any, key: str | None, path: Path) -> str:
@@ -560,11 +997,15 @@ def _h5_key(f: Any, key: str | None, path: Path) -> str:
 
 
 def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
-    """Read a pandas-written DeepLabCut HDF5 file into a :class:`DLCTable`.
+    """Read a pandas-written DeepLabCut HDF5 file into a :class:`DLCTable`, with h5py.
 
-    Table (``format="table"``) and fixed layouts with one numeric block are read
-    with h5py (all at once, or in row blocks); other layouts go through
-    :func:`pandas.read_hdf`.
+    Table (``format="table"``) and fixed layouts are both read without pandas and
+    without unpickling: numbers and string labels come from the HDF5 datasets;
+    what PyTables stores as pickles (table-format attributes, object arrays such as
+    a column level of mixed labels) is decoded as plain data by
+    :mod:`behavior.io._pickle_data`, and a pickle that would need code to load is
+    refused. A frame with a single numeric block is read in one go (or in row
+    blocks); mixed blocks (e.g. a string column) are read at once.
 
     Parameters
     ----------
@@ -582,7 +1023,9 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
     Raises
     ------
     FileFormatError
-        If the file cannot be opened (e.g. truncated) or holds no pandas frame.
+        If the file cannot be opened (e.g. truncated) or read, holds no pandas
+        frame, or its labels are a pickle that holds more than plain data (the
+        message names the file, the attribute or array, and what it refers to).
 
     Examples
     --------
@@ -601,26 +1044,75 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
                     f"{path.name}: '{key}' is an HDF5 dataset, expected a pandas frame group"
                 )
             kind = _attr_str(group.attrs, "pandas_type")
-            fast = None
             if kind == "frame_table":
-                fast = _table_layout(group)
+                frame = _table_frame(group, path, key)
             elif kind == "frame":
-                fast = _fixed_layout(group)
+                frame = _fixed_frame(group, path)
             elif kind is None:
                 raise FileFormatError(
                     f"{path.name}: '{key}' has no 'pandas_type' attribute; "
                     "expected a frame written by pandas.DataFrame.to_hdf"
                 )
+            else:
+                found = "a Series" if kind.startswith("series") else f"a pandas {kind!r}"
+                raise FileFormatError(
+                    f"{path.name}: '{key}' holds {found}, expected a DataFrame "
+                    "('frame' or 'frame_table')"
+                )
+            if not _streams(frame):
+                return _read_frame(f[key], frame, path)
+    except FileFormatError:
+        raise
     except OSError as err:
         raise FileFormatError(
             f"{path.name}: cannot be opened as HDF5 ({err}); is the file truncated?"
         ) from err
-    if fast is None:
-        logger.debug("%s: reading '%s' through pandas.read_hdf", path.name, key)
-        return _table_from_frame(path, _read_hdf_pandas(path, key))
-    level_names, columns, n_rows, index, dataset, field_name = fast
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+        raise FileFormatError(
+            f"{path.name}: cannot read the pandas frame in this HDF5 file "
+            f"({type(err).__name__}: {err}); expected one written by pandas.DataFrame.to_hdf"
+        ) from err
+    return _streamed_table(path, key, frame)
+
+
+def _damaged(path: Path, key: str, err: OSError) -> FileFormatError:
+    return FileFormatError(
+        f"{path.name}: cannot read the values of '{key}' ({err}); the file is damaged or truncated"
+    )
+
+
+def _is_value(label: tuple[str, ...]) -> bool:
+    """A coordinate column, not an extra one such as Lightning Pose's ``("set", "", "")``."""
+    return len(label) < 2 or not (label[-1] == "" and label[-2] == "")
+
+
+def _streams(frame: _H5Frame) -> bool:
+    """One numeric block holding every column in order, all coordinates."""
+    if len(frame.blocks) != 1 or frame.blocks[0].values is not None:
+        return False
+    block = frame.blocks[0]
+    return block.positions == list(range(len(frame.labels))) and all(
+        _is_value(t) for t in frame.labels
+    )
+
+
+def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
+    """A DLCTable that reads the one numeric block when asked (all at once or in row
+    blocks); for table files the row labels come with the values."""
+    import h5py
+
+    (block,) = frame.blocks
+    dataset, field_name, n_rows = block.dataset, block.field_name, frame.n_rows
+    columns = frame.labels
+    encoding = frame.encoding
 
     def fill(sink: Callable[[int, np.ndarray], None]) -> int:
+        try:
+            return fill_from_file(sink)
+        except OSError as err:
+            raise _damaged(path, key, err) from err
+
+    def fill_from_file(sink: Callable[[int, np.ndarray], None]) -> int:
         step = max(1, _BLOCK_BYTES // max(1, 8 * len(columns)))
         labels = []
         with h5py.File(path, "r") as f:
@@ -630,175 +1122,106 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
                 stop = min(n_rows, start + step)
                 ds.read_direct(buffer, np.s_[start:stop], np.s_[0 : stop - start])
                 if field_name:  # table format: the row labels come in the same rows
-                    labels.append(buffer["index"][: stop - start].copy())
-                    part = buffer[field_name]
+                    labels.append(buffer[frame.index_field][: stop - start].copy())
+                    part = buffer[field_name].reshape(buffer.shape[0], -1)
                 else:
                     part = buffer
                 sink(start, part[: stop - start].astype(np.float64, copy=False))
         if field_name:
-            table.index = _decode_index(np.concatenate(labels))
+            table.index = _decode_index(_concat(labels, ds.dtype, frame.index_field), encoding)
         return n_rows
 
     def read_all() -> np.ndarray:
-        with h5py.File(path, "r") as f:
-            ds = f[key][dataset]
-            buffer = np.empty(ds.shape, dtype=ds.dtype)
-            if n_rows:
-                ds.read_direct(buffer)
+        try:
+            with h5py.File(path, "r") as f:
+                ds = f[key][dataset]
+                buffer = np.empty(ds.shape, dtype=ds.dtype)
+                if n_rows:
+                    ds.read_direct(buffer)
+        except OSError as err:
+            raise _damaged(path, key, err) from err
         if field_name:  # table format: rows of (index, values) records
-            table.index = _decode_index(buffer["index"])
-            buffer = buffer[field_name]
+            table.index = _decode_index(buffer[frame.index_field], encoding)
+            buffer = buffer[field_name].reshape(buffer.shape[0], -1)
         return buffer.astype(np.float64, copy=False)
 
-    table = DLCTable(path, level_names, columns, n_rows, fill, read_all=read_all)
-    if index is not None:
-        table.index = index
+    table = DLCTable(path, frame.level_names, columns, n_rows, fill, read_all=read_all)
+    if frame.index is not None:
+        table.index = frame.index
     return table
+
+
+def _concat(parts: list[np.ndarray], dtype: np.dtype, field_name: str) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype[field_name])
+
+
+def _read_frame(group: Any, frame: _H5Frame, path: Path) -> DLCTable:
+    """Every block read now: coordinates into one float array, extra columns as str."""
+    encoding = frame.encoding
+    n_rows = frame.n_rows
+    index = frame.index
+    records = None
+    if frame.index_field is not None:  # table format: one read of the records
+        records = group["table"][()]
+        index = _decode_index(records[frame.index_field], encoding)
+    columns: dict[int, np.ndarray] = {}
+    for block in frame.blocks:
+        if records is not None:
+            values = records[block.field_name].reshape(n_rows, -1)
+            if values.dtype.kind == "S":
+                values = np.char.decode(values, encoding).astype(object)
+        elif block.values is None:
+            values = group[block.dataset][()]
+        else:
+            values = block.values
+        for i, j in enumerate(block.positions):
+            columns[j] = values[:, i]
+    value_positions = [j for j, t in enumerate(frame.labels) if _is_value(t)]
+    missing = [frame.labels[j] for j in range(len(frame.labels)) if j not in columns]
+    if missing:
+        raise FileFormatError(
+            f"{path.name}: no block holds the column(s) {missing[:3]}; the frame's blocks "
+            "do not cover its columns"
+        )
+    values = np.empty((n_rows, len(value_positions)))
+    for k, j in enumerate(value_positions):
+        try:
+            values[:, k] = columns[j]
+        except (TypeError, ValueError) as err:
+            raise FileFormatError(
+                f"{path.name}: column {frame.labels[j]} holds non-numeric values ({err}); "
+                "expected numbers"
+            ) from None
+    extra = {
+        next((x for x in frame.labels[j] if x), "extra"): _as_text(columns[j])
+        for j in range(len(frame.labels))
+        if not _is_value(frame.labels[j])
+    }
+
+    def fill(sink: Callable[[int, np.ndarray], None]) -> int:
+        sink(0, values)
+        return n_rows
+
+    labels = [frame.labels[j] for j in value_positions]
+    return DLCTable(path, frame.level_names, labels, n_rows, fill, index, extra, lambda: values)
+
+
+def _as_text(column: np.ndarray) -> np.ndarray:
+    """An extra column as str; missing values (None, NaN) read ``"nan"``."""
+    return np.asarray(["nan" if v is None else str(_label(v)) for v in column.tolist()], dtype=str)
 
 
 def _decode_index(raw: np.ndarray, encoding: str = "utf-8") -> np.ndarray:
     """Row labels as int64 frame numbers or str image paths."""
     if raw.dtype.kind == "S":
         return np.char.decode(raw, encoding).astype(str)
-    if raw.dtype.kind in "iu":
-        return raw.astype(np.int64)
-    return raw.astype(str)
+    return _row_labels(raw, False)
 
 
 def _level_names(names: Sequence[Any], n: int) -> tuple[str, ...]:
     if all(x is None for x in names):  # unnamed levels: DeepLabCut's order by count
         return LEVELS_MULTI if n == 4 else LEVELS_SINGLE if n == 3 else tuple("?" * n)
     return tuple("" if x is None else str(x) for x in names)
-
-
-def _table_layout(group: Any) -> tuple | None:
-    """Column labels etc. of a PyTables table frame, or None when pandas should read it."""
-    try:
-        if _plain_unpickle(group.attrs["values_cols"]) != ["values_block_0"]:
-            return None
-        if _plain_unpickle(group.attrs.get("data_columns", b"(lp0\n.")) != []:
-            return None
-        index_cols = _plain_unpickle(group.attrs["index_cols"])
-        info = _plain_unpickle(group.attrs["info"])
-        table = group["table"]
-        if len(index_cols) != 1 or table.dtype.names != ("index", "values_block_0"):
-            return None
-        kind_raw = table.attrs.get("values_block_0_kind")
-        if kind_raw is not None:
-            labels = _plain_unpickle(kind_raw)
-        else:
-            labels = dict(_plain_unpickle(group.attrs["non_index_axes"]))[1]
-        index_kind = _attr_str(table.attrs, "index_kind")
-        values_dtype = table.dtype["values_block_0"]
-    except (pickle.UnpicklingError, KeyError, TypeError, ValueError, EOFError, AttributeError):
-        return None
-    if index_kind not in ("integer", "string") or values_dtype.base.kind not in "fiu":
-        return None
-    if not labels or not all(isinstance(t, tuple) for t in labels):
-        return None
-    if values_dtype.shape != (len(labels),):
-        return None
-    if table.dtype["index"].kind not in ("iu" if index_kind == "integer" else "S"):
-        return None
-    names = _level_names(info.get(1, {}).get("names", [None] * len(labels[0])), len(labels[0]))
-    columns = [tuple(str(x) for x in t) for t in labels]
-    return names, columns, table.shape[0], None, "table", "values_block_0"
-
-
-def _fixed_layout(group: Any) -> tuple | None:
-    """Column labels etc. of a fixed-format frame, or None when pandas should read it."""
-    attrs = group.attrs
-    try:
-        if int(attrs.get("nblocks", 0)) != 1 or _attr_str(attrs, "axis1_variety") != "regular":
-            return None
-        if _attr_str(attrs, "axis0_variety") != "multi":
-            return None
-        n_levels = int(attrs["axis0_nlevels"])
-        encoding = _attr_str(attrs, "encoding") or "UTF-8"
-        values = group["block0_values"]
-        axis1 = group["axis1"]
-        if int(values.attrs.get("transposed", 0)) != 1 or values.ndim != 2:
-            return None
-        if values.dtype.kind not in "fiu" or values.shape[0] != axis1.shape[0]:
-            return None
-        level_values = []
-        codes = []
-        names = []
-        for k in range(n_levels):
-            level = group[f"axis0_level{k}"]
-            if level.dtype.kind != "S":
-                return None  # pickled object labels: let pandas read them
-            level_values.append([v.decode(encoding) for v in level[:]])
-            code = group[f"axis0_label{k}"][:]
-            if not np.array_equal(code, group[f"block0_items_label{k}"][:]):
-                return None
-            if not np.array_equal(level[:], group[f"block0_items_level{k}"][:]):
-                return None
-            if code.size and (code.min() < 0 or code.max() >= len(level_values[-1])):
-                return None
-            codes.append(code)
-            names.append(_attr_str(level.attrs, "name"))
-        index_kind = _attr_str(axis1.attrs, "kind")
-        if (index_kind, axis1.dtype.kind) not in (("integer", "i"), ("string", "S")):
-            return None
-        index = _decode_index(axis1[:], encoding)
-    except (KeyError, TypeError, ValueError, UnicodeDecodeError):
-        return None
-    if values.shape[1] != codes[0].shape[0]:
-        return None
-    names = [None if n in (None, "N.") else n for n in names]
-    columns = [
-        tuple(level_values[k][codes[k][j]] for k in range(n_levels)) for j in range(values.shape[1])
-    ]
-    return _level_names(names, n_levels), columns, len(index), index, "block0_values", None
-
-
-def _read_hdf_pandas(path: Path, key: str) -> pd.DataFrame:
-    try:
-        df = pd.read_hdf(path, key=key)
-    except Exception as err:
-        raise FileFormatError(
-            f"{path.name}: pandas cannot read the frame '{key}' ({type(err).__name__}: {err})"
-        ) from err
-    if not isinstance(df, pd.DataFrame):
-        raise FileFormatError(
-            f"{path.name}: '{key}' holds a {type(df).__name__}, expected a DataFrame"
-        )
-    return df
-
-
-def _table_from_frame(path: Path, df: pd.DataFrame) -> DLCTable:
-    if not isinstance(df.columns, pd.MultiIndex):
-        raise FileFormatError(
-            f"{path.name}: expected column levels scorer/(individuals/)bodyparts/coords, "
-            f"found flat columns {list(df.columns[:5])}"
-        )
-    names = _level_names(list(df.columns.names), df.columns.nlevels)
-    labels = [tuple(str(x) for x in t) for t in df.columns]
-    is_value = [not (t[-1] == "" and t[-2] == "") for t in labels]
-    extra = {
-        next((x for x in t if x), "extra"): df.iloc[:, j].astype(str).to_numpy(dtype=str)
-        for j, t in enumerate(labels)
-        if not is_value[j]
-    }
-    value_positions = [j for j, v in enumerate(is_value) if v]
-    columns = [labels[j] for j in value_positions]
-    if isinstance(df.index, pd.MultiIndex):
-        index = np.asarray(["/".join(str(x) for x in t) for t in df.index], dtype=str)
-    elif pd.api.types.is_integer_dtype(df.index.dtype):
-        index = df.index.to_numpy(dtype=np.int64)
-    else:
-        index = df.index.astype(str).to_numpy(dtype=str)
-    try:
-        values = df.iloc[:, value_positions].to_numpy(dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise FileFormatError(f"{path.name}: non-numeric coordinate values ({err})") from err
-
-    def fill(sink: Callable[[int, np.ndarray], None]) -> int:
-        sink(0, values)
-        return values.shape[0]
-
-    return DLCTable(path, names, columns, len(index), fill, index, extra, lambda: values)
 
 
 # --------------------------------------------------------------------------- dataset
