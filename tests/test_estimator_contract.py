@@ -106,13 +106,7 @@ EXPECTED_FAILED_CHECKS: dict[str, dict[str, str]] = {
     "ARHMM": {
         "check_methods_sample_order_invariance": f"{_SEQUENCE}; {_LIST}",
         "check_methods_subset_invariance": _SEQUENCE,
-        "check_fit2d_1sample": (
-            "an autoregression needs n_lags + 2 usable frames: the message says so in frames"
-        ),
         "check_fit2d_predict1d": "a list of 1-D arrays would be read as one sequence of rows",
-        "check_estimators_empty_data_messages": (
-            "a (n, 0) array is refused as a sequence with no latent dimension, in those words"
-        ),
     },
     "BehaviorMap": {
         "check_estimators_pickle": _ETHOGRAM,

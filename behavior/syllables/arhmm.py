@@ -131,7 +131,12 @@ def _sessions(x: Any, mask: Any, name: str = "X") -> tuple[list, list, list]:
             )
         if dim is None:
             dim = a.shape[1]
-        if a.shape[1] != dim or dim == 0:
+        if dim == 0:
+            raise PoseDataError(
+                f"{name}[{i}]: found 0 feature(s) (shape={a.shape}) while a minimum of 1 is "
+                "required: a sequence needs at least one latent dimension."
+            )
+        if a.shape[1] != dim:
             raise PoseDataError(
                 f"{name}[{i}]: expected {dim} latent dimensions like session 0, "
                 f"found shape {a.shape}."
@@ -726,7 +731,7 @@ class ARHMM(BaseEstimator):
             if ok.sum() < self.n_lags + 2:
                 raise PoseDataError(
                     f"X: expected at least {self.n_lags + 2} usable (unmasked, finite) frames, "
-                    f"found {int(ok.sum())}."
+                    f"found {int(ok.sum())} (n_samples={ok.size} in all)."
                 )
             data = np.concatenate(xs)[ok]
             self.n_features_in_ = int(data.shape[1])
