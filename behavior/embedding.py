@@ -59,7 +59,6 @@ import time as _time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,7 +66,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator
 
-from behavior.dataset import require_dims
+from behavior.dataset import fps_of, require_dims, session_name
 from behavior.errors import PoseDataError, require_module
 from behavior.units import to_frames
 
@@ -467,19 +466,17 @@ def _latents_type() -> type | None:
     return Latents
 
 
-def _session_name(item: Any, k: int) -> str:
-    source = getattr(item, "attrs", {}).get("source_file") if hasattr(item, "attrs") else None
-    if isinstance(item, str | os.PathLike):
-        source = str(item)
-    if source:
-        return Path(str(source)).stem
-    return f"session_{k}"
-
-
 def _container(X: Any) -> tuple[list[tuple[str, Any]], str]:
     """Items ``(name, session)`` and the container shape of ``X``."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(X):
+        raise PoseDataError(
+            f"X: sparse input is not supported (found {type(X).__name__}); pass a dense "
+            "array (time, channel), e.g. X.toarray()"
+        )
     if isinstance(X, xr.Dataset | xr.DataArray | np.ndarray | str | os.PathLike):
-        return [(_session_name(X, 0), X)], "single"
+        return [(session_name(X, 0), X)], "single"
     if isinstance(X, Mapping):
         if not X:
             raise PoseDataError("X: expected at least one session, found an empty mapping")
@@ -488,7 +485,7 @@ def _container(X: Any) -> tuple[list[tuple[str, Any]], str]:
         items = list(X)
         if not items:
             raise PoseDataError("X: expected at least one session, found an empty list")
-        names = [_session_name(v, k) for k, v in enumerate(items)]
+        names = [session_name(v, k) for k, v in enumerate(items)]
         if len(set(names)) != len(names):
             names = [f"session_{k}" for k in range(len(items))]
         return list(zip(names, items)), "list"
@@ -497,14 +494,6 @@ def _container(X: Any) -> tuple[list[tuple[str, Any]], str]:
         f"syllable Latents, an array (time, channel), or a list / dict of them; found "
         f"{type(X).__name__}"
     )
-
-
-def _fps_value(value: Any) -> float | None:
-    try:
-        fps = float(value)
-    except (TypeError, ValueError):
-        return None
-    return fps if math.isfinite(fps) and fps > 0 else None
 
 
 def _valid_frames(values: np.ndarray) -> np.ndarray:
@@ -678,6 +667,8 @@ class BehaviorMap(BaseEstimator):
     ----------
     channels_ : list of str
         Input channel names (features, latents ...).
+    n_features_in_ : int
+        Number of input channels.
     fps_ : float or None
     bin_frames_ : int
         Frames per bin (1 without bins).
@@ -845,6 +836,17 @@ class BehaviorMap(BaseEstimator):
         settings.update(params)
         return cls(**settings)
 
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn tags: NaN is allowed (frames with fewer than half of their
+        channels finite are unusable, the rest interpolated)."""
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = self.random_state is None
+        tags.transformer_tags = TransformerTags()
+        return tags
+
     # ---------------------------------------------------------------- checks
 
     def _check_params(self) -> None:
@@ -912,7 +914,9 @@ class BehaviorMap(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "labels_"):
-            raise PoseDataError("this BehaviorMap is not fitted yet; call fit(X) first")
+            from behavior.errors import NotFittedError
+
+            raise NotFittedError("this BehaviorMap is not fitted yet; call fit(X) first")
 
     # ---------------------------------------------------------------- input
 
@@ -960,6 +964,10 @@ class BehaviorMap(BaseEstimator):
                     )
                 kinds.append("features")
             elif isinstance(item, np.ndarray):
+                if item.dtype == object:  # numbers stored as objects (a TypeError otherwise)
+                    item = np.asarray(item, dtype=np.float64)
+                if np.iscomplexobj(item):
+                    raise PoseDataError(f"{label}: Complex data not supported; expected real")
                 if item.ndim not in (1, 2) or not np.issubdtype(item.dtype, np.number):
                     raise PoseDataError(
                         f"{label}: expected a numeric array (time, channel), found dtype "
@@ -1011,7 +1019,7 @@ class BehaviorMap(BaseEstimator):
                         f"e.g. {missing[:5]}; compute the same features as for fitting"
                     )
                 da = da.sel(feature=names) if "feature" in da.coords else da
-            fps_values.append(_fps_value(da.attrs.get("fps")))
+            fps_values.append(fps_of(da))
             values = np.asarray(da.values, dtype=np.float64)
             time = (
                 np.asarray(da["time"].values)
@@ -1037,18 +1045,24 @@ class BehaviorMap(BaseEstimator):
         for name, arr in items:
             v = np.asarray(arr, dtype=np.float64)
             v = v[:, None] if v.ndim == 1 else v
+            if v.shape[1] == 0:
+                raise PoseDataError(
+                    f"X[{name!r}]: found 0 feature(s) (shape={v.shape}) while a minimum of 1 is "
+                    "required: an array needs at least one channel"
+                )
             if width is None:
                 width = v.shape[1]
             elif v.shape[1] != width:
                 raise PoseDataError(
                     f"X[{name!r}]: expected {width} channels like the other arrays / the fitted "
-                    f"map, found {v.shape[1]}"
+                    f"map, found {v.shape[1]} (X has {v.shape[1]} features, but BehaviorMap is "
+                    f"expecting {width} features as input)"
                 )
-            fps = _fps_value(self.fps)
+            fps = self._own_fps()
             time = np.arange(len(v)) / fps if fps else np.arange(len(v), dtype=np.float64)
             seqs.append(_Seq(name, "individual_0", v, _valid_frames(v), time))
         channels = [f"channel_{i}" for i in range(width or 0)]
-        return _Batch(seqs, [n for n, _ in items], shape, "arrays", channels, _fps_value(self.fps))
+        return _Batch(seqs, [n for n, _ in items], shape, "arrays", channels, self._own_fps())
 
     def _read_poses(self, items: list[tuple[str, xr.Dataset]], shape: str, fitting: bool) -> _Batch:
         datasets = dict(items)
@@ -1107,12 +1121,18 @@ class BehaviorMap(BaseEstimator):
             )
         if shape is None:
             shape = "single" if len(sessions) == 1 else "dict"
-        return _Batch(seqs, sessions, shape, kind, channels, _fps_value(latents.fps))
+        return _Batch(seqs, sessions, shape, kind, channels, float(latents.fps))
+
+    def _own_fps(self) -> float | None:
+        """The ``fps`` parameter, checked (None when not given)."""
+        if self.fps is None:
+            return None
+        return fps_of(xr.Dataset(), self.fps)
 
     def _common_fps(self, values: list[float | None]) -> float | None:
         known = [v for v in values if v is not None]
         if not known:
-            return _fps_value(self.fps)
+            return self._own_fps()
         if max(known) - min(known) > 1e-6 * max(known):
             raise PoseDataError(
                 f"X: the sessions have different frame rates {sorted(set(known))}; resample "
@@ -1130,6 +1150,7 @@ class BehaviorMap(BaseEstimator):
         if batch.kind == "poses":
             self.pose_features_ = self.pose_features
         self.channels_ = list(batch.channels)
+        self.n_features_in_ = len(self.channels_)
         self.fps_ = batch.fps
         needs_fps = self.wavelets or (
             self.bin_size is not None and not isinstance(self.bin_size, int | np.integer)
@@ -1285,7 +1306,8 @@ class BehaviorMap(BaseEstimator):
             where = np.concatenate(where, axis=0)
             if len(rows) < 3:
                 raise PoseDataError(
-                    f"X: only {len(rows)} usable frames/bins to fit a map; at least 3 are needed"
+                    f"X: only {len(rows)} usable frames/bins (n_samples={len(rows)}) to fit a "
+                    "map; at least 3 are needed"
                 )
             if self.max_samples is not None and len(rows) > self.max_samples:
                 pick = np.sort(rng.choice(len(rows), int(self.max_samples), replace=False))
@@ -1736,6 +1758,70 @@ class BehaviorMap(BaseEstimator):
         self._check_fitted()
         batch = self._read(X, fitting=False)
         return self._shaped(batch, self._per_session(batch, "embedding"))
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """How well the clusters separate the frames of ``X`` on the map: a silhouette.
+
+        Every usable frame of ``X`` is placed on the map (:meth:`transform`) and
+        given its cluster (:meth:`predict_states`); the score is the mean
+        silhouette coefficient of those map coordinates under those clusters
+        (scikit-learn's ``silhouette_score``), noise and unusable frames left out
+        and at most ``max_samples`` frames drawn (with ``random_state``). It lies
+        in ``[-1, 1]``, higher is better, so :class:`~sklearn.model_selection.GridSearchCV`
+        can compare maps (``n_clusters``, ``min_cluster_size`` ...) on held-out
+        sessions. -1 when fewer than two clusters (or too few frames) are found.
+
+        Parameters
+        ----------
+        X
+            Sessions of the same kind as for :meth:`fit`.
+        y
+            Ignored (scikit-learn convention).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.repeat([[0.0], [5.0]], 50, axis=0)
+        >>> bmap = BehaviorMap(embedding="pca", clustering="kmeans", n_clusters=2,
+        ...                    progress=False, random_state=0).fit(X)
+        >>> round(bmap.score(X), 3)
+        1.0
+        """
+        from sklearn.metrics import silhouette_score
+
+        del y
+        self._check_fitted()
+        batch = self._read(X, fitting=False)
+        coords, labels = [], []
+        with self._threads():
+            for seq in batch.seqs:
+                labels.append(self._sequence_output(seq, "labels"))
+                coords.append(self._sequence_output(seq, "embedding"))
+        labels = np.concatenate(labels)
+        coords = np.concatenate(coords, axis=0)
+        keep = (labels >= 0) & np.isfinite(coords).all(axis=1)
+        labels, coords = labels[keep], coords[keep]
+        if self.max_samples is not None and len(labels) > self.max_samples:
+            rng = np.random.default_rng(self.random_state)
+            pick = np.sort(rng.choice(len(labels), int(self.max_samples), replace=False))
+            labels, coords = labels[pick], coords[pick]
+        n_labels = len(np.unique(labels))
+        if n_labels < 2 or n_labels >= len(labels):
+            return -1.0
+        return float(silhouette_score(coords, labels))
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        """:meth:`fit`, then :meth:`transform` of the same sessions.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(100, 4))
+        >>> BehaviorMap(embedding="pca", clustering="kmeans", n_clusters=2,
+        ...             random_state=0, progress=False).fit_transform(X).shape
+        (100, 2, 1)
+        """
+        return self.fit(X, y).transform(X)
 
     # ---------------------------------------------------------------- results
 

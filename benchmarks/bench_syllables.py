@@ -283,11 +283,19 @@ def per_iter(seconds) -> float:
 
 # --------------------------------------------------------------------------- models
 def run_ours(method, xs, ms, truth, kappa, n_iter, **kw):
-    model = ARHMM(n_states=100, kappa=kappa, method=method, n_iter=n_iter, progress=False, **kw)
+    model = ARHMM(
+        n_states=100,
+        kappa=kappa,
+        method=method,
+        n_iter=n_iter,
+        random_state=0,
+        progress=False,
+        **kw,
+    )
     t = time.perf_counter()
-    model.fit(xs, ms)
+    model.fit(xs, mask=ms)
     total = time.perf_counter() - t
-    pred = model.predict(xs, ms)
+    pred = model.predict(xs, mask=ms)
     return {
         **scores(truth, pred),
         "s_iter": per_iter(model.iteration_seconds_),
@@ -298,9 +306,9 @@ def run_ours(method, xs, ms, truth, kappa, n_iter, **kw):
 
 def run_slds(sessions, truth, kappa, n_iter, slds_iter, variance):
     """behavior's keypoint SLDS: the AR-HMM stage (``n_iter`` sweeps), then the full model."""
-    arhmm = ARHMM(n_states=100, kappa=kappa, n_iter=n_iter, progress=False)
+    arhmm = ARHMM(n_states=100, kappa=kappa, n_iter=n_iter, random_state=0, progress=False)
     pre = Preprocessor(variance=variance)
-    model = KeypointSLDS(arhmm, pre, n_iter=slds_iter, progress=False)
+    model = KeypointSLDS(arhmm, pre, n_iter=slds_iter, random_state=0, progress=False)
     t = time.perf_counter()
     model.fit(sessions)
     total = time.perf_counter() - t
@@ -427,7 +435,7 @@ def main() -> None:
         kappa = 1e4
         if not args.no_kappa_fit:
             t = time.perf_counter()
-            kappa = ARHMM(n_states=100, kappa=1e4, progress=False).fit_kappa(
+            kappa = ARHMM(n_states=100, kappa=1e4, random_state=0, progress=False).fit_kappa(
                 xs, "0.4 s", fps=30, mask=ms
             )
             print(f"  fit_kappa(0.4 s) -> kappa {kappa:.3g} in {time.perf_counter() - t:.1f} s")
@@ -463,7 +471,7 @@ def main() -> None:
         hour, hour_truth, _ = simulate("60 min", [10])
         lat = Preprocessor(variance=0.9).fit_transform(hour)
         prep = time.perf_counter() - t
-        model = ARHMM(n_states=100, progress=False)
+        model = ARHMM(n_states=100, random_state=0, progress=False)
         t = time.perf_counter()
         model.fit(lat)
         fit = time.perf_counter() - t

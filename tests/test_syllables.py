@@ -336,7 +336,7 @@ def test_gaussian_hmm_masked_frames_get_minus_one_and_stay_out_of_the_fit():
     mask[100:110] = False
     spoiled = x.copy()
     spoiled[100:110] = 1e3  # garbage in masked frames must not move the fit
-    model = GaussianHMM(n_states=2, progress=False).fit([spoiled], mask=[mask])
+    model = GaussianHMM(n_states=2, random_state=0, progress=False).fit([spoiled], mask=[mask])
     labels = model.predict(spoiled, mask=mask)[0]
     assert (labels[100:110] == -1).all() and (labels[mask] >= 0).all()
     assert adjusted_rand_score(states[mask], labels[mask]) == 1.0
@@ -353,12 +353,15 @@ def test_gaussian_hmm_masked_frames_get_minus_one_and_stay_out_of_the_fit():
 def test_gaussian_hmm_sticky_prior_lengthens_syllables(single):
     ds, _ = single
     lat = Preprocessor().fit_transform(ds)
-    from behavior.syllables.hmm import _median_duration
+    from behavior.syllables._common import median_duration
 
-    loose = GaussianHMM(n_states=8, kappa=0.0, n_iter=20, progress=False).fit(lat)
-    sticky = GaussianHMM(n_states=8, kappa=0.5, n_iter=20, progress=False).fit(lat)
+    def _median_duration(labels):  # what GaussianHMM.fit_kappa calibrates
+        return median_duration(labels, per="syllable")
+
+    loose = GaussianHMM(n_states=8, kappa=0.0, n_iter=20, random_state=0, progress=False).fit(lat)
+    sticky = GaussianHMM(n_states=8, kappa=0.5, n_iter=20, random_state=0, progress=False).fit(lat)
     assert _median_duration(sticky.predict(lat)) > _median_duration(loose.predict(lat))
-    hmm = GaussianHMM(n_states=8, n_iter=10, progress=False)
+    hmm = GaussianHMM(n_states=8, n_iter=10, random_state=0, progress=False)
     kappa = hmm.fit_kappa(lat, "0.3 s", max_fits=3)
     assert kappa == hmm.kappa and kappa > 0
 
@@ -374,7 +377,7 @@ def test_gaussian_hmm_input_errors():
         as_sequences([np.zeros((5, 2))], mask=[np.ones(4, bool)])
     with pytest.raises(PoseDataError, match=r"x\[1\]: expected 2 dimensions"):
         as_sequences([np.zeros((5, 2)), np.zeros((5, 3))])
-    model = GaussianHMM(n_states=2, n_iter=3, progress=False)
+    model = GaussianHMM(n_states=2, n_iter=3, random_state=0, progress=False)
     with pytest.raises(PoseDataError, match="not fitted"):
         model.predict(np.zeros((5, 2)))
     model.fit(np.random.default_rng(0).normal(size=(50, 2)))
@@ -533,7 +536,8 @@ def test_fit_arguments(single):
         bs.fit(ds, model="hmm", preprocess=0.9)
     part = ds.isel(time=slice(0, 600))
     pre = Preprocessor(n_components=3).fit(ds)
-    syl = bs.fit(part, model=GaussianHMM(n_states=3, n_iter=5, progress=False), preprocess=pre)
+    hmm = GaussianHMM(n_states=3, n_iter=5, random_state=0, progress=False)
+    syl = bs.fit(part, model=hmm, preprocess=pre)
     assert syl.preprocessor is pre and syl.latents.n_dims == 3  # a fitted preprocessor is reused
     assert syl.attrs["model"] == "GaussianHMM"
     calibrated = bs.fit(

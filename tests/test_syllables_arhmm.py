@@ -7,7 +7,8 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from behavior.errors import PoseDataError
-from behavior.syllables.arhmm import ARHMM, _runs
+from behavior.syllables._common import run_lengths
+from behavior.syllables.arhmm import ARHMM
 
 # Shapes match behavior.syllables.arhmm._warm_up (3 sessions x 600 frames, 2 dims,
 # K = 20, one lag), so a warmed-up session compiles nothing here.
@@ -41,8 +42,14 @@ def three_state_ar(seed: int = 0, n_frames: int = N_FRAMES, mean_duration: float
     return xs, zs
 
 
+def _lengths(labels: np.ndarray) -> np.ndarray:
+    """Lengths of the runs of equal labels."""
+    starts, stops, _ = run_lengths(labels)
+    return stops - starts
+
+
 def model(**kw) -> ARHMM:
-    args = dict(n_states=N_STATES, n_lags=1, kappa=100.0, n_iter=30, progress=False)
+    args = dict(n_states=N_STATES, n_lags=1, kappa=100.0, n_iter=30, random_state=0, progress=False)
     return ARHMM(**{**args, **kw})
 
 
@@ -101,7 +108,7 @@ def test_masked_frames_count_as_deleted(fitted, data):
     # masked at the end: same marginal likelihood as deleting them
     mask = np.ones(len(x), bool)
     mask[-50:] = False
-    masked_end = fitted.score([x], [mask])
+    masked_end = fitted.score([x], mask=[mask])
     assert masked_end == pytest.approx(fitted.score([x[:-50]]), rel=1e-5)
     # NaN frames at the start: the chain starts in its stationary distribution
     y = x.copy()
@@ -134,7 +141,7 @@ def test_latents_input_uses_its_mask(data, fitted):
     lat = Latents(
         xs, mask, [(f"s{i}", "m") for i in range(3)], [np.arange(len(x)) / 30 for x in xs], fps=30.0
     )
-    assert fitted.score(lat) == pytest.approx(fitted.score(xs, mask), rel=1e-6)
+    assert fitted.score(lat) == pytest.approx(fitted.score(xs, mask=mask), rel=1e-6)
     assert [p.shape for p in fitted.predict(lat)] == [x.shape[:1] for x in xs]
 
 
@@ -180,7 +187,7 @@ def test_fit_kappa_moves_duration_toward_target():
         err = [abs(np.log(s / target)) for _, s in m.kappa_scan_]
         assert min(err) < err[0] and min(err) < np.log(2.0)  # moved toward the target
         runs = np.concatenate(
-            [_runs(lab) for lab in model(n_iter=6, kappa=m.kappa).fit(xs).labels_]
+            [_lengths(lab) for lab in model(n_iter=6, kappa=m.kappa).fit(xs).labels_]
         )
         medians[target] = np.median(runs) / 30
     assert chosen[1.0] > chosen[0.1]  # longer target -> larger kappa
@@ -188,7 +195,7 @@ def test_fit_kappa_moves_duration_toward_target():
 
 
 def test_median_duration_is_taken_over_frames():
-    from behavior.syllables.arhmm import _median_duration
+    from behavior.syllables._common import median_duration as _median_duration
 
     # four one-frame transition syllables around one of 20 frames: the typical frame
     # lies in a 20-frame syllable, though most syllables last one frame
@@ -244,7 +251,7 @@ def test_bad_arguments_raise(kwargs, x, match):
 
 def test_bad_mask_and_predict_dims(fitted):
     with pytest.raises(PoseDataError, match="mask"):
-        fitted.predict([np.zeros((30, 2))], [np.ones(31, bool)])
+        fitted.predict([np.zeros((30, 2))], mask=[np.ones(31, bool)])
     with pytest.raises(PoseDataError, match="dimensions"):
         fitted.predict([np.zeros((30, 3))])
     with pytest.raises(PoseDataError, match="not fitted"):

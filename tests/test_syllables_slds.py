@@ -139,17 +139,17 @@ def noisy_sessions():
 @pytest.fixture(scope="module")
 def fitted_slds(noisy_sessions):
     sessions, _ = noisy_sessions
-    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, progress=False)
-    return KeypointSLDS(arhmm, Preprocessor(n_components=2), n_iter=25, progress=False).fit(
-        sessions
-    )
+    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)
+    return KeypointSLDS(
+        arhmm, Preprocessor(n_components=2), n_iter=25, random_state=0, progress=False
+    ).fit(sessions)
 
 
 def test_slds_recovers_states_the_arhmm_confuses(noisy_sessions, fitted_slds):
     sessions, zs = noisy_sessions
     truth = np.concatenate(zs)
     pre = Preprocessor(n_components=2).fit(sessions)
-    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, progress=False)
+    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)
     plain = np.concatenate(arhmm.fit(pre.transform(sessions)).predict(pre.transform(sessions)))
     ours = np.concatenate(fitted_slds.labels_)
     ari_plain = adjusted_rand_score(truth, plain)
@@ -197,7 +197,7 @@ _SHIFTS = st.floats(-50, 50, allow_nan=False)
 @given(angle=_TURNS, dx=_SHIFTS, dy=_SHIFTS, lost=st.sets(st.integers(0, 5), max_size=3))
 def test_placement_recovers_heading_and_centroid(angle, dx, dy, lost):
     """A pose turned and moved rigidly is put back exactly, with keypoints missing."""
-    from behavior.syllables.preprocess import _Sequence
+    from behavior.syllables.preprocess import PoseSequence
 
     rng = np.random.default_rng(1)
     mean = np.array([[3.0, 1.0, 0.0, -1.0, -3.0, -4.0], [0.0, 0.5, 0.2, -0.5, 0.0, 0.3]])
@@ -211,7 +211,7 @@ def test_placement_recovers_heading_and_centroid(angle, dx, dy, lost):
     for k in lost:
         arena[1, :, k] = np.nan
     track = _Track(
-        _Sequence(("s", "m"), arena, np.arange(3) / 30, 30.0),
+        PoseSequence(("s", "m"), arena, np.arange(3) / 30, 30.0),
         x,
         np.zeros((3, 2)),
         np.zeros(3),
@@ -225,10 +225,10 @@ def test_placement_recovers_heading_and_centroid(angle, dx, dy, lost):
 
 
 def test_outliers_get_low_weight(fitted_slds):
-    from behavior.syllables.preprocess import _Sequence
+    from behavior.syllables.preprocess import PoseSequence
 
     n_kp = fitted_slds.noise_var_.size
-    seq = _Sequence(("s", "m"), np.zeros((2, 2, n_kp)), np.arange(2) / 30, 30.0)
+    seq = PoseSequence(("s", "m"), np.zeros((2, 2, n_kp)), np.arange(2) / 30, 30.0)
     track = _Track(seq, np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2), np.ones(2, bool))
     resid = np.zeros((2, n_kp))
     resid[1, 0] = 100 * fitted_slds.noise_var_[0]  # 10 s.d. away
@@ -264,9 +264,10 @@ def test_syllables_fit_slds_save_load_apply(noisy_sessions, tmp_path):
 def test_syllables_fit_keeps_the_slds_own_preprocessor(noisy_sessions):
     sessions, _ = noisy_sessions
     model = KeypointSLDS(
-        ARHMM(n_states=10, n_lags=1, n_iter=5, progress=False),
+        ARHMM(n_states=10, n_lags=1, n_iter=5, random_state=0, progress=False),
         Preprocessor(n_components=3),
         n_iter=2,
+        random_state=0,
         progress=False,
     )
     syl = bh.syllables.fit(sessions[:1], model=model, progress=False)

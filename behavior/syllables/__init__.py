@@ -93,7 +93,7 @@ def fit(
         poses inferred under a keypoint noise model,
         :class:`~behavior.syllables.slds.KeypointSLDS`; slower, better on noisy
         tracking), ``"hmm"`` (:class:`~behavior.syllables.hmm.GaussianHMM`), or an
-        unfitted model with the same ``fit(x)`` / ``predict(x)`` contract (or a
+        unfitted model with the same ``fit(X)`` / ``predict(X)`` contract (or a
         :class:`~behavior.syllables.slds.KeypointSLDS`).
     n_states
         Number of states: an upper bound for the AR-HMM and the SLDS (default
@@ -107,7 +107,9 @@ def fit(
         Calibrate the stickiness (``model.fit_kappa``) so that the median
         syllable lasts this long (seconds or text, ``"0.4 s"``) before fitting.
     random_state
-        Seed of the model.
+        Seed of the model. This function keeps 0 by default, so that the same call
+        gives the same syllables (the estimators themselves default to None, as
+        scikit-learn's do); pass None for a fresh seed.
     progress
         Progress bars.
     **model_options

@@ -66,26 +66,29 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
+from behavior.syllables._common import check_dense_real, median_duration
 from behavior.units import to_seconds
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ARHMM"]
+__all__ = ["ARHMM", "GibbsChain"]
 
 _MIN_WORKING_SET = 8
 """Smallest working set of states (a power of two)."""
 
 
 # --------------------------------------------------------------------------- input
-def _sessions(x: Any, mask: Any, name: str = "x") -> tuple[list, list, list]:
+def _sessions(x: Any, mask: Any, name: str = "X") -> tuple[list, list, list]:
     """Turn Latents, one (T, D) array or a list of them into arrays and masks.
 
     Returns the arrays (non-finite rows set to 0), the usable frames (finite and
     in ``mask``) and the finite frames (values that may serve as lags, imputed
     ones included).
     """
+    check_dense_real(x, name)
     if hasattr(x, "data") and hasattr(x, "mask") and not isinstance(x, np.ndarray):
         arrays = list(x.data)
         if mask is None:
@@ -119,6 +122,7 @@ def _sessions(x: Any, mask: Any, name: str = "x") -> tuple[list, list, list]:
     xs, ms, fs = [], [], []
     dim = None
     for i, (a, m) in enumerate(zip(arrays, masks)):
+        check_dense_real(a, f"{name}[{i}]")
         a = np.asarray(a, dtype=np.float64)
         if a.ndim != 2:
             raise PoseDataError(
@@ -127,7 +131,12 @@ def _sessions(x: Any, mask: Any, name: str = "x") -> tuple[list, list, list]:
             )
         if dim is None:
             dim = a.shape[1]
-        if a.shape[1] != dim or dim == 0:
+        if dim == 0:
+            raise PoseDataError(
+                f"{name}[{i}]: found 0 feature(s) (shape={a.shape}) while a minimum of 1 is "
+                "required: a sequence needs at least one latent dimension."
+            )
+        if a.shape[1] != dim:
             raise PoseDataError(
                 f"{name}[{i}]: expected {dim} latent dimensions like session 0, "
                 f"found shape {a.shape}."
@@ -371,33 +380,34 @@ def _merge_pairs(
     return pairs
 
 
-def _runs(labels: np.ndarray) -> np.ndarray:
-    """Lengths of the runs of equal values in one label sequence."""
-    if labels.size == 0:
-        return np.zeros(0, int)
-    edges = np.flatnonzero(np.diff(labels) != 0) + 1
-    return np.diff(np.concatenate([[0], edges, [labels.size]]))
-
-
-def _median_duration(labels: list[np.ndarray]) -> float:
-    """Median over frames of the length (frames) of the run each frame lies in."""
-    runs = np.concatenate([_runs(np.asarray(lab)) for lab in labels])
-    return float(np.median(np.repeat(runs, runs))) if runs.size else float("nan")
-
-
 # --------------------------------------------------------------------------- model
-class _GibbsChain:
+class GibbsChain:
     """A blocked Gibbs chain of an :class:`ARHMM` that can take new data between sweeps.
 
-    :meth:`ARHMM.fit` runs its sweeps on fixed latents; the keypoint SLDS
-    (:mod:`behavior.syllables.slds`) redraws the latents between sweeps and hands
-    them over with :meth:`set_data` (same sessions, same lengths, so nothing is
-    recompiled). The prior and the standardisation stay those of the first data.
+    Made by :meth:`ARHMM.fit_chain` (a Gibbs fit that can go on) or
+    :meth:`ARHMM.frozen_chain` (states sampled under fitted parameters). The
+    keypoint SLDS (:mod:`behavior.syllables.slds`) redraws the latents between
+    sweeps and hands them over with :meth:`set_latents` (same sessions, same
+    lengths, so nothing is recompiled); :meth:`sweep` draws the states (and, unless
+    frozen, the parameters); :meth:`labels` reads the current states;
+    :meth:`publish` writes them into the model's fitted attributes. The prior and
+    the standardisation stay those of the first data.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(5)
+    >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
+    >>> chain = ARHMM(n_states=8, n_iter=2, random_state=0, progress=False).fit_chain(x)
+    >>> chain.set_latents(x + 0.01)
+    >>> chain.sweep()
+    >>> [z.shape for z in chain.labels()]
+    [(300,)]
     """
 
     def __init__(self, model: ARHMM, ws, ms, fs, labels, key, frozen: bool = False) -> None:
         """``frozen``: sample states under the fitted model's parameters and never
-        update them (``labels`` must be among ``model.used_states_``)."""
+        update them (``labels`` must be among ``model.used_states_``). ``ws, ms, fs``
+        are standardised sessions as from ``ARHMM._prepare``."""
         import jax
         import jax.numpy as jnp
 
@@ -407,7 +417,7 @@ class _GibbsChain:
         self.kern = kernels()
         self.key = key
         self.learn = not frozen
-        self.set_data(ws, ms, fs)
+        self._set_data(ws, ms, fs)
         self.z = jnp.asarray(model._flat(self.layout, labels))
         if frozen:
             self.params = {name: jnp.asarray(value) for name, value in model._theta.items()}
@@ -430,8 +440,24 @@ class _GibbsChain:
         self.seconds: list[float] = []
         self.sizes: set[int] = set()
 
-    def set_data(self, ws, ms, fs) -> None:
-        """Standardised sessions (as from :meth:`ARHMM._prepare`) for the next sweeps."""
+    def set_latents(self, X: Any, *, mask: Any = None) -> None:
+        """New latent trajectories of the same sessions for the next sweeps.
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`ARHMM.fit`, with the lengths of the chain's sessions; they
+            are standardised as the model's training data were.
+        """
+        ws, ms, fs = self.model._prepare(X, mask, fit=False)
+        self._set_data(ws, ms, fs)
+
+    def labels(self) -> list[np.ndarray]:
+        """The current states of every session (one int array per session)."""
+        return self.layout.split(np.asarray(self.z))
+
+    def _set_data(self, ws, ms, fs) -> None:
+        """Standardised sessions (as from ``ARHMM._prepare``) for the next sweeps."""
         model = self.model
         self.layout = _layout(ws, ms, fs, model.n_lags, model.block_size)
         self.row_len = self.layout.zfeat.shape[0] // self.layout.n_rows
@@ -541,8 +567,8 @@ class _GibbsChain:
         model._set_params()
 
 
-class ARHMM:
-    """Sticky HDP autoregressive HMM of latent pose trajectories (scikit-learn style).
+class ARHMM(BaseEstimator):
+    """Sticky HDP autoregressive HMM of latent pose trajectories (a scikit-learn estimator).
 
     Parameters
     ----------
@@ -607,12 +633,16 @@ class ARHMM:
         State merges made during the burn-in (see ``merge``).
     iteration_seconds_ : np.ndarray
         Wall time of every iteration (the first ones include compilation).
+    n_features_in_ : int
+        Latent dimension ``D`` of the training data.
+    seed_ : int
+        The seed the fit used (``random_state``, or a fresh one for None).
 
     Examples
     --------
     >>> rng = np.random.default_rng(0)
     >>> x = np.cumsum(rng.normal(size=(500, 2)), axis=0) * 0.1
-    >>> model = ARHMM(n_states=10, n_iter=5, progress=False).fit(x)
+    >>> model = ARHMM(n_states=10, n_iter=5, random_state=0, progress=False).fit(x)
     >>> labels = model.predict(x)
     >>> labels[0].shape
     (500,)
@@ -627,7 +657,7 @@ class ARHMM:
         gamma: float = 1e3,
         method: str = "gibbs",
         n_iter: int = 100,
-        random_state: int | None = 0,
+        random_state: int | None = None,
         progress: bool = True,
         *,
         n_init_states: int | None = None,
@@ -654,6 +684,13 @@ class ARHMM:
         self.s_0 = s_0
         self.k_0 = k_0
         self.tol = tol
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn tags: NaN rows are allowed (they are masked frames)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = self.random_state is None
+        return tags
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -682,7 +719,9 @@ class ARHMM:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "params_"):
-            raise PoseDataError("This ARHMM is not fitted yet: call fit(x) first.")
+            from behavior.errors import NotFittedError
+
+            raise NotFittedError("This ARHMM is not fitted yet: call fit(X) first.")
 
     # ------------------------------------------------------------------ data
     def _prepare(self, x: Any, mask: Any, *, fit: bool) -> tuple[list, list, list]:
@@ -691,17 +730,19 @@ class ARHMM:
             ok = np.concatenate(ms)
             if ok.sum() < self.n_lags + 2:
                 raise PoseDataError(
-                    f"x: expected at least {self.n_lags + 2} usable (unmasked, finite) frames, "
-                    f"found {int(ok.sum())}."
+                    f"X: expected at least {self.n_lags + 2} usable (unmasked, finite) frames, "
+                    f"found {int(ok.sum())} (n_samples={ok.size} in all)."
                 )
             data = np.concatenate(xs)[ok]
+            self.n_features_in_ = int(data.shape[1])
             self.mean_ = data.mean(axis=0)
             scale = data.std(axis=0)
             self.scale_ = np.where(scale > 0, scale, 1.0)
         elif xs[0].shape[1] != self.mean_.shape[0]:
             raise PoseDataError(
-                f"x: expected {self.mean_.shape[0]} latent dimensions as in fit, "
-                f"found {xs[0].shape[1]}."
+                f"X: expected {self.mean_.shape[0]} latent dimensions as in fit, "
+                f"found {xs[0].shape[1]} (X has {xs[0].shape[1]} features, but ARHMM is "
+                f"expecting {self.mean_.shape[0]} features as input)."
             )
         ws = [np.where(f[:, None], (a - self.mean_) / self.scale_, 0.0) for a, f in zip(xs, fs)]
         return ws, ms, fs
@@ -770,14 +811,16 @@ class ARHMM:
         return -float(np.sum(np.log(self.scale_))) * float(layout.valid.sum())
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x: Any, mask: Any = None) -> ARHMM:
+    def fit(self, X: Any, y: Any = None, *, mask: Any = None) -> ARHMM:
         """Fit the model to one or several sessions of latent trajectories.
 
         Parameters
         ----------
-        x
+        X
             :class:`~behavior.syllables.preprocess.Latents`, one (time, dim) array
             or a list of them (one per session). NaN rows are masked.
+        y
+            Ignored (scikit-learn convention).
         mask
             Per session, a boolean array over time, True where the frame is usable
             (default: the Latents' mask, or every finite frame).
@@ -791,10 +834,11 @@ class ARHMM:
         --------
         >>> rng = np.random.default_rng(1)
         >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
-        >>> ARHMM(n_states=8, n_iter=3, progress=False).fit(x).n_iter_
+        >>> ARHMM(n_states=8, n_iter=3, random_state=0, progress=False).fit(x).n_iter_
         3
         """
-        ws, ms, fs, labels, key = self._start(x, mask)
+        del y
+        ws, ms, fs, labels, key = self._start(X, mask)
         if self.method == "gibbs":
             self._fit_gibbs(ws, ms, fs, labels, key)
         else:
@@ -810,6 +854,76 @@ class ARHMM:
             self.n_iter_,
         )
         return self
+
+    def fit_chain(self, X: Any, *, mask: Any = None) -> GibbsChain:
+        """:meth:`fit` by Gibbs sampling, returning the chain so that it can go on.
+
+        The model is fitted as by :meth:`fit` (``method`` must be ``"gibbs"``);
+        the returned :class:`GibbsChain` continues from the last sweep. The keypoint
+        SLDS uses it to alternate AR-HMM sweeps with draws of the latent poses.
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        GibbsChain
+
+        Raises
+        ------
+        PoseDataError
+            When ``method`` is not ``"gibbs"``.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(6)
+        >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
+        >>> model = ARHMM(n_states=8, n_iter=2, random_state=0, progress=False)
+        >>> chain = model.fit_chain(x)
+        >>> chain.it == model.n_iter_ == 2
+        True
+        """
+        if self.method != "gibbs":
+            raise PoseDataError(f"method: fit_chain needs 'gibbs', found {self.method!r}")
+        return self._fit_gibbs(*self._start(X, mask))
+
+    def frozen_chain(
+        self, X: Any, labels: list[np.ndarray], *, mask: Any = None, seed: int = 0
+    ) -> GibbsChain:
+        """A Gibbs chain over new sessions that samples states under the fitted parameters.
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`fit`; the latent dimension must match.
+        labels
+            Starting states of every session (values in :attr:`used_states_`,
+            e.g. from :meth:`predict`).
+        seed
+            Seed of the chain's random key.
+
+        Returns
+        -------
+        GibbsChain
+            A chain whose sweeps never change the model.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(7)
+        >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
+        >>> model = ARHMM(n_states=8, n_iter=2, random_state=0, progress=False).fit(x)
+        >>> chain = model.frozen_chain(x, model.predict(x))
+        >>> chain.sweep()
+        >>> set(np.unique(chain.labels()[0])) <= set(model.used_states_)
+        True
+        """
+        import jax
+
+        self._check_fitted()
+        ws, ms, fs = self._prepare(X, mask, fit=False)
+        return GibbsChain(self, ws, ms, fs, labels, jax.random.PRNGKey(int(seed)), frozen=True)
 
     def _start(self, x: Any, mask: Any) -> tuple:
         """Checked, standardised sessions, the k-means start and the random key."""
@@ -829,8 +943,8 @@ class ARHMM:
 
         return progress_bar(enabled=self.progress, total=total, desc=desc, leave=False)
 
-    def _fit_gibbs(self, ws, ms, fs, labels, key) -> _GibbsChain:
-        chain = _GibbsChain(self, ws, ms, fs, labels, key)
+    def _fit_gibbs(self, ws, ms, fs, labels, key) -> GibbsChain:
+        chain = GibbsChain(self, ws, ms, fs, labels, key)
         merge_until = self.n_iter // 2 if self.merge else 0
         with self._progress(self.n_iter, "ARHMM gibbs") as bar:
             for it in range(self.n_iter):
@@ -985,11 +1099,11 @@ class ARHMM:
         self.used_states_ = order[self._usage[order] > 0].astype(int)
 
     # ------------------------------------------------------------------ apply
-    def _decode_inputs(self, x: Any, mask: Any):
+    def _decode_inputs(self, X: Any, mask: Any):
         import jax.numpy as jnp
 
         self._check_fitted()
-        ws, ms, fs = self._prepare(x, mask, fit=False)
+        ws, ms, fs = self._prepare(X, mask, fit=False)
         layout = _layout(ws, ms, fs, self.n_lags, None)
         used = np.sort(self.used_states_)
         trans = self._theta["pi"][np.ix_(used, used)].astype(np.float64)
@@ -1006,12 +1120,12 @@ class ARHMM:
         )
         return layout, used, args
 
-    def predict(self, x: Any, mask: Any = None) -> list[np.ndarray]:
+    def predict(self, X: Any, *, mask: Any = None) -> list[np.ndarray]:
         """Most probable state sequence (Viterbi) of every session.
 
         Parameters
         ----------
-        x, mask
+        X, mask
             As in :meth:`fit`; the latent dimension must match.
 
         Returns
@@ -1024,41 +1138,71 @@ class ARHMM:
         --------
         >>> rng = np.random.default_rng(2)
         >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
-        >>> model = ARHMM(n_states=8, n_iter=3, progress=False).fit(x)
+        >>> model = ARHMM(n_states=8, n_iter=3, random_state=0, progress=False).fit(x)
         >>> set(np.unique(model.predict(x)[0])) <= set(model.used_states_)
         True
         """
         from behavior.syllables._arhmm_jax import kernels
 
-        layout, used, args = self._decode_inputs(x, mask)
+        layout, used, args = self._decode_inputs(X, mask)
         z = np.asarray(kernels().viterbi(*args, n_rows=layout.n_rows))
         return [used[s] for s in layout.split(z)]
 
-    def score(self, x: Any, mask: Any = None) -> float:
-        """Marginal log-likelihood of the sessions (data units, summed over sessions).
+    def fit_predict(self, X: Any, y: Any = None, *, mask: Any = None) -> list[np.ndarray]:
+        """:meth:`fit`, then :meth:`predict` of the same sessions (the same value).
 
-        Masked frames contribute nothing (likelihood 1); the chain starts from its
-        stationary distribution, so masking frames at either end of a session gives
-        the same value as deleting them.
+        The Viterbi states, not the last Gibbs sample in :attr:`labels_`.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(2)
+        >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
+        >>> [z.shape for z in ARHMM(n_states=8, n_iter=3, random_state=0,
+        ...                         progress=False).fit_predict(x)]
+        [(300,)]
+        """
+        return self.fit(X, y, mask=mask).predict(X, mask=mask)
+
+    def score(self, X: Any, y: Any = None, *, mask: Any = None) -> float:
+        """Marginal log-likelihood per frame of the sessions (data units).
+
+        The log-likelihood summed over sessions, divided by the number of frames
+        that have one (usable frames past the first ``n_lags`` of a session whose
+        lags are known), so that sessions of any length compare and
+        :class:`~sklearn.model_selection.GridSearchCV` can rank models (higher is
+        better). Masked frames contribute nothing (likelihood 1); the chain starts
+        from its stationary distribution, so masking frames at either end of a
+        session gives the same value as deleting them. NaN without such a frame.
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`fit`.
+        y
+            Ignored (scikit-learn convention).
 
         Examples
         --------
         >>> rng = np.random.default_rng(3)
         >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
-        >>> model = ARHMM(n_states=8, n_iter=3, progress=False).fit(x)
+        >>> model = ARHMM(n_states=8, n_iter=3, random_state=0, progress=False).fit(x)
         >>> bool(np.isfinite(model.score(x)))
         True
         """
         from behavior.syllables._arhmm_jax import kernels
 
-        layout, _, args = self._decode_inputs(x, mask)
+        del y
+        layout, _, args = self._decode_inputs(X, mask)
         ll = np.asarray(kernels().forward_loglik(*args, n_rows=layout.n_rows))
-        return float(ll.sum()) + self._jacobian(layout)
+        n_frames = int(layout.valid.sum())
+        if n_frames == 0:
+            return float("nan")
+        return (float(ll.sum()) + self._jacobian(layout)) / n_frames
 
     # ------------------------------------------------------------------ kappa
     def fit_kappa(
         self,
-        x: Any,
+        X: Any,
         target_duration: float | str = "0.4 s",
         fps: float | None = None,
         *,
@@ -1070,7 +1214,8 @@ class ARHMM:
     ) -> float:
         """Calibrate ``kappa`` so that the median syllable lasts ``target_duration``.
 
-        The median is taken over frames: half of the frames lie in syllables
+        The median is taken over frames (``median_duration`` of
+        ``behavior.syllables._common``): half of the frames lie in syllables
         lasting at least that long. Brief transition syllables (a few frames
         between two long ones) barely move it, whereas they can halve a median
         over syllables and drive the calibration to a kappa that merges
@@ -1083,7 +1228,7 @@ class ARHMM:
 
         Parameters
         ----------
-        x, mask
+        X, mask
             As in :meth:`fit`.
         target_duration
             Median syllable duration to reach: seconds, text (``"0.4 s"``) or, with
@@ -1109,21 +1254,21 @@ class ARHMM:
         --------
         >>> rng = np.random.default_rng(4)
         >>> x = np.cumsum(rng.normal(size=(600, 2)), axis=0) * 0.1
-        >>> model = ARHMM(n_states=8, progress=False)
+        >>> model = ARHMM(n_states=8, random_state=0, progress=False)
         >>> kappa = model.fit_kappa(x, "0.3 s", fps=30, n_iter=3, max_fits=2)
         >>> kappa == model.kappa
         True
         """
         self._check_params()
         if fps is None:
-            fps = float(getattr(x, "fps", None) or 30.0)
+            fps = float(getattr(X, "fps", None) or 30.0)
         if isinstance(target_duration, (int, np.integer)) and not isinstance(target_duration, bool):
             target = float(target_duration)
         else:
             target = to_seconds(target_duration, name="target_duration") * fps
         if not target > 0:
             raise PoseDataError(f"target_duration: expected > 0, found {target_duration!r}.")
-        xs, ms, fs = _sessions(x, mask)
+        xs, ms, fs = _sessions(X, mask, name="X")
         xs = [np.where(f[:, None], a, np.nan) for a, f in zip(xs, fs)]
         scale = 1.0
         if max_frames is not None:
@@ -1142,8 +1287,8 @@ class ARHMM:
             trial = ARHMM(
                 **{**self.get_params(), "kappa": kappa / scale, "n_iter": n_iter, "progress": False}
             )
-            trial.fit(xs, ms)
-            return _median_duration(trial.labels_)
+            trial.fit(xs, mask=ms)
+            return median_duration(trial.labels_)
 
         scan: list[tuple[float, float]] = []
         log_k = math.log(max(float(self.kappa), 1e-3))
@@ -1178,58 +1323,6 @@ class ARHMM:
             target / fps,
         )
         return self.kappa
-
-    # ------------------------------------------------------------------ sklearn
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Hyperparameters, as in scikit-learn.
-
-        Examples
-        --------
-        >>> ARHMM(n_states=5).get_params()["n_states"]
-        5
-        """
-        return {
-            name: getattr(self, name)
-            for name in (
-                "n_states",
-                "n_lags",
-                "kappa",
-                "alpha",
-                "gamma",
-                "method",
-                "n_iter",
-                "random_state",
-                "progress",
-                "n_init_states",
-                "n_empty",
-                "block_size",
-                "merge",
-                "s_0",
-                "k_0",
-                "tol",
-            )
-        }
-
-    def set_params(self, **params: Any) -> ARHMM:
-        """Set hyperparameters, as in scikit-learn.
-
-        Examples
-        --------
-        >>> ARHMM().set_params(kappa=100.0).kappa
-        100.0
-        """
-        valid = self.get_params()
-        for name, value in params.items():
-            if name not in valid:
-                raise PoseDataError(f"{name}: not a parameter of ARHMM ({', '.join(valid)}).")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        return (
-            f"ARHMM(n_states={self.n_states}, n_lags={self.n_lags}, kappa={self.kappa:g}, "
-            f"method={self.method!r})"
-        )
 
 
 def _warm_up() -> None:

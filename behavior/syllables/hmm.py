@@ -27,6 +27,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError, require_module
+from behavior.syllables._common import check_dense_real, median_duration
 from behavior.syllables.preprocess import Latents
 
 __all__ = ["GaussianHMM", "as_sequences"]
@@ -76,6 +77,7 @@ def as_sequences(
     >>> data[0].ravel().tolist(), mask[0].tolist()
     ([0.0, 1.0, 2.0], [True, False, True])
     """
+    check_dense_real(x, name)
     if isinstance(x, Latents):
         arrays = list(x.data)
         if mask is None:
@@ -100,6 +102,7 @@ def as_sequences(
     data, masks = [], []
     dim = None
     for i, arr in enumerate(arrays):
+        check_dense_real(arr, f"{name}[{i}]")
         arr = np.asarray(arr, dtype=np.float64)
         if arr.ndim == 1:
             arr = arr[:, None]
@@ -144,21 +147,6 @@ def _segments(mask: np.ndarray, min_length: int = 2) -> list[tuple[int, int]]:
     return [(s, e) for s, e in zip(edges[::2], edges[1::2]) if e - s >= min_length]
 
 
-def _median_duration(labels: Sequence[np.ndarray]) -> float:
-    """Median run length (frames) of the labels >= 0 of every sequence."""
-    runs = []
-    for lab in labels:
-        if len(lab) == 0:
-            continue
-        change = np.flatnonzero(np.diff(lab)) + 1
-        starts = np.concatenate([[0], change])
-        stops = np.concatenate([change, [len(lab)]])
-        keep = lab[starts] >= 0
-        runs.append((stops - starts)[keep])
-    runs = np.concatenate(runs) if runs else np.empty(0)
-    return float(np.median(runs)) if len(runs) else float("nan")
-
-
 # --------------------------------------------------------------------------------------
 # The model
 # --------------------------------------------------------------------------------------
@@ -193,7 +181,8 @@ class GaussianHMM(BaseEstimator):
         Floor on the covariances (features are standardised, so this is a
         fraction of each feature's variance).
     random_state
-        Seed of the k-means initialisation.
+        Seed of the k-means initialisation (None: a fresh one each fit, as in
+        scikit-learn; pass an int for a reproducible fit).
     progress
         Show a progress bar over the EM iterations.
 
@@ -216,7 +205,7 @@ class GaussianHMM(BaseEstimator):
     >>> from behavior.syllables.preprocess import Preprocessor
     >>> ds, _ = bh.simulate.session(kind="single", duration="30 s", seed=0)
     >>> lat = Preprocessor().fit_transform(ds)
-    >>> hmm = GaussianHMM(n_states=4, n_iter=10, progress=False).fit(lat)
+    >>> hmm = GaussianHMM(n_states=4, n_iter=10, random_state=0, progress=False).fit(lat)
     >>> [lab.shape for lab in hmm.predict(lat)]
     [(900,)]
     """
@@ -231,7 +220,7 @@ class GaussianHMM(BaseEstimator):
         tol: float = 1e-2,
         algorithm: str = "viterbi",
         min_covar: float = 1e-3,
-        random_state: int | None = 0,
+        random_state: int | None = None,
         progress: bool = True,
     ) -> None:
         self.n_states = n_states
@@ -244,6 +233,13 @@ class GaussianHMM(BaseEstimator):
         self.min_covar = min_covar
         self.random_state = random_state
         self.progress = progress
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn tags: NaN rows are allowed (they are unusable frames, masked)."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.non_deterministic = self.random_state is None
+        return tags
 
     # ---------------------------------------------------------------- helpers
 
@@ -279,7 +275,9 @@ class GaussianHMM(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
-            raise PoseDataError("GaussianHMM: not fitted yet; call fit(x) first")
+            from behavior.errors import NotFittedError
+
+            raise NotFittedError("GaussianHMM: not fitted yet; call fit(X) first")
 
     def _prior(self, n_frames: int) -> np.ndarray:
         k = int(self.n_states)
@@ -289,16 +287,20 @@ class GaussianHMM(BaseEstimator):
 
     def fit(
         self,
-        x: Latents | np.ndarray | Sequence[np.ndarray],
+        X: Latents | np.ndarray | Sequence[np.ndarray],
+        y: Any = None,
+        *,
         mask: np.ndarray | Sequence[np.ndarray] | None = None,
     ) -> GaussianHMM:
         """Fit the HMM by EM to every usable segment of every sequence.
 
         Parameters
         ----------
-        x
+        X
             :class:`~behavior.syllables.preprocess.Latents`, a list of
             ``(T_i, D)`` arrays, or one array.
+        y
+            Ignored (scikit-learn convention).
         mask
             Usable frames per sequence (default ``Latents.mask``, else rows
             without NaN). Sequences are cut at unusable frames.
@@ -318,20 +320,22 @@ class GaussianHMM(BaseEstimator):
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> x = np.r_[np.zeros((50, 1)), np.ones((50, 1))] + rng.normal(0, 0.1, (100, 1))
-        >>> GaussianHMM(n_states=2, progress=False).fit(x).used_states_.tolist()
+        >>> GaussianHMM(n_states=2, random_state=0, progress=False).fit(x).used_states_.tolist()
         [0, 1]
         """
+        del y
         self._check_params()
         hmm = require_module("hmmlearn.hmm", "core", "GaussianHMM")
-        data, masks = as_sequences(x, mask)
+        data, masks = as_sequences(X, mask, name="X")
         self.n_features_in_ = int(data[0].shape[1])
         feats = self._features(data)
         pieces = [f[s:e] for f, m in zip(feats, masks) for s, e in _segments(m)]
         n_frames = sum(len(p) for p in pieces)
         if n_frames < max(2, int(self.n_states)):
             raise PoseDataError(
-                f"x: expected at least {max(2, int(self.n_states))} usable frames in segments of "
-                f"2 or more frames to fit {self.n_states} states, found {n_frames}"
+                f"X: expected at least {max(2, int(self.n_states))} usable frames in segments of "
+                f"2 or more frames to fit {self.n_states} states, found {n_frames} "
+                f"(n_samples={sum(len(d) for d in data)} in all)"
             )
         stacked = np.concatenate(pieces)
         self.feature_mean_ = stacked.mean(axis=0)
@@ -393,14 +397,15 @@ class GaussianHMM(BaseEstimator):
 
     def predict(
         self,
-        x: Latents | np.ndarray | Sequence[np.ndarray],
+        X: Latents | np.ndarray | Sequence[np.ndarray],
+        *,
         mask: np.ndarray | Sequence[np.ndarray] | None = None,
     ) -> list[np.ndarray]:
         """Syllable labels of each sequence (Viterbi or posterior argmax).
 
         Parameters
         ----------
-        x, mask
+        X, mask
             As in :meth:`fit`; the dimension must match the training data.
 
         Returns
@@ -409,23 +414,49 @@ class GaussianHMM(BaseEstimator):
             int64 labels ``(T_i,)`` per sequence; -1 on unusable frames (the
             decoding runs through them on interpolated values).
 
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+
         Examples
         --------
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> x = np.r_[np.zeros((50, 1)), np.ones((50, 1))] + rng.normal(0, 0.1, (100, 1))
-        >>> hmm = GaussianHMM(n_states=2, progress=False).fit(x)
+        >>> hmm = GaussianHMM(n_states=2, random_state=0, progress=False).fit(x)
         >>> len(np.unique(hmm.predict(x)[0]))
         2
         """
         self._check_fitted()
-        data, masks = as_sequences(x, mask)
+        data, masks = as_sequences(X, mask, name="X")
         self._check_dim(data)
         return self._decode(self._features(data), masks)
 
+    def fit_predict(
+        self,
+        X: Latents | np.ndarray | Sequence[np.ndarray],
+        y: Any = None,
+        *,
+        mask: np.ndarray | Sequence[np.ndarray] | None = None,
+    ) -> list[np.ndarray]:
+        """:meth:`fit`, then :meth:`predict` of the same sequences (the same value).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = np.r_[np.zeros((50, 1)), np.ones((50, 1))] + rng.normal(0, 0.1, (100, 1))
+        >>> hmm = GaussianHMM(n_states=2, random_state=0, progress=False)
+        >>> [z.shape for z in hmm.fit_predict(x)]
+        [(100,)]
+        """
+        return self.fit(X, y, mask=mask).predict(X, mask=mask)
+
     def predict_proba(
         self,
-        x: Latents | np.ndarray | Sequence[np.ndarray],
+        X: Latents | np.ndarray | Sequence[np.ndarray],
+        *,
         mask: np.ndarray | Sequence[np.ndarray] | None = None,
     ) -> list[np.ndarray]:
         """Posterior state probabilities ``(T_i, n_states)`` per sequence (NaN on unusable frames).
@@ -435,12 +466,12 @@ class GaussianHMM(BaseEstimator):
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> x = np.r_[np.zeros((50, 1)), np.ones((50, 1))] + rng.normal(0, 0.1, (100, 1))
-        >>> p = GaussianHMM(n_states=2, progress=False).fit(x).predict_proba(x)[0]
+        >>> p = GaussianHMM(n_states=2, random_state=0, progress=False).fit(x).predict_proba(x)[0]
         >>> bool(np.allclose(p.sum(axis=1), 1))
         True
         """
         self._check_fitted()
-        data, masks = as_sequences(x, mask)
+        data, masks = as_sequences(X, mask, name="X")
         self._check_dim(data)
         out = []
         with _single_threaded():
@@ -452,44 +483,63 @@ class GaussianHMM(BaseEstimator):
 
     def score(
         self,
-        x: Latents | np.ndarray | Sequence[np.ndarray],
+        X: Latents | np.ndarray | Sequence[np.ndarray],
+        y: Any = None,
+        *,
         mask: np.ndarray | Sequence[np.ndarray] | None = None,
     ) -> float:
-        """Log-likelihood of the usable segments of ``x`` (standardised features).
+        """Log-likelihood per frame of the usable segments of ``X`` (standardised features).
+
+        The total log-likelihood of every usable segment (of 2 frames or more)
+        divided by its number of frames, so that sequences of any length compare
+        and :class:`~sklearn.model_selection.GridSearchCV` can rank models (higher
+        is better). NaN when ``X`` has no usable segment.
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`fit`.
+        y
+            Ignored (scikit-learn convention).
 
         Examples
         --------
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
         >>> x = np.r_[np.zeros((50, 1)), np.ones((50, 1))] + rng.normal(0, 0.1, (100, 1))
-        >>> hmm = GaussianHMM(n_states=2, progress=False).fit(x)
+        >>> hmm = GaussianHMM(n_states=2, random_state=0, progress=False).fit(x)
         >>> bool(np.isfinite(hmm.score(x)))
         True
         """
+        del y
         self._check_fitted()
-        data, masks = as_sequences(x, mask)
+        data, masks = as_sequences(X, mask, name="X")
         self._check_dim(data)
         feats = self._standardised(self._features(data))
         pieces = [f[s:e] for f, m in zip(feats, masks) for s, e in _segments(m)]
         if not pieces:
             return float("nan")
+        lengths = [len(p) for p in pieces]
         with _single_threaded():
-            return float(self.model_.score(np.concatenate(pieces), [len(p) for p in pieces]))
+            total = float(self.model_.score(np.concatenate(pieces), lengths))
+        return total / sum(lengths)
 
     def _check_dim(self, data: list[np.ndarray]) -> None:
         if data[0].shape[1] != self.n_features_in_:
             raise PoseDataError(
-                f"x: expected {self.n_features_in_} latent dimensions as in fit, found "
-                f"{data[0].shape[1]}"
+                f"X: expected {self.n_features_in_} latent dimensions as in fit, found "
+                f"{data[0].shape[1]} (X has {data[0].shape[1]} features, but GaussianHMM is "
+                f"expecting {self.n_features_in_} features as input)"
             )
 
     # ---------------------------------------------------------------- stickiness
 
     def fit_kappa(
         self,
-        x: Latents | np.ndarray | Sequence[np.ndarray],
+        X: Latents | np.ndarray | Sequence[np.ndarray],
         target_duration: float | str = "0.4 s",
         fps: float | None = None,
+        *,
         mask: np.ndarray | Sequence[np.ndarray] | None = None,
         tolerance: float = 0.15,
         max_fits: int = 8,
@@ -499,14 +549,16 @@ class GaussianHMM(BaseEstimator):
 
         Short fits (at most 20 EM iterations, on at most ``max_frames`` frames of
         ``x``) are run for a sequence of ``kappa`` values, growing by factors of 4
-        until the median bout of the decoded labels reaches the target, then
+        until the median duration of the decoded syllables (taken over syllables,
+        ``median_duration(..., per="syllable")`` of ``behavior.syllables._common``;
+        the AR-HMM takes it over frames) reaches the target, then
         bisected on a log scale, until the median is within ``tolerance``
         (relative) of the target or ``max_fits`` fits have run. The model itself
         is left unfitted: call :meth:`fit` afterwards.
 
         Parameters
         ----------
-        x, mask
+        X, mask
             As in :meth:`fit`.
         target_duration
             Seconds or text (``"0.4 s"``).
@@ -536,7 +588,7 @@ class GaussianHMM(BaseEstimator):
         >>> from behavior.syllables.preprocess import Preprocessor
         >>> ds, _ = bh.simulate.session(kind="single", duration="60 s", seed=0)
         >>> lat = Preprocessor().fit_transform(ds)
-        >>> hmm = GaussianHMM(n_states=6, n_iter=10, progress=False)
+        >>> hmm = GaussianHMM(n_states=6, n_iter=10, random_state=0, progress=False)
         >>> hmm.fit_kappa(lat, "0.5 s") > 0
         True
         """
@@ -545,7 +597,7 @@ class GaussianHMM(BaseEstimator):
         from behavior.units import to_seconds
 
         if fps is None:
-            fps = x.fps if isinstance(x, Latents) else None
+            fps = X.fps if isinstance(X, Latents) else None
         if fps is None or not float(fps) > 0:
             raise PoseDataError(
                 f"fps: expected the frame rate to convert target_duration, found {fps!r}"
@@ -556,7 +608,7 @@ class GaussianHMM(BaseEstimator):
                 f"target_duration: expected a positive duration, found {target_duration!r}"
             )
         target = seconds * float(fps)
-        data, masks = as_sequences(x, mask)
+        data, masks = as_sequences(X, mask, name="X")
         sub, sub_masks, left = [], [], int(max_frames)
         for arr, m in zip(data, masks):
             if left <= 0:
@@ -568,8 +620,8 @@ class GaussianHMM(BaseEstimator):
         tried: dict[float, float] = {}
 
         def median_at(kappa: float) -> float:
-            probe.set_params(kappa=kappa).fit(sub, sub_masks)
-            tried[kappa] = _median_duration(probe.predict(sub, sub_masks))
+            probe.set_params(kappa=kappa).fit(sub, mask=sub_masks)
+            tried[kappa] = median_duration(probe.predict(sub, mask=sub_masks), per="syllable")
             logger.debug("fit_kappa: kappa=%.4g -> median %.1f frames", kappa, tried[kappa])
             return tried[kappa]
 

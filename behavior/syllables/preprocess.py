@@ -36,16 +36,24 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator
 
+from behavior.dataset import fps_of, session_name
 from behavior.errors import PoseDataError
+from behavior.syllables._common import rotate
 
-__all__ = ["KINEMATIC_FEATURES", "Latents", "Preprocessor", "as_sessions", "body_kinematics"]
+__all__ = [
+    "KINEMATIC_FEATURES",
+    "Latents",
+    "PoseSequence",
+    "Preprocessor",
+    "as_sessions",
+    "body_kinematics",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -181,8 +189,9 @@ def as_sessions(sessions: Sessions, name: str = "sessions") -> dict[str, xr.Data
     ----------
     sessions
         One pose dataset, a sequence of them, or a mapping from names to them.
-        Sequences are named after their ``source_file`` stems when every
-        dataset has a distinct one, else ``session_0, session_1, ...``.
+        Sequences are named by :func:`behavior.dataset.session_name` (the file
+        name of ``attrs["source_file"]``, suffix kept) when every dataset has a
+        distinct one, else ``session_0, session_1, ...``.
     name
         How to call the argument in error messages.
 
@@ -228,29 +237,48 @@ def as_sessions(sessions: Sessions, name: str = "sessions") -> dict[str, xr.Data
             )
     if items[0][0] is not None:
         return dict(items)
-    stems = [Path(str(ds.attrs.get("source_file") or "")).stem for _, ds in items]
-    if all(stems) and len(set(stems)) == len(stems):
-        return dict(zip(stems, (ds for _, ds in items)))
+    names = [session_name(ds, i) for i, (_, ds) in enumerate(items)]
+    if len(set(names)) == len(names):
+        return dict(zip(names, (ds for _, ds in items)))
     return {f"session_{i}": ds for i, (_, ds) in enumerate(items)}
 
 
 @dataclass
-class _Sequence:
+class PoseSequence:
+    """The tracked keypoints of one individual in one session, as the preprocessor reads them.
+
+    Made by :meth:`Preprocessor.sequences`; :meth:`Preprocessor.latents_of` turns
+    them into :class:`Latents` (the keypoint SLDS reads both).
+
+    Attributes
+    ----------
+    key
+        ``(session, individual)``.
+    position
+        ``(T, space, keypoint)`` float64 in the preprocessor's unit, NaN = missing.
+    time
+        Times in seconds ``(T,)``.
+    fps
+        Frames per second.
+    confidence
+        ``(T, keypoint)`` tracking confidence, when the dataset has one.
+
+    Examples
+    --------
+    >>> seq = PoseSequence(("s", "m"), np.zeros((3, 2, 4)), np.arange(3) / 30, 30.0)
+    >>> seq.position.shape
+    (3, 2, 4)
+    """
+
     key: tuple[str, str]
-    position: np.ndarray  # (T, S, K) float64, NaN = missing
+    position: np.ndarray
     time: np.ndarray
     fps: float
-    confidence: np.ndarray | None = None  # (T, K), when the dataset has one
+    confidence: np.ndarray | None = None
 
 
-def _fps_of(ds: xr.Dataset, label: str) -> float:
-    fps = ds.attrs.get("fps")
-    if fps is None or not np.isfinite(float(fps)) or float(fps) <= 0:
-        raise PoseDataError(
-            f"{label}: expected a frame rate in attrs['fps'], found {fps!r}; syllable "
-            "durations need one. Load the file with fps=... (bh.load_poses(path, fps=30))."
-        )
-    return float(fps)
+def _fps(ds: xr.Dataset, label: str) -> float:
+    return float(fps_of(ds, required=f"{label}: syllable durations"))
 
 
 def _unit_and_scale(ds: xr.Dataset, label: str) -> tuple[str, float]:
@@ -284,16 +312,6 @@ def _interpolate(position: np.ndarray) -> np.ndarray:
         if ok.all() or not ok.any():
             continue
         col[~ok] = np.interp(frames[~ok], frames[ok], col[ok])
-    return out
-
-
-def _rotate(xy: np.ndarray, angle: np.ndarray, sign: float) -> np.ndarray:
-    """Rotate ``(T, S, K)`` points about z by ``sign * angle`` (per frame)."""
-    cos = np.cos(angle)[:, None]
-    sin = sign * np.sin(angle)[:, None]
-    out = xy.copy()
-    out[:, 0] = cos * xy[:, 0] - sin * xy[:, 1]
-    out[:, 1] = sin * xy[:, 0] + cos * xy[:, 1]
     return out
 
 
@@ -390,6 +408,9 @@ class Preprocessor(BaseEstimator):
         ARI 0.86 against 0.63, ``benchmarks/bench_syllables.py``); on a single
         5-minute session they did worse than 95 % PCA alone (0.45 against 0.82:
         too few frames for 15 dimensions), so compare on your data.
+    progress
+        Show a progress bar over the sequences (off by default: the
+        preprocessing takes seconds where the models take minutes).
 
     Attributes
     ----------
@@ -429,6 +450,7 @@ class Preprocessor(BaseEstimator):
         min_confidence: float | None = None,
         n_components: int | None = None,
         kinematics: bool = False,
+        progress: bool = False,
     ) -> None:
         self.variance = variance
         self.keypoints = keypoints
@@ -438,6 +460,18 @@ class Preprocessor(BaseEstimator):
         self.min_confidence = min_confidence
         self.n_components = n_components
         self.kinematics = kinematics
+        self.progress = progress
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn tags: the input is pose sessions (Datasets), not a 2-D array.
+
+        With ``two_d_array=False`` :func:`sklearn.utils.estimator_checks.check_estimator`
+        runs none of its array-based checks (``tests/test_estimator_contract.py`` runs
+        the API checks that take no data, and the contract on pose sessions).
+        """
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        return tags
 
     # ---------------------------------------------------------------- checks
 
@@ -497,7 +531,38 @@ class Preprocessor(BaseEstimator):
         self.anterior_ = tuple(anterior)
         self.posterior_ = tuple(posterior)
 
-    def _sequences(self, sessions: Sessions, fitting: bool) -> list[_Sequence]:
+    def sequences(self, sessions: Sessions) -> list[PoseSequence]:
+        """The keypoints of every (session, individual), as the fitted preprocessor reads them.
+
+        Parameters
+        ----------
+        sessions
+            As in :meth:`fit`; the keypoints, space, unit and frame rate must
+            match the training sessions.
+
+        Returns
+        -------
+        list of PoseSequence
+            In the unit of the training sessions, points below ``min_confidence``
+            set to NaN.
+
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> pre = Preprocessor().fit(ds)
+        >>> [seq.key for seq in pre.sequences({"day1": ds})]
+        [('day1', 'mouse_0')]
+        """
+        self._check_fitted()
+        return self._sequences(sessions, fitting=False)
+
+    def _sequences(self, sessions: Sessions, fitting: bool) -> list[PoseSequence]:
         named = as_sessions(sessions)
         first = next(iter(named.values()))
         if fitting:
@@ -505,8 +570,8 @@ class Preprocessor(BaseEstimator):
             self._resolve_roles(first)
             self.space_ = [str(s) for s in first["space"].values]
             self.space_unit_ = _unit_and_scale(first, "sessions[0]")[0]
-            self.fps_ = _fps_of(first, "sessions[0]")
-        out: list[_Sequence] = []
+            self.fps_ = _fps(first, "sessions[0]")
+        out: list[PoseSequence] = []
         for i, (session, ds) in enumerate(named.items()):
             label = f"sessions[{i}] ({session!r})"
             pos = ds["position"]
@@ -542,7 +607,7 @@ class Preprocessor(BaseEstimator):
                     f"{self.space_unit_!r}; calibrate the sessions alike "
                     "(behavior.kinematics.calibrate, or attrs['px_per_cm'])"
                 )
-            fps = _fps_of(ds, label)
+            fps = _fps(ds, label)
             if not math.isclose(fps, self.fps_, rel_tol=1e-6):
                 raise PoseDataError(
                     f"{label}: frame rate {fps:g} differs from {self.fps_:g} of the training "
@@ -562,7 +627,7 @@ class Preprocessor(BaseEstimator):
             time = np.asarray(ds["time"].values, dtype=np.float64)
             for j, ind in enumerate(ds["individual"].values):
                 out.append(
-                    _Sequence(
+                    PoseSequence(
                         (session, str(ind)),
                         values[..., j],
                         time,
@@ -574,7 +639,7 @@ class Preprocessor(BaseEstimator):
 
     # ---------------------------------------------------------------- steps
 
-    def _align(self, seq: _Sequence) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def _align(self, seq: PoseSequence) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Egocentric poses (T, S, K) with NaN for never-seen keypoints; centroid; heading; mask."""
         pos = seq.position
         n = len(pos)
@@ -608,7 +673,7 @@ class Preprocessor(BaseEstimator):
             heading = np.where(bad, 0.0, heading)
             centroid = np.where(bad_centroid[:, None], 0.0, centroid)
             mask &= ~bad & ~bad_centroid
-        ego = _rotate(filled - centroid[:, :, None], heading, -1.0)
+        ego = rotate(filled - centroid[:, :, None], heading, -1.0)
         return ego, centroid, heading, mask
 
     def fit(self, sessions: Sessions, y: Any = None) -> Preprocessor:
@@ -643,7 +708,7 @@ class Preprocessor(BaseEstimator):
         del y
         seqs = self._sequences(sessions, fitting=True)
         egos, masks = [], []
-        for seq in seqs:
+        for seq in self._bar(seqs, "Preprocessor fit"):
             ego, _, _, mask = self._align(seq)
             egos.append(ego.reshape(len(ego), -1)[mask])
             masks.append(mask)
@@ -707,7 +772,9 @@ class Preprocessor(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "components_"):
-            raise PoseDataError(
+            from behavior.errors import NotFittedError
+
+            raise NotFittedError(
                 "Preprocessor: not fitted yet; call fit(sessions) or fit_transform(sessions) first"
             )
 
@@ -734,11 +801,24 @@ class Preprocessor(BaseEstimator):
         [('day1', 'mouse_0')]
         """
         self._check_fitted()
-        return self._latents_of(self._sequences(sessions, fitting=False))
+        return self.latents_of(self._sequences(sessions, fitting=False))
 
-    def _latents_of(self, seqs: list[_Sequence]) -> Latents:
+    def latents_of(self, seqs: list[PoseSequence]) -> Latents:
+        """Latent trajectories of sequences from :meth:`sequences`.
+
+        ``transform(sessions)`` is ``latents_of(sequences(sessions))``.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> pre = Preprocessor().fit(ds)
+        >>> pre.latents_of(pre.sequences(ds)).lengths
+        [300]
+        """
+        self._check_fitted()
         data, masks, keys, times, centroids, headings = [], [], [], [], [], []
-        for seq in seqs:
+        for seq in self._bar(seqs, "Preprocessor transform"):
             ego, centroid, heading, mask = self._align(seq)
             flat = ego.reshape(len(ego), -1)
             flat = np.where(np.isnan(flat), self.mean_, flat)
@@ -766,6 +846,51 @@ class Preprocessor(BaseEstimator):
                 "space": list(self.space_),
             },
         )
+
+    def _bar(self, seqs: list[PoseSequence], desc: str) -> Any:
+        from behavior._progress import progress_bar
+
+        return progress_bar(seqs, enabled=bool(self.progress), desc=desc, leave=False)
+
+    def score(self, sessions: Sessions, y: Any = None) -> float:
+        """Negative mean squared reconstruction error of the egocentric poses.
+
+        Every tracked point (not missing, not imputed) of every usable frame is
+        projected on the kept components and back; the score is minus the mean
+        squared distance between the point and its reconstruction, in squared
+        :attr:`space_unit_` (0 is a perfect reconstruction; higher is better, as
+        scikit-learn's model selection expects). Kinematic columns play no part.
+        NaN when no point is usable.
+
+        Parameters
+        ----------
+        sessions
+            As in :meth:`transform`.
+        y
+            Ignored (scikit-learn convention).
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=0)
+        >>> coarse, fine = Preprocessor(variance=0.5), Preprocessor(variance=0.99)
+        >>> coarse.fit(ds).score(ds) < fine.fit(ds).score(ds)
+        True
+        """
+        del y
+        self._check_fitted()
+        total, count = 0.0, 0
+        for seq in self._sequences(sessions, fitting=False):
+            ego, _, _, mask = self._align(seq)
+            n_space = ego.shape[1]
+            flat = ego.reshape(len(ego), -1)
+            filled = np.where(np.isnan(flat), self.mean_, flat)
+            rec = (filled - self.mean_) @ self.components_.T @ self.components_ + self.mean_
+            err = ((flat - rec) ** 2).reshape(ego.shape).sum(axis=1)  # (T, K)
+            seen = np.isfinite(seq.position).all(axis=1) & mask[:, None]
+            total += float(err[seen].sum()) / n_space
+            count += int(seen.sum())
+        return -total / count if count else float("nan")
 
     def fit_transform(self, sessions: Sessions, y: Any = None) -> Latents:
         """:meth:`fit`, then :meth:`transform` of the same sessions.
@@ -880,7 +1005,7 @@ class Preprocessor(BaseEstimator):
                         f"{(len(arr), n_space)} and heading {(len(arr),)}, found {c.shape} and "
                         f"{h.shape}"
                     )
-                ego = _rotate(ego, h, 1.0) + c[:, :, None]
+                ego = rotate(ego, h, 1.0) + c[:, :, None]
             out.append(ego)
         if single:
             return out[0][0] if vector else out[0]

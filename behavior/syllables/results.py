@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from behavior._json import dumps
 from behavior.errors import FileFormatError, PoseDataError
-from behavior.ethogram import _json_default
+from behavior.syllables._common import rotate, run_lengths
 from behavior.syllables.preprocess import Latents
 
 __all__ = ["BOUT_COLUMNS", "Syllables"]
@@ -53,17 +54,6 @@ BOUT_COLUMNS = [
 """Columns of :meth:`Syllables.durations` (``stop_frame`` exclusive; start, duration in s)."""
 
 
-def _runs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Starts, stops (exclusive) and values of the runs of equal labels."""
-    if len(labels) == 0:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty, empty
-    change = np.flatnonzero(np.diff(labels)) + 1
-    starts = np.concatenate([[0], change])
-    stops = np.concatenate([change, [len(labels)]])
-    return starts, stops, labels[starts]
-
-
 def _signed_seconds(value: float | str) -> float:
     """Seconds from a number or text, keeping a leading minus sign (``"-0.2 s"``)."""
     from behavior.units import to_seconds
@@ -76,16 +66,6 @@ def _signed_seconds(value: float | str) -> float:
     if number and not isinstance(value, bool) and np.isfinite(value):
         return float(value)
     raise PoseDataError(f"window: expected seconds or text such as '-0.2 s', found {value!r}")
-
-
-def _rotate(points: np.ndarray, angle: np.ndarray, sign: float) -> np.ndarray:
-    """Rotate ``(..., S, K)`` points about z by ``sign * angle`` (shape ``(...)``)."""
-    cos = np.cos(angle)[..., None]
-    sin = sign * np.sin(angle)[..., None]
-    out = points.copy()
-    out[..., 0, :] = cos * points[..., 0, :] - sin * points[..., 1, :]
-    out[..., 1, :] = sin * points[..., 0, :] + cos * points[..., 1, :]
-    return out
 
 
 class Syllables:
@@ -289,7 +269,7 @@ class Syllables:
         for (session, individual), codes, time in zip(
             self.latents.keys, self.codes, self.latents.time
         ):
-            starts, stops, values = _runs(codes)
+            starts, stops, values = run_lengths(codes)
             keep = values >= 0
             starts, stops, values = starts[keep], stops[keep], values[keep]
             frames = stops - starts
@@ -412,7 +392,7 @@ class Syllables:
             if self_transitions:
                 a, b = codes[:-1], codes[1:]
             else:
-                _, _, values = _runs(codes)
+                _, _, values = run_lengths(codes)
                 a, b = values[:-1], values[1:]
             ok = (a >= 0) & (b >= 0) & (a < n) & (b < n)
             np.add.at(counts, (a[ok], b[ok]), 1.0)
@@ -535,9 +515,9 @@ class Syllables:
                 c = np.stack([lat.centroid[i][f] for i, f in zip(seq, frames)])  # (n, W, S)
                 h = np.stack([lat.heading[i][f] for i, f in zip(seq, frames)])  # (n, W)
                 at = -w0  # index of the onset frame in the window
-                arena = _rotate(ego, h, 1.0) + c[..., None]
+                arena = rotate(ego, h, 1.0) + c[..., None]
                 moved = arena - c[:, at, None, :, None]
-                ego = _rotate(moved, np.repeat(h[:, at, None], len(offsets), axis=1), -1.0)
+                ego = rotate(moved, np.repeat(h[:, at, None], len(offsets), axis=1), -1.0)
             out[j] = ego.mean(axis=0)
         return xr.DataArray(
             out,
@@ -635,7 +615,7 @@ class Syllables:
         from behavior.syllables.slds import KeypointSLDS
 
         if isinstance(self.model, KeypointSLDS):  # infers the poses from the keypoints
-            labels, latents = self.model._apply(sessions)
+            labels, latents = self.model.predict_transform(sessions)
         else:
             latents = self.preprocessor.transform(sessions)
             labels = self.model.predict(latents)
@@ -707,7 +687,7 @@ class Syllables:
             dims = tuple(f"{name}__{d}" for d in range(arr.ndim))
             data_vars[name] = (dims, arr)
         ds = xr.Dataset(data_vars)
-        ds.attrs = {"ds_type": "syllables", "syllables": json.dumps(meta, default=_json_default)}
+        ds.attrs = {"ds_type": "syllables", "syllables": dumps(meta)}
         with atomic_path(path) as tmp:
             ds.to_netcdf(tmp, engine="netcdf4")
         return path
@@ -845,8 +825,22 @@ def _decode(tree: Any, arrays: Mapping[str, np.ndarray]) -> Any:
             cls = getattr(cls, part)
         obj = cls.__new__(cls)
         obj.__dict__.update({k: _decode(v, arrays) for k, v in tree["state"].items()})
+        _default_missing_params(obj)
         return obj
     return tree
+
+
+def _default_missing_params(obj: Any) -> None:
+    """Hyperparameters added since a file was written take their default (estimators only)."""
+    import inspect
+
+    from sklearn.base import BaseEstimator
+
+    if not isinstance(obj, BaseEstimator):
+        return
+    for name, param in inspect.signature(type(obj).__init__).parameters.items():
+        if name != "self" and name not in obj.__dict__ and param.default is not param.empty:
+            setattr(obj, name, param.default)
 
 
 def _key(value: Any) -> Any:

@@ -337,7 +337,8 @@ class KeypointSLDS(BaseEstimator):
         :meth:`transform` and :meth:`predict` run on new sessions (the labels are
         the most frequent states of their second half).
     random_state
-        Seed (the AR-HMM's ``random_state`` is used for its stage).
+        Seed of the sampler (None: a fresh one each fit, kept in ``seed_``; the
+        AR-HMM's own ``random_state`` is used for its stage).
     progress
         Show a tqdm progress bar.
 
@@ -365,8 +366,9 @@ class KeypointSLDS(BaseEstimator):
     >>> import behavior as bh
     >>> from behavior.syllables import ARHMM, Preprocessor
     >>> ds, _ = bh.simulate.session(kind="single", duration="20 s", seed=0)
-    >>> slds = KeypointSLDS(ARHMM(n_states=10, n_iter=5, progress=False),
-    ...                     Preprocessor(n_components=4), n_iter=3, progress=False)
+    >>> slds = KeypointSLDS(ARHMM(n_states=10, n_iter=5, random_state=0, progress=False),
+    ...                     Preprocessor(n_components=4), n_iter=3, random_state=0,
+    ...                     progress=False)
     >>> labels = slds.fit(ds).labels_
     >>> labels[0].shape
     (600,)
@@ -380,7 +382,7 @@ class KeypointSLDS(BaseEstimator):
         outlier_df: float = 5.0,
         confidence_power: float | str = "auto",
         apply_iter: int = 20,
-        random_state: int | None = 0,
+        random_state: int | None = None,
         progress: bool = True,
     ) -> None:
         self.arhmm = arhmm
@@ -391,6 +393,18 @@ class KeypointSLDS(BaseEstimator):
         self.apply_iter = apply_iter
         self.random_state = random_state
         self.progress = progress
+
+    def __sklearn_tags__(self) -> Any:
+        """scikit-learn tags: the input is pose sessions (Datasets), not a 2-D array.
+
+        With ``two_d_array=False`` :func:`sklearn.utils.estimator_checks.check_estimator`
+        runs none of its array-based checks (``tests/test_estimator_contract.py`` runs
+        the API checks that take no data, and the contract on pose sessions).
+        """
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.non_deterministic = self.random_state is None
+        return tags
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -422,8 +436,8 @@ class KeypointSLDS(BaseEstimator):
                 "preprocessor: KeypointSLDS infers the heading and centroid itself; use a "
                 "Preprocessor with kinematics=False"
             )
-        seqs = pre._sequences(sessions, fitting=False)
-        latents = pre._latents_of(seqs)
+        seqs = pre.sequences(sessions)
+        latents = pre.latents_of(seqs)
         return [
             _Track(seq, x, c, h, m)
             for seq, x, c, h, m in zip(
@@ -559,12 +573,12 @@ class KeypointSLDS(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fit
-    def fit(self, sessions: Any, y: Any = None) -> KeypointSLDS:
+    def fit(self, X: Any, y: Any = None) -> KeypointSLDS:
         """Fit the AR-HMM stage, then the full model, to pose sessions.
 
         Parameters
         ----------
-        sessions
+        X
             A pose dataset, a list of them or a dict ``{name: dataset}`` (every
             individual is one sequence), as for the preprocessor.
         y
@@ -586,8 +600,8 @@ class KeypointSLDS(BaseEstimator):
         >>> import behavior as bh
         >>> from behavior.syllables import ARHMM
         >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=1)
-        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=2,
-        ...                     progress=False).fit(ds)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, random_state=0, progress=False),
+        ...                     n_iter=2, random_state=0, progress=False).fit(ds)
         >>> slds.noise_sd_.shape
         (10,)
         """
@@ -606,7 +620,7 @@ class KeypointSLDS(BaseEstimator):
             )
         pre = self.preprocessor
         self.preprocessor_ = Preprocessor(variance=0.95) if pre is None else copy.deepcopy(pre)
-        tracks = self._tracks(sessions, fitting=True)
+        tracks = self._tracks(X, fitting=True)
         seed = self.random_state
         self.seed_ = int(np.random.default_rng().integers(2**31) if seed is None else seed)
         rng = np.random.default_rng(self.seed_)
@@ -627,7 +641,7 @@ class KeypointSLDS(BaseEstimator):
         # the AR-HMM stage on the robust per-frame poses
         xs = [tr.x for tr in tracks]
         masks = [tr.mask for tr in tracks]
-        chain = arhmm._fit_gibbs(*arhmm._start(xs, masks))
+        chain = arhmm.fit_chain(xs, mask=masks)
         self.arhmm_ = arhmm
         for tr, z in zip(tracks, arhmm.labels_):
             tr.z = np.asarray(z, np.int64)
@@ -680,12 +694,11 @@ class KeypointSLDS(BaseEstimator):
                     self.confidence_power_ = self._fit_confidence_power(tracks, resids)
                     self._set_prior_scales(tracks)
                 self._sample_noise(tracks, resids, rng, learn)
-                ws, ms, fs = arhmm._prepare([tr.x for tr in tracks], masks, fit=False)
-                chain.set_data(ws, ms, fs)
+                chain.set_latents([tr.x for tr in tracks], mask=masks)
                 chain.sweep(merge=it < merge_until)
                 if learn:
                     chain.publish()
-                for tr, z, count in zip(tracks, chain.layout.split(np.asarray(chain.z)), counts):
+                for tr, z, count in zip(tracks, chain.labels(), counts):
                     tr.z = np.asarray(z, np.int64)
                     if it >= n_iter // 2:
                         count[np.arange(len(tr.z)), tr.z] += 1
@@ -732,15 +745,17 @@ class KeypointSLDS(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "arhmm_"):
-            raise PoseDataError("This KeypointSLDS is not fitted yet: call fit(sessions) first.")
+            from behavior.errors import NotFittedError
+
+            raise NotFittedError("This KeypointSLDS is not fitted yet: call fit(X) first.")
 
     # ------------------------------------------------------------------ apply
-    def transform(self, sessions: Any) -> Any:
+    def transform(self, X: Any) -> Any:
         """Smoothed latent poses, heading and centroid of pose sessions.
 
         Parameters
         ----------
-        sessions
+        X
             Pose datasets as for the fitted preprocessor.
 
         Returns
@@ -754,41 +769,62 @@ class KeypointSLDS(BaseEstimator):
         >>> import behavior as bh
         >>> from behavior.syllables import ARHMM
         >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=2)
-        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=1,
-        ...                     progress=False).fit(ds)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, random_state=0, progress=False),
+        ...                     n_iter=1, random_state=0, progress=False).fit(ds)
         >>> slds.transform(ds).data[0].shape[0]
         300
         """
-        return self._apply(sessions)[1]
+        return self.predict_transform(X)[1]
 
-    def _apply(self, sessions: Any) -> tuple[list[np.ndarray], Any]:
-        """Labels and latents of new sessions: the fit's robust start, then
-        ``apply_iter`` Gibbs iterations with the fitted parameters held fixed."""
-        import jax
+    def predict_transform(self, X: Any) -> tuple[list[np.ndarray], Any]:
+        """Labels and latents of pose sessions from one run of the sampler.
 
-        from behavior.syllables.arhmm import _GibbsChain
+        The fit's robust start, then ``apply_iter`` Gibbs iterations with the
+        fitted parameters held fixed: :meth:`predict` and :meth:`transform` in one
+        pass (each frame's most frequent state, and the smoothed poses given those
+        states).
 
+        Parameters
+        ----------
+        X
+            Pose datasets as for the fitted preprocessor.
+
+        Returns
+        -------
+        (list of np.ndarray, Latents)
+            What :meth:`predict` and :meth:`transform` return.
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> from behavior.syllables import ARHMM
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=2)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, random_state=0, progress=False),
+        ...                     n_iter=1, random_state=0, progress=False).fit(ds)
+        >>> labels, latents = slds.predict_transform(ds)
+        >>> len(labels[0]) == len(latents.data[0])
+        True
+        """
         self._check_fitted()
-        tracks = self._tracks(sessions, fitting=False)
+        tracks = self._tracks(X, fitting=False)
         self._set_prior_scales(tracks, fitting=False)
         self._robust_start(tracks)
         arhmm = self.arhmm_
         xs, masks = [tr.x for tr in tracks], [tr.mask for tr in tracks]
-        labels = arhmm.predict(xs, masks)
+        labels = arhmm.predict(xs, mask=masks)
         for tr, z in zip(tracks, labels):
             tr.z = np.asarray(z, np.int64)
-        ws, ms, fs = arhmm._prepare(xs, masks, fit=False)
-        chain = _GibbsChain(arhmm, ws, ms, fs, labels, jax.random.PRNGKey(self.seed_), frozen=True)
+        chain = arhmm.frozen_chain(xs, labels, mask=masks, seed=self.seed_)
         rng = np.random.default_rng(self.seed_)
         _, _, counts = self._gibbs(tracks, chain, rng, int(self.apply_iter), learn=False)
         return self._finish(tracks, counts), self._latents(tracks)
 
-    def predict(self, x: Any) -> list[np.ndarray]:
+    def predict(self, X: Any) -> list[np.ndarray]:
         """Syllable states of pose sessions, or of latents from :meth:`transform`.
 
         Parameters
         ----------
-        x
+        X
             Pose datasets (sampled with the fitted parameters: each frame's most
             frequent state), or the :class:`~behavior.syllables.preprocess.Latents`
             returned by :meth:`transform` or ``latents_`` (Viterbi states of those
@@ -799,35 +835,79 @@ class KeypointSLDS(BaseEstimator):
         list of np.ndarray
             One int array per sequence, values in ``arhmm_.used_states_``.
 
+        Raises
+        ------
+        NotFittedError
+            Before :meth:`fit`.
+
         Examples
         --------
         >>> import behavior as bh
         >>> from behavior.syllables import ARHMM
         >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=3)
-        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=1,
-        ...                     progress=False).fit(ds)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, random_state=0, progress=False),
+        ...                     n_iter=1, random_state=0, progress=False).fit(ds)
         >>> [len(z) for z in slds.predict(ds)]
         [300]
         """
         self._check_fitted()
-        if hasattr(x, "data") and hasattr(x, "mask") and not hasattr(x, "data_vars"):
-            return self.arhmm_.predict(x)
-        return self._apply(x)[0]
+        if _is_latents(X):
+            return self.arhmm_.predict(X)
+        return self.predict_transform(X)[0]
 
-    def fit_predict(self, sessions: Any, y: Any = None) -> list[np.ndarray]:
-        """:meth:`fit`, then the labels of the training sessions.
+    def fit_predict(self, X: Any, y: Any = None) -> list[np.ndarray]:
+        """:meth:`fit`, then :meth:`predict` of the same sessions (the same value).
+
+        The labels of the fixed-parameter sampler on ``X``; the fit's own labels
+        (the mode over its second half) stay in :attr:`labels_`.
 
         Examples
         --------
         >>> import behavior as bh
         >>> from behavior.syllables import ARHMM
         >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=4)
-        >>> z = KeypointSLDS(ARHMM(n_states=8, n_iter=3, progress=False), n_iter=1,
+        >>> z = KeypointSLDS(ARHMM(n_states=8, n_iter=3, random_state=0, progress=False),
+        ...                  n_iter=1, apply_iter=2, random_state=0,
         ...                  progress=False).fit_predict(ds)
         >>> len(z)
         1
         """
-        return self.fit(sessions, y).labels_
+        return self.fit(X, y).predict(X)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """Log-likelihood per frame of the inferred latent poses under the fitted AR-HMM.
+
+        The sessions' poses are inferred as by :meth:`transform` (or taken as they
+        are for :class:`~behavior.syllables.preprocess.Latents`), then scored by
+        :meth:`ARHMM.score <behavior.syllables.arhmm.ARHMM.score>`: higher is
+        better, comparable across sessions of any length.
+
+        Parameters
+        ----------
+        X
+            Pose datasets, or Latents from :meth:`transform`.
+        y
+            Ignored (scikit-learn convention).
+
+        Examples
+        --------
+        >>> import behavior as bh
+        >>> from behavior.syllables import ARHMM
+        >>> ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=5)
+        >>> slds = KeypointSLDS(ARHMM(n_states=8, n_iter=3, random_state=0, progress=False),
+        ...                     n_iter=1, apply_iter=2, random_state=0, progress=False).fit(ds)
+        >>> bool(np.isfinite(slds.score(ds)))
+        True
+        """
+        del y
+        self._check_fitted()
+        latents = X if _is_latents(X) else self.transform(X)
+        return self.arhmm_.score(latents)
+
+
+def _is_latents(x: Any) -> bool:
+    """Latents (sequences with a mask), not pose datasets."""
+    return hasattr(x, "data") and hasattr(x, "mask") and not hasattr(x, "data_vars")
 
 
 def _warm_up() -> None:
