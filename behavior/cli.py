@@ -34,7 +34,6 @@ import xarray as xr
 
 from behavior import __version__
 from behavior.errors import PoseDataError
-from behavior.ethogram import time_budget_table
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ __all__ = [
     "demo_stage",
     "main",
     "run_demo",
-    "time_budget_table",
+    "summary_table",
 ]
 
 
@@ -240,12 +239,46 @@ def _check_same_poses(expected: xr.Dataset, found: xr.Dataset, where: str) -> No
             )
 
 
+def summary_table(eth: Any) -> pd.DataFrame:
+    """Time budget and bout count per individual and behavior, the demo's ``summary.csv``.
+
+    :func:`behavior.ethogram.time_budget` with the ``n_bouts`` column of
+    :func:`behavior.ethogram.bout_stats`.
+
+    Parameters
+    ----------
+    eth
+        An :class:`~behavior.ethogram.Ethogram`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``individual``, ``behavior``, ``frames``, ``seconds``, ``fraction``
+        and ``n_bouts``.
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> _, truth = bh.simulate.session(duration="20 s", seed=0)
+    >>> table = summary_table(bh.Ethogram.from_states(truth.labels))
+    >>> int(table["frames"].sum()) == truth.labels.size
+    True
+    """
+    from behavior.ethogram import bout_stats, time_budget
+
+    keys = ["individual", "behavior"]
+    budget = time_budget(eth)[[*keys, "frames", "seconds", "fraction"]]
+    return budget.merge(bout_stats(eth)[[*keys, "n_bouts"]], on=keys, how="left")
+
+
 @demo_stage("summarize truth")
 def _summarize_truth(ctx: DemoContext) -> None:
+    from behavior.ethogram import Ethogram
+
     truth = ctx.truth
     bouts = truth.bouts
     ctx.write_table(bouts, "truth_bouts.csv")
-    budget = time_budget_table(truth.labels, bouts, ctx.ds.attrs.get("fps", ctx.fps))
+    budget = summary_table(Ethogram.from_states(truth.labels, partner=truth.partner))
     ctx.write_table(budget, "summary.csv")
     ctx.results["time_budget"] = budget
     per_behavior = (

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from behavior._json import dumps
 from behavior.bouts import (
     BOUT_COLUMNS,
     bouts_from_labels,
@@ -56,7 +57,6 @@ __all__ = [
     "bout_stats",
     "confusion_matrix",
     "time_budget",
-    "time_budget_table",
     "transition_matrix",
     "transitions",
 ]
@@ -723,7 +723,7 @@ class Ethogram:
             "attrs": self.attrs,
             "points": {c: self.points[c].tolist() for c in POINT_COLUMNS},
         }
-        ds.attrs = {"ds_type": "ethogram", "ethogram": json.dumps(meta, default=_json_default)}
+        ds.attrs = {"ds_type": "ethogram", "ethogram": dumps(meta)}
         with atomic_path(path) as tmp:
             ds.to_netcdf(tmp, engine="netcdf4")
         return path
@@ -791,9 +791,7 @@ class Ethogram:
         strip = ("log",)
         a = {k: v for k, v in self.attrs.items() if k not in strip}
         b = {k: v for k, v in other.attrs.items() if k not in strip}
-        return json.dumps(a, sort_keys=True, default=_json_default) == json.dumps(
-            b, sort_keys=True, default=_json_default
-        )
+        return dumps(a, sort_keys=True) == dumps(b, sort_keys=True)
 
     def __repr__(self) -> str:
         n = self.n_frames
@@ -821,14 +819,6 @@ class Ethogram:
 def _short(names: list[str], n: int = 8) -> str:
     text = ", ".join(names[:n])
     return text + (f", ... ({len(names)} in all)" if len(names) > n else "")
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    return str(value)
 
 
 def _copy_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
@@ -1288,7 +1278,7 @@ def agreement(reference: Ethogram, other: Ethogram, *, iou: float = 0.5) -> pd.D
             po = _ratio(n - fp - fn, n)
             pe = _ratio(a.sum() * b.sum() + (n - a.sum()) * (n - b.sum()), n * n) if n else np.nan
             kappa = _ratio(po - pe, 1 - pe) if pe < 1 else float("nan")
-            na, nb = len(_runs_of(a)), len(_runs_of(b))
+            na, nb = len(runs(a)[0]), len(runs(b)[0])
             matched = _match_bouts(a, b, iou)
             rows.append(
                 {
@@ -1309,12 +1299,6 @@ def agreement(reference: Ethogram, other: Ethogram, *, iou: float = 0.5) -> pd.D
                 }
             )
     return pd.DataFrame(rows)
-
-
-def _runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
-    """(start, stop) of each run of True in a 1-D mask (stop exclusive)."""
-    s, e = runs(mask)
-    return list(zip(s.tolist(), e.tolist(), strict=True))
 
 
 def confusion_matrix(
@@ -1362,101 +1346,3 @@ def confusion_matrix(
     table = pd.DataFrame(mat, index=names, columns=names)
     table.index.name, table.columns.name = "reference", "other"
     return table
-
-
-# --------------------------------------------------------------------------- legacy table
-
-
-def time_budget_table(
-    labels: xr.DataArray | Ethogram,
-    bouts: pd.DataFrame | None = None,
-    fps: float | None = None,
-) -> pd.DataFrame:
-    """Frames, seconds, fraction of the session and bout count per individual and behavior.
-
-    Parameters
-    ----------
-    labels
-        An :class:`Ethogram` (then ``bouts`` defaults to its bouts), or
-        per-frame codes over ``(time, individual)`` with names in
-        ``attrs["labels"]`` (a code outside the list is reported as
-        ``"label <code>"``; ``-1`` as ``"label -1"``).
-    bouts
-        Bout table with ``individual`` and ``behavior`` (counted for
-        ``n_bouts``); required with codes.
-    fps
-        Frames per second; default ``labels.attrs["fps"]`` / ``eth.fps``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``individual``, ``behavior``, ``frames``, ``seconds``,
-        ``fraction`` and ``n_bouts``; one row per pair that occurs in the
-        labels or the bouts, behaviors in label order.
-
-    Examples
-    --------
-    >>> ds, truth = bh.simulate.session(duration="1 min", seed=0)  # doctest: +SKIP
-    >>> time_budget_table(truth.labels, truth.bouts, 30).head()  # doctest: +SKIP
-    """
-    if isinstance(labels, Ethogram):
-        if bouts is None:
-            bouts = labels.to_bouts()
-        fps = fps if fps is not None else labels.fps
-        if labels.exclusive:
-            labels = labels.to_states()
-        else:
-            rows = []
-            for row in time_budget(labels).itertuples(index=False):
-                rows.append(
-                    {
-                        "individual": row.individual,
-                        "behavior": row.behavior,
-                        "frames": row.frames,
-                        "seconds": row.frames / fps if fps else row.seconds,
-                        "fraction": row.frames / max(labels.n_frames, 1),
-                    }
-                )
-            return _with_counts(pd.DataFrame(rows), bouts, labels.behaviors)
-    if bouts is None:
-        raise PoseDataError("bouts: required when labels are per-frame codes")
-    if fps is None:
-        fps = labels.attrs.get("fps")
-    if fps is None:
-        raise PoseDataError("fps: expected frames per second (labels have no attrs['fps'])")
-    names = [str(n) for n in labels.attrs.get("labels", [])]
-    codes = np.asarray(labels.transpose("time", "individual").values)
-    n_frames = codes.shape[0]
-    rows = []
-    for j, individual in enumerate(str(i) for i in labels["individual"].values):
-        values, counts = np.unique(codes[:, j], return_counts=True)
-        for code, count in zip(values.tolist(), counts.tolist(), strict=True):
-            behavior = names[code] if 0 <= code < len(names) else f"label {code}"
-            rows.append(
-                {
-                    "individual": individual,
-                    "behavior": behavior,
-                    "frames": int(count),
-                    "seconds": count / fps,
-                    "fraction": count / n_frames,
-                }
-            )
-    return _with_counts(pd.DataFrame(rows), bouts, names)
-
-
-def _with_counts(frames: pd.DataFrame, bouts: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    frames = frames.reindex(columns=["individual", "behavior", "frames", "seconds", "fraction"])
-    counts = (
-        bouts.groupby(["individual", "behavior"]).size().rename("n_bouts").reset_index()
-        if len(bouts)
-        else pd.DataFrame(columns=["individual", "behavior", "n_bouts"])
-    )
-    counts = counts.astype({"individual": str, "behavior": str})
-    frames = frames.astype({"individual": str, "behavior": str})
-    table = frames.merge(counts, on=["individual", "behavior"], how="outer")
-    table = table.fillna({"frames": 0, "seconds": 0.0, "fraction": 0.0, "n_bouts": 0})
-    table = table.astype({"frames": int, "n_bouts": int})
-    order = {b: i for i, b in enumerate(names)}
-    table["_order"] = table["behavior"].map(lambda b: order.get(b, len(order)))
-    table = table.sort_values(["individual", "_order", "behavior"]).drop(columns="_order")
-    return table.reset_index(drop=True)

@@ -195,19 +195,20 @@ def test_demo_errors_are_one_line_unless_verbose(tmp_path, monkeypatch, capsys):
     assert "Traceback" in err and "explode" in err
 
 
-def test_time_budget_table_counts_frames_and_bouts():
+def test_summary_table_counts_frames_and_bouts():
     labels = xr.DataArray(
         np.array([[0, 1], [0, 1], [2, 1], [2, 0]]),
         dims=("time", "individual"),
-        coords={"individual": ["a", "b"]},
-        attrs={"labels": ["none", "chase", "rest"]},
+        coords={"time": np.arange(4) / 2.0, "individual": ["a", "b"]},
+        attrs={"labels": ["none", "chase", "rest"], "fps": 2.0},
     )
-    bouts = pd.DataFrame({"individual": ["a", "b", "b"], "behavior": ["rest", "chase", "flee"]})
-    table = cli.time_budget_table(labels, bouts, fps=2.0).set_index(["individual", "behavior"])
-    assert table.loc[("a", "none")].tolist() == [2, 1.0, 0.5, 0]
-    assert table.loc[("a", "rest")].tolist() == [2, 1.0, 0.5, 1]
-    assert table.loc[("b", "chase")].tolist() == [3, 1.5, 0.75, 1]
-    assert table.loc[("b", "flee")].tolist() == [0, 0.0, 0.0, 1]  # a bout without frames
+    eth = bh.Ethogram.from_states(labels)
+    table = cli.summary_table(eth).set_index(["individual", "behavior"])
+    columns = ["frames", "seconds", "fraction", "n_bouts"]
+    assert table.loc[("a", "none"), columns].tolist() == [2, 1.0, 0.5, 1]
+    assert table.loc[("a", "rest"), columns].tolist() == [2, 1.0, 0.5, 1]
+    assert table.loc[("b", "chase"), columns].tolist() == [3, 1.5, 0.75, 1]
+    assert table.loc[("b", "rest"), columns].tolist() == [0, 0.0, 0.0, 0]  # never seen
 
 
 # --------------------------------------------------------------------------- info
@@ -382,4 +383,5 @@ def test_demo_writes_the_ethogram_figure_and_bout_stats(demo_run):
     assert got[got > 0].sort_index().to_dict() == counts.sort_index().to_dict()
     assert (out / "transitions.csv").is_file()
     assert "ethogram (bouts of the ground truth)" in text and "bout_stats.csv" in text
-    assert cli.time_budget_table is bh.ethogram.time_budget_table  # one implementation
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary["frames"].sum() == truth.labels.size  # every frame counted once

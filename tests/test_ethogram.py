@@ -20,7 +20,6 @@ from behavior.ethogram import (
     bout_stats,
     confusion_matrix,
     time_budget,
-    time_budget_table,
     transition_matrix,
     transitions,
 )
@@ -342,16 +341,23 @@ def test_bout_agreement_matches_greedy_iou():
         agreement(a, b, iou=0)
 
 
-def test_time_budget_table_is_the_same_from_codes_and_from_an_ethogram(social):
+def test_time_budget_counts_the_frames_of_each_code(social):
     ds, truth = social
     eth = Ethogram.from_states(truth.labels, partner=truth.partner)
-    by_codes = time_budget_table(truth.labels, truth.bouts, ds.attrs["fps"])
-    pd.testing.assert_frame_equal(time_budget_table(eth), by_codes)
-    assert list(by_codes.columns) == [
+    table = time_budget(eth).set_index(["individual", "behavior"])
+    names = truth.labels.attrs["labels"]
+    for individual in truth.labels.individual.values:
+        codes = truth.labels.sel(individual=individual).values
+        for code, name in enumerate(names):
+            frames = int((codes == code).sum())
+            assert table.loc[(individual, name), "frames"] == frames
+            assert table.loc[(individual, name), "seconds"] == pytest.approx(
+                frames / ds.attrs["fps"]
+            )
+    assert list(table.reset_index().columns[:5]) == [
         "individual",
         "behavior",
         "frames",
         "seconds",
         "fraction",
-        "n_bouts",
     ]
