@@ -40,6 +40,7 @@ from behavior.io.registry import (
     format_table,
     frontend_from_entry_point,
     pick_writer,
+    register_at_runtime,
     sniff_among,
 )
 
@@ -129,27 +130,15 @@ def register_annotation_format(frontend: Frontend, *, replace: bool = False) -> 
     >>> unregister_annotation_format("toy-annot").name
     'toy-annot'
     """
-    origin = frontend.origin if frontend.origin != "built-in" else None
-    return ANNOTATION_FORMATS.register(frontend.name, frontend, origin=origin, replace=replace)
+    return register_at_runtime(ANNOTATION_FORMATS, frontend, replace=replace)
 
 
 def unregister_annotation_format(name: str) -> Frontend:
-    """Remove an annotation format (for the rest of this process).
+    """Remove an annotation format for the rest of this process.
 
-    Parameters
-    ----------
-    name
-        Format name or alias, case-insensitive.
-
-    Returns
-    -------
-    Frontend
-        The removed format.
-
-    Raises
-    ------
-    UnknownFormatError
-        Listing the known names.
+    Like :func:`behavior.io.registry.unregister_frontend` for pose formats: ``name`` is
+    a format name or alias (case-insensitive); the removed Frontend is returned and an
+    unknown name raises :class:`~behavior.errors.UnknownFormatError` listing the known ones.
 
     Examples
     --------
@@ -182,20 +171,8 @@ def annotation_formats() -> pd.DataFrame:
 def get_annotation_format(name: str) -> Frontend:
     """Return the annotation format called ``name`` (or an alias), case-insensitive.
 
-    Parameters
-    ----------
-    name
-        ``"boris"``, ``"BENTO"``, ``"simba"`` ...
-
-    Returns
-    -------
-    Frontend
-        The format.
-
-    Raises
-    ------
-    UnknownFormatError
-        Listing the known names.
+    ``name`` is ``"boris"``, ``"BENTO"``, ``"simba"`` ...; an unknown one raises
+    :class:`~behavior.errors.UnknownFormatError` listing the known names.
 
     Examples
     --------
@@ -206,22 +183,11 @@ def get_annotation_format(name: str) -> Frontend:
 
 
 def detect_annotation_format(path: str | os.PathLike) -> Frontend:
-    """Find the annotation format of ``path`` by its content.
+    """Find the annotation format of ``path`` by its content: the most specific that accepts it.
 
-    Parameters
-    ----------
-    path
-        An annotation file.
-
-    Returns
-    -------
-    Frontend
-        The most specific format that accepts the file.
-
-    Raises
-    ------
-    FileNotFoundError, FileFormatError, UnknownFormatError
-        Missing or empty file; no (or several equally specific) formats accept it.
+    Like :func:`behavior.io.registry.detect_format` for pose files: a missing file raises
+    FileNotFoundError, an empty one FileFormatError, and a file no format (or several
+    equally specific ones) accepts UnknownFormatError listing each format's reason.
 
     Examples
     --------

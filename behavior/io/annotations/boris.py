@@ -373,22 +373,16 @@ def write_aggregated(
             )  # fmt: skip
 
 
-EVENTS = Frontend(
-    name="boris",
-    description="BORIS tabular events export (START/STOP/POINT rows; current and old layouts)",
-    suffixes=(".csv", ".tsv"),
-    sniff=sniff_events,
-    read=read_events,
-    write=write_events,
-    aliases=("BORIS", "boris-events"),
-)
-
-AGGREGATED = Frontend(
-    name="boris-aggregated",
-    description="BORIS aggregated events export (one row per bout with Start (s), Stop (s))",
-    suffixes=(".csv", ".tsv"),
-    sniff=sniff_aggregated,
-    read=read_aggregated,
-    write=write_aggregated,
-    aliases=("boris_aggregated",),
-)
+# name, description, suffixes, sniff, read, write, aliases (Frontend's field order)
+EVENTS, AGGREGATED = (
+    Frontend(*fields)
+    for fields in (
+        ("boris",
+         "BORIS tabular events export (START/STOP/POINT rows; current and old layouts)",
+         (".csv", ".tsv"), sniff_events, read_events, write_events, ("BORIS", "boris-events")),
+        ("boris-aggregated",
+         "BORIS aggregated events export (one row per bout with Start (s), Stop (s))",
+         (".csv", ".tsv"), sniff_aggregated, read_aggregated, write_aggregated,
+         ("boris_aggregated",)),
+    )
+)  # fmt: skip

@@ -424,39 +424,21 @@ def write_intervals(ethogram: Any, path: Path) -> None:
                 out.writerow([ind, beh, int(a), int(b), int(a), int(b)])
 
 
-SIMBA = Frontend(
-    name="simba",
-    description="SimBA targets CSV (index, features, one 0/1 column per behavior)",
-    suffixes=(".csv",),
-    sniff=sniff_simba,
-    read=read_simba,
-    write=write_simba,
-    aliases=("SimBA", "simba-targets"),
-)
-DEEPETHOGRAM = Frontend(
-    name="deepethogram",
-    description="DeepEthogram label CSV (index, background, one-hot behaviors)",
-    suffixes=(".csv",),
-    sniff=sniff_deepethogram,
-    read=read_deepethogram,
-    write=write_deepethogram,
-    aliases=("deg", "DeepEthogram"),
-)
-PERFRAME = Frontend(
-    name="perframe",
-    description="plain per-frame CSV: frame/time, optional individual, 0/1 per behavior",
-    suffixes=(".csv",),
-    sniff=sniff_perframe,
-    read=read_perframe,
-    write=write_perframe,
-    aliases=("per-frame", "frames-csv"),
-)
-INTERVALS = Frontend(
-    name="intervals",
-    description="intervals table: one row per bout with start, stop, behavior (DLCAnalyzer ...)",
-    suffixes=(".csv", ".tsv"),
-    sniff=sniff_intervals,
-    read=read_intervals,
-    write=write_intervals,
-    aliases=("dlcanalyzer", "intervals-csv"),
-)
+# name, description, suffixes, sniff, read, write, aliases (Frontend's field order)
+SIMBA, DEEPETHOGRAM, PERFRAME, INTERVALS = (
+    Frontend(*fields)
+    for fields in (
+        ("simba", "SimBA targets CSV (index, features, one 0/1 column per behavior)",
+         (".csv",), sniff_simba, read_simba, write_simba, ("SimBA", "simba-targets")),
+        ("deepethogram", "DeepEthogram label CSV (index, background, one-hot behaviors)",
+         (".csv",), sniff_deepethogram, read_deepethogram, write_deepethogram,
+         ("deg", "DeepEthogram")),
+        ("perframe", "plain per-frame CSV: frame/time, optional individual, 0/1 per behavior",
+         (".csv",), sniff_perframe, read_perframe, write_perframe,
+         ("per-frame", "frames-csv")),
+        ("intervals",
+         "intervals table: one row per bout with start, stop, behavior (DLCAnalyzer ...)",
+         (".csv", ".tsv"), sniff_intervals, read_intervals, write_intervals,
+         ("dlcanalyzer", "intervals-csv")),
+    )
+)  # fmt: skip
