@@ -33,7 +33,9 @@ from behavior.errors import PoseDataError
 
 __all__ = [
     "CORE_DIMS",
+    "FPS_RANGE",
     "append_log",
+    "check_fps",
     "check_time",
     "fps_of",
     "from_numpy",
@@ -470,14 +472,32 @@ def time_seconds(obj: xr.DataArray | xr.Dataset) -> np.ndarray:
     return values.astype(np.float64, copy=False)
 
 
-def _positive_fps(value: Any, name: str) -> float:
+FPS_RANGE = (1e-6, 1e6)
+"""The frame rates :func:`check_fps` accepts, in frames per second."""
+
+
+def check_fps(value: Any, name: str = "fps") -> float:
+    """The frame rate ``value`` as a float, or a PoseDataError naming ``name``.
+
+    The one rule for every frame rate the library is given or reads from a file:
+    a finite number within :data:`FPS_RANGE` (0, -30, NaN, inf, 1e300 and
+    ``"thirty"`` are refused).
+
+    Examples
+    --------
+    >>> check_fps("29.97")
+    29.97
+    >>> check_fps(0, "load_annotations(fps=)")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    behavior.errors.PoseDataError: load_annotations(fps=): expected a positive frame rate ...
+    """
     try:
         fps = float(value)
     except (TypeError, ValueError):
         raise PoseDataError(
             f"{name}: expected a positive frame rate in frames per second, found {value!r}"
         ) from None
-    if not np.isfinite(fps) or fps <= 0 or fps > 1e6 or fps < 1e-6:
+    if not np.isfinite(fps) or not FPS_RANGE[0] <= fps <= FPS_RANGE[1]:
         raise PoseDataError(
             f"{name}: expected a positive frame rate in frames per second "
             f"(between 1e-6 and 1e6), found {value!r}"
@@ -523,10 +543,10 @@ def fps_of(
     30.0
     """
     if fps is not None:
-        return _positive_fps(fps, "fps")
+        return check_fps(fps, "fps")
     own = obj.attrs.get("fps")
     if own is not None:
-        return _positive_fps(own, "attrs['fps']")
+        return check_fps(own, "attrs['fps']")
     if obj.attrs.get("time_unit") != "frames" and "time" in obj.coords:
         steps = np.diff(time_seconds(obj))
         steps = steps[np.isfinite(steps) & (steps > 0)]
@@ -563,7 +583,7 @@ def time_step(obj: xr.DataArray | xr.Dataset, fps: Any = None) -> float:
     if fps is None:
         fps = obj.attrs.get("fps")
     if fps is not None:
-        fps = _positive_fps(fps, "fps" if fps is not obj.attrs.get("fps") else "attrs['fps']")
+        fps = check_fps(fps, "fps" if fps is not obj.attrs.get("fps") else "attrs['fps']")
         return 1.0 if obj.attrs.get("time_unit") == "frames" else 1.0 / fps
     time = time_seconds(obj)
     if time.size > 1:

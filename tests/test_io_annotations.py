@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -504,3 +507,269 @@ def test_writers_need_fps_for_seconds_and_one_individual(tmp_path):
     with pytest.raises(PoseDataError, match="one individual"):
         save_annotations(two, tmp_path / "s.csv", format="simba")
     assert not list(tmp_path.iterdir())
+
+
+# -- untrusted files and arguments (issue 15) ----------------------------------------------
+
+_BIG_BENTO = """\
+Bento annotation file
+Movie file(s): m.seq
+
+Stimulus name:
+Annotation start frame: 1
+Annotation stop frame: {stop}
+Annotation framerate: 30
+
+List of channels:
+c
+
+List of annotations:
+a
+
+c----------
+>a
+Start\tStop\tDuration
+10\t20\t11
+290\t300\t11
+
+"""
+
+_MEMORY_SCRIPT = """
+import resource, sys, time
+from behavior.errors import FileFormatError
+from behavior.io.annotations import load_annotations
+
+def mib(key):
+    return int(next(l for l in open('/proc/self/status') if l.startswith(key)).split()[1]) // 1024
+
+before = mib('VmRSS')
+t = time.perf_counter()
+eth = load_annotations(sys.argv[1])
+assert eth.n_frames == 10_000_000, eth.n_frames
+print('GROWTH', mib('VmHWM') - before)
+vm = mib('VmSize') * 2**20
+resource.setrlimit(resource.RLIMIT_AS, (vm + 2 * 2**30, resource.RLIM_INFINITY))
+try:
+    load_annotations(sys.argv[2])
+except FileFormatError as err:
+    print('REFUSED', err)
+print('SECONDS', time.perf_counter() - t)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and RLIMIT_AS")
+def test_declared_length_is_bounded_and_absurd_length_refused(tmp_path):
+    """A 300-frame BENTO file declaring 10 M frames loads in bounded memory; 200 M is refused."""
+    ten, huge = tmp_path / "ten.annot", tmp_path / "huge.annot"
+    ten.write_text(_BIG_BENTO.format(stop=10_000_000))
+    huge.write_text(_BIG_BENTO.format(stop=200_000_000))
+    run = subprocess.run(
+        [sys.executable, "-c", _MEMORY_SCRIPT, str(ten), str(huge)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).parents[1],
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    refused = next(line for line in run.stdout.splitlines() if line.startswith("REFUSED"))
+    assert "huge.annot" in refused and "200000000" in refused and "50,000,000" in refused
+    assert "memory" in refused
+    seconds = float(run.stdout.split("SECONDS")[1])
+    assert seconds < 30
+    growth = int(run.stdout.split("GROWTH")[1].split()[0])  # MiB of resident memory
+    assert growth < 800  # 10 M frames: 80 MB of time, 10 MB of labels (it was 2.4 GB)
+
+
+@pytest.mark.parametrize(
+    "text,what",
+    [
+        ("start,stop,behavior\n0,1e300,x\n", "'stop'"),
+        ("start,stop,behavior\n0,1e15,x\n", "'stop'"),
+    ],
+)
+def test_huge_bout_values_refused_before_allocation(tmp_path, text, what):
+    path = tmp_path / "iv.csv"
+    path.write_text(text)
+    with pytest.raises(FileFormatError, match=f"iv.csv: {what}.*limit of 50,000,000"):
+        load_annotations(path, fps=30)
+    with pytest.raises(FileFormatError, match="iv.csv.*limit"):
+        load_annotations(path, units="frames")
+
+
+BAD_FPS = [0, -30, float("nan"), float("inf"), 1e300, 1e-300, "thirty", "x"]
+
+
+def _one_file_per_reader(tmp_path) -> dict[str, Path]:
+    eth = _with_points(_ethogram(np.eye(6, 2, dtype=bool)[:, :, None], 30.0, prefix="b"), [4])
+    files = {}
+    for fmt, name in [
+        ("boris", "e.csv"),
+        ("boris-aggregated", "a.csv"),
+        ("bento", "b.annot"),
+        ("caltech", "c.txt"),
+        ("simba", "s.csv"),
+        ("deepethogram", "d.csv"),
+        ("perframe", "p.csv"),
+        ("intervals", "i.csv"),
+    ]:
+        files[fmt] = save_annotations(eth, tmp_path / name, format=fmt)
+    return files
+
+
+@pytest.mark.parametrize("fps", BAD_FPS)
+def test_every_reader_refuses_a_bad_fps(tmp_path, fps):
+    """One rule (behavior.dataset.check_fps) for every annotation format's fps."""
+    for fmt, path in _one_file_per_reader(tmp_path).items():
+        with pytest.raises(PoseDataError, match=f"{path.name}.*fps.*positive frame rate") as err:
+            load_annotations(path, fps=fps, format=fmt)
+        assert not isinstance(err.value, UnknownFormatError)
+
+
+def test_fps_rule_is_the_dataset_rule():
+    from behavior.dataset import FPS_RANGE, check_fps
+
+    assert FPS_RANGE == (1e-6, 1e6)
+    assert check_fps("25") == 25.0 and check_fps(1e6) == 1e6
+    for bad in BAD_FPS:
+        with pytest.raises(PoseDataError, match="positive frame rate"):
+            check_fps(bad)
+
+
+def test_file_frame_rate_out_of_range_counts_as_none(tmp_path):
+    path = tmp_path / "b.annot"
+    path.write_text(
+        BENTO_FRAMES.replace("framerate: 30", "framerate: 1e300").replace(
+            "11\t20\t10\t", "0.5\t1.0\t0.5"
+        )
+    )
+    text = path.read_text()
+    path.write_text(text.replace("31\t31\t1\t", "1.5\t2.5\t1").replace("12\t20\t9\t", "2.5\t3\t.5"))
+    with pytest.raises(FileFormatError, match="b.annot.*pass fps="):
+        load_annotations(path)
+    assert load_annotations(path, fps=30).fps == 30
+
+
+def _bento_rows(rows: list[str]) -> str:
+    head = _BIG_BENTO.split("c----------")[0].format(stop=1000)
+    return head + "c----------\n>a\nStart\tStop\tDuration\n" + "\n".join(rows) + "\n\n"
+
+
+def test_bento_one_decimal_row_does_not_switch_the_file_to_seconds(tmp_path):
+    rows = [f"{10 * k + 1}\t{10 * k + 5}\t5" for k in range(20)]
+    path = tmp_path / "mixed.annot"
+    path.write_text(_bento_rows([*rows[:5], "60.5\t62\t2", *rows[5:]]))
+    with pytest.raises(FileFormatError, match=r"mixed.annot.*mix frame numbers.*line \d+: 60.5"):
+        load_annotations(path)
+    frames = load_annotations(path, units="frames")
+    assert frames.to_bouts()["start_frame"].tolist()[:7] == [0, 10, 20, 30, 40, 50, 59]
+    secs = tmp_path / "secs.annot"  # whole seconds print without a '.' in a seconds file
+    secs.write_text(_bento_rows(["1.5\t2.5\t1", "3\t4\t1", "5.25\t6\t0.75"]))
+    assert load_annotations(secs).to_bouts()["start_frame"].tolist() == [45, 90, 158]
+
+
+def test_bento_truncated_undeclared_and_past_the_end_are_named(tmp_path, caplog):
+    cut = tmp_path / "cut.annot"
+    cut.write_text(BENTO_FRAMES[: BENTO_FRAMES.index("ground_truth----------")])
+    with caplog.at_level(logging.WARNING):
+        eth = load_annotations(cut)
+    assert any("ground_truth" in i and "truncated" in i for i in eth.attrs["issues"])
+    assert "cut.annot" in caplog.text
+    half = tmp_path / "half.annot"
+    half.write_text(BENTO_FRAMES[: BENTO_FRAMES.index("12\t20")] + "12\t2")
+    issues = load_annotations(half).attrs["issues"]
+    assert any("line break" in i for i in issues)
+    odd = tmp_path / "odd.annot"
+    odd.write_text(
+        BENTO_FRAMES.replace(">sniff", ">rear").replace("12\t20\t9", "95\t130\t36")
+        + "intruder----------\n>attack\nStart\tStop\tDuration\n1\t2\t2\n\n"
+    )
+    issues = load_annotations(odd).attrs["issues"]
+    assert any("'rear'" in i and "List of annotations" in i for i in issues)
+    assert any("'intruder'" in i and "List of channels" in i for i in issues)
+    assert any("past the declared session length of 100" in i for i in issues)
+
+
+def test_caltech_truncated_is_named(tmp_path, caplog):
+    path = tmp_path / "half.txt"
+    path.write_text(
+        CALTECH[: CALTECH.index("S2:")] + "S2:\tstart\tend\ttype\n---\n\t1\t20\tother\n"
+    )
+    with caplog.at_level(logging.WARNING):
+        eth = load_annotations(path)
+    assert any("S2" in i and "truncated" in i for i in eth.attrs["issues"])
+    assert "half.txt" in caplog.text
+    header_only = tmp_path / "head.txt"
+    header_only.write_text(CALTECH[: CALTECH.index("S1:")])
+    assert any("no 'S1:'" in i for i in load_annotations(header_only).attrs["issues"])
+    backwards = tmp_path / "back.txt"
+    backwards.write_text(CALTECH.replace("\t31\t40\tother", "\t31\t4\tother"))
+    with pytest.raises(FileFormatError, match="back.txt: line 13: ends at frame 4"):
+        load_annotations(backwards)
+
+
+def test_caltech_real_file_cut_in_half_warns(shared_data, tmp_path):
+    text = (shared_data / "rat_social_dev/annotations/1_annot.txt").read_text()
+    assert (
+        load_annotations(shared_data / "rat_social_dev/annotations/1_annot.txt").attrs["issues"]
+        == []
+    )
+    cut = tmp_path / "1_annot.txt"
+    cut.write_text(text[: text.index("\n", len(text) // 2) + 1])  # a whole last line
+    assert any("truncated" in i for i in load_annotations(cut).attrs["issues"])
+
+
+@pytest.mark.parametrize("cell", ["2", ""])
+def test_simba_odd_cell_in_a_behavior_column_is_named(tmp_path, cell):
+    n = 300
+    table = pd.DataFrame({"Nose_x": np.arange(n) * 0.5, "Attack": np.arange(n) % 7 == 0})
+    table["Attack"] = table["Attack"].astype(int).astype(str)
+    table["Sniff"] = (np.arange(n) % 3 == 0).astype(int).astype(str)
+    table.loc[57, "Attack"] = cell
+    path = tmp_path / "Video_2.csv"
+    table.to_csv(path)
+    eth = load_annotations(path, format="simba")
+    assert eth.behaviors == ["Sniff"]
+    [issue] = eth.attrs["issues"]
+    assert "'Attack'" in issue and "row 59" in issue and repr(cell) in issue
+    with pytest.raises(FileFormatError, match="Video_2.csv.*Attack"):
+        load_annotations(path, format="simba", behaviors=["Attack"])
+
+
+def test_duplicated_frame_rows_are_refused(tmp_path):
+    simba = tmp_path / "dup_simba.csv"
+    simba.write_text(",Attack\n0,1\n1,0\n1,0\n2,1\n")
+    with pytest.raises(FileFormatError, match="dup_simba.csv.*repeats frame '1'"):
+        load_annotations(simba, format="simba")
+    deg = tmp_path / "dup_deg.csv"
+    deg.write_text(",background,groom\n0,1,0\n0,1,0\n")
+    with pytest.raises(FileFormatError, match="dup_deg.csv.*repeats frame"):
+        load_annotations(deg)
+    perframe = tmp_path / "dup_pf.csv"
+    perframe.write_text("frame,chase\n0,1\n1,1\n1,1\n")
+    with pytest.raises(FileFormatError, match="dup_pf.csv.*repeats"):
+        load_annotations(perframe)
+
+
+def test_non_nwb_file_read_as_nwb_is_named(tmp_path):
+    pytest.importorskip("pynwb")
+    path = tmp_path / "notes.nwb"
+    path.write_text("hello\n")
+    with pytest.raises(FileFormatError, match="notes.nwb: expected an NWB"):
+        load_annotations(path, format="nwb")
+
+
+@pytest.mark.parametrize("value", ["hello", np.zeros((3, 2)), None])
+def test_save_annotations_wants_an_ethogram(tmp_path, value):
+    with pytest.raises(PoseDataError, match="x.annot.*expected an Ethogram, found"):
+        save_annotations(value, tmp_path / "x.annot")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("n_frames", [-1, 1e300, 2.5, "10", 10**12, True])
+def test_bad_n_frames_and_where_named(tmp_path, n_frames):
+    path = tmp_path / "i.csv"
+    path.write_text("start,stop,behavior\n0,1,x\n")
+    with pytest.raises(PoseDataError, match="i.csv.*n_frames"):
+        load_annotations(path, fps=30, n_frames=n_frames)
+    with pytest.raises(PoseDataError, match="i.csv.*where"):
+        load_annotations(path, fps=30, where="ID")

@@ -52,6 +52,7 @@ __all__ = [
     "load_poses",
     "pick_writer",
     "refuse",
+    "register_at_runtime",
     "register_frontend",
     "save_poses",
     "sniff_among",
@@ -530,8 +531,15 @@ def register_frontend(frontend: Frontend, *, replace: bool = False) -> Frontend:
     >>> unregister_frontend("toy").name
     'toy'
     """
+    return register_at_runtime(FRONTENDS, frontend, replace=replace)
+
+
+def register_at_runtime(
+    registry: Registry[Frontend], frontend: Frontend, *, replace: bool = False
+) -> Frontend:
+    """Add ``frontend`` to a pose or annotation registry, its origin "runtime" unless set."""
     origin = frontend.origin if frontend.origin != "built-in" else None
-    return FRONTENDS.register(frontend.name, frontend, origin=origin, replace=replace)
+    return registry.register(frontend.name, frontend, origin=origin, replace=replace)
 
 
 def unregister_frontend(name: str) -> Frontend:

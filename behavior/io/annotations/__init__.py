@@ -19,15 +19,20 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import inspect
 import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from behavior._registry import Registry
+from behavior.dataset import check_fps
 from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
+from behavior.io.annotations._common import MAX_FRAMES
 from behavior.io.registry import (
     Frontend,
     atomic_path,
@@ -35,6 +40,7 @@ from behavior.io.registry import (
     format_table,
     frontend_from_entry_point,
     pick_writer,
+    register_at_runtime,
     sniff_among,
 )
 
@@ -124,27 +130,15 @@ def register_annotation_format(frontend: Frontend, *, replace: bool = False) -> 
     >>> unregister_annotation_format("toy-annot").name
     'toy-annot'
     """
-    origin = frontend.origin if frontend.origin != "built-in" else None
-    return ANNOTATION_FORMATS.register(frontend.name, frontend, origin=origin, replace=replace)
+    return register_at_runtime(ANNOTATION_FORMATS, frontend, replace=replace)
 
 
 def unregister_annotation_format(name: str) -> Frontend:
-    """Remove an annotation format (for the rest of this process).
+    """Remove an annotation format for the rest of this process.
 
-    Parameters
-    ----------
-    name
-        Format name or alias, case-insensitive.
-
-    Returns
-    -------
-    Frontend
-        The removed format.
-
-    Raises
-    ------
-    UnknownFormatError
-        Listing the known names.
+    Like :func:`behavior.io.registry.unregister_frontend` for pose formats: ``name`` is
+    a format name or alias (case-insensitive); the removed Frontend is returned and an
+    unknown name raises :class:`~behavior.errors.UnknownFormatError` listing the known ones.
 
     Examples
     --------
@@ -177,20 +171,8 @@ def annotation_formats() -> pd.DataFrame:
 def get_annotation_format(name: str) -> Frontend:
     """Return the annotation format called ``name`` (or an alias), case-insensitive.
 
-    Parameters
-    ----------
-    name
-        ``"boris"``, ``"BENTO"``, ``"simba"`` ...
-
-    Returns
-    -------
-    Frontend
-        The format.
-
-    Raises
-    ------
-    UnknownFormatError
-        Listing the known names.
+    ``name`` is ``"boris"``, ``"BENTO"``, ``"simba"`` ...; an unknown one raises
+    :class:`~behavior.errors.UnknownFormatError` listing the known names.
 
     Examples
     --------
@@ -201,22 +183,11 @@ def get_annotation_format(name: str) -> Frontend:
 
 
 def detect_annotation_format(path: str | os.PathLike) -> Frontend:
-    """Find the annotation format of ``path`` by its content.
+    """Find the annotation format of ``path`` by its content: the most specific that accepts it.
 
-    Parameters
-    ----------
-    path
-        An annotation file.
-
-    Returns
-    -------
-    Frontend
-        The most specific format that accepts the file.
-
-    Raises
-    ------
-    FileNotFoundError, FileFormatError, UnknownFormatError
-        Missing or empty file; no (or several equally specific) formats accept it.
+    Like :func:`behavior.io.registry.detect_format` for pose files: a missing file raises
+    FileNotFoundError, an empty one FileFormatError, and a file no format (or several
+    equally specific ones) accepts UnknownFormatError listing each format's reason.
 
     Examples
     --------
@@ -264,6 +235,7 @@ def load_annotations(
     []
     """
     path = Path(path)
+    fps, options = _checked_arguments(path, fps, options)
     if format == "auto":
         frontend = detect_annotation_format(path)
     else:
@@ -273,6 +245,7 @@ def load_annotations(
         if not frontend.reads:
             raise UnknownFormatError(f"annotation format {frontend.name!r} cannot be read")
     assert frontend.read is not None
+    _known_options(path, frontend, options)
     try:
         ethogram = frontend.read(path, fps=fps, **options)
     except FileFormatError:
@@ -281,6 +254,50 @@ def load_annotations(
         raise FileFormatError(f"{path}: read as {frontend.name} but {err}") from err
     logger.debug("loaded annotations %s as %s", path, frontend.name)
     return ethogram
+
+
+def _checked_arguments(
+    path: Path, fps: Any, options: dict[str, Any]
+) -> tuple[float | None, dict[str, Any]]:
+    """``fps``, ``n_frames`` and ``where`` checked once for every reader (named errors)."""
+    where = f"load_annotations({str(path)!r})"
+    if fps is not None:
+        fps = check_fps(fps, f"{where}: fps")
+    options = dict(options)
+    n_frames = options.get("n_frames")
+    if n_frames is not None:
+        if isinstance(n_frames, bool) or not isinstance(n_frames, int | np.integer):
+            raise PoseDataError(
+                f"{where}: n_frames: expected a whole number of frames, found {n_frames!r}"
+            )
+        if not 0 <= n_frames <= MAX_FRAMES:
+            raise PoseDataError(
+                f"{where}: n_frames: expected 0 to {MAX_FRAMES:,} frames, found {n_frames!r}"
+            )
+        options["n_frames"] = int(n_frames)
+    rows = options.get("where")
+    if rows is not None and not isinstance(rows, Mapping):
+        raise PoseDataError(
+            f"{where}: where: expected a mapping of column to value, found {rows!r}"
+        )
+    return fps, options
+
+
+def _known_options(path: Path, frontend: Frontend, options: dict[str, Any]) -> None:
+    """A PoseDataError naming the options the format's reader does not take."""
+    try:
+        parameters = inspect.signature(frontend.read).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: let it check
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return
+    unknown = sorted(set(options) - set(parameters))
+    if unknown:
+        takes = sorted(n for n in parameters if n not in ("path", "fps"))
+        raise PoseDataError(
+            f"load_annotations({str(path)!r}): the {frontend.name} reader takes no option "
+            f"{unknown}; it takes {takes}"
+        )
 
 
 def save_annotations(
@@ -311,6 +328,13 @@ def save_annotations(
     --------
     >>> save_annotations(eth, "session.annot")  # doctest: +SKIP
     """
+    from behavior.ethogram import Ethogram
+
+    if not isinstance(ethogram, Ethogram):
+        raise PoseDataError(
+            f"save_annotations({str(path)!r}): expected an Ethogram, found "
+            f"{type(ethogram).__name__} {_short(ethogram)}"
+        )
     path = Path(path)
     frontend = pick_writer(ANNOTATION_FORMATS, path, format, what="annotation")
     assert frontend.write is not None
@@ -318,3 +342,8 @@ def save_annotations(
         frontend.write(ethogram, tmp, **options)
     logger.info("wrote annotations %s as %s", path, frontend.name)
     return path
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

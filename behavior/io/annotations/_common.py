@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from behavior.bouts import BOUT_COLUMNS
+from behavior.dataset import check_fps
 from behavior.errors import FileFormatError, PoseDataError
 
 logger = logging.getLogger(__name__)
@@ -51,28 +51,80 @@ class Parsed:
     attrs: dict[str, Any] = field(default_factory=dict)
 
 
-def frames_from_seconds(seconds: Any, fps: float) -> np.ndarray:
-    """Nearest frame index of each time in seconds (``round(t * fps)``)."""
-    return np.rint(np.asarray(seconds, dtype=np.float64) * float(fps)).astype(np.int64)
+MAX_FRAMES = 50_000_000
+"""The longest session an annotation file may declare or reach, in frames.
+
+An Ethogram holds every frame in memory (a float time and one bool per behavior
+and individual), so a file claiming more (19 days at 30 fps) is refused rather
+than allocated; pass ``n_frames=`` where a reader takes it to set the length."""
+
+
+def check_length(path: Path, frames: Any, what: str) -> None:
+    """A FileFormatError naming ``what`` when a frame count or index is beyond MAX_FRAMES."""
+    value = float(frames)
+    if not np.isfinite(value) or abs(value) > MAX_FRAMES:
+        raise FileFormatError(
+            f"{path}: {what} is {frames!r} frames, beyond the limit of {MAX_FRAMES:,} frames "
+            "(an ethogram holds every frame in memory); check the file"
+        )
+
+
+def frame_numbers(path: Path, values: Any, what: str, fps: float | None = None) -> np.ndarray:
+    """Frame indexes from numbers in a file: ``round(t * fps)`` for seconds, else truncated.
+
+    Refuses (naming the file and ``what``) non-finite values and any beyond MAX_FRAMES,
+    before the cast to integers that would wrap them around.
+    """
+    numbers = np.asarray(values, dtype=np.float64)
+    if fps is not None:
+        numbers = numbers * float(fps)
+    bad = np.flatnonzero(~np.isfinite(numbers) | (np.abs(numbers) > MAX_FRAMES))
+    if bad.size:
+        check_length(path, numbers[bad[0]], f"{what} (value {int(bad[0]) + 1})")
+    return (np.rint(numbers) if fps is not None else np.trunc(numbers)).astype(np.int64)
+
+
+def frames_from_seconds(path: Path, seconds: Any, fps: float, what: str) -> np.ndarray:
+    """Nearest frame index of each time in seconds (``round(t * fps)``), range-checked."""
+    return frame_numbers(path, seconds, what, fps=fps)
 
 
 def need_fps(path: Path, fps: float | None, what: str) -> float:
     """The fps, or a FileFormatError saying the file's times need one."""
-    if fps is None or not np.isfinite(fps) or fps <= 0:
+    if fps is None:
         raise FileFormatError(
             f"{path}: {what} are in seconds and the file gives no frame rate; "
             f"pass fps= (frames per second) to load_annotations"
         )
-    return float(fps)
+    return file_fps(path, fps, "fps")
+
+
+def file_fps(path: Path, fps: Any, name: str) -> float:
+    """:func:`behavior.dataset.check_fps` as a FileFormatError naming the file."""
+    try:
+        return check_fps(fps, name)
+    except PoseDataError as err:
+        raise FileFormatError(f"{path}: {err}") from err
 
 
 def positive_fps(value: Any) -> float | None:
-    """A positive finite float from a file field, else None ('NA', '', 0 ...)."""
+    """A frame rate from a file field that :func:`~behavior.dataset.check_fps` accepts, else None.
+
+    ('NA', '', 0, NaN, 1e300 ... read as "no frame rate given").
+    """
     try:
-        fps = float(value)
+        return check_fps(value)
+    except PoseDataError:
+        return None
+
+
+def positive_number(value: Any) -> float | None:
+    """A positive finite float from a file field (a duration, a frame count), else None."""
+    try:
+        number = float(value)
     except (TypeError, ValueError):
         return None
-    return fps if np.isfinite(fps) and fps > 0 else None
+    return number if np.isfinite(number) and number > 0 else None
 
 
 def bouts_table(rows: list[tuple[str, str, int, int]]) -> pd.DataFrame:
@@ -154,14 +206,8 @@ def to_ethogram(parsed: Parsed, path: Path):
             )
         bouts = _merge_overlaps(bouts, issues)
 
-    n = parsed.n_frames or 0
-    if parsed.masks is not None:
-        n = parsed.masks.shape[0]
-    if len(bouts):
-        n = max(n, int(bouts["stop_frame"].max()))
-    if len(points):
-        n = max(n, int(points["frame"].max()) + 1)
-    fps = parsed.fps
+    n = _length(parsed, bouts, points, path)
+    fps = file_fps(path, parsed.fps, "fps") if parsed.fps is not None else None
     if parsed.time is not None:
         time = np.asarray(parsed.time, dtype=np.float64)
         time_unit = "seconds"
@@ -192,15 +238,21 @@ def to_ethogram(parsed: Parsed, path: Path):
         )
         eth = Ethogram.from_masks(da)
     else:
-        table = full_bouts(bouts, time, fps)
-        eth = Ethogram.from_bouts(
-            table,
-            xr.DataArray(time, dims="time", coords={"time": time}, attrs={"time_unit": time_unit}),
-            behaviors=behaviors,
-            individuals=individuals,
-            exclusive=parsed.exclusive,
-            fps=fps,
+        # frame-exact bouts fill one bool per frame, behavior and individual: nothing else
+        # of the session's length is allocated
+        masks = np.zeros((n, len(behaviors), len(individuals)), dtype=bool)
+        b_index = {name: k for k, name in enumerate(behaviors)}
+        i_index = {name: k for k, name in enumerate(individuals)}
+        for row in bouts.itertuples():
+            b, i = b_index[str(row.behavior)], i_index[str(row.individual)]
+            masks[int(row.start_frame) : int(row.stop_frame), b, i] = True
+        da = xr.DataArray(
+            masks,
+            dims=("time", "behavior", "individual"),
+            coords={"time": time, "behavior": behaviors, "individual": individuals},
+            attrs={"time_unit": time_unit, **({"fps": fps} if fps else {})},
         )
+        eth = Ethogram(da, exclusive=parsed.exclusive, attrs=dict(da.attrs))
     point_table = None
     if len(points):
         frames = points["frame"].to_numpy(np.int64)
@@ -237,28 +289,39 @@ def to_ethogram(parsed: Parsed, path: Path):
     return eth
 
 
-def full_bouts(bouts: pd.DataFrame, time: np.ndarray, fps: float | None) -> pd.DataFrame:
-    """Frame bouts completed to :data:`BOUT_COLUMNS` with times from ``time``."""
-    starts = bouts["start_frame"].to_numpy(np.int64)
-    stops = bouts["stop_frame"].to_numpy(np.int64)
-    step = 1.0 / fps if fps else (float(np.median(np.diff(time))) if time.size > 1 else 1.0)
-    stop_time = np.append(time[1:], time[-1] + step) if time.size else time
-    start = time[starts] if starts.size else np.empty(0)
-    stop = stop_time[stops - 1] if stops.size else np.empty(0)
-    return pd.DataFrame(
-        {
-            "individual": bouts["individual"].astype(str).to_numpy(object),
-            "other": np.full(starts.size, "", dtype=object),
-            "behavior": bouts["behavior"].astype(str).to_numpy(object),
-            "start_frame": starts,
-            "stop_frame": stops,
-            "n_frames": stops - starts,
-            "start": np.asarray(start, dtype=np.float64),
-            "stop": np.asarray(stop, dtype=np.float64),
-            "duration": np.asarray(stop, dtype=np.float64) - np.asarray(start, dtype=np.float64),
-        },
-        columns=BOUT_COLUMNS,
-    )
+def _length(parsed: Parsed, bouts: pd.DataFrame, points: pd.DataFrame, path: Path) -> int:
+    """The session length in frames: the declared one, extended to the last bout or point.
+
+    Every count is checked against MAX_FRAMES before anything that long is allocated;
+    bouts or points past a declared length are listed as issues.
+    """
+    declared = parsed.n_frames
+    if declared is not None:
+        check_length(path, declared, "the declared session length")
+        if declared < 0:
+            raise FileFormatError(
+                f"{path}: the declared session length is {declared} frames; expected 0 or more"
+            )
+    n = int(declared or 0)
+    if parsed.masks is not None:
+        n = parsed.masks.shape[0]
+    last = int(bouts["stop_frame"].max()) if len(bouts) else 0
+    if len(points):
+        last = max(last, int(points["frame"].max()) + 1)
+        if int(points["frame"].min()) < 0:
+            raise FileFormatError(
+                f"{path}: a point event lies before the first frame "
+                f"(at frame {int(points['frame'].min())})"
+            )
+    check_length(path, last, "the last bout or point's end")
+    if declared is not None and parsed.masks is None and last > declared:
+        beyond = int((bouts["stop_frame"] > declared).sum()) if len(bouts) else 0
+        beyond += int((points["frame"] >= declared).sum()) if len(points) else 0
+        parsed.issues.append(
+            f"{beyond} bout(s) or point(s) end past the declared session length of {declared} "
+            f"frames (the last at frame {last}); the session is extended to {last} frames"
+        )
+    return max(n, last)
 
 
 @dataclass

@@ -33,11 +33,13 @@ from behavior.io.annotations._common import (
     Parsed,
     as_float,
     bouts_table,
+    check_length,
     fmt_seconds,
     frames_from_seconds,
     need_fps,
     points_table,
     positive_fps,
+    positive_number,
     read_table,
     read_text,
     split_row,
@@ -123,19 +125,20 @@ def _file_fps(table: pd.DataFrame) -> float | None:
     return None
 
 
-def _file_frames(table: pd.DataFrame, fps: float) -> int | None:
+def _file_frames(path: Path, table: pd.DataFrame, fps: float) -> int | None:
     for column in _DURATION_COLUMNS:
         if column in table:
             for value in table[column]:
-                seconds = positive_fps(str(value).split(";")[0])
+                seconds = positive_number(str(value).split(";")[0])
                 if seconds is not None:
+                    check_length(path, seconds * fps, f"the {column!r} ({seconds} s)")
                     return round(seconds * fps)
     return None
 
 
 def _pair(path: Path, table: pd.DataFrame, type_column: str, fps: float, strict: bool) -> Parsed:
     times = as_float(path, table["Time"], "Time")
-    frames = frames_from_seconds(times, fps)
+    frames = frames_from_seconds(path, times, fps, "'Time'")
     subjects = [_subject(s) for s in table["Subject"]] if "Subject" in table else None
     if subjects is None:
         subjects = [DEFAULT_INDIVIDUAL] * len(table)
@@ -221,7 +224,7 @@ def read_events(
     table = table[table["Time"].astype(str).str.strip() != ""]
     fps = need_fps(path, fps if fps is not None else _file_fps(table), "BORIS event times")
     parsed = _pair(path, table, type_column, fps, strict)
-    parsed.n_frames = n_frames if n_frames is not None else _file_frames(table, fps)
+    parsed.n_frames = n_frames if n_frames is not None else _file_frames(path, table, fps)
     if "Observation id" in table and len(table):
         parsed.attrs["observation_id"] = str(table["Observation id"].iloc[0])
     elif "Observation id" in meta:
@@ -243,7 +246,9 @@ def read_aggregated(
         raise FileFormatError(f"{path}: BORIS aggregated table lacks column(s) {missing}")
     table = _pick_observation(path, table, observation)
     fps = need_fps(path, fps if fps is not None else _file_fps(table), "BORIS bout times")
-    starts = frames_from_seconds(as_float(path, table["Start (s)"], "Start (s)"), fps)
+    starts = frames_from_seconds(
+        path, as_float(path, table["Start (s)"], "Start (s)"), fps, "'Start (s)'"
+    )
     kinds = (
         [str(k).strip().upper() for k in table["Behavior type"]]
         if "Behavior type" in table
@@ -251,7 +256,7 @@ def read_aggregated(
     )
     points_mask = np.array([k == "POINT" for k in kinds], dtype=bool)
     stop_values = table["Stop (s)"].where(~points_mask, table["Start (s)"])
-    stops = frames_from_seconds(as_float(path, stop_values, "Stop (s)"), fps)
+    stops = frames_from_seconds(path, as_float(path, stop_values, "Stop (s)"), fps, "'Stop (s)'")
     subjects = (
         [_subject(s) for s in table["Subject"]]
         if "Subject" in table
@@ -267,7 +272,7 @@ def read_aggregated(
     parsed = Parsed(
         source="boris-aggregated",
         fps=fps,
-        n_frames=n_frames if n_frames is not None else _file_frames(table, fps),
+        n_frames=n_frames if n_frames is not None else _file_frames(path, table, fps),
         bouts=bouts_table(bouts),
         points=points_table(points),
         behaviors=None,  # from the bouts; point-only behaviors stay in .points
@@ -368,22 +373,16 @@ def write_aggregated(
             )  # fmt: skip
 
 
-EVENTS = Frontend(
-    name="boris",
-    description="BORIS tabular events export (START/STOP/POINT rows; current and old layouts)",
-    suffixes=(".csv", ".tsv"),
-    sniff=sniff_events,
-    read=read_events,
-    write=write_events,
-    aliases=("BORIS", "boris-events"),
-)
-
-AGGREGATED = Frontend(
-    name="boris-aggregated",
-    description="BORIS aggregated events export (one row per bout with Start (s), Stop (s))",
-    suffixes=(".csv", ".tsv"),
-    sniff=sniff_aggregated,
-    read=read_aggregated,
-    write=write_aggregated,
-    aliases=("boris_aggregated",),
-)
+# name, description, suffixes, sniff, read, write, aliases (Frontend's field order)
+EVENTS, AGGREGATED = (
+    Frontend(*fields)
+    for fields in (
+        ("boris",
+         "BORIS tabular events export (START/STOP/POINT rows; current and old layouts)",
+         (".csv", ".tsv"), sniff_events, read_events, write_events, ("BORIS", "boris-events")),
+        ("boris-aggregated",
+         "BORIS aggregated events export (one row per bout with Start (s), Stop (s))",
+         (".csv", ".tsv"), sniff_aggregated, read_aggregated, write_aggregated,
+         ("boris_aggregated",)),
+    )
+)  # fmt: skip

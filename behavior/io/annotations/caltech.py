@@ -4,7 +4,9 @@ Layout: ``Caltech Behavior Annotator - Annotation File``, a blank line,
 ``Configuration file:`` and one ``<behavior> <key>`` line per behavior up to a
 blank line, then one block per stream: ``S1: start end type``, a dashed line,
 and ``<start> <end> <type>`` rows in 1-based inclusive frames that tile the
-whole video. Rows of the background type (``other`` unless ``background=``)
+whole video (a gap, an overlap, streams of different lengths or a missing
+final line break are listed in ``attrs["issues"]``: signs of a truncated or
+edited file). Rows of the background type (``other`` unless ``background=``)
 make no bout.
 
 Streams become individuals named ``S1``, ``S2`` ... (``individuals=`` renames
@@ -27,6 +29,7 @@ from behavior.errors import FileFormatError, PoseDataError
 from behavior.io.annotations._common import (
     Parsed,
     bouts_table,
+    check_length,
     read_text,
     to_ethogram,
     view,
@@ -60,7 +63,8 @@ def read(
     individuals: Sequence[str] | None = None,
 ):
     """Read a Caltech Behavior Annotator file into an Ethogram (streams as individuals)."""
-    lines = [line.strip() for line in read_text(path).splitlines()]
+    text = read_text(path)
+    lines = [line.strip() for line in text.splitlines()]
     if not lines or lines[0].lower() != HEADER.lower():
         raise FileFormatError(f"{path}: expected first line {HEADER!r}")
     behaviors: list[str] = []
@@ -73,6 +77,8 @@ def read(
         i += 1
     streams: list[str] = []
     rows: list[tuple[str, str, int, int]] = []
+    ends: dict[str, int] = {}
+    issues: list[str] = []
     n_frames = 0
     current = None
     for k in range(i, len(lines)):
@@ -80,7 +86,10 @@ def read(
         match = _STREAM.match(line)
         if match:
             current = f"S{int(match.group(1))}"
+            if current in streams:
+                raise FileFormatError(f"{path}: line {k + 1}: stream {current} appears twice")
             streams.append(current)
+            ends[current] = 0
             continue
         if not line or set(line) == {"-"}:
             continue
@@ -96,6 +105,17 @@ def read(
             raise FileFormatError(
                 f"{path}: line {k + 1}: expected '<start> <end> <type>' in frames, found {line!r}"
             ) from err
+        check_length(path, end, f"line {k + 1}: the end frame")
+        if end < start:
+            raise FileFormatError(
+                f"{path}: line {k + 1}: ends at frame {end} before it starts at {start}"
+            )
+        if start != ends[current] + 1:
+            issues.append(
+                f"line {k + 1}: stream {current} row starts at frame {start}, expected "
+                f"{ends[current] + 1} (rows of a stream tile the video)"
+            )
+        ends[current] = end
         n_frames = max(n_frames, end)
         if kind != background:
             rows.append((current, kind, start - 1, end))
@@ -104,6 +124,7 @@ def read(
         raise FileFormatError(
             f"individuals: expected {len(streams)} names, one per stream of {path}, found {names}"
         )
+    issues += _truncation(text, streams, ends)
     rename = dict(zip(streams, names, strict=True))
     parsed = Parsed(
         source="caltech",
@@ -113,8 +134,29 @@ def read(
         behaviors=[b for b in behaviors if b != background] or None,
         individuals=names or None,
         exclusive=len(streams) == 1,
+        issues=issues,
     )
     return to_ethogram(parsed, path)
+
+
+def _truncation(text: str, streams: list[str], ends: dict[str, int]) -> list[str]:
+    """Signs that the file was cut short: no final line break, no stream, uneven streams."""
+    issues = []
+    if text and not text.endswith(("\n", "\r")):
+        issues.append("the file does not end with a line break: it may be truncated")
+    if not streams:
+        issues.append("no 'S1:' stream block: the file holds no bouts (truncated?)")
+    empty = [s for s in streams if not ends[s]]
+    if empty:
+        issues.append(f"stream(s) {empty} hold no rows (truncated?)")
+    longest = max(ends.values(), default=0)
+    short = {s: e for s, e in ends.items() if 0 < e < longest}
+    if short:
+        issues.append(
+            f"stream(s) {short} end before frame {longest}, where the longest stream ends: "
+            "the file may be truncated"
+        )
+    return issues
 
 
 def write(ethogram: Any, path: Path, *, background: str = "other") -> None:

@@ -56,24 +56,30 @@ def sniff(probe: Probe) -> Verdict:
 def read(path: Path, *, fps: float | None = None, table: str | None = None):
     """Read behavior bouts from an NWB TimeIntervals table into an Ethogram."""
     pynwb = require_module("pynwb", "nwb", "reading NWB annotation files")
-    with pynwb.NWBHDF5IO(str(path), "r") as io:
-        nwb = io.read()
-        intervals = dict(nwb.intervals or {})
-        names = [n for n, t in intervals.items() if "behavior" in t.colnames]
-        name = table or ("behavior" if "behavior" in names else (names[0] if names else None))
-        if name is None or name not in intervals:
-            raise FileFormatError(
-                f"{path}: no intervals table {table or ''} with a 'behavior' column; "
-                f"tables: {list(intervals)}"
-            )
-        df = intervals[name].to_dataframe()
-        description = intervals[name].description or ""
+    try:
+        df, description = _table(pynwb, path, table)
+    except FileFormatError:
+        raise
+    except (
+        OSError,
+        RuntimeError,
+        KeyError,
+        ValueError,
+        TypeError,
+        AttributeError,
+        IndexError,
+    ) as err:
+        # h5py / hdmf on a file that is not NWB, or a damaged one
+        raise FileFormatError(
+            f"{path}: expected an NWB (HDF5) file with an intervals table, "
+            f"found one that cannot be read ({type(err).__name__}: {err})"
+        ) from err
     meta = _META.search(description)
     if fps is None and meta:
         fps = float(meta.group(1))
     fps = need_fps(path, fps, "NWB interval times")
-    start = frames_from_seconds(df["start_time"].to_numpy(float), fps)
-    stop = frames_from_seconds(df["stop_time"].to_numpy(float), fps)
+    start = frames_from_seconds(path, df["start_time"].to_numpy(float), fps, "a start_time")
+    stop = frames_from_seconds(path, df["stop_time"].to_numpy(float), fps, "a stop_time")
     behaviors = [str(b) for b in df["behavior"]]
     subjects = (
         [str(s) for s in df["individual"]] if "individual" in df else [DEFAULT_INDIVIDUAL] * len(df)
@@ -94,6 +100,21 @@ def read(path: Path, *, fps: float | None = None, table: str | None = None):
         individuals=list(dict.fromkeys(subjects)) or None,
     )  # fmt: skip
     return to_ethogram(parsed, path)
+
+
+def _table(pynwb: Any, path: Path, table: str | None) -> tuple[Any, str]:
+    """The chosen intervals table as a DataFrame, and its description."""
+    with pynwb.NWBHDF5IO(str(path), "r") as io:
+        nwb = io.read()
+        intervals = dict(nwb.intervals or {})
+        names = [n for n, t in intervals.items() if "behavior" in t.colnames]
+        name = table or ("behavior" if "behavior" in names else (names[0] if names else None))
+        if name is None or name not in intervals:
+            raise FileFormatError(
+                f"{path}: no intervals table {table or ''} with a 'behavior' column; "
+                f"tables: {list(intervals)}"
+            )
+        return intervals[name].to_dataframe(), intervals[name].description or ""
 
 
 def write(

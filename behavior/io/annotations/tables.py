@@ -46,6 +46,7 @@ from behavior.io.annotations._common import (
     as_float,
     bouts_table,
     fmt_seconds,
+    frame_numbers,
     frames_from_seconds,
     need_fps,
     points_table,
@@ -121,26 +122,59 @@ def sniff_simba(probe: Probe) -> Verdict:
 def read_simba(path: Path, *, fps: float | None = None, behaviors: Sequence[str] | None = None):
     """Read a SimBA targets CSV (0/1 column per behavior) into an Ethogram."""
     table = read_table(path, read_text(path))
+    _unique_index(path, table)
     columns = list(table.columns)[1:]
+    issues: list[str] = []
     if behaviors is None:
-        behaviors = [
+        candidates = [
             c
             for c in columns
-            if not str(c).endswith(_POSE_ENDINGS)
-            and not str(c).startswith("Probability_")
-            and _is_binary(table[c])
+            if not str(c).endswith(_POSE_ENDINGS) and not str(c).startswith("Probability_")
         ]
+        behaviors = [c for c in candidates if _is_binary(table[c])]
+        issues += [_almost_binary(table[c], c) for c in candidates if c not in behaviors]
+        issues = [issue for issue in issues if issue]
         if not behaviors:
-            raise FileFormatError(f"{path}: no column holds only 0 and 1; pass behaviors=")
+            raise FileFormatError(
+                f"{path}: no column holds only 0 and 1; pass behaviors="
+                + ("; " + "; ".join(issues) if issues else "")
+            )
     missing = [b for b in behaviors if b not in table]
     if missing:
         raise FileFormatError(f"{path}: behavior column(s) {missing} not found in {columns}")
     masks = _masks(path, table, list(behaviors))
     return to_ethogram(
         Parsed(source="simba", fps=fps, masks=masks[:, :, None], behaviors=list(behaviors),
-               individuals=[DEFAULT_INDIVIDUAL]),
+               individuals=[DEFAULT_INDIVIDUAL], issues=issues),
         path,
     )  # fmt: skip
+
+
+def _almost_binary(values: pd.Series, column: str) -> str | None:
+    """An issue naming the cell when a column is 0/1 but for a few cells (a typo, a blank)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = np.flatnonzero(~numbers.isin([0, 1]).to_numpy())
+    if not len(values) or not bad.size or bad.size > max(1, len(values) // 100):
+        return None
+    k = int(bad[0])
+    return (
+        f"column {column!r} holds 0/1 but for {bad.size} cell(s) (row {k + 2}: "
+        f"{values.iloc[k]!r}); not read as a behavior: fix the cell or pass behaviors="
+    )
+
+
+def _unique_index(path: Path, table: pd.DataFrame) -> None:
+    """Refuse a per-frame table whose index column repeats a frame (a duplicated row)."""
+    if not len(table.columns):
+        return
+    index = table.iloc[:, 0]
+    repeats = index[index.duplicated()]
+    if len(repeats) and pd.to_numeric(index, errors="coerce").notna().all():
+        k = int(repeats.index[0])
+        raise FileFormatError(
+            f"{path}: index column {table.columns[0]!r} repeats frame {repeats.iloc[0]!r} "
+            f"(row {k + 2}); expected one row per frame"
+        )
 
 
 def _masks(path: Path, table: pd.DataFrame, behaviors: list[str]) -> np.ndarray:
@@ -176,6 +210,7 @@ def sniff_deepethogram(probe: Probe) -> Verdict:
 def read_deepethogram(path: Path, *, fps: float | None = None):
     """Read a DeepEthogram label CSV (one-hot with 'background') into an Ethogram."""
     table = read_table(path, read_text(path))
+    _unique_index(path, table)
     if "background" not in table:
         raise FileFormatError(
             f"{path}: expected a 'background' column, found {list(table.columns)}"
@@ -337,9 +372,10 @@ def read_intervals(
     b = as_float(path, table[stop_c], stop_c)
     if units == "seconds":
         fps = need_fps(path, fps, f"interval times ({start_c!r}, {stop_c!r})")
-        a_f, b_f = frames_from_seconds(a, fps), frames_from_seconds(b, fps)
+        a_f = frames_from_seconds(path, a, fps, repr(start_c))
+        b_f = frames_from_seconds(path, b, fps, repr(stop_c))
     elif units == "frames":
-        a_f, b_f = a.astype(np.int64), b.astype(np.int64)
+        a_f, b_f = frame_numbers(path, a, repr(start_c)), frame_numbers(path, b, repr(stop_c))
     else:
         raise FileFormatError(f"units: expected 'seconds' or 'frames', found {units!r}")
     behaviors = [str(x).strip() for x in table[beh_c]]
@@ -388,39 +424,21 @@ def write_intervals(ethogram: Any, path: Path) -> None:
                 out.writerow([ind, beh, int(a), int(b), int(a), int(b)])
 
 
-SIMBA = Frontend(
-    name="simba",
-    description="SimBA targets CSV (index, features, one 0/1 column per behavior)",
-    suffixes=(".csv",),
-    sniff=sniff_simba,
-    read=read_simba,
-    write=write_simba,
-    aliases=("SimBA", "simba-targets"),
-)
-DEEPETHOGRAM = Frontend(
-    name="deepethogram",
-    description="DeepEthogram label CSV (index, background, one-hot behaviors)",
-    suffixes=(".csv",),
-    sniff=sniff_deepethogram,
-    read=read_deepethogram,
-    write=write_deepethogram,
-    aliases=("deg", "DeepEthogram"),
-)
-PERFRAME = Frontend(
-    name="perframe",
-    description="plain per-frame CSV: frame/time, optional individual, 0/1 per behavior",
-    suffixes=(".csv",),
-    sniff=sniff_perframe,
-    read=read_perframe,
-    write=write_perframe,
-    aliases=("per-frame", "frames-csv"),
-)
-INTERVALS = Frontend(
-    name="intervals",
-    description="intervals table: one row per bout with start, stop, behavior (DLCAnalyzer ...)",
-    suffixes=(".csv", ".tsv"),
-    sniff=sniff_intervals,
-    read=read_intervals,
-    write=write_intervals,
-    aliases=("dlcanalyzer", "intervals-csv"),
-)
+# name, description, suffixes, sniff, read, write, aliases (Frontend's field order)
+SIMBA, DEEPETHOGRAM, PERFRAME, INTERVALS = (
+    Frontend(*fields)
+    for fields in (
+        ("simba", "SimBA targets CSV (index, features, one 0/1 column per behavior)",
+         (".csv",), sniff_simba, read_simba, write_simba, ("SimBA", "simba-targets")),
+        ("deepethogram", "DeepEthogram label CSV (index, background, one-hot behaviors)",
+         (".csv",), sniff_deepethogram, read_deepethogram, write_deepethogram,
+         ("deg", "DeepEthogram")),
+        ("perframe", "plain per-frame CSV: frame/time, optional individual, 0/1 per behavior",
+         (".csv",), sniff_perframe, read_perframe, write_perframe,
+         ("per-frame", "frames-csv")),
+        ("intervals",
+         "intervals table: one row per bout with start, stop, behavior (DLCAnalyzer ...)",
+         (".csv", ".tsv"), sniff_intervals, read_intervals, write_intervals,
+         ("dlcanalyzer", "intervals-csv")),
+    )
+)  # fmt: skip
