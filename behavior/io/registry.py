@@ -1107,9 +1107,15 @@ def atomic_path(
             raise _write_failure(err, tmp, path, existed) from err
         if verify is not None:
             try:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the reader's warnings were the writer's data
-                    verify(tmp)
+                quiet = logging.getLogger("behavior")
+                level = quiet.level
+                quiet.setLevel(logging.ERROR)  # the reader's remarks are about the writer's data
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        verify(tmp)
+                finally:
+                    quiet.setLevel(level)
             except Exception as err:
                 message = f"{type(err).__name__}: {err}".replace(str(tmp), str(path))
                 raise FileWriteError(
