@@ -1008,6 +1008,13 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+# How HDF5 and netCDF word a failed write in the RuntimeErrors they raise.
+_IO_MESSAGE = re.compile(
+    r"HDF error|errno\s*=\s*\d+|No space left|File too large|quota exceeded|write failed",
+    re.IGNORECASE,
+)
+
+
 def _write_failure(err: BaseException, tmp: Path, path: Path, existed: bool) -> Exception:
     """The error to raise for a failed write: names ``path``, never the temporary file."""
     message = str(err).replace(str(tmp), str(path)).replace(tmp.name, path.name)
@@ -1018,24 +1025,27 @@ def _write_failure(err: BaseException, tmp: Path, path: Path, existed: bool) -> 
         if message == str(err):
             return err
         return type(err)(message if str(path.name) in message else f"{path}: {message}")
-    if isinstance(err, OSError | RuntimeError):  # the disk, or HDF5 / netCDF reporting it
+    if isinstance(err, OSError) or (isinstance(err, RuntimeError) and _IO_MESSAGE.search(message)):
         reason = message.strip() or type(err).__name__
+        code = getattr(err, "errno", None) or _errno_in(message)
         what = (
             "the disk is full"
-            if getattr(err, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+            if code in (errno.ENOSPC, errno.EDQUOT)
             else "the file grew past the size limit"
-            if getattr(err, "errno", None) == errno.EFBIG
+            if code == errno.EFBIG
             else "the write failed"
         )
         out = FileWriteError(f"{path}: could not write the file ({what}: {reason}); {kept}")
-        out.errno = getattr(err, "errno", None) or _errno_in(message)  # str() stays the message
+        out.errno = code  # str() stays the message
         return out
+    same = err
     if message != str(err):
         try:
-            return type(err)(message)
-        except Exception:  # a type that wants other arguments: keep it, with a note
-            err.add_note(f"while writing {path} ({kept})")
-    return err  # type: ignore[return-value]
+            same = type(err)(message)
+        except Exception:  # a type that wants other arguments: keep it as it is
+            same = err
+    same.add_note(f"while writing {path} ({kept})")
+    return same  # type: ignore[return-value]
 
 
 def _errno_in(message: str) -> int | None:
