@@ -362,6 +362,16 @@ def test_format_refusal_names_the_users_file_not_the_temporary(small_poses, tmp_
     assert "fly.csv" in message and ".tmp" not in message and "bhv-" not in message, message
 
 
+def test_writer_refusal_without_a_file_name_gets_the_users_file(tmp_path):
+    """A writer's refusal that names only an argument ("space: ...") is prefixed with the file."""
+    rng = np.random.default_rng(0)
+    ds3 = bh.from_numpy(rng.normal(size=(10, 3, 2, 1)), None, fps=30)
+    with pytest.raises(PoseDataError) as info:
+        save_poses(ds3, tmp_path / "fly.analysis.h5")
+    assert str(info.value).startswith(str(tmp_path / "fly.analysis.h5")), str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_annotation_refusal_names_the_users_file_not_the_temporary(tmp_path):
     ns: dict = {}
     exec(CASES_SOURCE, ns)
@@ -414,7 +424,7 @@ def test_stale_temporaries_are_removed_on_the_next_write(small_poses, tmp_path):
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         alive = _tmp_like(tmp_path, "fly", sleeper.pid, ".nc")
-        legacy_old = tmp_path / ".fly.8_j6izpm.tmp.analysis.h5"  # behavior < 0.3
+        legacy_old = tmp_path / ".fly.8_j6izpm.tmp.analysis.h5"  # earlier behavior
         legacy_new = tmp_path / ".fly.x1y2z3w4.tmp.slp"
         for p in (legacy_old, legacy_new):
             p.write_bytes(b"junk")

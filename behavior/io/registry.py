@@ -896,7 +896,7 @@ def writer_for(path: str | os.PathLike, format: str | None = None) -> Frontend:
 _TMP_RE = re.compile(
     r"^\..+\.bhv-(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[a-z0-9]{6}\.tmp(\.[^./\\]+){0,2}$"
 )
-# The names of behavior < 0.3 (tempfile.mkstemp): ".{stem}.{8 random}.tmp{suffixes}".
+# Names from earlier versions of behavior (tempfile.mkstemp): ".{stem}.{8 random}.tmp{suffixes}".
 _LEGACY_TMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[^./\\]+){0,2}$")
 #: Seconds after which a temporary file of ours whose writer cannot be checked
 #: (another machine, an older behavior) counts as left behind by a killed write.
@@ -1022,9 +1022,12 @@ def _write_failure(err: BaseException, tmp: Path, path: Path, existed: bool) -> 
     if isinstance(err, FileWriteError):
         return err
     if isinstance(err, PoseDataError):  # the data cannot go into this format: same type
-        if message == str(err):
+        if message == str(err) and path.name in message:
             return err
-        return type(err)(message if str(path.name) in message else f"{path}: {message}")
+        try:
+            return type(err)(message if path.name in message else f"{path}: {message}")
+        except Exception:  # a subclass that wants other arguments
+            return err
     if isinstance(err, OSError) or (isinstance(err, RuntimeError) and _IO_MESSAGE.search(message)):
         reason = message.strip() or type(err).__name__
         code = getattr(err, "errno", None) or _errno_in(message)
