@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 from behavior.dataset import append_log, from_numpy, read_log, validate
 from behavior.errors import (
     FileFormatError,
+    FileWriteError,
     MissingDependencyError,
     PoseDataError,
     UnknownFormatError,
@@ -58,6 +59,7 @@ _LAZY_ATTRS = {
 __all__ = [
     "Ethogram",
     "FileFormatError",
+    "FileWriteError",
     "MissingDependencyError",
     "PoseDataError",
     "UnknownFormatError",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "FileFormatError",
+    "FileWriteError",
     "MissingDependencyError",
     "NotFittedError",  # noqa: F822 (built on first use by __getattr__)
     "PoseDataError",
@@ -61,6 +62,15 @@ def __getattr__(name: str):
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class FileWriteError(OSError):
+    """A file could not be written (full disk, size limit, read-back check failed).
+
+    The message names the file the user asked for and what happened, and says
+    that a file already there was left unchanged; ``errno`` is kept when the
+    system gave one.
+    """
 
 
 class MissingDependencyError(ImportError):

@@ -711,7 +711,7 @@ class Ethogram:
         --------
         >>> eth.to_netcdf("session_ethogram.nc")  # doctest: +SKIP
         """
-        from behavior.io.registry import atomic_path
+        from behavior.io.registry import atomic_path, verify_netcdf
 
         path = Path(path)
         ds = xr.Dataset({"labels": self.labels.astype(np.int8)})
@@ -724,7 +724,7 @@ class Ethogram:
             "points": {c: self.points[c].tolist() for c in POINT_COLUMNS},
         }
         ds.attrs = {"ds_type": "ethogram", "ethogram": dumps(meta)}
-        with atomic_path(path) as tmp:
+        with atomic_path(path, verify=verify_netcdf(ds)) as tmp:
             ds.to_netcdf(tmp, engine="netcdf4")
         return path
 

@@ -947,7 +947,13 @@ def write_geojson(
     from behavior.io.registry import atomic_path
 
     text = json.dumps(to_geojson(zones), indent=1)
-    with atomic_path(path) as tmp:
+
+    def verify(tmp: Path) -> None:  # the whole text is there and parses
+        if tmp.read_text(encoding="utf-8") != text:
+            raise ValueError("the file read back differs from the zones written")
+        json.loads(text)
+
+    with atomic_path(path, verify=verify) as tmp:
         tmp.write_text(text, encoding="utf-8")
 
 

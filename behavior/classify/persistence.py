@@ -210,8 +210,10 @@ def write_model(state: dict[str, Any], metadata: dict[str, Any], path: str | os.
     Raises
     ------
     FileFormatError
-        ``path`` has another suffix (nothing is written), or the file read back
-        differs from what was written.
+        ``path`` has another suffix (nothing is written).
+    FileWriteError
+        The disk is full, or the file read back differs from what was written
+        (from :func:`behavior.io.registry.atomic_path`); ``path`` is unchanged.
 
     Examples
     --------
@@ -229,16 +231,16 @@ def write_model(state: dict[str, Any], metadata: dict[str, Any], path: str | os.
         )
     meta = {**to_jsonable(metadata), "format": FORMAT, "format_version": FORMAT_VERSION}
     sio = _skops_io()
-    with atomic_path(path) as tmp:
+
+    def verify(tmp: Path) -> None:
+        again, again_meta = read_model(tmp)
+        if again_meta != meta or set(again) != set(state) or _shape(again) != _shape(state):
+            raise FileFormatError("the model read back differs from the model written")
+
+    with atomic_path(path, verify=verify) as tmp:
         sio.dump(state, tmp, compression=zipfile.ZIP_DEFLATED, compresslevel=1)
         with zipfile.ZipFile(tmp, "a", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(METADATA, json.dumps(meta, indent=2))
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        again, again_meta = read_model(tmp)
-        if again_meta != meta or set(again) != set(state) or _shape(again) != _shape(state):
-            raise FileFormatError(f"{path}: the file read back differs from the model written")
-    _fsync_folder(path.parent)
     logger.debug("saved classifier to %s", path)
     return path
 
@@ -248,16 +250,3 @@ def _shape(state: Any) -> Any:
     if isinstance(state, dict):
         return {k: _shape(v) for k, v in state.items()}
     return type(state).__name__
-
-
-def _fsync_folder(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows: folders cannot be opened
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

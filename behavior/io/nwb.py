@@ -867,6 +867,8 @@ def write(
     ndx_pose = require_module("ndx_pose", "nwb", "Writing NWB pose estimates")
     from pynwb.file import Subject
 
+    from behavior.io.registry import hdf5_in_memory
+
     extra = [d for d in ds.position.dims if d not in ("time", "space", "keypoint", "individual")]
     if extra:
         raise PoseDataError(
@@ -963,7 +965,8 @@ def write(
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-        with pynwb.NWBHDF5IO(str(path), "w") as io:
+        # built in memory, written in one plain write: a full disk cannot leave HDF5 handles open
+        with hdf5_in_memory(path) as f, pynwb.NWBHDF5IO(file=f, mode="w") as io:
             io.write(nwbfile)
 
 

@@ -13,10 +13,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
+import hashlib
 import importlib
+import io
 import logging
 import os
-import tempfile
+import re
+import secrets
+import socket
+import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,7 +37,7 @@ import xarray as xr
 from behavior._json import to_jsonable
 from behavior._registry import Registry, registry_key
 from behavior.dataset import append_log, check_time, validate
-from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
+from behavior.errors import FileFormatError, FileWriteError, PoseDataError, UnknownFormatError
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +50,14 @@ __all__ = [
     "accept",
     "atomic_path",
     "attr_to_json",
+    "clean_stale_temporaries",
     "detect_format",
     "find_format",
     "format_table",
     "frontend_from_entry_point",
     "frontends",
     "get_frontend",
+    "hdf5_in_memory",
     "load_poses",
     "pick_writer",
     "refuse",
@@ -57,6 +66,8 @@ __all__ = [
     "save_poses",
     "sniff_among",
     "unregister_frontend",
+    "verify_netcdf",
+    "verify_pose_file",
     "writer_for",
 ]
 
@@ -887,28 +898,215 @@ def writer_for(path: str | os.PathLike, format: str | None = None) -> Frontend:
     return pick_writer(FRONTENDS, path, format, what="pose")
 
 
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it into place on success.
+# Temporary files of atomic writes: hidden (leading dot) beside the destination, named
+# ".{stem}.bhv-{host}-{pid}-{random}.tmp{suffixes}" so that a later write to the same
+# folder knows them as ours and can tell whether the process writing them is gone.
+_TMP_RE = re.compile(
+    r"^\..+\.bhv-(?P<host>[0-9a-f]{6})-(?P<pid>\d+)-[a-z0-9]{6}\.tmp(\.[^./\\]+){0,2}$"
+)
+# Names from earlier versions of behavior (tempfile.mkstemp): ".{stem}.{8 random}.tmp{suffixes}".
+_LEGACY_TMP_RE = re.compile(r"^\..+\.[a-z0-9_]{8}\.tmp(\.[^./\\]+){0,2}$")
+#: Seconds after which a temporary file of ours whose writer cannot be checked
+#: (another machine, an older behavior) counts as left behind by a killed write.
+STALE_TMP_SECONDS = 600.0
 
-    The temporary file keeps ``path``'s suffixes (writers may look at them). If
-    the body raises, the temporary file is removed and ``path`` is untouched.
+
+def _host_tag() -> str:
+    return hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:6]
+
+
+def _tmp_name(path: Path) -> str:
+    suffix = "".join(path.suffixes[-2:]) if len(path.suffixes) > 1 else path.suffix
+    token = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
+    return f".{path.stem}.bhv-{_host_tag()}-{os.getpid()}-{token}.tmp{suffix}"
+
+
+def _process_gone(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) is not a probe on Windows
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # e.g. PermissionError: it exists, owned by someone else
+        return False
+    return False
+
+
+def clean_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files that killed writes of behavior left in ``folder``.
+
+    Only files named like :func:`atomic_path`'s temporaries are touched: those
+    whose writing process (on this machine) is gone, and those older than
+    :data:`STALE_TMP_SECONDS` (written on another machine or by an older
+    behavior). Files of writes still running are kept. :func:`atomic_path`
+    calls this before every write.
+
+    Parameters
+    ----------
+    folder
+        The folder to tidy.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> clean_stale_temporaries(tempfile.mkdtemp())
+    []
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return removed
+    host, now = _host_tag(), time.time()
+    for entry in entries:
+        if not entry.name.startswith("."):
+            continue
+        ours = _TMP_RE.match(entry.name)
+        if ours is None and _LEGACY_TMP_RE.match(entry.name) is None:
+            continue
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            old = now - entry.stat(follow_symlinks=False).st_mtime > STALE_TMP_SECONDS
+            pid = int(ours["pid"]) if ours is not None else -1
+            gone = (
+                ours is not None
+                and ours["host"] == host
+                and pid != os.getpid()
+                and _process_gone(pid)
+            )
+            if old or gone:
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except (OSError, ValueError):  # raced with another cleaner, or not ours to remove
+            continue
+    if removed:
+        logger.info(
+            "removed %d temporary file(s) left by killed writes in %s", len(removed), folder
+        )
+    return removed
+
+
+def _fsync_file(path: Path) -> None:
+    flags = os.O_RDONLY if os.name == "posix" else os.O_RDWR  # Windows needs write access
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows: folders cannot be opened
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems do not sync folders; the rename is still atomic
+        pass
+    finally:
+        os.close(fd)
+
+
+# How HDF5 and netCDF word a failed write in the RuntimeErrors they raise.
+_IO_MESSAGE = re.compile(
+    r"HDF error|errno\s*=\s*\d+|No space left|File too large|quota exceeded|write failed",
+    re.IGNORECASE,
+)
+
+
+def _write_failure(err: BaseException, tmp: Path, path: Path, existed: bool) -> Exception:
+    """The error to raise for a failed write: names ``path``, never the temporary file."""
+    message = str(err).replace(str(tmp), str(path)).replace(tmp.name, path.name)
+    kept = "the file there is unchanged" if existed else "no file was written"
+    if isinstance(err, FileWriteError):
+        return err
+    if isinstance(err, PoseDataError):  # the data cannot go into this format: same type
+        if message == str(err) and path.name in message:
+            return err
+        try:
+            return type(err)(message if path.name in message else f"{path}: {message}")
+        except Exception:  # a subclass that wants other arguments
+            return err
+    if isinstance(err, OSError) or (isinstance(err, RuntimeError) and _IO_MESSAGE.search(message)):
+        reason = message.strip() or type(err).__name__
+        code = getattr(err, "errno", None) or _errno_in(message)
+        what = (
+            "the disk is full"
+            if code in (errno.ENOSPC, errno.EDQUOT)
+            else "the file grew past the size limit"
+            if code == errno.EFBIG
+            else "the write failed"
+        )
+        out = FileWriteError(f"{path}: could not write the file ({what}: {reason}); {kept}")
+        out.errno = code  # str() stays the message
+        return out
+    same = err
+    if message != str(err):
+        try:
+            same = type(err)(message)
+        except Exception:  # a type that wants other arguments: keep it as it is
+            same = err
+    same.add_note(f"while writing {path} ({kept})")
+    return same  # type: ignore[return-value]
+
+
+def _errno_in(message: str) -> int | None:
+    """The errno HDF5 or netCDF put in their message ("errno = 28"), if any."""
+    match = re.search(r"errno\s*=\s*(\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+@contextlib.contextmanager
+def atomic_path(
+    path: str | os.PathLike, *, verify: Callable[[Path], Any] | None = None
+) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; check it and rename it into place on success.
+
+    The one way the package writes a file. After the body: the temporary file
+    must exist, it is flushed to disk (``fsync``), ``verify`` reads it back, it
+    replaces ``path`` in one rename and the folder is flushed. On any failure
+    the temporary file is removed, ``path`` keeps its old bytes and the error
+    names ``path`` (never the temporary file): disk errors (full disk, file size
+    limit, HDF5 / netCDF failures) become :class:`~behavior.errors.FileWriteError`,
+    the package's own errors keep their type. The temporary file is hidden
+    (its name starts with a dot), keeps ``path``'s suffixes (writers may look at
+    them), and temporary files left by killed writes are removed first (see
+    :func:`clean_stale_temporaries`).
 
     Parameters
     ----------
     path
         The final destination; its folder must exist.
+    verify
+        ``verify(tmp)`` reads the written file back and raises if it is not what
+        was meant (e.g. not loadable, or the wrong shape); its return value is ignored.
 
     Yields
     ------
     Path
         Where to write (does not exist yet).
 
+    Raises
+    ------
+    FileNotFoundError
+        The folder does not exist.
+    FileWriteError
+        Writing, flushing, reading back or renaming failed; ``path`` is unchanged.
+
     Examples
     --------
     >>> import tempfile, pathlib
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
-    >>> with atomic_path(target) as tmp:
+    >>> with atomic_path(target, verify=lambda p: p.read_text() == "done" or 1 / 0) as tmp:
     ...     _ = tmp.write_text("done")
     >>> target.read_text()
     'done'
@@ -916,21 +1114,157 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     if not path.parent.exists():
         raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
-    suffix = "".join(path.suffixes[-2:]) if len(path.suffixes) > 1 else path.suffix
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{path.stem}.", suffix=f".tmp{suffix}", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    tmp.unlink()  # writers such as HDF5 libraries want to create the file themselves
+    clean_stale_temporaries(path.parent)
+    tmp = path.parent / _tmp_name(path)
+    existed = path.exists()
+    kept = "the file there is unchanged" if existed else "no file was written"
     try:
-        yield tmp
-        if not tmp.exists():
-            raise FileFormatError(f"{path}: the writer produced no file")
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            if not tmp.exists():
+                raise FileWriteError(f"{path}: the writer produced no file; {kept}")
+            _fsync_file(tmp)
+        except Exception as err:
+            raise _write_failure(err, tmp, path, existed) from err
+        if verify is not None:
+            try:
+                quiet = logging.getLogger("behavior")
+                level = quiet.level
+                quiet.setLevel(logging.ERROR)  # the reader's remarks are about the writer's data
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        verify(tmp)
+                finally:
+                    quiet.setLevel(level)
+            except Exception as err:
+                message = f"{type(err).__name__}: {err}".replace(str(tmp), str(path))
+                raise FileWriteError(
+                    f"{path}: the file written could not be read back as written "
+                    f"({message.replace(tmp.name, path.name)}); {kept}"
+                ) from err
+        try:
+            os.replace(tmp, path)
+        except OSError as err:
+            raise _write_failure(err, tmp, path, existed) from err
+        _fsync_folder(path.parent)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        with contextlib.suppress(OSError):
+            if tmp.exists() or tmp.is_symlink():
+                tmp.unlink()
+
+
+@contextlib.contextmanager
+def hdf5_in_memory(path: str | os.PathLike) -> Iterator[Any]:
+    """An ``h5py.File`` built in memory and written to ``path`` in one plain write.
+
+    HDF5 writing straight to a full disk can leave its handles in a state that
+    crashes the interpreter when they are closed; here HDF5 never touches the
+    disk, so a full disk is an ordinary :class:`OSError` from Python's own
+    write, and every HDF5 handle is closed on every path.
+
+    Parameters
+    ----------
+    path
+        Destination (normally the temporary path of :func:`atomic_path`).
+
+    Yields
+    ------
+    h5py.File
+        Open for writing; pass it to h5py code or ``pynwb.NWBHDF5IO(file=...)``.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "out.h5"
+    >>> with hdf5_in_memory(target) as f:
+    ...     _ = f.create_dataset("x", data=[1, 2, 3])
+    >>> target.stat().st_size > 0
+    True
+    """
+    import h5py
+
+    buffer = io.BytesIO()
+    try:
+        with h5py.File(buffer, "w") as f:
+            yield f
+        with open(path, "wb") as fh:
+            fh.write(buffer.getbuffer())
+    finally:
+        buffer.close()
+
+
+def verify_pose_file(frontend: Frontend, ds: xr.Dataset) -> Callable[[Path], None]:
+    """A ``verify`` for :func:`atomic_path`: ``frontend`` reads the file back with ``ds``'s shape.
+
+    The keypoint, individual and space sizes must match; ``time`` may be longer
+    (formats that store one row per video frame pad the frames before the first).
+
+    Parameters
+    ----------
+    frontend
+        The frontend that wrote the file; it must read.
+    ds
+        The dataset written.
+
+    Returns
+    -------
+    callable
+        ``check(path)``, raising :class:`~behavior.errors.FileFormatError` on a mismatch.
+
+    Examples
+    --------
+    >>> check = verify_pose_file(get_frontend("netcdf"), ds)  # doctest: +SKIP
+    """
+    expected = {d: int(ds.sizes[d]) for d in ("time", "space", "keypoint", "individual")}
+
+    def check(path: Path) -> None:
+        if frontend.read is None:
+            return
+        back = frontend.read(path)
+        found = {d: int(back.sizes.get(d, 0)) for d in expected}
+        ok = found["time"] >= expected["time"] and all(
+            found[d] == expected[d] for d in ("space", "keypoint", "individual")
+        )
+        if not ok:
+            raise FileFormatError(f"expected sizes {expected}, read back {found}")
+
+    return check
+
+
+def verify_netcdf(ds: xr.Dataset) -> Callable[[Path], None]:
+    """A ``verify`` for :func:`atomic_path`: the netCDF file holds ``ds``'s variables and sizes.
+
+    Parameters
+    ----------
+    ds
+        The dataset written with ``to_netcdf``.
+
+    Returns
+    -------
+    callable
+        ``check(path)``, raising :class:`~behavior.errors.FileFormatError` on a mismatch.
+
+    Examples
+    --------
+    >>> with atomic_path("x.nc", verify=verify_netcdf(ds)) as tmp:  # doctest: +SKIP
+    ...     ds.to_netcdf(tmp)
+    """
+    expected_sizes = {str(k): int(v) for k, v in ds.sizes.items()}
+    expected_vars = sorted(str(v) for v in ds.data_vars)
+
+    def check(path: Path) -> None:
+        with xr.open_dataset(path, engine="netcdf4") as back:
+            back.load()
+            sizes = {str(k): int(v) for k, v in back.sizes.items()}
+            names = sorted(str(v) for v in back.data_vars)
+        if sizes != expected_sizes or names != expected_vars:
+            raise FileFormatError(
+                f"expected variables {expected_vars} of sizes {expected_sizes}, "
+                f"read back {names} of sizes {sizes}"
+            )
+
+    return check
 
 
 def save_poses(
@@ -954,8 +1288,18 @@ def save_poses(
     Returns
     -------
     Path
-        The written file. A failed write leaves no partial file and does not
-        touch an existing file at ``path``.
+        The written file, read back by the format's reader (same keypoints,
+        individuals and space, no fewer frames) before it replaced ``path``. A
+        failed write leaves no partial file and does not touch an existing file
+        at ``path``.
+
+    Raises
+    ------
+    FileWriteError
+        The disk is full, a size limit was hit, or the file written did not read
+        back; the message names ``path`` and says the old file is unchanged.
+    PoseDataError
+        The dataset cannot be written in this format (naming ``path``).
 
     Examples
     --------
@@ -965,7 +1309,7 @@ def save_poses(
     path = Path(path)
     frontend = writer_for(path, format)
     assert frontend.write is not None
-    with atomic_path(path) as tmp:
+    with atomic_path(path, verify=verify_pose_file(frontend, ds)) as tmp:
         frontend.write(ds, tmp, **options)
     logger.info("wrote %s as %s", path, frontend.name)
     return path

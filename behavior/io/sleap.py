@@ -657,9 +657,8 @@ def write(
     --------
     >>> bh.save_poses(ds, "session.analysis.h5", preset="standard")  # doctest: +SKIP
     """
-    import h5py
-
     from behavior import __version__
+    from behavior.io.registry import hdf5_in_memory
 
     if Path(path).name.lower().endswith(".slp"):
         raise PoseDataError(
@@ -720,7 +719,7 @@ def write(
         "source_file": source,
     }
 
-    with h5py.File(path, "w") as f:
+    with hdf5_in_memory(path) as f:  # HDF5 never meets a full disk; see hdf5_in_memory
 
         def array(name: str, data: np.ndarray, dims: tuple[str, ...]) -> None:
             out = f.create_dataset(name, data=data, compression="gzip", compression_opts=4)

@@ -655,7 +655,7 @@ class Syllables:
         --------
         >>> syl.save("syllables.nc")  # doctest: +SKIP
         """
-        from behavior.io.registry import atomic_path
+        from behavior.io.registry import atomic_path, verify_netcdf
 
         path = Path(path)
         lat = self.latents
@@ -688,7 +688,7 @@ class Syllables:
             data_vars[name] = (dims, arr)
         ds = xr.Dataset(data_vars)
         ds.attrs = {"ds_type": "syllables", "syllables": dumps(meta)}
-        with atomic_path(path) as tmp:
+        with atomic_path(path, verify=verify_netcdf(ds)) as tmp:
             ds.to_netcdf(tmp, engine="netcdf4")
         return path
 

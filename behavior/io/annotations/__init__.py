@@ -322,7 +322,13 @@ def save_annotations(
     Returns
     -------
     Path
-        The written file; a failed write leaves no partial file.
+        The written file, read back before it replaced ``path`` (same number of
+        bouts). A failed write leaves no partial file and an existing file unchanged.
+
+    Raises
+    ------
+    FileWriteError
+        The disk is full, or the file written does not read back; naming ``path``.
 
     Examples
     --------
@@ -338,7 +344,16 @@ def save_annotations(
     path = Path(path)
     frontend = pick_writer(ANNOTATION_FORMATS, path, format, what="annotation")
     assert frontend.write is not None
-    with atomic_path(path) as tmp:
+
+    def verify(tmp: Path) -> None:  # the bouts written come back
+        if frontend.read is None:
+            return
+        expected = len(ethogram.to_bouts())
+        back = frontend.read(tmp, fps=ethogram.attrs.get("fps"))
+        if len(back.to_bouts()) != expected:
+            raise FileFormatError(f"expected {expected} bouts, read back {len(back.to_bouts())}")
+
+    with atomic_path(path, verify=verify) as tmp:
         frontend.write(ethogram, tmp, **options)
     logger.info("wrote annotations %s as %s", path, frontend.name)
     return path

@@ -124,6 +124,8 @@ def write(
     pynwb = require_module("pynwb", "nwb", "writing NWB annotation files")
     from pynwb.epoch import TimeIntervals
 
+    from behavior.io.registry import hdf5_in_memory
+
     v = view(ethogram)
     seconds = v.seconds(np.arange(v.n_frames + 1), path, "NWB TimeIntervals")
     nwb = pynwb.NWBFile(
@@ -147,7 +149,8 @@ def write(
             individual=str(individual),
         )
     nwb.add_time_intervals(intervals)
-    with pynwb.NWBHDF5IO(str(path), "w") as io:
+    # built in memory, written in one plain write: a full disk cannot leave HDF5 handles open
+    with hdf5_in_memory(path) as f, pynwb.NWBHDF5IO(file=f, mode="w") as io:
         io.write(nwb)
 
 
