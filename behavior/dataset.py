@@ -34,6 +34,7 @@ from behavior.errors import PoseDataError
 __all__ = [
     "CORE_DIMS",
     "append_log",
+    "check_fps",
     "check_time",
     "fps_of",
     "from_numpy",
@@ -162,8 +163,13 @@ def from_numpy(
             "position: expected an array of shape (time, space, keypoint, individual), "
             f"found {position.ndim} dimensions with shape {position.shape}"
         )
-    if not np.issubdtype(position.dtype, np.number):
-        raise PoseDataError(f"position: expected numbers, found dtype {position.dtype}")
+    if not np.issubdtype(position.dtype, np.number) or np.issubdtype(position.dtype, np.bool_):
+        raise PoseDataError(f"position: expected real numbers, found dtype {position.dtype}")
+    if np.iscomplexobj(position):
+        raise PoseDataError(
+            f"position: expected real numbers, found complex dtype {position.dtype}; pass "
+            "position.real (or np.abs) explicitly if the imaginary part is meant to be dropped"
+        )
     if not np.issubdtype(position.dtype, np.floating):
         position = position.astype(np.float64)
     n_time, n_space, n_kp, n_ind = position.shape
@@ -190,6 +196,10 @@ def from_numpy(
                 f"confidence: expected shape (time, keypoint, individual) = "
                 f"{(n_time, n_kp, n_ind)} to match position, found {confidence.shape}"
             )
+        if np.iscomplexobj(confidence) or not np.issubdtype(confidence.dtype, np.number):
+            raise PoseDataError(
+                f"confidence: expected real numbers, found dtype {confidence.dtype}"
+            )
         if not np.issubdtype(confidence.dtype, np.floating):
             confidence = confidence.astype(np.float64)
 
@@ -197,11 +207,7 @@ def from_numpy(
     individuals = _check_names(individual_names, n_ind, "individual_names", "id")
 
     if fps is not None:
-        fps = float(fps)
-        if not np.isfinite(fps) or fps <= 0:
-            raise PoseDataError(
-                f"fps: expected a positive number of frames per second, found {fps}"
-            )
+        fps = check_fps(fps, "fps")
     if time is not None:
         time = np.asarray(time, dtype=np.float64).reshape(-1)
         if time.shape[0] != n_time:
@@ -327,6 +333,17 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
         )
     if not np.issubdtype(position.dtype, np.floating):
         raise PoseDataError(f"position: expected a float array, found dtype {position.dtype}")
+    n_inf = int(np.isinf(position.values).sum())
+    if n_inf:
+        where = np.argwhere(np.isinf(position.values))[0]
+        at = ", ".join(
+            f"{d}={position[d].values[i]}" if d in position.coords else f"{d}={i}"
+            for d, i in zip(position.dims, where, strict=True)
+        )
+        raise PoseDataError(
+            f"position: expected finite numbers or NaN for missing, found {n_inf} infinite "
+            f"value(s), the first at {at}; set them to NaN (ds['position'].where(np.isfinite(...)))"
+        )
     space = [str(s) for s in ds["space"].values]
     if space not in (["x", "y"], ["x", "y", "z"]):
         raise PoseDataError(
@@ -470,7 +487,43 @@ def time_seconds(obj: xr.DataArray | xr.Dataset) -> np.ndarray:
     return values.astype(np.float64, copy=False)
 
 
-def _positive_fps(value: Any, name: str) -> float:
+def check_fps(value: Any, name: str = "fps") -> float:
+    """Return ``value`` as a frame rate in frames per second, or raise.
+
+    The one check of a frame rate given by a user or read from a file: a real number
+    (or text of one) between 1e-6 and 1e6, so 0, negatives, NaN, infinities, 1e-300
+    and 1e300 are refused.
+
+    Parameters
+    ----------
+    value
+        The frame rate to check.
+    name
+        What the value is called in the message (an argument, an attribute, a file).
+
+    Returns
+    -------
+    float
+        The frame rate.
+
+    Raises
+    ------
+    PoseDataError
+        Naming ``name``, the accepted range and the value found.
+
+    Examples
+    --------
+    >>> check_fps("30")
+    30.0
+    >>> check_fps(0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    behavior.errors.PoseDataError: fps: expected a positive frame rate ...
+    """
+    if isinstance(value, bool | complex | np.complexfloating):
+        raise PoseDataError(
+            f"{name}: expected a positive frame rate in frames per second, found {value!r}"
+        )
     try:
         fps = float(value)
     except (TypeError, ValueError):
@@ -523,10 +576,10 @@ def fps_of(
     30.0
     """
     if fps is not None:
-        return _positive_fps(fps, "fps")
+        return check_fps(fps, "fps")
     own = obj.attrs.get("fps")
     if own is not None:
-        return _positive_fps(own, "attrs['fps']")
+        return check_fps(own, "attrs['fps']")
     if obj.attrs.get("time_unit") != "frames" and "time" in obj.coords:
         steps = np.diff(time_seconds(obj))
         steps = steps[np.isfinite(steps) & (steps > 0)]
@@ -563,7 +616,7 @@ def time_step(obj: xr.DataArray | xr.Dataset, fps: Any = None) -> float:
     if fps is None:
         fps = obj.attrs.get("fps")
     if fps is not None:
-        fps = _positive_fps(fps, "fps" if fps is not obj.attrs.get("fps") else "attrs['fps']")
+        fps = check_fps(fps, "fps" if fps is not obj.attrs.get("fps") else "attrs['fps']")
         return 1.0 if obj.attrs.get("time_unit") == "frames" else 1.0 / fps
     time = time_seconds(obj)
     if time.size > 1:
