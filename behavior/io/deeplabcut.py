@@ -51,7 +51,8 @@ Reading
   detection) such points become NaN in ``position``; their confidence stays 0.
   In 2D tracks without a likelihood column (MABe), a point at exactly (0, 0)
   marks an untracked animal and becomes NaN too. 3D files and labelled frames
-  are never changed.
+  are never changed. The count is recorded in ``attrs["log"]``, and a warning
+  is issued when more than 0.1 % of the points were changed.
 * **Time**: the row index holds frame numbers. ``time`` is ``frame / fps`` in
   seconds when ``fps`` is given, else the frame numbers themselves (so a file that
   starts at frame 100 starts at ``time`` 100). Labelled-frame files
@@ -86,6 +87,7 @@ import logging
 import os
 import re
 import reprlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +97,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from behavior.dataset import from_numpy
+from behavior.dataset import append_log, from_numpy
 from behavior.errors import FileFormatError, PoseDataError
 from behavior.io._pickle_data import PickleDataError, load_data, parse
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
@@ -1244,7 +1246,10 @@ def to_dataset(
     fps
         Frames per second; ``time`` is then ``frame / fps`` seconds.
     zeros_as_missing
-        Treat points with ``x == y == likelihood == 0`` as missing (NaN position).
+        Treat points with ``x == y == likelihood == 0`` (or ``x == y == 0`` in 2D files
+        without likelihood) as missing (NaN position). How many points it changed is
+        recorded in ``attrs["log"]`` (operation ``"zeros_as_missing"``), and a
+        ``UserWarning`` is issued when that is more than 0.1 % of the points.
     unique_bodyparts
         ``"keep"`` the maDLC pseudo-individual ``single`` (NaN for keypoints it
         lacks, and for its keypoints in the other individuals), or ``"drop"`` it.
@@ -1339,25 +1344,18 @@ def to_dataset(
         has_likelihood = any(_LIKELIHOOD in c for c in cells.values())
     if position.shape[0] == 0:
         raise FileFormatError(f"{name}: no frames; the table has column labels but no data rows")
+    zeroed, rule = 0, ""
     if zeros_as_missing and has_likelihood:
         t, k, i = np.nonzero(confidence == 0)  # few; then check their x and y
         zero = np.all(position[t, :, k, i] == 0, axis=1)
         if zero.any():
-            logger.info(
-                "%s: %d points at (0, 0) with likelihood 0 set to NaN (zeros_as_missing)",
-                name,
-                int(zero.sum()),
-            )
+            zeroed, rule = int(zero.sum()), "x = y = likelihood = 0"
             position[t[zero], :, k[zero], i[zero]] = np.nan
     elif zeros_as_missing and position.shape[1] == 2 and table.index.dtype.kind in "iu":
         # 2D tracks without likelihood (MABe): an untracked point sits at exactly (0, 0)
         origin = (position[:, 0] == 0) & (position[:, 1] == 0)
         if origin.any():
-            logger.info(
-                "%s: %d points at exactly (0, 0) without likelihood set to NaN (zeros_as_missing)",
-                name,
-                int(origin.sum()),
-            )
+            zeroed, rule = int(origin.sum()), "x = y = 0 (no likelihood column)"
             position = np.where(origin[:, None], np.nan, position)
     time, time_unit, labelled = _time_of(table, fps)
     ds = from_numpy(
@@ -1377,7 +1375,27 @@ def to_dataset(
     for key, values in table.extra.items():
         ds = ds.assign_coords({key: ("time", values)})
     ds.attrs["scorer"] = scorers[0] if scorers else ""
+    if zeroed:
+        ds = _record_zeros(ds, zeroed, rule, name)
     return ds
+
+
+# zeros_as_missing warns when it sets more than this fraction of the points to NaN
+ZEROS_WARN_FRACTION = 0.001
+
+
+def _record_zeros(ds: xr.Dataset, zeroed: int, rule: str, name: str) -> xr.Dataset:
+    """Log ``zeros_as_missing`` in ``attrs["log"]`` (count, rule) and warn above 0.1 %."""
+    total = int(np.prod([ds.sizes[d] for d in ("time", "keypoint", "individual")]))
+    fraction = zeroed / max(total, 1)
+    text = (
+        f"{name}: {zeroed} of {total} points ({fraction:.2%}) stored as {rule} set to NaN "
+        "(zeros_as_missing=True; pass zeros_as_missing=False to keep them)"
+    )
+    logger.info(text)
+    if fraction > ZEROS_WARN_FRACTION:
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return append_log(ds, "zeros_as_missing", points=zeroed, of=total, rule=rule)
 
 
 def _regular_layout(
@@ -1501,7 +1519,8 @@ def read(
         else the only frame in the file).
     zeros_as_missing
         Points stored as ``x = y = likelihood = 0`` become NaN positions
-        (confidence kept at 0). Default True.
+        (confidence kept at 0). Default True. The count goes to ``attrs["log"]``
+        (``"zeros_as_missing"``); above 0.1 % of the points a ``UserWarning`` says so.
     unique_bodyparts
         ``"keep"`` (default) the maDLC pseudo-individual ``single``, whose
         keypoints are then NaN for the animals and vice versa; ``"drop"`` it.

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import importlib
+import inspect
 import logging
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,8 +32,13 @@ import xarray as xr
 
 from behavior._json import to_jsonable
 from behavior._registry import Registry, registry_key
-from behavior.dataset import append_log, check_time, validate
-from behavior.errors import FileFormatError, PoseDataError, UnknownFormatError
+from behavior.dataset import append_log, check_fps, check_time, validate
+from behavior.errors import (
+    FileFormatError,
+    MissingDependencyError,
+    PoseDataError,
+    UnknownFormatError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -708,13 +716,85 @@ def sniff_among(
 
 
 def _probe_existing(path: Path) -> Probe:
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            longest = max((len(part) for part in path.parts), default=0)
+            raise FileFormatError(
+                f"{path}: the path is too long for this system (expected a file name of at "
+                f"most 255 bytes and a path of at most 4096, found a name of {longest} "
+                f"characters and a path of {len(str(path))})"
+            ) from None
+        raise FileFormatError(f"{path}: cannot be inspected ({err.strerror or err})") from err
     if path.is_dir():
         raise FileFormatError(f"{path}: is a directory, expected a pose file")
-    if path.stat().st_size == 0:
+    if info.st_size == 0:
         raise FileFormatError(f"{path}: the file is empty (0 bytes)")
     return Probe(path)
+
+
+# Raised by a reader, these pass through unchanged (they already name the file or are
+# not about the file's content); any other exception becomes a FileFormatError.
+_PASS_THROUGH = (MissingDependencyError, FileNotFoundError, PermissionError, KeyboardInterrupt)
+
+
+def _check_options(frontend: Frontend, options: dict[str, Any]) -> None:
+    """Refuse keyword arguments that ``frontend.read`` does not take, naming those it does."""
+    if not options:
+        return
+    try:
+        params = inspect.signature(frontend.read).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: let it decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return  # the reader checks its own options (e.g. netCDF's xr.open_dataset ones)
+    allowed = sorted(
+        name
+        for name, p in params.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and name not in ("path", "fps")
+    )
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise PoseDataError(
+            f"{', '.join(unknown)}: not an option of the {frontend.name!r} reader; expected "
+            f"one of {[*allowed, 'timestamps']} (or none)"
+        )
+
+
+def _named(err: PoseDataError, path: Path) -> PoseDataError:
+    """``err`` with the file in front of its message when the message does not name it."""
+    text = str(err)
+    if str(path) in text or path.name in text:
+        return err
+    try:
+        out = type(err)(f"{path}: {text}")
+    except Exception:
+        out = FileFormatError(f"{path}: {text}")
+    return out
+
+
+def _infinite_as_missing(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """Set infinite positions and confidences to NaN, with a log record and a warning."""
+    counts = {}
+    for var in ("position", "confidence"):
+        if var in ds.data_vars and np.issubdtype(ds[var].dtype, np.floating):
+            n = int(np.isinf(ds[var].values).sum())
+            if n:
+                counts[var] = n
+    if not counts:
+        return ds
+    ds = ds.copy()
+    for var in counts:
+        values = ds[var].values
+        ds[var] = ds[var].copy(data=np.where(np.isinf(values), np.nan, values))
+    text = " and ".join(f"{n} infinite {var} value(s)" for var, n in counts.items())
+    warnings.warn(f"{path}: {text} set to NaN (missing)", UserWarning, stacklevel=4)
+    logger.info("%s: %s set to NaN", path, text)
+    return append_log(ds, "infinite_as_missing", **{var: n for var, n in counts.items()})
 
 
 def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any]) -> xr.Dataset:
@@ -726,9 +806,29 @@ def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any
         if not frontend.reads:
             raise UnknownFormatError(f"format {frontend.name!r} can be written but not read")
     assert frontend.read is not None
-    ds = frontend.read(path, fps=fps, **options)
+    _check_options(frontend, options)
+    try:
+        ds = frontend.read(path, fps=fps, **options)
+    except PoseDataError as err:
+        named = _named(err, path)
+        if named is err:
+            raise
+        raise named from err
+    except _PASS_THROUGH:
+        raise
+    except Exception as err:  # a raw error from a library reading a damaged file
+        raise FileFormatError(
+            f"{path}: cannot be read as {frontend.name} ({frontend.description}); "
+            f"found {type(err).__name__}: {err}"
+        ) from err
+    if not isinstance(ds, xr.Dataset):
+        raise FileFormatError(
+            f"{path}: the {frontend.name!r} reader returned {type(ds).__name__}, "
+            "expected an xarray.Dataset"
+        )
     if "source_file" not in ds.attrs:
         ds.attrs["source_file"] = str(path)
+    ds = _infinite_as_missing(ds, path)
     try:
         validate(ds)
     except PoseDataError as err:
@@ -806,6 +906,8 @@ def load_poses(
     ('time', 'space', 'keypoint', 'individual')
     """
     timestamps = options.pop("timestamps", None)
+    if fps is not None:
+        fps = check_fps(fps, "fps")
     if isinstance(path_or_paths, str | os.PathLike):
         path = Path(path_or_paths)
         ds = _read_one(path, source, fps, options)

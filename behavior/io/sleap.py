@@ -553,6 +553,11 @@ def _read_analysis(f: Any, path: Path) -> _Tracks:
             f"{path}: 'tracks' has shape {tracks_ds.shape}, read with axes {list(order)}; the "
             f"'xy' axis has {sizes['xy']} entries, expected 2. Is the layout (dims/preset) wrong?"
         )
+    if sizes["frame"] == 0:
+        raise FileFormatError(
+            f"{path}: 'tracks' has shape {tracks_ds.shape} (axes {list(order)}): no frames; "
+            "expected at least one frame"
+        )
     node_names = [_text(n) for n in f["node_names"][()].reshape(-1)]
     if len(node_names) != sizes["node"]:
         raise FileFormatError(
