@@ -307,3 +307,50 @@ def test_behavior_info_still_shows_warnings_of_a_file_that_loads(shared_data, ca
     with pytest.warns(UserWarning, match="zeros_as_missing"):  # replayed after the load
         assert main(["info", str(path)]) == 0
     assert "EGS8X2MN4SSUGFWAV976.h5" in capsys.readouterr().out
+
+
+# Byte flips that the fuzz suite found reaching a raw error inside a reader (IndexError
+# in the DLC CSV header check, h5py RuntimeError from a corrupted B-tree or symbol
+# table): each reader now names the file and the damage itself.
+_FLIPS = [
+    ("dlc-h5", f"{_TOPVIEW}/testDLC_h5_table.h5", "deeplabcut", [(0, 1)], "expected a DeepLabCut"),
+    ("sleap-slp", f"{_TOPVIEW}/SLEAP/testDLC_sleap.slp", "sleap", [(120, 1)], "cannot be read"),
+    (
+        "sleap-analysis",
+        f"{_TOPVIEW}/SLEAP/testDLC_sleap.analysis.h5",
+        "sleap",
+        [(0, 1), (0, 1), (16, 104)],
+        "cannot be read as HDF5",
+    ),
+    (
+        "anipose-h5",
+        "sleap_anipose_minimal/minimal_session/points3d.h5",
+        "anipose",
+        [(168, 1)],
+        "cannot be read as HDF5",
+    ),
+    (
+        "nwb",
+        "ndxpose_fixtures/0.3.0_poseestimation_one_camera.nwb",
+        "nwb",
+        [(184, 1)],
+        "cannot be read as NWB",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "relpath", "source", "flips", "match"), _FLIPS)
+def test_byte_flips_found_by_the_fuzz_suite_are_named_by_the_reader(
+    shared_data, tmp_path, name, relpath, source, flips, match
+):
+    original = shared_data / relpath
+    data = bytearray(original.read_bytes())
+    for offset, mask in flips:
+        data[offset] ^= mask
+    path = tmp_path / f"flipped{''.join(original.suffixes[-2:])}"
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError) as info:
+        _quiet_load(path, source=source)
+    message = str(info.value)
+    assert path.name in message and match in message, message
+    assert "); found " not in message, f"caught only by load_poses' safety net: {message}"

@@ -258,6 +258,8 @@ def head_rows(probe: Probe, n: int) -> list[list[str]]:
 def _first_cells_problem(rows: list[list[str]]) -> str | None:
     """Why these are not DeepLabCut header rows (None if their first cells fit)."""
     first = [row[0].strip() if row else "" for row in rows]
+    if not first:
+        return "no lines of text; expected DeepLabCut header rows scorer/bodyparts/coords"
     if first[0] != "scorer":
         return f"first cell of row 1 is {first[0][:40]!r}, expected 'scorer'"
     if len(first) < 2:
@@ -1561,6 +1563,11 @@ def _read(path: Path, *, fps, key, zeros_as_missing, unique_bodyparts, source_so
     else:
         if key is not None:
             raise PoseDataError(f"key: only for HDF5 files, but {path.name} is not HDF5")
+        if not Probe(path).is_text:
+            raise FileFormatError(
+                f"{path.name}: expected a DeepLabCut CSV (text) or HDF5 file, found binary "
+                f"content that is neither (first bytes {signature!r})"
+            )
         table = read_csv_table(path)
     return to_dataset(
         table,

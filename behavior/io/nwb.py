@@ -469,8 +469,17 @@ def read(
             logger.warning(
                 "%s: pynwb/ndx-pose could not read the file (%s); reading it with h5py", path, err
             )
-    with _open_h5py(path) as content:
-        return _assemble(content, path, **options)
+    try:
+        with _open_h5py(path) as content:
+            return _assemble(content, path, **options)
+    except PoseDataError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        # h5py's errors on a damaged file: a corrupted B-tree, link or dataspace
+        raise FileFormatError(
+            f"{path}: cannot be read as NWB ({type(err).__name__}: {err}); is it truncated "
+            "or damaged?"
+        ) from err
 
 
 def _select(

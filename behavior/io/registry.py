@@ -883,9 +883,12 @@ def load_poses(
         :func:`behavior.io.frontends` (``"deeplabcut"``, ``"sleap"``, ...).
     fps
         Frames per second, for formats that do not store time. Without it, and
-        without timestamps in the file, ``time`` counts frames.
+        without timestamps in the file, ``time`` counts frames. Checked by
+        :func:`behavior.dataset.check_fps` (a number, or text of one, between 1e-6
+        and 1e6).
     **options
-        Passed to the frontend's reader. ``timestamps=`` (an array or a ``.npy`` /
+        Passed to the frontend's reader; a name the reader does not take is
+        refused, listing those it does. ``timestamps=`` (an array or a ``.npy`` /
         text file of seconds, one per frame) works for every format and replaces
         the ``time`` coordinate; irregular timestamps are kept as they are.
 
@@ -893,11 +896,18 @@ def load_poses(
     -------
     xr.Dataset
         A validated pose dataset with ``attrs["log"]`` recording the load.
+        Infinite positions or confidences in the file become NaN (missing), with a
+        ``UserWarning`` and an ``"infinite_as_missing"`` record of the counts in
+        ``attrs["log"]``.
 
     Raises
     ------
     FileNotFoundError, FileFormatError, UnknownFormatError
-        Naming the file and the problem.
+        Naming the file and the problem. Any other error a reader meets on a
+        damaged file (h5py's ``OSError``, a parser's ``IndexError``, ...) becomes a
+        :class:`FileFormatError` naming the file, the format and what was found.
+    PoseDataError
+        ``fps`` or an option is not valid.
 
     Examples
     --------

@@ -83,6 +83,10 @@ _UNTRANSPOSED = ("frame", "node", "xy", "track")
 _AXES = frozenset(("frame", "track", "node", "xy"))
 _SLP_DATASETS = ("frames", "instances", "metadata")
 
+# what h5py raises on a damaged file: OSError at open, RuntimeError, KeyError or
+# ValueError from a corrupted B-tree, link or dataspace while reading
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
+
 
 # --------------------------------------------------------------------------- sniff
 
@@ -195,9 +199,12 @@ def read(
                     f".slp, or tracks + node_names of an analysis HDF5), found top-level "
                     f"objects {sorted(f.keys())[:10]}"
                 )
-    except OSError as err:
+    except PoseDataError:
+        raise
+    except _H5_ERRORS as err:  # h5py's errors on a damaged file, at open or read
         raise FileFormatError(
-            f"{path}: cannot be opened as HDF5 ({type(err).__name__}: {err}); is it truncated?"
+            f"{path}: cannot be read as HDF5 ({type(err).__name__}: {err}); is it truncated "
+            "or damaged?"
         ) from err
     if kind == "slp":
         tracks = _read_slp(path, 0 if video is None else video, open_videos)
