@@ -10,7 +10,7 @@ whose message names the file; no case may hang or crash the interpreter.
 
 Each case runs in a worker process with a time limit (``CASE_TIMEOUT``), so a hang
 or a crash fails the test instead of the run. The default budget keeps the file
-under 90 s; set ``BEHAVIOR_FUZZ_EXAMPLES`` (examples per format, default 12) for a
+under 90 s; set ``BEHAVIOR_FUZZ_EXAMPLES`` (examples per format, default 60) for a
 larger nightly run, which then also draws fresh random cases instead of the fixed
 ones.
 """
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.skipif(
     reason=f"real pose files not found at {SHARED_DATA} (../shared/data is absent)",
 )
 
-EXAMPLES = int(os.environ.get("BEHAVIOR_FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("BEHAVIOR_FUZZ_EXAMPLES", "60"))
 NIGHTLY = "BEHAVIOR_FUZZ_EXAMPLES" in os.environ
 # strict (nightly): also fail when a raw error got past the reader and was only caught
 # by load_poses' safety net ("cannot be read as <format> (<description>); found <Error>")
@@ -100,6 +100,12 @@ SOURCES = {
 _OTHER_SUFFIXES = (".h5", ".csv", ".slp", ".analysis.h5", ".nwb", ".nc", ".parquet", ".tsv", "")
 _SPECIAL = (np.nan, np.inf, -np.inf, 1e308, -1e308, 1e300, 0.0, -0.0)
 _SPECIAL_TEXT = ("nan", "inf", "-inf", "1e400", "-1e400", "1e308", "", "abc", "0x10", "1,5")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _warm_kernels():
+    """Overrides conftest's: these tests compile no numba or JAX kernel, so they skip
+    the warm-up (the file then stays within its CI budget when run alone)."""
 
 
 # --------------------------------------------------------------------------- worker
@@ -297,6 +303,9 @@ def _corrupt(
         return path, True
     elif kind == "duplicate_rows" and source.text:
         data = _text_duplicates(data, arg)
+    elif kind == "duplicate_rows" and dataset is not None:
+        path = folder / f"case{suffix}"
+        return path, _write_duplicates(source, dataset, arg, path)
     else:
         return original, False
     path = folder / f"case{suffix}"
@@ -339,22 +348,40 @@ def _text_duplicates(data: bytes, wheres: list[float]) -> bytes:
     return b"\n".join(lines)
 
 
+def _write_duplicates(source: Source, ds: Any, wheres: list[float], path: Path) -> bool:
+    """Write ``ds`` with some frames repeated (same time, same values), bypassing
+    validation; False when the writer cannot write such a dataset at all."""
+    n = ds.sizes["time"]
+    order = list(range(n))
+    for where in sorted(wheres, reverse=True):
+        i = int(where * n)
+        order.insert(i + 1, i)
+    try:
+        _write(source, ds.isel(time=order), path)
+    except Exception:  # a writer that refuses repeated time: nothing to read
+        return False
+    return True
+
+
+def _write(source: Source, ds: Any, path: Path) -> None:
+    import warnings
+
+    from behavior.io.registry import get_frontend
+
+    kwargs = {"format": "parquet"} if source.name == "tidy-parquet" else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        get_frontend(source.frontend).write(ds, path, **kwargs)
+
+
 def _write_values(source: Source, ds: Any, edits: list, path: Path) -> None:
     """Write ``ds`` with some positions set to special values, bypassing validation
     (``save_poses`` refuses infinite positions): the reader must cope with them."""
-    from behavior.io.registry import get_frontend
-
     ds = ds.copy(deep=True)
     flat = ds["position"].values.reshape(-1)
     for where, which in edits:
         flat[int(where * flat.size)] = _SPECIAL[which]
-    frontend = get_frontend(source.frontend)
-    kwargs = {"format": "parquet"} if source.name == "tidy-parquet" else {}
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frontend.write(ds, path, **kwargs)
+    _write(source, ds, path)
 
 
 # --------------------------------------------------------------------------- checks

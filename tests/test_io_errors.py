@@ -314,6 +314,7 @@ def test_behavior_info_still_shows_warnings_of_a_file_that_loads(shared_data, ca
 # table): each reader now names the file and the damage itself.
 _FLIPS = [
     ("dlc-h5", f"{_TOPVIEW}/testDLC_h5_table.h5", "deeplabcut", [(0, 1)], "expected a DeepLabCut"),
+    ("dlc-h5", f"{_TOPVIEW}/testDLC_h5_table.h5", "deeplabcut", [(168, 1)], "cannot read the"),
     ("sleap-slp", f"{_TOPVIEW}/SLEAP/testDLC_sleap.slp", "sleap", [(120, 1)], "cannot be read"),
     (
         "sleap-analysis",
@@ -354,3 +355,14 @@ def test_byte_flips_found_by_the_fuzz_suite_are_named_by_the_reader(
     message = str(info.value)
     assert path.name in message and match in message, message
     assert "); found " not in message, f"caught only by load_poses' safety net: {message}"
+
+
+def test_a_tidy_csv_whose_header_is_not_utf8_is_named(small_ds, tmp_path):
+    """Found by the fuzz suite: pyarrow raised UnicodeDecodeError on the column names."""
+    path = tmp_path / "tidy.csv"
+    bh.save_poses(small_ds, path, format="tidy")
+    data = bytearray(path.read_bytes())
+    data[0] ^= 128
+    path.write_bytes(bytes(data))
+    with pytest.raises(FileFormatError, match=r"tidy\.csv: expected a header of UTF-8 column"):
+        bh.load_poses(path, source="tidy")

@@ -1071,7 +1071,7 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
         raise FileFormatError(
             f"{path.name}: cannot be opened as HDF5 ({err}); is the file truncated?"
         ) from err
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as err:
         raise FileFormatError(
             f"{path.name}: cannot read the pandas frame in this HDF5 file "
             f"({type(err).__name__}: {err}); expected one written by pandas.DataFrame.to_hdf"
@@ -1079,7 +1079,7 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
     return _streamed_table(path, key, frame)
 
 
-def _damaged(path: Path, key: str, err: OSError) -> FileFormatError:
+def _damaged(path: Path, key: str, err: Exception) -> FileFormatError:
     return FileFormatError(
         f"{path.name}: cannot read the values of '{key}' ({err}); the file is damaged or truncated"
     )
@@ -1113,7 +1113,7 @@ def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
     def fill(sink: Callable[[int, np.ndarray], None]) -> int:
         try:
             return fill_from_file(sink)
-        except OSError as err:
+        except (OSError, RuntimeError) as err:
             raise _damaged(path, key, err) from err
 
     def fill_from_file(sink: Callable[[int, np.ndarray], None]) -> int:
@@ -1142,7 +1142,7 @@ def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
                 buffer = np.empty(ds.shape, dtype=ds.dtype)
                 if n_rows:
                     ds.read_direct(buffer)
-        except OSError as err:
+        except (OSError, RuntimeError) as err:
             raise _damaged(path, key, err) from err
         if field_name:  # table format: rows of (index, values) records
             table.index = _decode_index(buffer[frame.index_field], encoding)
