@@ -18,12 +18,14 @@ Errors print one line (``behavior: error: ...``) to stderr and exit with code 1;
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -623,6 +625,36 @@ def _info_lines(info: dict[str, Any], with_file: bool = True, top: int = 5) -> l
     return lines
 
 
+@contextlib.contextmanager
+def _held_messages() -> Iterator[None]:
+    """Hold the warnings and log lines of a step; show them only if the step succeeds.
+
+    A file that fails to load then prints exactly one line, the error (``main``).
+    """
+    root = logging.getLogger("behavior")
+    shown = [h for h in root.handlers if isinstance(h, _Handler)]
+    records: list[logging.LogRecord] = []
+
+    def hold(record: logging.LogRecord) -> bool:
+        if not records or records[-1] is not record:
+            records.append(record)
+        return False
+
+    for handler in shown:
+        handler.addFilter(hold)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            yield
+    finally:
+        for handler in shown:
+            handler.removeFilter(hold)
+    for record in records:
+        for handler in shown:
+            handler.handle(record)
+    for w in caught:
+        warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+
+
 def _cmd_info(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
@@ -631,7 +663,8 @@ def _cmd_info(args: argparse.Namespace) -> int:
     infos = []
     paths = [Path(p) for p in args.files]
     for path in tqdm(paths, desc="info", unit="file", disable=_no_bar(args, len(paths))):
-        ds = load_poses(path, source=args.source, fps=args.fps)
+        with _held_messages():
+            ds = load_poses(path, source=args.source, fps=args.fps)
         if args.source == "auto":
             format_name = detect_format(path).name
         else:

@@ -164,8 +164,13 @@ def from_numpy(
             "position: expected an array of shape (time, space, keypoint, individual), "
             f"found {position.ndim} dimensions with shape {position.shape}"
         )
-    if not np.issubdtype(position.dtype, np.number):
-        raise PoseDataError(f"position: expected numbers, found dtype {position.dtype}")
+    if not np.issubdtype(position.dtype, np.number) or np.issubdtype(position.dtype, np.bool_):
+        raise PoseDataError(f"position: expected real numbers, found dtype {position.dtype}")
+    if np.iscomplexobj(position):
+        raise PoseDataError(
+            f"position: expected real numbers, found complex dtype {position.dtype}; pass "
+            "position.real (or np.abs) explicitly if the imaginary part is meant to be dropped"
+        )
     if not np.issubdtype(position.dtype, np.floating):
         position = position.astype(np.float64)
     n_time, n_space, n_kp, n_ind = position.shape
@@ -192,6 +197,10 @@ def from_numpy(
                 f"confidence: expected shape (time, keypoint, individual) = "
                 f"{(n_time, n_kp, n_ind)} to match position, found {confidence.shape}"
             )
+        if np.iscomplexobj(confidence) or not np.issubdtype(confidence.dtype, np.number):
+            raise PoseDataError(
+                f"confidence: expected real numbers, found dtype {confidence.dtype}"
+            )
         if not np.issubdtype(confidence.dtype, np.floating):
             confidence = confidence.astype(np.float64)
 
@@ -199,11 +208,7 @@ def from_numpy(
     individuals = _check_names(individual_names, n_ind, "individual_names", "id")
 
     if fps is not None:
-        fps = float(fps)
-        if not np.isfinite(fps) or fps <= 0:
-            raise PoseDataError(
-                f"fps: expected a positive number of frames per second, found {fps}"
-            )
+        fps = check_fps(fps, "fps")
     if time is not None:
         time = np.asarray(time, dtype=np.float64).reshape(-1)
         if time.shape[0] != n_time:
@@ -329,6 +334,17 @@ def validate(ds: xr.Dataset) -> xr.Dataset:
         )
     if not np.issubdtype(position.dtype, np.floating):
         raise PoseDataError(f"position: expected a float array, found dtype {position.dtype}")
+    n_inf = int(np.isinf(position.values).sum())
+    if n_inf:
+        where = np.argwhere(np.isinf(position.values))[0]
+        at = ", ".join(
+            f"{d}={position[d].values[i]}" if d in position.coords else f"{d}={i}"
+            for d, i in zip(position.dims, where, strict=True)
+        )
+        raise PoseDataError(
+            f"position: expected finite numbers or NaN for missing, found {n_inf} infinite "
+            f"value(s), the first at {at}; set them to NaN (ds['position'].where(np.isfinite(...)))"
+        )
     space = [str(s) for s in ds["space"].values]
     if space not in (["x", "y"], ["x", "y", "z"]):
         raise PoseDataError(
@@ -477,20 +493,42 @@ FPS_RANGE = (1e-6, 1e6)
 
 
 def check_fps(value: Any, name: str = "fps") -> float:
-    """The frame rate ``value`` as a float, or a PoseDataError naming ``name``.
+    """Return ``value`` as a frame rate in frames per second, or raise.
 
-    The one rule for every frame rate the library is given or reads from a file:
-    a finite number within :data:`FPS_RANGE` (0, -30, NaN, inf, 1e300 and
-    ``"thirty"`` are refused).
+    The one check of a frame rate given by a user or read from a file: a real number
+    (or text of one) within :data:`FPS_RANGE`, so 0, negatives, NaN, infinities, 1e-300
+    and 1e300 are refused.
+
+    Parameters
+    ----------
+    value
+        The frame rate to check.
+    name
+        What the value is called in the message (an argument, an attribute, a file).
+
+    Returns
+    -------
+    float
+        The frame rate.
+
+    Raises
+    ------
+    PoseDataError
+        Naming ``name``, the accepted range and the value found.
 
     Examples
     --------
-    >>> check_fps("29.97")
-    29.97
-    >>> check_fps(0, "load_annotations(fps=)")  # doctest: +ELLIPSIS
+    >>> check_fps("30")
+    30.0
+    >>> check_fps(0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    behavior.errors.PoseDataError: load_annotations(fps=): expected a positive frame rate ...
+    ...
+    behavior.errors.PoseDataError: fps: expected a positive frame rate ...
     """
+    if isinstance(value, bool | complex | np.complexfloating):
+        raise PoseDataError(
+            f"{name}: expected a positive frame rate in frames per second, found {value!r}"
+        )
     try:
         fps = float(value)
     except (TypeError, ValueError):

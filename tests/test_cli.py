@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -385,3 +386,45 @@ def test_demo_writes_the_ethogram_figure_and_bout_stats(demo_run):
     assert "ethogram (bouts of the ground truth)" in text and "bout_stats.csv" in text
     summary = pd.read_csv(out / "summary.csv")
     assert summary["frames"].sum() == truth.labels.size  # every frame counted once
+
+
+@pytest.mark.parametrize(
+    ("relpath", "flips", "cut", "source"),
+    [
+        (
+            "deepof_tests/tests/test_examples/test_single_topview/Tables/testDLC_h5_table.h5",
+            [],
+            2,
+            "deeplabcut",
+        ),
+        ("ndxpose_fixtures/0.3.0_poseestimation_one_camera.nwb", [(184, 1)], 1, "nwb"),
+    ],
+)
+def test_info_on_a_corrupted_file_prints_one_line_in_a_real_process(
+    shared_data, tmp_path, relpath, flips, cut, source
+):
+    """Issue 15: the whole stderr of `behavior info` on a damaged file is one line that
+    names the file (no traceback, no warning lines before it), exit code 1. The NWB
+    flip also makes pynwb fail first, which logs a warning that must stay held."""
+    original = shared_data / relpath
+    data = bytearray(original.read_bytes())
+    for offset, mask in flips:
+        data[offset] ^= mask
+    bad = tmp_path / f"damaged{original.suffix}"
+    bad.write_bytes(bytes(data[: len(data) // cut]))
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTHONWARNINGS": "always"}
+    code = "import sys; from behavior.cli import main; sys.exit(main())"
+    result = subprocess.run(
+        [sys.executable, "-c", code, "info", str(bad), "--source", source],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        cwd=root,
+        env=env,
+    )
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1, result
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("behavior: error: ") and bad.name in lines[0], lines

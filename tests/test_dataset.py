@@ -130,3 +130,56 @@ def test_from_numpy_preserves_values_and_validates(position, fps):
     assert ds.sizes["time"] == position.shape[0]
     if fps is not None:
         np.testing.assert_allclose(np.diff(ds.time.values), 1 / fps, rtol=1e-9)
+
+
+# --- issue 15: no bad input passes in silence -------------------------------------------
+
+
+def test_validate_refuses_infinite_positions(small_poses):
+    ds = small_poses.copy(deep=True)
+    ds["position"].values[4, 1, 2, 1] = -np.inf
+    match = (
+        r"position: .*found 1 infinite value\(s\), the first at "
+        r"time=0\.133.*space=y, keypoint=tail_base, individual=mouse_b"
+    )
+    with pytest.raises(bh.PoseDataError, match=match):
+        bh.validate(ds)
+
+
+@given(st.sampled_from([np.inf, -np.inf]), st.integers(0, 49), st.integers(0, 1))
+@settings(max_examples=20, deadline=None)
+def test_validate_refuses_any_infinite_point(value, t, s):
+    rng = np.random.default_rng(t)
+    position = rng.normal(size=(50, 2, 3, 2))
+    position[t, s, t % 3, t % 2] = value
+    with pytest.raises(bh.PoseDataError, match="infinite"):
+        bh.validate(bh.from_numpy(position, fps=30))
+
+
+@pytest.mark.parametrize("dtype", [np.complex64, np.complex128])
+def test_from_numpy_refuses_complex_positions(dtype):
+    position = np.ones((5, 2, 1, 1), dtype=dtype) * (1 + 2j)
+    with pytest.raises(bh.PoseDataError, match=r"position: expected real numbers, found complex"):
+        bh.from_numpy(position)
+    with pytest.raises(bh.PoseDataError, match=r"confidence: expected real numbers"):
+        bh.from_numpy(np.zeros((5, 2, 1, 1)), np.ones((5, 1, 1), dtype=dtype))
+
+
+def test_from_numpy_refuses_boolean_positions():
+    with pytest.raises(bh.PoseDataError, match=r"position: expected real numbers, found dtype"):
+        bh.from_numpy(np.zeros((5, 2, 1, 1), dtype=bool))
+
+
+@pytest.mark.parametrize("fps", [1e-300, 1e300, "abc", True])
+def test_from_numpy_refuses_an_absurd_fps(fps):
+    with pytest.raises(bh.PoseDataError, match=r"^fps: expected a positive frame rate"):
+        bh.from_numpy(np.zeros((5, 2, 1, 1)), fps=fps)
+
+
+def test_check_fps_is_the_one_public_check():
+    from behavior.dataset import check_fps
+
+    assert check_fps("25", "fps") == 25.0
+    assert check_fps(np.float32(30)) == 30.0
+    with pytest.raises(bh.PoseDataError, match=r"^attrs\['fps'\]: .*found 0"):
+        check_fps(0, "attrs['fps']")

@@ -63,6 +63,10 @@ __all__ = ["FRONTEND", "read"]
 _FIELDS = ("x", "y", "z", "error", "ncams", "score")
 _DEFAULT_UNIT = "calibration units"
 
+# what h5py raises on a damaged file: OSError at open, RuntimeError, KeyError or
+# ValueError from a corrupted B-tree, link or dataspace while reading
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
+
 
 # --------------------------------------------------------------------------- sniff
 
@@ -306,9 +310,12 @@ def _read_points3d(
                 frame_range = np.asarray(f["frames"][()]).reshape(-1)
                 if frame_range.size >= 1:
                     start = int(frame_range[0])
-    except OSError as err:
+    except PoseDataError:
+        raise
+    except _H5_ERRORS as err:  # h5py's errors on a damaged file, at open or read
         raise FileFormatError(
-            f"{path}: cannot be opened as HDF5 ({type(err).__name__}: {err}); is it truncated?"
+            f"{path}: cannot be read as HDF5 ({type(err).__name__}: {err}); is it truncated "
+            "or damaged?"
         ) from err
     n_frames, n_tracks, n_nodes, _ = tracks.shape
     found_kp, found_ind, origin = None, None, ""

@@ -51,7 +51,8 @@ Reading
   detection) such points become NaN in ``position``; their confidence stays 0.
   In 2D tracks without a likelihood column (MABe), a point at exactly (0, 0)
   marks an untracked animal and becomes NaN too. 3D files and labelled frames
-  are never changed.
+  are never changed. The count is recorded in ``attrs["log"]``, and a warning
+  is issued when more than 0.1 % of the points were changed.
 * **Time**: the row index holds frame numbers. ``time`` is ``frame / fps`` in
   seconds when ``fps`` is given, else the frame numbers themselves (so a file that
   starts at frame 100 starts at ``time`` 100). Labelled-frame files
@@ -86,6 +87,7 @@ import logging
 import os
 import re
 import reprlib
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -95,7 +97,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from behavior.dataset import from_numpy
+from behavior.dataset import append_log, from_numpy
 from behavior.errors import FileFormatError, PoseDataError
 from behavior.io._pickle_data import PickleDataError, load_data, parse
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
@@ -256,6 +258,8 @@ def head_rows(probe: Probe, n: int) -> list[list[str]]:
 def _first_cells_problem(rows: list[list[str]]) -> str | None:
     """Why these are not DeepLabCut header rows (None if their first cells fit)."""
     first = [row[0].strip() if row else "" for row in rows]
+    if not first:
+        return "no lines of text; expected DeepLabCut header rows scorer/bodyparts/coords"
     if first[0] != "scorer":
         return f"first cell of row 1 is {first[0][:40]!r}, expected 'scorer'"
     if len(first) < 2:
@@ -1067,7 +1071,7 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
         raise FileFormatError(
             f"{path.name}: cannot be opened as HDF5 ({err}); is the file truncated?"
         ) from err
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as err:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RuntimeError) as err:
         raise FileFormatError(
             f"{path.name}: cannot read the pandas frame in this HDF5 file "
             f"({type(err).__name__}: {err}); expected one written by pandas.DataFrame.to_hdf"
@@ -1075,7 +1079,7 @@ def read_h5_table(path: str | Path, key: str | None = None) -> DLCTable:
     return _streamed_table(path, key, frame)
 
 
-def _damaged(path: Path, key: str, err: OSError) -> FileFormatError:
+def _damaged(path: Path, key: str, err: Exception) -> FileFormatError:
     return FileFormatError(
         f"{path.name}: cannot read the values of '{key}' ({err}); the file is damaged or truncated"
     )
@@ -1109,7 +1113,7 @@ def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
     def fill(sink: Callable[[int, np.ndarray], None]) -> int:
         try:
             return fill_from_file(sink)
-        except OSError as err:
+        except (OSError, RuntimeError) as err:
             raise _damaged(path, key, err) from err
 
     def fill_from_file(sink: Callable[[int, np.ndarray], None]) -> int:
@@ -1138,7 +1142,7 @@ def _streamed_table(path: Path, key: str, frame: _H5Frame) -> DLCTable:
                 buffer = np.empty(ds.shape, dtype=ds.dtype)
                 if n_rows:
                     ds.read_direct(buffer)
-        except OSError as err:
+        except (OSError, RuntimeError) as err:
             raise _damaged(path, key, err) from err
         if field_name:  # table format: rows of (index, values) records
             table.index = _decode_index(buffer[frame.index_field], encoding)
@@ -1244,7 +1248,10 @@ def to_dataset(
     fps
         Frames per second; ``time`` is then ``frame / fps`` seconds.
     zeros_as_missing
-        Treat points with ``x == y == likelihood == 0`` as missing (NaN position).
+        Treat points with ``x == y == likelihood == 0`` (or ``x == y == 0`` in 2D files
+        without likelihood) as missing (NaN position). How many points it changed is
+        recorded in ``attrs["log"]`` (operation ``"zeros_as_missing"``), and a
+        ``UserWarning`` is issued when that is more than 0.1 % of the points.
     unique_bodyparts
         ``"keep"`` the maDLC pseudo-individual ``single`` (NaN for keypoints it
         lacks, and for its keypoints in the other individuals), or ``"drop"`` it.
@@ -1339,25 +1346,18 @@ def to_dataset(
         has_likelihood = any(_LIKELIHOOD in c for c in cells.values())
     if position.shape[0] == 0:
         raise FileFormatError(f"{name}: no frames; the table has column labels but no data rows")
+    zeroed, rule = 0, ""
     if zeros_as_missing and has_likelihood:
         t, k, i = np.nonzero(confidence == 0)  # few; then check their x and y
         zero = np.all(position[t, :, k, i] == 0, axis=1)
         if zero.any():
-            logger.info(
-                "%s: %d points at (0, 0) with likelihood 0 set to NaN (zeros_as_missing)",
-                name,
-                int(zero.sum()),
-            )
+            zeroed, rule = int(zero.sum()), "x = y = likelihood = 0"
             position[t[zero], :, k[zero], i[zero]] = np.nan
     elif zeros_as_missing and position.shape[1] == 2 and table.index.dtype.kind in "iu":
         # 2D tracks without likelihood (MABe): an untracked point sits at exactly (0, 0)
         origin = (position[:, 0] == 0) & (position[:, 1] == 0)
         if origin.any():
-            logger.info(
-                "%s: %d points at exactly (0, 0) without likelihood set to NaN (zeros_as_missing)",
-                name,
-                int(origin.sum()),
-            )
+            zeroed, rule = int(origin.sum()), "x = y = 0 (no likelihood column)"
             position = np.where(origin[:, None], np.nan, position)
     time, time_unit, labelled = _time_of(table, fps)
     ds = from_numpy(
@@ -1377,7 +1377,27 @@ def to_dataset(
     for key, values in table.extra.items():
         ds = ds.assign_coords({key: ("time", values)})
     ds.attrs["scorer"] = scorers[0] if scorers else ""
+    if zeroed:
+        ds = _record_zeros(ds, zeroed, rule, name)
     return ds
+
+
+# zeros_as_missing warns when it sets more than this fraction of the points to NaN
+ZEROS_WARN_FRACTION = 0.001
+
+
+def _record_zeros(ds: xr.Dataset, zeroed: int, rule: str, name: str) -> xr.Dataset:
+    """Log ``zeros_as_missing`` in ``attrs["log"]`` (count, rule) and warn above 0.1 %."""
+    total = int(np.prod([ds.sizes[d] for d in ("time", "keypoint", "individual")]))
+    fraction = zeroed / max(total, 1)
+    text = (
+        f"{name}: {zeroed} of {total} points ({fraction:.2%}) stored as {rule} set to NaN "
+        "(zeros_as_missing=True; pass zeros_as_missing=False to keep them)"
+    )
+    logger.info(text)
+    if fraction > ZEROS_WARN_FRACTION:
+        warnings.warn(text, UserWarning, stacklevel=2)
+    return append_log(ds, "zeros_as_missing", points=zeroed, of=total, rule=rule)
 
 
 def _regular_layout(
@@ -1501,7 +1521,8 @@ def read(
         else the only frame in the file).
     zeros_as_missing
         Points stored as ``x = y = likelihood = 0`` become NaN positions
-        (confidence kept at 0). Default True.
+        (confidence kept at 0). Default True. The count goes to ``attrs["log"]``
+        (``"zeros_as_missing"``); above 0.1 % of the points a ``UserWarning`` says so.
     unique_bodyparts
         ``"keep"`` (default) the maDLC pseudo-individual ``single``, whose
         keypoints are then NaN for the animals and vice versa; ``"drop"`` it.
@@ -1542,6 +1563,11 @@ def _read(path: Path, *, fps, key, zeros_as_missing, unique_bodyparts, source_so
     else:
         if key is not None:
             raise PoseDataError(f"key: only for HDF5 files, but {path.name} is not HDF5")
+        if not Probe(path).is_text:
+            raise FileFormatError(
+                f"{path.name}: expected a DeepLabCut CSV (text) or HDF5 file, found binary "
+                f"content that is neither (first bytes {signature!r})"
+            )
         table = read_csv_table(path)
     return to_dataset(
         table,

@@ -15,7 +15,8 @@ import numpy as np
 import xarray as xr
 
 from behavior._json import dumps
-from behavior.errors import FileFormatError
+from behavior.dataset import check_fps
+from behavior.errors import FileFormatError, MissingDependencyError, PoseDataError
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 # A format module's public API is its Frontend; load_annotations / save_annotations
@@ -49,12 +50,22 @@ def sniff(probe: Probe) -> Verdict:
 
 
 def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
-    """Read a pose dataset written with ``to_netcdf`` (by behavior or movement)."""
+    """Read a pose dataset written with ``to_netcdf`` (by behavior or movement).
+
+    ``options`` go to :func:`xarray.open_dataset`; a name it does not take is refused
+    with :class:`~behavior.errors.PoseDataError` listing those it does.
+    """
+    _check_open_options(options)
     try:
         with xr.open_dataset(path, **options) as opened:
             ds = opened.load()
-    except (OSError, ValueError) as err:
-        raise FileFormatError(f"{path}: cannot be read as netCDF ({err})") from err
+    except MissingDependencyError:
+        raise
+    except Exception as err:  # h5py / netCDF4 / xarray errors on a damaged file
+        raise FileFormatError(
+            f"{path}: cannot be read as netCDF (expected a netCDF-3 or netCDF-4 file written "
+            f"by to_netcdf; found {type(err).__name__}: {err})"
+        ) from err
     ds = ds.rename(
         {
             k: v
@@ -76,13 +87,36 @@ def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
         if dim in ds.coords and ds[dim].dtype.kind in "OSU":
             ds = ds.assign_coords({dim: ds[dim].values.astype(str).astype(object)})
     if fps is not None and ds.attrs.get("time_unit") == "frames":
-        ds = ds.assign_coords(time=np.asarray(ds.time.values, dtype=np.float64) / fps)
-        ds.attrs.update(fps=float(fps), time_unit="seconds")
+        fps = check_fps(fps, "fps")
+        time = ds.time.values
+        if not np.issubdtype(time.dtype, np.number):
+            raise FileFormatError(
+                f"{path}: expected numeric frame numbers in 'time' (time_unit='frames'), "
+                f"found dtype {time.dtype}"
+            )
+        ds = ds.assign_coords(time=np.asarray(time, dtype=np.float64) / fps)
+        ds.attrs.update(fps=fps, time_unit="seconds")
     if "confidence" not in ds:
         shape = [ds.sizes[d] for d in ds.position.dims if d != "space"]
         dims = [d for d in ds.position.dims if d != "space"]
         ds["confidence"] = (dims, np.full(shape, np.nan))
     return ds
+
+
+def _check_open_options(options: dict[str, Any]) -> None:
+    import inspect
+
+    params = inspect.signature(xr.open_dataset).parameters
+    allowed = sorted(
+        n for n, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY or n == "engine"
+    )
+    allowed = sorted(set(allowed) | {n for n in params if n not in ("filename_or_obj", "kwargs")})
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise PoseDataError(
+            f"{', '.join(unknown)}: not an option of the netcdf reader (options go to "
+            f"xarray.open_dataset); expected one of {allowed} (or none)"
+        )
 
 
 def write(ds: xr.Dataset, path: Path, **options: Any) -> None:

@@ -406,7 +406,8 @@ def read(
     fps
         Frames per second. Converts timestamps that are frame indices (see
         ``timestamps_are_frames``) into seconds; with real timestamps the time
-        axis is kept and ``fps`` is only recorded in ``attrs``.
+        axis is kept and ``fps`` is only recorded in ``attrs``, with a
+        ``UserWarning`` when it differs from the timestamps' rate by more than 1 %.
     processing_module
         Name of the processing module to read from, needed when pose estimates
         sit in several modules.
@@ -468,8 +469,17 @@ def read(
             logger.warning(
                 "%s: pynwb/ndx-pose could not read the file (%s); reading it with h5py", path, err
             )
-    with _open_h5py(path) as content:
-        return _assemble(content, path, **options)
+    try:
+        with _open_h5py(path) as content:
+            return _assemble(content, path, **options)
+    except PoseDataError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError) as err:
+        # h5py's errors on a damaged file: a corrupted B-tree, link or dataspace
+        raise FileFormatError(
+            f"{path}: cannot be read as NWB ({type(err).__name__}: {err}); is it truncated "
+            "or damaged?"
+        ) from err
 
 
 def _select(
@@ -728,6 +738,11 @@ def _assemble(
         raise FileFormatError(f"{path}: PoseEstimation containers use different units {units}")
 
     n_time = first.position.shape[0]
+    if n_time == 0:
+        raise FileFormatError(
+            f"{path}: PoseEstimation {first.container.where!r} holds no frames; expected "
+            "pose series with at least one timestamp, found 0"
+        )
     n_space = max(b.position.shape[1] for b in blocks)
     dtype = np.result_type(*[b.position.dtype for b in blocks])
     position = np.full((n_time, n_space, len(keypoints), len(blocks)), np.nan, dtype=dtype)
@@ -752,6 +767,8 @@ def _assemble(
         )
     if in_frames and fps is not None:
         time, in_frames, file_fps = time / float(fps), False, float(fps)
+    elif fps is not None and not in_frames and time.size > 1:
+        _check_given_fps(float(fps), time, path)
     software = first.container.source_software or saved.get("source_software") or "unknown"
     ds = from_numpy(
         position,
@@ -777,6 +794,27 @@ def _assemble(
         ds.attrs["fps"] = float(saved["fps"])
     logger.debug("read %s with %s: %s", path, content.engine, dict(ds.sizes))
     return ds
+
+
+# a given fps may differ from the file's timestamps by this fraction before a warning
+FPS_TOLERANCE = 0.01
+
+
+def _check_given_fps(fps: float, time: np.ndarray, path: Path) -> None:
+    """Warn when ``fps`` disagrees with the rate of the file's timestamps by more than 1 %."""
+    steps = np.diff(time)
+    steps = steps[np.isfinite(steps) & (steps > 0)]
+    if not steps.size:
+        return
+    observed = float(1.0 / np.median(steps))
+    if abs(fps / observed - 1.0) > FPS_TOLERANCE:
+        text = (
+            f"{path}: fps={fps:g} disagrees with the file's timestamps, which run at "
+            f"{observed:.6g} frames per second; time keeps the file's timestamps and "
+            f"attrs['fps'] records {fps:g}. Leave fps out to use the file's rate."
+        )
+        logger.info(text)
+        warnings.warn(text, UserWarning, stacklevel=2)
 
 
 def _time_axis(

@@ -16,6 +16,7 @@ import dataclasses
 import errno
 import hashlib
 import importlib
+import inspect
 import io
 import logging
 import os
@@ -36,8 +37,14 @@ import xarray as xr
 
 from behavior._json import to_jsonable
 from behavior._registry import Registry, registry_key
-from behavior.dataset import append_log, check_time, validate
-from behavior.errors import FileFormatError, FileWriteError, PoseDataError, UnknownFormatError
+from behavior.dataset import append_log, check_fps, check_time, validate
+from behavior.errors import (
+    FileFormatError,
+    FileWriteError,
+    MissingDependencyError,
+    PoseDataError,
+    UnknownFormatError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -727,13 +734,85 @@ def sniff_among(
 
 
 def _probe_existing(path: Path) -> Probe:
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file") from None
+    except OSError as err:
+        if err.errno == errno.ENAMETOOLONG:
+            longest = max((len(part) for part in path.parts), default=0)
+            raise FileFormatError(
+                f"{path}: the path is too long for this system (expected a file name of at "
+                f"most 255 bytes and a path of at most 4096, found a name of {longest} "
+                f"characters and a path of {len(str(path))})"
+            ) from None
+        raise FileFormatError(f"{path}: cannot be inspected ({err.strerror or err})") from err
     if path.is_dir():
         raise FileFormatError(f"{path}: is a directory, expected a pose file")
-    if path.stat().st_size == 0:
+    if info.st_size == 0:
         raise FileFormatError(f"{path}: the file is empty (0 bytes)")
     return Probe(path)
+
+
+# Raised by a reader, these pass through unchanged (they already name the file or are
+# not about the file's content); any other exception becomes a FileFormatError.
+_PASS_THROUGH = (MissingDependencyError, FileNotFoundError, PermissionError, KeyboardInterrupt)
+
+
+def _check_options(frontend: Frontend, options: dict[str, Any]) -> None:
+    """Refuse keyword arguments that ``frontend.read`` does not take, naming those it does."""
+    if not options:
+        return
+    try:
+        params = inspect.signature(frontend.read).parameters
+    except (TypeError, ValueError):  # a builtin or C callable: let it decide
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return  # the reader checks its own options (e.g. netCDF's xr.open_dataset ones)
+    allowed = sorted(
+        name
+        for name, p in params.items()
+        if p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        and name not in ("path", "fps")
+    )
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise PoseDataError(
+            f"{', '.join(unknown)}: not an option of the {frontend.name!r} reader; expected "
+            f"one of {[*allowed, 'timestamps']} (or none)"
+        )
+
+
+def _named(err: PoseDataError, path: Path) -> PoseDataError:
+    """``err`` with the file in front of its message when the message does not name it."""
+    text = str(err)
+    if str(path) in text or path.name in text:
+        return err
+    try:
+        out = type(err)(f"{path}: {text}")
+    except Exception:
+        out = FileFormatError(f"{path}: {text}")
+    return out
+
+
+def _infinite_as_missing(ds: xr.Dataset, path: Path) -> xr.Dataset:
+    """Set infinite positions and confidences to NaN, with a log record and a warning."""
+    counts = {}
+    for var in ("position", "confidence"):
+        if var in ds.data_vars and np.issubdtype(ds[var].dtype, np.floating):
+            n = int(np.isinf(ds[var].values).sum())
+            if n:
+                counts[var] = n
+    if not counts:
+        return ds
+    ds = ds.copy()
+    for var in counts:
+        values = ds[var].values
+        ds[var] = ds[var].copy(data=np.where(np.isinf(values), np.nan, values))
+    text = " and ".join(f"{n} infinite {var} value(s)" for var, n in counts.items())
+    warnings.warn(f"{path}: {text} set to NaN (missing)", UserWarning, stacklevel=4)
+    logger.info("%s: %s set to NaN", path, text)
+    return append_log(ds, "infinite_as_missing", **{var: n for var, n in counts.items()})
 
 
 def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any]) -> xr.Dataset:
@@ -745,9 +824,29 @@ def _read_one(path: Path, source: str, fps: float | None, options: dict[str, Any
         if not frontend.reads:
             raise UnknownFormatError(f"format {frontend.name!r} can be written but not read")
     assert frontend.read is not None
-    ds = frontend.read(path, fps=fps, **options)
+    _check_options(frontend, options)
+    try:
+        ds = frontend.read(path, fps=fps, **options)
+    except PoseDataError as err:
+        named = _named(err, path)
+        if named is err:
+            raise
+        raise named from err
+    except _PASS_THROUGH:
+        raise
+    except Exception as err:  # a raw error from a library reading a damaged file
+        raise FileFormatError(
+            f"{path}: cannot be read as {frontend.name} ({frontend.description}); "
+            f"found {type(err).__name__}: {err}"
+        ) from err
+    if not isinstance(ds, xr.Dataset):
+        raise FileFormatError(
+            f"{path}: the {frontend.name!r} reader returned {type(ds).__name__}, "
+            "expected an xarray.Dataset"
+        )
     if "source_file" not in ds.attrs:
         ds.attrs["source_file"] = str(path)
+    ds = _infinite_as_missing(ds, path)
     try:
         validate(ds)
     except PoseDataError as err:
@@ -802,9 +901,12 @@ def load_poses(
         :func:`behavior.io.frontends` (``"deeplabcut"``, ``"sleap"``, ...).
     fps
         Frames per second, for formats that do not store time. Without it, and
-        without timestamps in the file, ``time`` counts frames.
+        without timestamps in the file, ``time`` counts frames. Checked by
+        :func:`behavior.dataset.check_fps` (a number, or text of one, between 1e-6
+        and 1e6).
     **options
-        Passed to the frontend's reader. ``timestamps=`` (an array or a ``.npy`` /
+        Passed to the frontend's reader; a name the reader does not take is
+        refused, listing those it does. ``timestamps=`` (an array or a ``.npy`` /
         text file of seconds, one per frame) works for every format and replaces
         the ``time`` coordinate; irregular timestamps are kept as they are.
 
@@ -812,11 +914,18 @@ def load_poses(
     -------
     xr.Dataset
         A validated pose dataset with ``attrs["log"]`` recording the load.
+        Infinite positions or confidences in the file become NaN (missing), with a
+        ``UserWarning`` and an ``"infinite_as_missing"`` record of the counts in
+        ``attrs["log"]``.
 
     Raises
     ------
     FileNotFoundError, FileFormatError, UnknownFormatError
-        Naming the file and the problem.
+        Naming the file and the problem. Any other error a reader meets on a
+        damaged file (h5py's ``OSError``, a parser's ``IndexError``, ...) becomes a
+        :class:`FileFormatError` naming the file, the format and what was found.
+    PoseDataError
+        ``fps`` or an option is not valid.
 
     Examples
     --------
@@ -825,6 +934,8 @@ def load_poses(
     ('time', 'space', 'keypoint', 'individual')
     """
     timestamps = options.pop("timestamps", None)
+    if fps is not None:
+        fps = check_fps(fps, "fps")
     if isinstance(path_or_paths, str | os.PathLike):
         path = Path(path_or_paths)
         ds = _read_one(path, source, fps, options)

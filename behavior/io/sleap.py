@@ -83,6 +83,10 @@ _UNTRANSPOSED = ("frame", "node", "xy", "track")
 _AXES = frozenset(("frame", "track", "node", "xy"))
 _SLP_DATASETS = ("frames", "instances", "metadata")
 
+# what h5py raises on a damaged file: OSError at open, RuntimeError, KeyError or
+# ValueError from a corrupted B-tree, link or dataspace while reading
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, IndexError)
+
 
 # --------------------------------------------------------------------------- sniff
 
@@ -195,9 +199,12 @@ def read(
                     f".slp, or tracks + node_names of an analysis HDF5), found top-level "
                     f"objects {sorted(f.keys())[:10]}"
                 )
-    except OSError as err:
+    except PoseDataError:
+        raise
+    except _H5_ERRORS as err:  # h5py's errors on a damaged file, at open or read
         raise FileFormatError(
-            f"{path}: cannot be opened as HDF5 ({type(err).__name__}: {err}); is it truncated?"
+            f"{path}: cannot be read as HDF5 ({type(err).__name__}: {err}); is it truncated "
+            "or damaged?"
         ) from err
     if kind == "slp":
         tracks = _read_slp(path, 0 if video is None else video, open_videos)
@@ -552,6 +559,11 @@ def _read_analysis(f: Any, path: Path) -> _Tracks:
         raise FileFormatError(
             f"{path}: 'tracks' has shape {tracks_ds.shape}, read with axes {list(order)}; the "
             f"'xy' axis has {sizes['xy']} entries, expected 2. Is the layout (dims/preset) wrong?"
+        )
+    if sizes["frame"] == 0:
+        raise FileFormatError(
+            f"{path}: 'tracks' has shape {tracks_ds.shape} (axes {list(order)}): no frames; "
+            "expected at least one frame"
         )
     node_names = [_text(n) for n in f["node_names"][()].reshape(-1)]
     if len(node_names) != sizes["node"]:

@@ -239,7 +239,13 @@ def read(
     if time_unit not in (None, "seconds", "frames"):
         raise PoseDataError(f"time_unit: expected 'seconds' or 'frames', found {time_unit!r}")
     table = _read_table(path, sep)
-    names = list(table.column_names)
+    try:
+        names = list(table.column_names)
+    except UnicodeDecodeError as err:
+        raise FileFormatError(
+            f"{path}: expected a header of UTF-8 column names, found bytes that are not "
+            f"UTF-8 ({err})"
+        ) from err
     missing = _missing_columns(names)
     if missing:
         expected = ["time (or frame)", *_REQUIRED, "z (optional)", "confidence (optional)"]
