@@ -1616,6 +1616,8 @@ def extract(
         raise PoseDataError(
             f"ds: feature extraction needs at least 3 frames, found {position.sizes['time']}"
         )
+    if not isinstance(centered, bool | np.bool_):
+        raise PoseDataError(f"centered: expected True or False, found {centered!r}")
     centered = bool(centered)
 
     # units: calibrate pixels when the dataset records its calibration

@@ -430,7 +430,8 @@ def _fillable_kernel(x, max_gap, out):  # pragma: no cover - numba
 def _max_gap_frames(max_gap: Duration | None, da: xr.DataArray, n_time: int) -> int:
     if max_gap is None:
         return n_time
-    return to_frames(max_gap, _fps(da), name="max_gap")
+    # a gap longer than the data is any gap: the same as n_time (and never overflows)
+    return min(to_frames(max_gap, _fps(da), name="max_gap"), n_time)
 
 
 def interpolate_gaps(
@@ -1767,6 +1768,10 @@ def _noise_arg(value: float | None, name: str) -> float | None:
     return float(value)
 
 
+_MAX_EM_ITER = 10_000
+"""Most EM iterations :func:`kalman_smooth` runs (the default is 10)."""
+
+
 def kalman_smooth(
     position: xr.DataArray,
     confidence: xr.DataArray | None = None,
@@ -1855,8 +1860,15 @@ def kalman_smooth(
             f"process_noise={process_noise!r}, measurement_noise={measurement_noise!r}; "
             "give both or use estimate='em' / 'heuristic'"
         )
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int | np.integer) or n_iter < 0:
-        raise PoseDataError(f"n_iter: expected a non-negative int, found {n_iter!r}")
+    if (
+        isinstance(n_iter, bool)
+        or not isinstance(n_iter, int | np.integer)
+        or not 0 <= n_iter <= _MAX_EM_ITER
+    ):
+        # bounded: the iterations run inside a compiled kernel that nothing interrupts
+        raise PoseDataError(
+            f"n_iter: expected an int from 0 to {_MAX_EM_ITER} (EM iterations), found {n_iter!r}"
+        )
     if isinstance(em_frames, bool) or not isinstance(em_frames, int | np.integer) or em_frames < 2:
         raise PoseDataError(f"em_frames: expected an int >= 2, found {em_frames!r}")
     t, seconds = _time_axis(position)

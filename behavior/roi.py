@@ -991,6 +991,10 @@ class _Track:
     def __init__(self, data: xr.Dataset | xr.DataArray, keypoint: str | Sequence[str]):
         position = _position_array(data)
         require_dims(position, "time", "space", name="position")
+        if position.sizes["time"] == 0:
+            raise PoseDataError(
+                "position: expected at least one frame, found 0 frames (an empty time selection?)"
+            )
         self.attrs = dict(position.attrs)
         self.keypoint = keypoint
         if "keypoint" in position.dims:

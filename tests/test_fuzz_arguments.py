@@ -10,12 +10,13 @@ must be a result or an error of the library's own types (``behavior.errors``:
 no case may run longer than :data:`CASE_SECONDS`.
 
 The default budget keeps the whole file well under a minute; set
-``BEHAVIOR_FUZZ_EXAMPLES`` (examples per test, default 50) for a longer run,
+``BEHAVIOR_FUZZ_EXAMPLES`` (examples per test, default 30) for a longer run,
 which also draws fresh examples instead of the fixed, derandomized ones of CI.
 """
 
 from __future__ import annotations
 
+import faulthandler
 import functools
 import os
 import signal
@@ -36,7 +37,7 @@ from behavior import errors, features, filtering, kinematics, roi, social, units
 from behavior.ethogram import Ethogram
 from behavior.events import presets, rules
 
-EXAMPLES = int(os.environ.get("BEHAVIOR_FUZZ_EXAMPLES", "50"))
+EXAMPLES = int(os.environ.get("BEHAVIOR_FUZZ_EXAMPLES", "30"))
 CASE_SECONDS = 20.0
 """Longest a single call may take (the data are 150 frames: seconds would be a hang)."""
 
@@ -146,6 +147,9 @@ def outcome(function: Callable, *args: Any, **kwargs: Any) -> Any:
     """Call ``function``; pass on a result or a library error, fail on anything else."""
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, CASE_SECONDS)
+    # The alarm cannot interrupt compiled (numba) code: a case stuck there is stopped
+    # by faulthandler, which prints every thread's stack and ends the run.
+    faulthandler.dump_traceback_later(3 * CASE_SECONDS, exit=True)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -162,6 +166,7 @@ def outcome(function: Callable, *args: Any, **kwargs: Any) -> Any:
             f"{type(err).__module__}.{type(err).__name__}: {err}"
         ) from err
     finally:
+        faulthandler.cancel_dump_traceback_later()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
@@ -499,6 +504,25 @@ def test_wrong_first_argument(function, value):
         lambda ds: kinematics.centroid(ds, keypoints=[]),
         lambda ds: rules.parse_rule("(" * 300 + "speed > 1 cm/s" + ")" * 300),
         lambda ds: Ethogram(np.zeros((5, 2, 1))),
+        lambda ds: kinematics.speed(ds, edge_order=np.array([])),
+        lambda ds: kinematics.centroid(ds, keypoints=1),
+        lambda ds: kinematics.path_length(ds, start=[]),
+        lambda ds: units.to_frames(None, ""),
+        lambda ds: bouts_mod.bouts(np.array([True, False]), fps=""),
+        lambda ds: social.closest_distance(ds, keypoints=True),
+        lambda ds: social.relations(ds, follow_tolerance=[1.0]),
+        lambda ds: features.extract(ds, windows=object(), progress=False),
+        lambda ds: features.extract(ds, centered=np.array([]), progress=False),
+        lambda ds: filtering.interpolate_gaps(ds.position, 3, method=["linear"]),
+        lambda ds: filtering.kalman_smooth(ds.position, estimate=np.array([])),
+        lambda ds: presets.freezing(None),
+        lambda ds: presets.freezing(ds, px_per_cm=""),
+        lambda ds: presets.freezing(ds, smoothing=np.array([])),
+        lambda ds: rules.detect(ds, "speed > 5 cm/s", max_gap=np.array([])),
+        lambda ds: roi.in_zone(ds.isel(time=slice(0, 0)), roi.Rectangle(0, 0, 30, 30, unit="cm")),
+        lambda ds: roi.crossings(ds, roi.Rectangle(0, 0, 30, 30, unit="cm"), keypoint=None),
+        lambda ds: Ethogram.from_bouts(None, np.arange(3.0)),
+        lambda ds: filtering.kalman_smooth(ds.position, n_iter=10**12),
     ],
     ids=[
         "clean-0-frames",
@@ -507,8 +531,29 @@ def test_wrong_first_argument(function, value):
         "centroid-no-keypoints",
         "rule-300-parentheses",
         "ethogram-ndarray",
+        "speed-array-edge-order",
+        "centroid-int-keypoints",
+        "path-length-list-start",
+        "to-frames-text-fps",
+        "bouts-text-fps",
+        "social-bool-keypoints",
+        "relations-list-tolerance",
+        "extract-object-windows",
+        "extract-array-centered",
+        "interpolate-list-method",
+        "kalman-array-estimate",
+        "freezing-none",
+        "freezing-text-px-per-cm",
+        "freezing-array-smoothing",
+        "detect-array-max-gap",
+        "in-zone-0-frames",
+        "crossings-none-keypoint",
+        "from-bouts-none",
+        "kalman-endless-em",
     ],
 )
 def test_raw_errors_are_named(call):
+    """Each case raised a TypeError, IndexError, ValueError, AttributeError,
+    MemoryError or RecursionError from deep inside before issue 15."""
     with pytest.raises(errors.PoseDataError):
         call(session())

@@ -983,7 +983,9 @@ def _calibrated(ds: xr.Dataset, px_per_cm: float | None, name: str) -> xr.Datase
 
 
 def _smoothed(ds: xr.Dataset, smoothing: Any) -> xr.Dataset:
-    if smoothing is None or smoothing == 0:
+    if smoothing is None or (
+        isinstance(smoothing, int | float) and not isinstance(smoothing, bool) and smoothing == 0
+    ):
         return ds
     from behavior.filtering import median_filter
 

@@ -650,12 +650,12 @@ class _Context:
         require_dims(ds.position, "time", "space", "keypoint", "individual", name="position")
         positive_number(px_per_cm, "px_per_cm", "a calibration in pixels per cm")
         self.fps = fps_of(ds.position.assign_attrs(ds.attrs))
-        if max_gap is not None and max_gap != 0:
+        if not _off(max_gap):
             from behavior.filtering import interpolate_gaps
 
             position = interpolate_gaps(ds.position.assign_attrs(ds.attrs), max_gap)
             ds = ds.assign(position=position.assign_attrs(ds.position.attrs))
-        if smoothing is not None and smoothing != 0:
+        if not _off(smoothing):
             from behavior.filtering import median_filter
 
             position = median_filter(ds.position.assign_attrs(ds.attrs), smoothing)
@@ -800,6 +800,13 @@ class _Context:
         if self.pairwise and values.ndim == 2:
             return np.broadcast_to(values[:, :, None], (*values.shape, values.shape[1]))
         return values
+
+
+def _off(value: Any) -> bool:
+    """A step switched off: None or the number 0 (never compared as an array)."""
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
 def zones_by_name(zones: Any) -> dict[str, Any]:
