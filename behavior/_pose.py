@@ -26,7 +26,7 @@ import numba
 import numpy as np
 import xarray as xr
 
-from behavior.dataset import require_dims
+from behavior.dataset import check_time, require_dims, time_seconds
 from behavior.errors import PoseDataError
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "float_values",
     "moved",
     "position_of",
+    "require_time_order",
     "rotate",
     "rotate_xy",
     "unwrap",
@@ -86,14 +87,46 @@ def position_of(obj: xr.Dataset | xr.DataArray, name: str = "position") -> xr.Da
                 f"{name}: expected a pose dataset with a 'position' variable, found "
                 f"variables {list(obj.data_vars)}"
             )
+        require_time_order(obj, name)
         position = obj["position"].copy(deep=False)
         position.attrs = {k: v for k, v in obj.attrs.items() if k != "ds_type"}
         return position
     if isinstance(obj, xr.DataArray):
+        require_time_order(obj, name)
         return obj
     raise PoseDataError(
         f"{name}: expected an xarray Dataset or DataArray of positions, found {type(obj).__name__}"
     )
+
+
+def require_time_order(obj: xr.Dataset | xr.DataArray, name: str = "position") -> None:
+    """Refuse a ``time`` coordinate that is not finite and strictly increasing.
+
+    The same check as :func:`behavior.dataset.validate` (through
+    :func:`behavior.dataset.check_time`), at the edge of every function that
+    differentiates, smooths or windows over time: a repeated or decreasing
+    timestamp would otherwise give infinite speeds or silently wrong windows.
+    An object without a ``time`` coordinate passes (its frames are in order).
+
+    Parameters
+    ----------
+    obj
+        A pose Dataset or a DataArray.
+    name
+        The argument's name, for the message.
+
+    Raises
+    ------
+    PoseDataError
+        Naming the argument and the first two frames out of order.
+
+    Examples
+    --------
+    >>> import numpy as np, behavior as bh
+    >>> require_time_order(bh.from_numpy(np.zeros((3, 2, 1, 1)), fps=10))
+    """
+    if "time" in obj.coords and "time" in obj.dims:
+        check_time(time_seconds(obj), f"{name}: time coordinate")
 
 
 def core_position(

@@ -70,6 +70,11 @@ def require_dims(obj: xr.DataArray | xr.Dataset, *dims: str, name: str | None = 
     >>> import xarray as xr, numpy as np
     >>> require_dims(xr.DataArray(np.zeros(3), dims=["time"]), "time")
     """
+    if not isinstance(obj, xr.DataArray | xr.Dataset):
+        raise PoseDataError(
+            f"{name or 'argument'}: expected an xarray DataArray or Dataset with dims "
+            f"{list(dims)}, found {type(obj).__name__}"
+        )
     missing = [d for d in dims if d not in obj.dims]
     if missing:
         label = name or getattr(obj, "name", None) or type(obj).__name__

@@ -864,6 +864,33 @@ class BehaviorMap(BaseEstimator):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise PoseDataError(f"{name}: expected a positive integer, found {value!r}")
+        value = self.n_neighbors
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 2:
+            raise PoseDataError(f"n_neighbors: expected an integer >= 2, found {value!r}")
+        value = self.n_frequencies
+        if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+            raise PoseDataError(f"n_frequencies: expected a positive integer, found {value!r}")
+        for name, low in (
+            ("perplexity", 0.0),
+            ("min_frequency", 0.0),
+            ("max_frequency", 0.0),
+            ("omega0", 0.0),
+            ("bandwidth", 0.0),
+            ("min_dist", None),
+        ):
+            value = getattr(self, name)
+            number = isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+                value, bool
+            )
+            if not number or not np.isfinite(value) or (low is None and value < 0):
+                raise PoseDataError(f"{name}: expected a finite number, found {value!r}")
+            if low is not None and not value > low:
+                raise PoseDataError(f"{name}: expected a number > {low:g}, found {value!r}")
+        if self.min_frequency > self.max_frequency:
+            raise PoseDataError(
+                f"min_frequency/max_frequency: expected min <= max, found {self.min_frequency!r} "
+                f"> {self.max_frequency!r}"
+            )
         if self.clustering == "watershed" and self.n_dims != 2:
             raise PoseDataError(f"clustering='watershed' needs a 2-D map; n_dims is {self.n_dims}")
         if self.max_samples is not None and (

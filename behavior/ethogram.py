@@ -337,6 +337,10 @@ class Ethogram:
         >>> Ethogram.from_bouts(b, np.arange(4.0)).labels.values.ravel().tolist()
         [False, True, False, False]
         """
+        if not isinstance(bouts, pd.DataFrame):
+            raise PoseDataError(
+                f"bouts: expected a bout table (pandas DataFrame), found {type(bouts).__name__}"
+            )
         attrs: dict[str, Any] = {}
         ind_default = None
         if isinstance(time, xr.Dataset | xr.DataArray):

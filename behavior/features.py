@@ -490,6 +490,19 @@ def _window_label(seconds: float | None, frames: int) -> str:
     return f"{seconds:g}s"
 
 
+def _listed(value: Any, name: str, expected: str) -> list[Any]:
+    """``value`` (a list, tuple, array ...) as a list; anything else is refused by name."""
+    if isinstance(value, str | bytes | Mapping) or not isinstance(
+        value, Sequence | np.ndarray | set | frozenset
+    ):
+        raise PoseDataError(f"{name}: expected {expected}, found {type(value).__name__} {value!r}")
+    return (
+        list(np.ravel(np.asarray(value, dtype=object)))
+        if isinstance(value, np.ndarray)
+        else list(value)
+    )
+
+
 def _resolve_windows(
     windows: Sequence[int | float | str] | int | float | str | None, fps: float | None
 ) -> list[tuple[str, int]]:
@@ -498,6 +511,7 @@ def _resolve_windows(
         return []
     if isinstance(windows, str | int | float):
         windows = [windows]
+    windows = _listed(windows, "windows", "durations such as ['0.5 s', '1 s']")
     out: list[tuple[str, int]] = []
     for value in windows:
         if isinstance(value, bool):
@@ -534,6 +548,7 @@ def _resolve_stats(stats: Sequence[str] | str | None) -> list[str]:
         return []
     if isinstance(stats, str):
         stats = [stats]
+    stats = _listed(stats, "stats", f"names of statistics among {list(STATS)}")
     out = []
     for s in stats:
         if s not in STATS:
@@ -1601,6 +1616,8 @@ def extract(
         raise PoseDataError(
             f"ds: feature extraction needs at least 3 frames, found {position.sizes['time']}"
         )
+    if not isinstance(centered, bool | np.bool_):
+        raise PoseDataError(f"centered: expected True or False, found {centered!r}")
     centered = bool(centered)
 
     # units: calibrate pixels when the dataset records its calibration
@@ -1631,7 +1648,11 @@ def extract(
     if keypoints is None:
         chosen = list(all_kp)
     else:
-        chosen = [keypoints] if isinstance(keypoints, str) else [str(k) for k in keypoints]
+        chosen = (
+            [keypoints]
+            if isinstance(keypoints, str)
+            else [str(k) for k in _listed(keypoints, "keypoints", "keypoint names")]
+        )
         unknown = [k for k in chosen if k not in all_kp]
         if unknown or not chosen:
             raise PoseDataError(

@@ -44,6 +44,7 @@ import numba
 import numpy as np
 import xarray as xr
 
+from behavior._pose import require_time_order
 from behavior.dataset import append_log, fps_of, require_dims, time_seconds
 from behavior.errors import PoseDataError
 from behavior.units import to_frames, to_seconds
@@ -125,10 +126,25 @@ def _window_frames(window: Duration, da: xr.DataArray, name: str = "window") -> 
                 f"{name}: expected an odd number of frames >= 1 (a centred window), found {n}; "
                 f"use {max(n - 1, 1)} or {n + 1}"
             )
-        return n
-    n = to_frames(window, _fps(da), name=name)
-    n = max(n, 1)
-    return n if n % 2 == 1 else n + 1
+    else:
+        n = to_frames(window, _fps(da), name=name)
+        n = max(n, 1)
+        n = n if n % 2 == 1 else n + 1
+    longest = max(2 * da.sizes["time"] + 1, _LONGEST_WINDOW)
+    if n > longest:
+        # Refused before any buffer of the window's size is allocated: a centred
+        # window this long reaches past both ends of the data from every frame.
+        raise PoseDataError(
+            f"{name}: {window!r} is {n} frames, longer than the data ({da.sizes['time']} "
+            f"frames) on both sides of every frame; expected a window of at most {longest} "
+            "frames (a smoothing window is usually a fraction of a second)"
+        )
+    return n
+
+
+_LONGEST_WINDOW = 1001
+"""Windows up to this many frames are always accepted (mirrored at the edges like
+scipy's, even on shorter data); longer ones only up to twice the data's length."""
 
 
 def _min_valid(min_valid: int | None, window: int, floor: int = 1) -> int:
@@ -167,8 +183,28 @@ def _check_input(da: xr.DataArray, name: str) -> None:
     if not isinstance(da, xr.DataArray):
         raise PoseDataError(f"{name}: expected an xarray.DataArray, found {type(da).__name__}")
     require_dims(da, "time", name=name)
-    if not np.issubdtype(da.dtype, np.number):
-        raise PoseDataError(f"{name}: expected numbers, found dtype {da.dtype}")
+    if not np.issubdtype(da.dtype, np.number) or np.issubdtype(da.dtype, np.complexfloating):
+        raise PoseDataError(f"{name}: expected real numbers, found dtype {da.dtype}")
+    if da.sizes["time"] == 0:
+        raise PoseDataError(
+            f"{name}: expected at least one frame, found 0 frames (an empty time selection?)"
+        )
+    require_time_order(da, name)
+
+
+def _is_choice(value: Any, choices: tuple) -> bool:
+    """``value`` is one of ``choices`` (text or None; never compared as an array)."""
+    return (value is None or isinstance(value, str)) and value in choices
+
+
+def _real_number(value: Any, name: str, expected: str = "a finite number") -> float:
+    """``value`` as a finite float, or :class:`PoseDataError` naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise PoseDataError(f"{name}: expected {expected}, found {value!r}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise PoseDataError(f"{name}: expected {expected}, found {value!r}")
+    return out
 
 
 def _threads() -> int:
@@ -233,10 +269,9 @@ def filter_by_confidence(
         raise PoseDataError(
             f"confidence: expected an xarray.DataArray, found {type(confidence).__name__}"
         )
-    if nan_confidence not in ("keep", "drop"):
+    if not _is_choice(nan_confidence, ("keep", "drop")):
         raise PoseDataError(f"nan_confidence: expected 'keep' or 'drop', found {nan_confidence!r}")
-    if not np.isfinite(threshold):
-        raise PoseDataError(f"threshold: expected a finite number, found {threshold!r}")
+    threshold = _real_number(threshold, "threshold")
     extra = [d for d in confidence.dims if d not in position.dims]
     if extra:
         raise PoseDataError(
@@ -395,7 +430,8 @@ def _fillable_kernel(x, max_gap, out):  # pragma: no cover - numba
 def _max_gap_frames(max_gap: Duration | None, da: xr.DataArray, n_time: int) -> int:
     if max_gap is None:
         return n_time
-    return to_frames(max_gap, _fps(da), name="max_gap")
+    # a gap longer than the data is any gap: the same as n_time (and never overflows)
+    return min(to_frames(max_gap, _fps(da), name="max_gap"), n_time)
 
 
 def interpolate_gaps(
@@ -445,7 +481,7 @@ def interpolate_gaps(
     np.True_
     """
     _check_input(da, "da")
-    if method not in ("linear", "pchip", "cubic", "nearest"):
+    if not _is_choice(method, ("linear", "pchip", "cubic", "nearest")):
         raise PoseDataError(
             f"method: expected 'linear', 'pchip', 'cubic' or 'nearest', found {method!r}"
         )
@@ -861,7 +897,7 @@ def rolling(
     [2.0, 2.0, nan, 5.0, 5.0]
     """
     _check_input(da, "da")
-    if statistic not in _STATISTICS:
+    if not _is_choice(statistic, tuple(_STATISTICS)):
         raise PoseDataError(
             f"statistic: expected one of {sorted(_STATISTICS)}, found {statistic!r}"
         )
@@ -1732,6 +1768,10 @@ def _noise_arg(value: float | None, name: str) -> float | None:
     return float(value)
 
 
+_MAX_EM_ITER = 10_000
+"""Most EM iterations :func:`kalman_smooth` runs (the default is 10)."""
+
+
 def kalman_smooth(
     position: xr.DataArray,
     confidence: xr.DataArray | None = None,
@@ -1810,7 +1850,7 @@ def kalman_smooth(
     (True, True)
     """
     _check_input(position, "position")
-    if estimate not in ("em", "heuristic", None):
+    if not _is_choice(estimate, ("em", "heuristic", None)):
         raise PoseDataError(f"estimate: expected 'em', 'heuristic' or None, found {estimate!r}")
     q_fixed = _noise_arg(process_noise, "process_noise")
     r_fixed = _noise_arg(measurement_noise, "measurement_noise")
@@ -1820,8 +1860,15 @@ def kalman_smooth(
             f"process_noise={process_noise!r}, measurement_noise={measurement_noise!r}; "
             "give both or use estimate='em' / 'heuristic'"
         )
-    if isinstance(n_iter, bool) or not isinstance(n_iter, int | np.integer) or n_iter < 0:
-        raise PoseDataError(f"n_iter: expected a non-negative int, found {n_iter!r}")
+    if (
+        isinstance(n_iter, bool)
+        or not isinstance(n_iter, int | np.integer)
+        or not 0 <= n_iter <= _MAX_EM_ITER
+    ):
+        # bounded: the iterations run inside a compiled kernel that nothing interrupts
+        raise PoseDataError(
+            f"n_iter: expected an int from 0 to {_MAX_EM_ITER} (EM iterations), found {n_iter!r}"
+        )
     if isinstance(em_frames, bool) or not isinstance(em_frames, int | np.integer) or em_frames < 2:
         raise PoseDataError(f"em_frames: expected an int >= 2, found {em_frames!r}")
     t, seconds = _time_axis(position)
@@ -1978,9 +2025,17 @@ def clean(
             f"{type(ds).__name__}"
             + (f" with variables {list(ds.data_vars)}" if isinstance(ds, xr.Dataset) else "")
         )
-    if smooth not in ("median", "savgol", "kalman", None):
+    if not _is_choice(smooth, ("median", "savgol", "kalman", None)):
         raise PoseDataError(
             f"smooth: expected 'median', 'savgol', 'kalman' or None, found {smooth!r}"
+        )
+    _check_input(ds["position"], "ds")
+    if confidence_threshold is not None:
+        _real_number(confidence_threshold, "confidence_threshold", "a finite number or None")
+    if kalman_options is not None and not isinstance(kalman_options, dict):
+        raise PoseDataError(
+            f"kalman_options: expected a dict of kalman_smooth arguments or None, found "
+            f"{type(kalman_options).__name__}"
         )
     original = ds["position"]
     position = original.copy(deep=False)

@@ -185,11 +185,43 @@ def _warm_up() -> None:
 def _require_keypoints(da: xr.DataArray, names: Sequence[Hashable], arg: str) -> None:
     require_dims(da, "keypoint", name="position")
     available = [str(k) for k in da["keypoint"].values]
+    if len(names) == 0:
+        raise PoseDataError(
+            f"{arg}: expected at least one keypoint name, found none; the dataset has "
+            f"keypoints {available}"
+        )
     for name in names:
         if str(name) not in available:
             raise PoseDataError(
                 f"{arg}: keypoint {name!r} not found; the dataset has keypoints {available}"
             )
+
+
+def _keypoint_list(value: Any, arg: str) -> list[Hashable]:
+    """Keypoint names given as one name or a sequence of names, as a list."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, Sequence | np.ndarray) and not isinstance(value, bytes):
+        names = list(np.ravel(np.asarray(value, dtype=object)))
+        if all(isinstance(n, str | np.str_) for n in names):
+            return names
+    raise PoseDataError(
+        f"{arg}: expected a keypoint name or a list of names, found {type(value).__name__} "
+        f"{value!r}"
+    )
+
+
+def _time_bound(value: Any, arg: str) -> float | None:
+    """``start`` / ``stop`` of a time selection: None or a finite number of seconds."""
+    if value is None:
+        return None
+    if isinstance(value, bool | np.bool_) or not isinstance(
+        value, int | float | np.integer | np.floating
+    ):
+        raise PoseDataError(f"{arg}: expected None or a time in seconds, found {value!r}")
+    if not np.isfinite(value):
+        raise PoseDataError(f"{arg}: expected a finite time in seconds, found {value!r}")
+    return float(value)
 
 
 def _like(template: xr.DataArray, data: np.ndarray, lead: Sequence[str], name: str) -> xr.DataArray:
@@ -207,7 +239,17 @@ def _like(template: xr.DataArray, data: np.ndarray, lead: Sequence[str], name: s
 # --------------------------------------------------------------------------------------
 
 
+def _check_edge_order(edge_order: Any) -> None:
+    if (
+        isinstance(edge_order, bool | np.bool_)
+        or not isinstance(edge_order, int | np.integer)
+        or edge_order not in (1, 2)
+    ):
+        raise PoseDataError(f"edge_order: expected 1 or 2, found {edge_order!r}")
+
+
 def _differentiate(da: xr.DataArray, edge_order: int, name: str) -> xr.DataArray:
+    _check_edge_order(edge_order)
     g = Gradient(time_seconds(da), edge_order)
     values = moved(float_values(da), da, ["time"])
     return _like(da, g.full(values), ["time"], name)
@@ -319,6 +361,7 @@ def speed(position: xr.DataArray | xr.Dataset, *, edge_order: int = 1) -> xr.Dat
     True
     """
     position = position_of(position)
+    _check_edge_order(edge_order)
     require_dims(position, "time", "space", name="position")
     g = Gradient(time_seconds(position), edge_order)
     values = moved(float_values(position), position, ["time", "space"])
@@ -429,13 +472,18 @@ def path_length(
     """
     position = position_of(position)
     require_dims(position, "time", "space", name="position")
-    if nan_policy not in ("ffill", "scale"):
+    if not isinstance(nan_policy, str) or nan_policy not in ("ffill", "scale"):
         raise PoseDataError(f"nan_policy: expected 'ffill' or 'scale', found {nan_policy!r}")
-    threshold = float(nan_warn_threshold)
-    if not 0 <= threshold <= 1:
+    threshold = nan_warn_threshold
+    if (
+        isinstance(threshold, bool | np.bool_)
+        or not isinstance(threshold, int | float | np.integer | np.floating)
+        or not 0 <= threshold <= 1
+    ):
         raise PoseDataError(
             f"nan_warn_threshold: expected a fraction in [0, 1], found {nan_warn_threshold!r}"
         )
+    start, stop = _time_bound(start, "start"), _time_bound(stop, "stop")
     if start is not None or stop is not None:
         position = position.sel(time=slice(start, stop))
     n = position.sizes["time"]
@@ -782,9 +830,11 @@ def centroid(
     position = position_of(position)
     require_dims(position, "space", "keypoint", name="position")
     if keypoints is not None:
-        keypoints = [keypoints] if isinstance(keypoints, str) else list(keypoints)
+        keypoints = _keypoint_list(keypoints, "keypoints")
         _require_keypoints(position, keypoints, "keypoints")
         position = position.sel(keypoint=keypoints)
+    if position.sizes["keypoint"] == 0:
+        raise PoseDataError("position: expected at least one keypoint to average, found none")
     lead = ["time", "space", "keypoint"] if "time" in position.dims else ["space", "keypoint"]
     values = moved(float_values(position), position, lead)
     if "time" not in position.dims:
@@ -918,6 +968,7 @@ def angular_velocity(heading: xr.DataArray, *, edge_order: int = 1) -> xr.DataAr
             f"heading: expected a DataArray of angles, found {type(heading).__name__}"
         )
     require_dims(heading, "time", name="heading")
+    _check_edge_order(edge_order)
     g = Gradient(time_seconds(heading), edge_order)
     values = unwrap(moved(float_values(heading), heading, ["time"]))
     out = _like(heading, g.full(values), ["time"], "angular_velocity")

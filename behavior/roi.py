@@ -979,12 +979,28 @@ def _position_array(data: xr.Dataset | xr.DataArray) -> xr.DataArray:
     )
 
 
+def _names(value: Any, arg: str) -> list[str]:
+    """A non-empty list of names given as a sequence of text."""
+    if isinstance(value, Sequence | np.ndarray) and not isinstance(value, str | bytes):
+        names = list(np.ravel(np.asarray(value, dtype=object)))
+        if names and all(isinstance(n, str) for n in names):
+            return names
+    raise PoseDataError(
+        f"{arg}: expected a keypoint name, 'centroid' or a non-empty list of names, found "
+        f"{type(value).__name__} {value!r}"
+    )
+
+
 class _Track:
     """One point per frame (x, y[, z]) with the data's attrs, ready for zone tests."""
 
     def __init__(self, data: xr.Dataset | xr.DataArray, keypoint: str | Sequence[str]):
         position = _position_array(data)
         require_dims(position, "time", "space", name="position")
+        if position.sizes["time"] == 0:
+            raise PoseDataError(
+                "position: expected at least one frame, found 0 frames (an empty time selection?)"
+            )
         self.attrs = dict(position.attrs)
         self.keypoint = keypoint
         if "keypoint" in position.dims:
@@ -997,7 +1013,7 @@ class _Track:
                     )
                 position = position.sel(keypoint=keypoint, drop=True)
             else:
-                chosen = None if isinstance(keypoint, str) else list(keypoint)
+                chosen = None if isinstance(keypoint, str) else _names(keypoint, "keypoint")
                 if chosen is not None:
                     missing = [k for k in chosen if k not in names]
                     if missing:

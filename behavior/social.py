@@ -231,6 +231,11 @@ def keypoint_roles(
     normal = {_normalised(n): n for n in reversed(names)}  # first spelling wins
     for role in _ROLES:
         found[role] = next((normal[a] for a in _ALIASES[role] if a in normal), None)
+    if keypoints is not None and not isinstance(keypoints, Mapping):
+        raise PoseDataError(
+            "keypoints: expected None, a KeypointRoles or a dict of roles such as "
+            f"{{'nose': 'snout', 'body': [...]}}, found {type(keypoints).__name__} {keypoints!r}"
+        )
     overrides = dict(keypoints or {})
     unknown = sorted(set(overrides) - {*_ROLES, "body"})
     if unknown:
@@ -588,8 +593,13 @@ class _Pairs:
                     "follow_tolerance in space units"
                 )
             tolerance = 0.25 * float(np.nanmedian(length))
+        if isinstance(tolerance, bool) or not isinstance(tolerance, int | float | np.number):
+            raise PoseDataError(
+                f"follow_tolerance: expected a positive distance in {self.space_unit} or None, "
+                f"found {tolerance!r}"
+            )
         tolerance = float(tolerance)
-        if not tolerance > 0:
+        if not tolerance > 0 or not math.isfinite(tolerance):
             raise PoseDataError(
                 f"follow_tolerance: expected a positive distance in {self.space_unit}, "
                 f"found {tolerance!r}"
@@ -1053,6 +1063,12 @@ def relations(
     >>> rel.closest_distance.dims, rel.gaze_offset.attrs["units"]
     (('time', 'individual', 'other'), 'deg')
     """
+    if isinstance(variables, str):
+        variables = [variables]
+    if variables is not None and not isinstance(variables, Sequence | np.ndarray):
+        raise PoseDataError(
+            f"variables: expected None or a list of relation names, found {variables!r}"
+        )
     names = list(RELATIONS if variables is None else variables)
     unknown = [n for n in names if n not in RELATIONS]
     if unknown:

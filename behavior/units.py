@@ -16,7 +16,9 @@ frame rate, and neither is ever guessed.
 from __future__ import annotations
 
 import math
+import numbers
 import re
+from typing import Any
 
 from behavior.errors import PoseDataError
 
@@ -33,6 +35,7 @@ __all__ = [
     "mm",
     "ms",
     "parse_unit",
+    "positive_number",
     "px",
     "quantity",
     "rad",
@@ -115,6 +118,30 @@ def to_seconds(value: float | str, *, name: str = "duration") -> float:
     return seconds
 
 
+def positive_number(value: Any, name: str, what: str = "a number") -> float | None:
+    """``value`` as a positive finite float, None as None; else :class:`PoseDataError`.
+
+    The one check of frame rates and calibrations given as arguments (``fps``,
+    ``px_per_cm``): text, booleans, arrays, zero, negative and non-finite values
+    are refused with a message naming the argument.
+
+    Examples
+    --------
+    >>> positive_number(30, "fps")
+    30.0
+    """
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise PoseDataError(f"{name}: expected {what} > 0 (or None), found {value!r}")
+    return float(value)
+
+
 def to_frames(value: int | float | str, fps: float | None, *, name: str = "window") -> int:
     """Convert a duration to a whole number of frames.
 
@@ -151,7 +178,8 @@ def to_frames(value: int | float | str, fps: float | None, *, name: str = "windo
         match = _DURATION.match(value)
         if match and match.group(2).lower() in {"frame", "frames", "f"}:
             return round(float(match.group(1)))
-    if fps is None or not fps > 0:
+    fps = positive_number(fps, "fps", "a frame rate")
+    if fps is None:
         raise PoseDataError(
             f"{name}: {value!r} is a duration, which needs the frame rate, but fps is "
             f"{fps!r}. Give fps (e.g. load_poses(..., fps=30)) or give {name} in frames."
@@ -355,7 +383,11 @@ class Quantity:
                 raise UnitError(
                     f"{name}: cannot convert {self.unit_text()} to {target.unit_text()}"
                 )
-            if px_per_cm is None or not px_per_cm > 0:
+            try:
+                px_per_cm = positive_number(px_per_cm, "px_per_cm", "a calibration in px per cm")
+            except PoseDataError as err:
+                raise UnitError(f"{name}: {err}") from None
+            if px_per_cm is None:
                 raise UnitError(
                     f"{name}: converting {self!r} to {target.unit_text()} needs a spatial "
                     f"calibration (pixels per cm), found none. Calibrate the dataset "
@@ -368,7 +400,11 @@ class Quantity:
                 raise UnitError(
                     f"{name}: cannot convert {self.unit_text()} to {target.unit_text()}"
                 )
-            if fps is None or not fps > 0:
+            try:
+                fps = positive_number(fps, "fps", "a frame rate")
+            except PoseDataError as err:
+                raise UnitError(f"{name}: {err}") from None
+            if fps is None:
                 raise UnitError(
                     f"{name}: converting {self!r} to {target.unit_text()} needs the frame "
                     f"rate, found fps={fps!r}"

@@ -539,3 +539,44 @@ def test_learning_curve_and_permutation_importance_are_tidy_and_sensible():
     assert len(ax.lines) == 2  # the curve and the chosen threshold
     assert "AP" in ax.get_legend().get_texts()[0].get_text()
     plt.close("all")
+
+
+# ---- issue 15: labels of another time range, sessions without tracking ---------------------
+
+
+def test_fit_refuses_labels_of_another_time_range():
+    feats, eth = synthetic(4)
+    shifted = Ethogram(eth.labels.assign_coords(time=eth.labels.time.values + 100.0))
+    with pytest.raises(PoseDataError, match="expected labels on the session's time"):
+        BehaviorClassifier(**FAST).fit([feats], [shifted])
+    slower = Ethogram(eth.labels.assign_coords(time=eth.labels.time.values * 2))
+    with pytest.raises(PoseDataError, match="frame 1 is at"):
+        BehaviorClassifier(**FAST).fit([feats], [slower])
+    # labels on the same frames (in frames with the frame rate, or without a time
+    # coordinate) are still accepted
+    frames = eth.labels.assign_coords(time=np.arange(eth.n_frames)).assign_attrs(
+        time_unit="frames", fps=eth.fps
+    )
+    BehaviorClassifier(**FAST).fit([feats], [Ethogram(frames)])
+    bare = xr.DataArray(
+        eth.labels.values,
+        dims=eth.labels.dims,
+        coords={"behavior": eth.behaviors, "individual": eth.individuals},
+    )
+    BehaviorClassifier(**FAST).fit([feats], [Ethogram(bare)])
+
+
+def test_predict_on_an_untracked_session_labels_no_frame():
+    ds, truth = bh.simulate.session(duration="20 s", seed=0)
+    eth = Ethogram.from_states(truth.labels)
+    clf = BehaviorClassifier(n_estimators=20, random_state=0, progress=False).fit(ds, eth)
+    untracked = ds.copy(deep=True)
+    untracked["position"][:] = np.nan
+    assert not clf.predict(untracked).labels.values.any()
+    assert np.isnan(clf.predict_proba(untracked).values).all()
+    # a partly untracked session: NaN where no window reaches a tracked frame (the
+    # longest feature window is 2 s, so +-30 frames around the gap's middle)
+    part = ds.copy(deep=True)
+    part["position"][100:200] = np.nan
+    proba = clf.predict_proba(part).values
+    assert np.isnan(proba[135:165]).all() and np.isfinite(proba[:90]).all()

@@ -438,3 +438,21 @@ def test_map_and_pose_plots(single):
     assert axes.flat[0].get_title().startswith("cluster_0")
     assert len(axes.flat[0].lines) >= 5  # midline, tail and ears joined by name
     plt.close(fig)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"n_neighbors": 0}, "n_neighbors"),
+        ({"perplexity": -1.0}, "perplexity"),
+        ({"n_frequencies": 0}, "n_frequencies"),
+        ({"min_frequency": -1.0}, "min_frequency"),
+        ({"min_frequency": 10.0, "max_frequency": 5.0}, "min <= max"),
+        ({"omega0": float("nan")}, "omega0"),
+        ({"min_dist": "far"}, "min_dist"),
+    ],
+)
+def test_hyperparameters_are_refused_by_name_when_fit_starts(kwargs, match):
+    ds, _ = bh.simulate.session(duration="5 s", seed=0)
+    with pytest.raises(PoseDataError, match=match):
+        BehaviorMap(progress=False, random_state=0, **kwargs).fit(ds)

@@ -361,3 +361,9 @@ def test_time_budget_counts_the_frames_of_each_code(social):
         "seconds",
         "fraction",
     ]
+
+
+@pytest.mark.parametrize("value", [np.zeros((5, 2, 1)), [[0, 1]], None, "labels.csv"])
+def test_ethogram_of_something_else_than_a_dataarray_is_a_named_error(value):
+    with pytest.raises(PoseDataError, match="labels: expected an xarray DataArray"):
+        Ethogram(value)

@@ -339,3 +339,28 @@ def test_zone_bouts_on_the_real_plus_maze(epm):
     for row in found.itertuples():
         mask[row.start_frame : row.stop_frame] += 1
     assert mask.max() == 1
+
+
+# ---- issue 15: thresholds that make no sense are refused ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("preset", "kwargs", "match"),
+    [
+        (events.freezing, {"max_speed": "-1 cm/s"}, "max_speed: expected a threshold >= 0"),
+        (events.freezing, {"max_speed": -1.0}, "max_speed"),
+        (events.freezing, {"max_speed": float("nan")}, "max_speed: expected a finite"),
+        (events.freezing, {"max_angular_speed": "-12 deg/s"}, "max_angular_speed"),
+        (events.chase, {"max_distance": "-5 cm"}, "max_distance"),
+        (events.chase, {"min_speed": float("inf")}, "min_speed"),
+    ],
+)
+def test_negative_or_non_finite_thresholds_are_refused(preset, kwargs, match):
+    ds, _ = bh.simulate.session(duration="5 s", seed=0)
+    with pytest.raises(RuleError, match=match):
+        preset(ds, **kwargs)
+
+
+def test_approach_speed_may_be_negative():
+    ds, _ = bh.simulate.session(duration="5 s", seed=0)
+    assert isinstance(events.approach(ds, min_approach_speed="-1 cm/s"), pd.DataFrame)

@@ -335,3 +335,54 @@ def test_zones_are_quantities_in_text_rules():
         rule_mask(ds, "in_zone")
     with pytest.raises(RuleError, match="zones: expected"):
         rule_mask(ds, "in_zone", zones="left")
+
+
+# ---- issue 15: long and deep rules ----------------------------------------------------------
+
+
+def test_four_hundred_and_clauses_parse_print_and_evaluate():
+    ds, _ = bh.simulate.session(duration="5 s", seed=0)
+    clauses = [f"speed > {k / 100:g} cm/s" for k in range(400)]
+    rule = parse_rule(" and ".join(clauses))
+    assert str(rule).count(" and ") == 399
+    built = q.speed > 0 * cm / s
+    for k in range(1, 400):
+        built = built & (q.speed > (k / 100) * cm / s)
+    mask = rule_mask(ds, rule)
+    np.testing.assert_array_equal(mask.values, rule_mask(ds, "speed > 3.99 cm/s").values)
+    np.testing.assert_array_equal(mask.values, rule_mask(ds, built).values)
+    assert isinstance(events.detect(ds, " or ".join(clauses), min_duration=0), pd.DataFrame)
+
+
+def test_flat_chains_keep_kleene_logic():
+    ds, _ = bh.simulate.session(duration="5 s", seed=0)
+    for text in ["speed > 2 cm/s and closest_distance < 20 cm and not following",
+                 "speed > 30 cm/s or closest_distance < 3 cm or following"]:  # fmt: skip
+        a, b, c = (parse_rule(part) for part in text.replace(" or ", " and ").split(" and "))
+        nested = (a & b) & c if " and " in text else (a | b) | c
+        right = a & (b & c) if " and " in text else a | (b | c)
+        for other in (nested, right):
+            np.testing.assert_array_equal(rule_mask(ds, text).values, rule_mask(ds, other).values)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "(" * 300 + "speed > 1 cm/s" + ")" * 300,
+        "not " * 300 + "following",
+        "(" * 5000,
+        "~" * 2000 + "following",
+    ],
+)
+def test_absurd_nesting_is_a_rule_error_not_a_recursion_error(text):
+    with pytest.raises(RuleError, match="nested"):
+        parse_rule(text)
+
+
+def test_nesting_built_in_python_is_bounded_too():
+    rule = q.speed > 1 * cm / s
+    with pytest.raises(RuleError, match="nested"):
+        for _ in range(1000):
+            rule = ~rule
+    deep = parse_rule("(" * 50 + "speed > 1 cm/s" + ")" * 50)  # reasonable nesting still reads
+    assert "speed > 1 cm/s" in str(deep)

@@ -430,3 +430,11 @@ def test_real_multi_animal_deeplabcut_file(shared_data):
     seen = ~np.isnan(ds.position.values).any(axis=(1, 2, 3))  # every animal fully seen
     assert seen.sum() > 100
     assert np.isfinite(f.sel(feature="social:centroid_distance").values[seen]).all()
+
+
+def test_extract_refuses_a_repeated_time_coordinate():
+    ds, _ = bh.simulate.session(duration="2 s", seed=0)
+    t = ds.time.values.copy()
+    t[10] = t[9]
+    with pytest.raises(PoseDataError, match="time coordinate: expected strictly increasing"):
+        features.extract(ds.assign_coords(time=t), progress=False)

@@ -668,3 +668,50 @@ def test_clean_a_real_deeplabcut_file(shared_data):
 
 def test_warm_up_runs():
     flt._warm_up()
+
+
+# ---- issue 15: raw errors and silent nonsense become named errors -------------------------
+
+
+def _repeated_time(ds):
+    t = ds.time.values.copy()
+    t[10] = t[9]
+    return ds.assign_coords(time=t)
+
+
+def test_clean_refuses_zero_frames_by_name(small_poses):
+    with pytest.raises(PoseDataError, match="at least one frame, found 0"):
+        flt.clean(small_poses.isel(time=slice(0, 0)))
+
+
+def test_clean_refuses_a_window_longer_than_the_data_before_allocating(small_poses):
+    with pytest.raises(PoseDataError, match="window: .* longer than the data"):
+        flt.clean(small_poses, window=1e9)
+    with pytest.raises(PoseDataError, match="window"):
+        flt.median_filter(small_poses.position, 10**9 + 1)
+    # windows up to 1001 frames (or twice the data) still work, mirrored like scipy's
+    assert flt.median_filter(small_poses.position, 101).shape == small_poses.position.shape
+
+
+@pytest.mark.parametrize("value", ["high", [0.5], b"0.5", float("nan")])
+def test_clean_refuses_a_confidence_threshold_that_is_not_a_number(small_poses, value):
+    with pytest.raises(PoseDataError, match="confidence_threshold"):
+        flt.clean(small_poses, confidence_threshold=value)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ds: flt.clean(ds, confidence_threshold=None, max_gap=None, smooth=None),
+        lambda ds: flt.clean(ds),
+        lambda ds: flt.median_filter(ds.position, 3),
+        lambda ds: flt.interpolate_gaps(ds.position, 3),
+        lambda ds: flt.savgol_filter(ds.position, 5),
+    ],
+)
+def test_filters_refuse_a_repeated_time_coordinate_like_validate(small_poses, call):
+    bad = _repeated_time(small_poses)
+    with pytest.raises(PoseDataError, match="validate|strictly increasing"):
+        bh.validate(bad)
+    with pytest.raises(PoseDataError, match="time coordinate: expected strictly increasing"):
+        call(bad)

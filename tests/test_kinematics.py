@@ -617,3 +617,33 @@ def test_egocentric_with_given_angles_keeps_confidence_and_refuses_twice():
         kin.allocentric(ds)
     as_array = kin.egocentric(ds.position)
     assert isinstance(as_array, xr.DataArray) and "ego_heading" in as_array.coords
+
+
+# ---- issue 15: raw errors and silent nonsense become named errors -------------------------
+
+
+def test_centroid_of_no_keypoints_is_a_named_error(small_poses):
+    with pytest.raises(PoseDataError, match="keypoints: expected at least one keypoint"):
+        kin.centroid(small_poses, keypoints=[])
+    with pytest.raises(PoseDataError, match="at least one keypoint"):
+        kin.centroid(small_poses.isel(keypoint=[]))
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ds: kin.speed(ds.position),
+        lambda ds: kin.velocity(ds.position),
+        lambda ds: kin.path_length(ds.position),
+        lambda ds: kin.speed(ds),
+        lambda ds: kin.acceleration(ds),
+    ],
+)
+def test_kinematics_refuse_a_repeated_time_coordinate(small_poses, call):
+    t = small_poses.time.values.copy()
+    t[10] = t[9]
+    with pytest.raises(PoseDataError, match="time coordinate: expected strictly increasing"):
+        call(small_poses.assign_coords(time=t))
+    t[10] = t[9] - 0.5  # decreasing
+    with pytest.raises(PoseDataError, match="strictly increasing"):
+        call(small_poses.assign_coords(time=t))

@@ -620,3 +620,50 @@ def test_syllable_plots(hmm_syllables):
     with pytest.raises(PoseDataError, match="syl"):
         bh.plot.syllable_usage(xr.DataArray([1, 2]))
     plt.close("all")
+
+
+# ---- issue 15: empty sessions, bad hyperparameters, files that name other classes ----------
+
+
+def test_fit_on_zero_frames_is_a_named_error(short):
+    with pytest.raises(PoseDataError, match="at least one frame"):
+        bs.fit(short.isel(time=slice(0, 0)), model="hmm", progress=False)
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs", "match"),
+    [
+        (bs.ARHMM, {"n_iter": 0}, "n_iter: expected an integer >= 1"),
+        (GaussianHMM, {"n_iter": 0}, "n_iter"),
+        (Preprocessor, {"min_confidence": float("nan")}, "min_confidence"),
+        (Preprocessor, {"keypoints": []}, "keypoints"),
+        (Preprocessor, {"max_missing": "half"}, "max_missing"),
+    ],
+)
+def test_hyperparameters_are_checked_when_fit_starts(short, model, kwargs, match):
+    estimator = model(**kwargs)
+    with pytest.raises(PoseDataError, match=match):
+        if model is Preprocessor:
+            estimator.fit(short)
+        else:
+            estimator.fit([np.random.default_rng(0).normal(size=(50, 2))])
+
+
+def test_load_refuses_an_object_that_is_not_a_class_of_a_trusted_module(hmm_syllables, tmp_path):
+    import json
+
+    path = hmm_syllables.save(tmp_path / "syl.nc")
+    with xr.open_dataset(path, engine="netcdf4") as opened:
+        ds = opened.load()
+    meta = json.loads(ds.attrs["syllables"])
+    assert meta["model"]["__object__"].startswith("behavior.")
+    # a class a trusted module imports from elsewhere (tempfile's closer deletes the file
+    # it names when it is garbage-collected), and a function
+    for target in ("sklearn.utils._testing:tempfile._TemporaryFileCloser",
+                   "behavior.syllables.results:json.loads", "behavior.cli:main"):  # fmt: skip
+        meta["model"]["__object__"] = target
+        ds.attrs["syllables"] = json.dumps(meta)
+        crafted = tmp_path / "crafted.nc"
+        ds.to_netcdf(crafted, engine="netcdf4")
+        with pytest.raises(FileFormatError, match="refusing to rebuild"):
+            Syllables.load(crafted)

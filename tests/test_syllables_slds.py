@@ -294,3 +294,9 @@ def test_bad_arguments_name_themselves(noisy_sessions, kwargs, match):
 def test_not_fitted_says_so(noisy_sessions):
     with pytest.raises(PoseDataError, match="not fitted"):
         KeypointSLDS().predict(noisy_sessions[0][0])
+
+
+def test_zero_iterations_are_refused(noisy_sessions):
+    sessions, _ = noisy_sessions
+    with pytest.raises(PoseDataError, match="n_iter: expected an integer >= 1"):
+        KeypointSLDS(progress=False, n_iter=0).fit(sessions[0])

@@ -27,7 +27,7 @@ import numpy as np
 import xarray as xr
 
 from behavior._json import to_jsonable
-from behavior.dataset import fps_of, session_name
+from behavior.dataset import fps_of, session_name, time_seconds
 from behavior.errors import PoseDataError
 from behavior.ethogram import Ethogram
 
@@ -56,6 +56,7 @@ class Prepared:
     meta: dict[str, Any]
     labels: np.ndarray | None = None
     label_names: list[str] = field(default_factory=list)
+    quality: set[str] = field(default_factory=set)  # tracking-quality features
 
 
 def as_sessions(sessions: Any) -> tuple[list[Any], list[str], bool]:
@@ -188,14 +189,72 @@ def label_values(
             values = np.asarray(label.values, dtype=np.float32)
             behaviors = [str(b) for b in label["behavior"].values]
             individuals = [str(i) for i in label["individual"].values]
+            check_label_time(label, label.attrs, prepared)
             return align_labels(values, behaviors, individuals, prepared), behaviors
     if not isinstance(label, Ethogram):
         raise PoseDataError(
             f"labels of {name}: expected an Ethogram, a label DataArray or an annotation file, "
             f"found {type(label).__name__}"
         )
+    check_label_time(label.labels, label.attrs, prepared)
     values = label.labels.values.astype(np.float32)
     return align_labels(values, label.behaviors, label.individuals, prepared), label.behaviors
+
+
+def _seconds(time: np.ndarray, attrs: Mapping[str, Any], fps: Any) -> np.ndarray | None:
+    """Times in seconds (None when they are frames and no frame rate is known)."""
+    if attrs.get("time_unit") != "frames":
+        return time
+    fps = attrs.get("fps", fps)
+    try:
+        fps = float(fps)
+    except (TypeError, ValueError):
+        return None
+    return time / fps if math.isfinite(fps) and fps > 0 else None
+
+
+def check_label_time(labels: xr.DataArray, attrs: Mapping[str, Any], prepared: Prepared) -> None:
+    """Refuse labels whose time coordinate is not the session's, frame for frame.
+
+    Labels and session are put together by frame index; this checks that the
+    frames they share are at the same times (within half a frame), so that labels
+    of another time range, or at another frame rate, are not trained on silently.
+    Labels whose time is the bare frame index ``0, 1, 2 ...`` (built without a
+    time coordinate) and times in frames without a frame rate are not checked.
+    """
+    if "time" not in labels.coords or labels.sizes["time"] == 0 or prepared.time.size == 0:
+        return
+    fps = prepared.meta.get("fps")
+    raw = time_seconds(labels)
+    if (
+        not attrs.get("time_unit")
+        and not attrs.get("fps")
+        and np.array_equal(raw, np.arange(raw.size))
+    ):
+        return
+    label_time = _seconds(raw, attrs, fps)
+    session_time = _seconds(np.asarray(prepared.time, dtype=np.float64), prepared.attrs, fps)
+    if label_time is None or session_time is None:
+        return
+    n = min(label_time.size, session_time.size)
+    if session_time.size > 1:
+        step = float(np.median(np.diff(session_time)))
+    elif fps:
+        step = 1.0 / float(fps)
+    else:
+        step = 1.0
+    tolerance = 0.5 * abs(step) + 1e-9
+    off = np.abs(label_time[:n] - session_time[:n]) > tolerance
+    if off.any():
+        i = int(np.flatnonzero(off)[0])
+        raise PoseDataError(
+            f"labels of {prepared.name}: expected labels on the session's time "
+            f"({session_time[0]:.6g} to {session_time[-1]:.6g} s, {session_time.size} frames), "
+            f"found labels from {label_time[0]:.6g} to {label_time[-1]:.6g} s "
+            f"({label_time.size} frames): frame {i} is at {label_time[i]:.6g} s in the labels "
+            f"and {session_time[i]:.6g} s in the session. Select the labels of the session's "
+            "time range (or the session of the labels'), at the same frame rate"
+        )
 
 
 def align_labels(
@@ -244,7 +303,7 @@ class Rows:
     session: np.ndarray  # (N,) int
     individual: np.ndarray  # (N,) int, index into the session's individuals
     frame: np.ndarray  # (N,) int
-    valid: np.ndarray  # (N,) bool: some feature is finite
+    valid: np.ndarray  # (N,) bool: some pose feature (not a tracking-quality one) is finite
 
     def take(self, index: np.ndarray) -> Rows:
         return Rows(
@@ -260,6 +319,13 @@ class Rows:
 def stack(prepared: list[Prepared], feature_names: list[str], behaviors: list[str] | None) -> Rows:
     """All sessions as rows, features in ``feature_names`` order, labels of ``behaviors``."""
     blocks_x, blocks_y, sess, ind, frm = [], [], [], [], []
+    # A row is valid (tracked) where some pose feature is finite: the quality set
+    # ("missing:nose", "conf:..."), finite even where nothing was tracked, does not
+    # count, so an untracked frame is neither trained on nor given a behavior.
+    quality = set().union(*(p.quality for p in prepared)) if prepared else set()
+    pose_columns = np.array([n not in quality for n in feature_names], dtype=bool)
+    if not pose_columns.any():
+        pose_columns[:] = True
     for s, p in enumerate(prepared):
         position = {n: k for k, n in enumerate(p.feature_names)}
         missing = [n for n in feature_names if n not in position]
@@ -296,7 +362,7 @@ def stack(prepared: list[Prepared], feature_names: list[str], behaviors: list[st
         session=np.concatenate(sess),
         individual=np.concatenate(ind),
         frame=np.concatenate(frm),
-        valid=np.isfinite(X).any(axis=1),
+        valid=np.isfinite(X[:, pose_columns]).any(axis=1),
     )
 
 
@@ -548,6 +614,15 @@ def prepare(
             else np.arange(feats.sizes["time"], dtype=float),
             attrs={k2: feats.attrs[k2] for k2 in ("fps", "time_unit") if k2 in feats.attrs},
             meta=meta,
+            quality={
+                str(f)
+                for f, group in zip(
+                    feats["feature"].values, feats["feature_set"].values, strict=True
+                )
+                if str(group) == "quality"
+            }
+            if "feature_set" in feats.coords
+            else set(),
         )
         if prepared.meta["fps"] is not None:
             prepared.attrs["fps"] = prepared.meta["fps"]

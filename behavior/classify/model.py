@@ -421,7 +421,9 @@ class BehaviorClassifier(BaseEstimator):
         -------
         xr.DataArray or list of xr.DataArray
             float32 over ``(time, behavior, individual)``; NaN in untracked
-            frames. A list (in order) when a list or dict was given.
+            frames (where every pose feature is missing: the tracking-quality
+            features, finite even there, do not count). A list (in order) when a
+            list or dict was given.
 
         Raises
         ------
@@ -452,7 +454,9 @@ class BehaviorClassifier(BaseEstimator):
         Returns
         -------
         Ethogram or list of Ethogram
-            ``attrs["source"] = "classifier"``.
+            ``attrs["source"] = "classifier"``. Untracked frames (every pose
+            feature missing, so the probability is NaN) show no behavior: a
+            session that is all NaN gives an empty ethogram, not a guess.
 
         Raises
         ------

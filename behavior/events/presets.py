@@ -39,7 +39,14 @@ from behavior.events.rules import (
     rule_mask,
     zones_by_name,
 )
-from behavior.units import Quantity, UnitError, parse_unit, quantity, space_unit_of
+from behavior.units import (
+    Quantity,
+    UnitError,
+    parse_unit,
+    positive_number,
+    quantity,
+    space_unit_of,
+)
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -85,6 +92,12 @@ is decorated), then those of installed packages (entry-point group
 
 
 def _require_calibration(ds: xr.Dataset, px_per_cm: float | None, preset: str) -> None:
+    if not isinstance(ds, xr.Dataset) or "position" not in ds.data_vars:
+        raise RuleError(
+            f"{preset}: expected a pose dataset with a 'position' variable, found "
+            f"{type(ds).__name__}"
+        )
+    positive_number(px_per_cm, "px_per_cm", "a calibration in pixels per cm")
     unit = str(ds.attrs.get("space_unit", "pixels") or "pixels").lower()
     if unit in ("pixels", "pixel", "px") and px_per_cm is None and not ds.attrs.get("px_per_cm"):
         raise RuleError(
@@ -129,11 +142,27 @@ def _preset(
 _Q = str | float | Quantity
 
 
-def _qty(value: _Q, unit: str, name: str) -> Quantity:
-    """A threshold: a Quantity, text with a unit, or a bare number in ``unit``."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) * parse_unit(unit)
-    return quantity(value, name=name)
+def _qty(value: _Q, unit: str, name: str, *, signed: bool = False) -> Quantity:
+    """A threshold: a Quantity, text with a unit, or a bare number in ``unit``.
+
+    The one place presets read their thresholds: a threshold must be finite,
+    and non-negative unless ``signed`` (speeds, distances and angles of presets
+    are magnitudes: ``max_speed="-1 cm/s"`` would match nothing, silently).
+    """
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    ):
+        out = float(value) * parse_unit(unit)
+    else:
+        out = quantity(value, name=name)
+    if not np.isfinite(out.value):
+        raise RuleError(f"{name}: expected a finite threshold in {unit}, found {value!r}")
+    if not signed and out.value < 0:
+        raise RuleError(
+            f"{name}: expected a threshold >= 0 (a speed, distance or angle in {unit}), "
+            f"found {value!r}"
+        )
+    return out
 
 
 @_built_in
@@ -620,7 +649,7 @@ def approach(
     True
     """
     rule = (
-        (q.approach_speed > _qty(min_approach_speed, "cm/s", "min_approach_speed"))
+        (q.approach_speed > _qty(min_approach_speed, "cm/s", "min_approach_speed", signed=True))
         & (q.speed > _qty(min_speed, "cm/s", "min_speed"))
         & (q.gaze_offset < _qty(max_gaze_offset, "deg", "max_gaze_offset"))
         & (q.closest_distance < _qty(max_distance, "cm", "max_distance"))
@@ -954,7 +983,9 @@ def _calibrated(ds: xr.Dataset, px_per_cm: float | None, name: str) -> xr.Datase
 
 
 def _smoothed(ds: xr.Dataset, smoothing: Any) -> xr.Dataset:
-    if smoothing is None or smoothing == 0:
+    if smoothing is None or (
+        isinstance(smoothing, int | float) and not isinstance(smoothing, bool) and smoothing == 0
+    ):
         return ds
     from behavior.filtering import median_filter
 

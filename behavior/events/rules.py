@@ -27,11 +27,12 @@ import xarray as xr
 from behavior.bouts import bouts
 from behavior.dataset import fps_of, require_dims
 from behavior.errors import PoseDataError
-from behavior.units import UNITS, Quantity, UnitError, parse_unit, quantity
+from behavior.units import UNITS, Quantity, UnitError, parse_unit, positive_number, quantity
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "MAX_DEPTH",
     "QUANTITIES",
     "QuantityInfo",
     "Rule",
@@ -303,29 +304,71 @@ class _Truth(Rule):
         return self.var.name
 
 
+MAX_DEPTH = 100
+"""The deepest nesting of parentheses and ``not`` a rule may have (flat chains of
+``and`` / ``or`` are not nested and have no limit)."""
+
+
+def _depth(rule: Rule) -> int:
+    return getattr(rule, "depth", 1)
+
+
+def _check_depth(depth: int) -> int:
+    if depth > MAX_DEPTH:
+        raise RuleError(
+            f"rule: nested {depth} levels deep (parentheses and 'not'); expected at most "
+            f"{MAX_DEPTH}. Write long conditions as flat chains (a and b and c ...)"
+        )
+    return depth
+
+
 class _Logic(Rule):
+    """``op`` (``"and"`` / ``"or"``) over a flat list of parts, left to right.
+
+    ``a & b & c`` is one node with three parts, not a chain of nested pairs, so
+    that rules of hundreds of clauses build, print and evaluate without recursion
+    in the number of clauses.
+    """
+
     def __init__(self, op: str, a: Rule, b: Rule) -> None:
-        self.op, self.a, self.b = op, a, b
+        self.op = op
+        self.parts: list[Rule] = []
+        for part in (a, b):
+            if isinstance(part, _Logic) and part.op == op:
+                self.parts.extend(part.parts)
+            else:
+                self.parts.append(part)
+        self.depth = _check_depth(1 + max(_depth(p) for p in self.parts))
 
     def names(self) -> set[str]:
-        return self.a.names() | self.b.names()
+        out: set[str] = set()
+        for part in self.parts:
+            out |= part.names()
+        return out
 
     def evaluate(self, ctx: _Context) -> np.ndarray:
-        a, b = ctx.broadcast(self.a.evaluate(ctx)), ctx.broadcast(self.b.evaluate(ctx))
-        unknown = np.isnan(a) | np.isnan(b)
-        if self.op == "and":
-            decided = (a == 0) | (b == 0)
-            return np.where(decided, 0.0, np.where(unknown, np.nan, 1.0))
-        decided = (a == 1) | (b == 1)
-        return np.where(decided, 1.0, np.where(unknown, np.nan, 0.0))
+        # Kleene logic, folded over the parts: "and" is 0 where any part is 0,
+        # else unknown where any part is unknown, else 1 ("or" the mirror image).
+        decisive = 0.0 if self.op == "and" else 1.0
+        decided = unknown = None
+        for part in self.parts:
+            values = ctx.broadcast(part.evaluate(ctx))
+            hit, nan = values == decisive, np.isnan(values)
+            decided = hit if decided is None else decided | hit
+            unknown = nan if unknown is None else unknown | nan
+        return np.where(decided, decisive, np.where(unknown, np.nan, 1.0 - decisive))
 
     def __str__(self) -> str:
-        return f"({self.a}) {self.op} ({self.b})"
+        text = str(self.parts[0])
+        for part in self.parts[1:]:
+            text = f"({text}) {self.op} ({part})"
+        return text
 
 
 class _Not(Rule):
     def __init__(self, a: Rule) -> None:
         self.a = a
+        self.depth = _check_depth(1 + _depth(a))
 
     def names(self) -> set[str]:
         return self.a.names()
@@ -374,6 +417,7 @@ class _Parser:
         self.text = text
         self.tokens = _tokenize(text)
         self.i = 0
+        self.level = 0
 
     def peek(self) -> tuple[str, str, int]:
         return self.tokens[self.i]
@@ -414,19 +458,35 @@ class _Parser:
             rule = _Logic("and", rule, self.parse_not())
         return rule
 
+    def nest(self) -> None:
+        """One level deeper (a parenthesis or a ``not``): bounded by :data:`MAX_DEPTH`."""
+        self.level += 1
+        if self.level > MAX_DEPTH:
+            _, _, pos = self.peek()
+            raise RuleError(
+                f"rule: parentheses and 'not' nested more than {MAX_DEPTH} levels deep at "
+                f"position {pos} of {self.text[:60]!r}...; write long conditions as flat "
+                "chains (a and b and c ...)"
+            )
+
     def parse_not(self) -> Rule:
         if self.is_word("not") or self.peek()[1] == "~":
             self.take()
-            return _Not(self.parse_not())
+            self.nest()
+            rule = _Not(self.parse_not())
+            self.level -= 1
+            return rule
         return self.parse_primary()
 
     def parse_primary(self) -> Rule:
         if self.peek()[1] == "(":
             self.take()
+            self.nest()
             rule = self.parse_or()
             if self.peek()[1] != ")":
                 raise self.error("')'")
             self.take()
+            self.level -= 1
             return rule
         return self.parse_comparison()
 
@@ -588,13 +648,14 @@ class _Context:
                 f"ds: expected a pose dataset with a 'position' variable, found {type(ds).__name__}"
             )
         require_dims(ds.position, "time", "space", "keypoint", "individual", name="position")
+        positive_number(px_per_cm, "px_per_cm", "a calibration in pixels per cm")
         self.fps = fps_of(ds.position.assign_attrs(ds.attrs))
-        if max_gap is not None and max_gap != 0:
+        if not _off(max_gap):
             from behavior.filtering import interpolate_gaps
 
             position = interpolate_gaps(ds.position.assign_attrs(ds.attrs), max_gap)
             ds = ds.assign(position=position.assign_attrs(ds.position.attrs))
-        if smoothing is not None and smoothing != 0:
+        if not _off(smoothing):
             from behavior.filtering import median_filter
 
             position = median_filter(ds.position.assign_attrs(ds.attrs), smoothing)
@@ -739,6 +800,13 @@ class _Context:
         if self.pairwise and values.ndim == 2:
             return np.broadcast_to(values[:, :, None], (*values.shape, values.shape[1]))
         return values
+
+
+def _off(value: Any) -> bool:
+    """A step switched off: None or the number 0 (never compared as an array)."""
+    if value is None:
+        return True
+    return isinstance(value, int | float) and not isinstance(value, bool) and value == 0
 
 
 def zones_by_name(zones: Any) -> dict[str, Any]:

@@ -700,7 +700,7 @@ class ARHMM(BaseEstimator):
 
         positive_int("n_states", self.n_states)
         positive_int("n_lags", self.n_lags)
-        positive_int("n_iter", self.n_iter, 0)
+        positive_int("n_iter", self.n_iter)
         positive_int("n_empty", self.n_empty, 0)
         if self.n_init_states is not None:
             positive_int("n_init_states", self.n_init_states)

@@ -42,6 +42,7 @@ import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator
 
+from behavior._pose import require_time_order
 from behavior.dataset import fps_of, session_name
 from behavior.errors import PoseDataError
 from behavior.syllables._common import rotate
@@ -305,7 +306,7 @@ def _interpolate(position: np.ndarray) -> np.ndarray:
     out = position.copy()
     n = len(out)
     frames = np.arange(n)
-    flat = out.reshape(n, -1)
+    flat = out.reshape(n, int(np.prod(out.shape[1:], dtype=np.int64)))
     for j in range(flat.shape[1]):
         col = flat[:, j]
         ok = np.isfinite(col)
@@ -485,9 +486,23 @@ class Preprocessor(BaseEstimator):
             raise PoseDataError(f"n_components: expected a whole number >= 1 or None, found {n!r}")
         if not isinstance(self.kinematics, bool | np.bool_):
             raise PoseDataError(f"kinematics: expected True or False, found {self.kinematics!r}")
-        if not (0 <= float(self.max_missing) <= 1):
+        m = self.max_missing
+        if (
+            isinstance(m, bool)
+            or not isinstance(m, int | float | np.integer | np.floating)
+            or not 0 <= float(m) <= 1
+        ):
+            raise PoseDataError(f"max_missing: expected a fraction in [0, 1], found {m!r}")
+        c = self.min_confidence
+        if c is not None and (
+            isinstance(c, bool)
+            or not isinstance(c, int | float | np.integer | np.floating)
+            or not np.isfinite(c)
+        ):
+            raise PoseDataError(f"min_confidence: expected a finite number or None, found {c!r}")
+        if self.keypoints is not None and not _as_names(self.keypoints):
             raise PoseDataError(
-                f"max_missing: expected a fraction in [0, 1], found {self.max_missing!r}"
+                "keypoints: expected keypoint names or None (all keypoints), found none"
             )
 
     def _resolve_roles(self, ds: xr.Dataset) -> None:
@@ -587,6 +602,13 @@ class Preprocessor(BaseEstimator):
                         f"{label}: position is missing the {dim!r} dimension; found "
                         f"{list(pos.dims)}"
                     )
+            if pos.sizes["time"] == 0 or pos.sizes["individual"] == 0:
+                raise PoseDataError(
+                    f"{label}: expected at least one frame and one individual, found "
+                    f"{pos.sizes['time']} frames and {pos.sizes['individual']} individuals "
+                    "(an empty selection?)"
+                )
+            require_time_order(ds, label)
             space = [str(s) for s in ds["space"].values]
             if space != self.space_:
                 raise PoseDataError(

@@ -822,7 +822,20 @@ def _decode(tree: Any, arrays: Mapping[str, np.ndarray]) -> Any:
             raise FileFormatError(f"load: refusing to rebuild an object of module {module!r}")
         cls: Any = importlib.import_module(module)
         for part in qualname.split("."):
-            cls = getattr(cls, part)
+            cls = getattr(cls, part, None)
+        # Only a class defined in that trusted module under that name: never a
+        # function, nor a class another module's (tempfile, subprocess ...) that
+        # a trusted module happens to import, whose __del__ could act on the state.
+        if (
+            not isinstance(cls, type)
+            or cls.__module__ != module
+            or cls.__qualname__ != qualname
+            or "<" in qualname
+        ):
+            raise FileFormatError(
+                f"load: refusing to rebuild {tree['__object__']!r}: expected a class defined "
+                f"in a module of {', '.join(m.rstrip('.') for m in _TRUSTED)}"
+            )
         obj = cls.__new__(cls)
         obj.__dict__.update({k: _decode(v, arrays) for k, v in tree["state"].items()})
         _default_missing_params(obj)

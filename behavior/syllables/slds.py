@@ -408,7 +408,7 @@ class KeypointSLDS(BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        for name, low in (("n_iter", 0), ("apply_iter", 1)):
+        for name, low in (("n_iter", 1), ("apply_iter", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
                 raise PoseDataError(f"{name}: expected an integer >= {low}, found {value!r}")
