@@ -50,7 +50,7 @@ import xarray as xr
 
 from behavior.dataset import fps_of, require_dims, time_seconds, time_step
 from behavior.errors import PoseDataError
-from behavior.units import Quantity, frame, positive_number, quantity, s, to_seconds
+from behavior.units import Quantity, frame, frame_rate, quantity, s, to_seconds
 
 __all__ = [
     "BOUT_COLUMNS",
@@ -907,7 +907,7 @@ def bouts(
                 f"found an array of shape {arr.shape}"
             )
         mask = xr.DataArray(arr, dims=("time",))
-        fps = positive_number(fps, "fps", "a frame rate")
+        fps = frame_rate(fps)
         if fps is not None:
             mask = mask.assign_coords(time=np.arange(arr.size) / fps)
             mask.attrs["fps"] = fps

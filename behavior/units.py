@@ -29,6 +29,7 @@ __all__ = [
     "cm",
     "deg",
     "frame",
+    "frame_rate",
     "hour",
     "m",
     "minute",
@@ -121,9 +122,18 @@ def to_seconds(value: float | str, *, name: str = "duration") -> float:
 def positive_number(value: Any, name: str, what: str = "a number") -> float | None:
     """``value`` as a positive finite float, None as None; else :class:`PoseDataError`.
 
-    The one check of frame rates and calibrations given as arguments (``fps``,
-    ``px_per_cm``): text, booleans, arrays, zero, negative and non-finite values
-    are refused with a message naming the argument.
+    The check of calibrations given as arguments (``px_per_cm``): text, booleans,
+    arrays, zero, negative and non-finite values are refused with a message naming
+    the argument. Frame rates go through :func:`frame_rate` (the dataset's rule).
+
+    Parameters
+    ----------
+    value
+        The number, or None.
+    name
+        The argument's name, for the message.
+    what
+        What the number is, for the message (``"a calibration in px per cm"``).
 
     Examples
     --------
@@ -140,6 +150,24 @@ def positive_number(value: Any, name: str, what: str = "a number") -> float | No
     ):
         raise PoseDataError(f"{name}: expected {what} > 0 (or None), found {value!r}")
     return float(value)
+
+
+def frame_rate(fps: Any) -> float | None:
+    """``fps`` checked by :func:`behavior.dataset.check_fps`; None stays None.
+
+    Parameters
+    ----------
+    fps
+        A frame rate in frames per second (a number or its text), or None.
+
+    Examples
+    --------
+    >>> frame_rate("30"), frame_rate(None)
+    (30.0, None)
+    """
+    from behavior.dataset import check_fps  # imported here: units stays free of xarray
+
+    return None if fps is None else check_fps(fps, "fps")
 
 
 def to_frames(value: int | float | str, fps: float | None, *, name: str = "window") -> int:
@@ -178,7 +206,7 @@ def to_frames(value: int | float | str, fps: float | None, *, name: str = "windo
         match = _DURATION.match(value)
         if match and match.group(2).lower() in {"frame", "frames", "f"}:
             return round(float(match.group(1)))
-    fps = positive_number(fps, "fps", "a frame rate")
+    fps = frame_rate(fps)
     if fps is None:
         raise PoseDataError(
             f"{name}: {value!r} is a duration, which needs the frame rate, but fps is "
@@ -401,7 +429,7 @@ class Quantity:
                     f"{name}: cannot convert {self.unit_text()} to {target.unit_text()}"
                 )
             try:
-                fps = positive_number(fps, "fps", "a frame rate")
+                fps = frame_rate(fps)
             except PoseDataError as err:
                 raise UnitError(f"{name}: {err}") from None
             if fps is None:

@@ -555,7 +555,25 @@ def register_frontend(frontend: Frontend, *, replace: bool = False) -> Frontend:
 def register_at_runtime(
     registry: Registry[Frontend], frontend: Frontend, *, replace: bool = False
 ) -> Frontend:
-    """Add ``frontend`` to a pose or annotation registry, its origin "runtime" unless set."""
+    """Add ``frontend`` to a pose or annotation registry, its origin "runtime" unless set.
+
+    Parameters
+    ----------
+    registry
+        The registry: :data:`FRONTENDS` or the annotation formats' registry.
+    frontend
+        The format to add.
+    replace
+        Replace a format of the same name instead of raising ``ValueError``.
+
+    Examples
+    --------
+    >>> from behavior._registry import Registry
+    >>> toys = Registry("toy format")
+    >>> fe = Frontend("toy", "toy format", (".toy",), lambda p: refuse("never"))
+    >>> register_at_runtime(toys, fe).name, toys.entry("toy").origin
+    ('toy', 'runtime')
+    """
     origin = frontend.origin if frontend.origin != "built-in" else None
     return registry.register(frontend.name, frontend, origin=origin, replace=replace)
 

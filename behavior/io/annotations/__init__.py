@@ -140,6 +140,11 @@ def unregister_annotation_format(name: str) -> Frontend:
     a format name or alias (case-insensitive); the removed Frontend is returned and an
     unknown name raises :class:`~behavior.errors.UnknownFormatError` listing the known ones.
 
+    Parameters
+    ----------
+    name
+        Format name or alias, case-insensitive.
+
     Examples
     --------
     >>> from behavior.io.registry import refuse
@@ -171,8 +176,13 @@ def annotation_formats() -> pd.DataFrame:
 def get_annotation_format(name: str) -> Frontend:
     """Return the annotation format called ``name`` (or an alias), case-insensitive.
 
-    ``name`` is ``"boris"``, ``"BENTO"``, ``"simba"`` ...; an unknown one raises
-    :class:`~behavior.errors.UnknownFormatError` listing the known names.
+    An unknown name raises :class:`~behavior.errors.UnknownFormatError` listing the
+    known names.
+
+    Parameters
+    ----------
+    name
+        ``"boris"``, ``"BENTO"``, ``"simba"`` ... or an alias, case-insensitive.
 
     Examples
     --------
@@ -188,6 +198,11 @@ def detect_annotation_format(path: str | os.PathLike) -> Frontend:
     Like :func:`behavior.io.registry.detect_format` for pose files: a missing file raises
     FileNotFoundError, an empty one FileFormatError, and a file no format (or several
     equally specific ones) accepts UnknownFormatError listing each format's reason.
+
+    Parameters
+    ----------
+    path
+        The annotation file.
 
     Examples
     --------
