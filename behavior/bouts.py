@@ -63,6 +63,7 @@ __all__ = [
     "label_codes",
     "labels_from_bouts",
     "mask_from_bouts",
+    "named_label_codes",
     "other_from_bouts",
     "paint_runs",
     "runs",
@@ -220,6 +221,52 @@ def label_codes(labels: xr.DataArray) -> np.ndarray:
     return codes
 
 
+def named_label_codes(
+    labels: xr.DataArray, names: Sequence[str] | None = None, *, name: str = "labels"
+) -> tuple[np.ndarray, list[str]]:
+    """:func:`label_codes` of ``labels`` and the name of every code.
+
+    Parameters
+    ----------
+    labels
+        Integer codes (``-1`` = no label).
+    names
+        The name of code 0, 1, ...; default ``labels.attrs["labels"]``, else the codes
+        as text.
+    name
+        What ``labels`` is called in messages.
+
+    Returns
+    -------
+    tuple of np.ndarray and list of str
+        The int64 codes and one name per code.
+
+    Raises
+    ------
+    PoseDataError
+        When a code has no name.
+
+    Examples
+    --------
+    >>> codes, names = named_label_codes(xr.DataArray([0, 1, -1], dims="time"))
+    >>> codes.tolist(), names
+    ([0, 1, -1], ['0', '1'])
+    """
+    codes = label_codes(labels)
+    if names is None:
+        names = labels.attrs.get("labels")
+    if names is None:
+        top = int(codes.max()) if codes.size else -1
+        names = [str(c) for c in range(top + 1)]
+    names = [str(n) for n in names]
+    if codes.size and int(codes.max()) >= len(names):
+        raise PoseDataError(
+            f"{name}: code {int(codes.max())} has no name; names has {len(names)} entries "
+            f"{names}. Pass names= or set {name}.attrs['labels']."
+        )
+    return codes, names
+
+
 def _other_codes(other: xr.DataArray | None, labels: xr.DataArray) -> tuple[np.ndarray, list[str]]:
     """Partner per frame as an integer code into a list of names ('' = none)."""
     shape = (labels.sizes["time"], labels.sizes["individual"])
@@ -308,18 +355,7 @@ def bouts_from_labels(
             f"labels: expected dims (time, individual), found extra dimension(s) {extra}"
         )
     labels = labels.transpose("time", "individual")
-    codes = label_codes(labels)
-    if names is None:
-        names = labels.attrs.get("labels")
-    if names is None:
-        top = int(codes.max()) if codes.size else -1
-        names = [str(c) for c in range(top + 1)]
-    names = [str(n) for n in names]
-    if codes.size and int(codes.max()) >= len(names):
-        raise PoseDataError(
-            f"labels: code {int(codes.max())} has no name; names has {len(names)} entries "
-            f"{names}. Pass names= or set labels.attrs['labels']."
-        )
+    codes, names = named_label_codes(labels, names)
     other_codes, other_names = _other_codes(other, labels)
     time = time_seconds(labels)
     stop_time = _stop_times(time, time_step(labels, fps))

@@ -38,8 +38,8 @@ from behavior.bouts import (
     BOUT_COLUMNS,
     bouts_from_labels,
     empty_bouts,
-    label_codes,
     labels_from_bouts,
+    named_label_codes,
     other_from_bouts,
     runs,
     stop_times,
@@ -493,17 +493,7 @@ class Ethogram:
         """
         require_dims(states, "time", "individual", name="states")
         states = states.transpose("time", "individual")
-        codes = label_codes(states)
-        if names is None:
-            names = states.attrs.get("labels")
-        if names is None:
-            top = int(codes.max()) if codes.size else -1
-            names = [str(c) for c in range(top + 1)]
-        names = [str(n) for n in names]
-        if codes.size and int(codes.max()) >= len(names):
-            raise PoseDataError(
-                f"states: code {int(codes.max())} has no name; names has {len(names)} entries"
-            )
+        codes, names = named_label_codes(states, names, name="states")
         values = codes[:, None, :] == np.arange(len(names))[None, :, None]
         coords = {
             "time": states["time"].values if "time" in states.coords else np.arange(codes.shape[0]),
