@@ -14,7 +14,13 @@ import numpy as np
 
 from behavior.errors import PoseDataError
 
-__all__ = ["check_dense_real", "median_duration", "rotate", "run_lengths"]
+__all__ = [
+    "SessionInputMixin",
+    "check_dense_real",
+    "median_duration",
+    "rotate",
+    "run_lengths",
+]
 
 
 def check_dense_real(x: Any, name: str) -> None:
@@ -166,3 +172,18 @@ def rotate(points: np.ndarray, angle: np.ndarray, sign: float = 1.0) -> np.ndarr
     out[..., 0, :] = cos * points[..., 0, :] - sin * points[..., 1, :]
     out[..., 1, :] = sin * points[..., 0, :] + cos * points[..., 1, :]
     return out
+
+
+class SessionInputMixin:
+    """For estimators whose input is pose sessions (Datasets), not a 2-D array.
+
+    Put it before ``BaseEstimator`` among the bases. Its scikit-learn tag
+    ``two_d_array=False`` makes :func:`sklearn.utils.estimator_checks.check_estimator`
+    run none of its array-based checks (``tests/test_estimator_contract.py`` runs the
+    API checks that take no data, and the contract on pose sessions).
+    """
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.two_d_array = False
+        return tags

@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator
 from behavior._pose import require_time_order
 from behavior.dataset import fps_of, session_name
 from behavior.errors import PoseDataError
-from behavior.syllables._common import rotate
+from behavior.syllables._common import SessionInputMixin, rotate
 
 __all__ = [
     "KINEMATIC_FEATURES",
@@ -375,7 +375,7 @@ def _as_names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(str(v) for v in value)
 
 
-class Preprocessor(BaseEstimator):
+class Preprocessor(SessionInputMixin, BaseEstimator):
     """Egocentric alignment, imputation of missing keypoints and PCA of pose sequences.
 
     Parameters
@@ -462,17 +462,6 @@ class Preprocessor(BaseEstimator):
         self.n_components = n_components
         self.kinematics = kinematics
         self.progress = progress
-
-    def __sklearn_tags__(self) -> Any:
-        """scikit-learn tags: the input is pose sessions (Datasets), not a 2-D array.
-
-        With ``two_d_array=False`` :func:`sklearn.utils.estimator_checks.check_estimator`
-        runs none of its array-based checks (``tests/test_estimator_contract.py`` runs
-        the API checks that take no data, and the contract on pose sessions).
-        """
-        tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
-        return tags
 
     # ---------------------------------------------------------------- checks
 

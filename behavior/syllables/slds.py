@@ -53,6 +53,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
+from behavior.syllables._common import SessionInputMixin
 
 __all__ = ["KeypointSLDS"]
 
@@ -298,7 +299,7 @@ class _Track:
 # --------------------------------------------------------------------------------------
 
 
-class KeypointSLDS(BaseEstimator):
+class KeypointSLDS(SessionInputMixin, BaseEstimator):
     """Keypoint switching linear dynamical system (Keypoint-MoSeq's full model).
 
     Syllables from an AR-HMM of latent poses that are inferred from the keypoints
@@ -395,14 +396,8 @@ class KeypointSLDS(BaseEstimator):
         self.progress = progress
 
     def __sklearn_tags__(self) -> Any:
-        """scikit-learn tags: the input is pose sessions (Datasets), not a 2-D array.
-
-        With ``two_d_array=False`` :func:`sklearn.utils.estimator_checks.check_estimator`
-        runs none of its array-based checks (``tests/test_estimator_contract.py`` runs
-        the API checks that take no data, and the contract on pose sessions).
-        """
+        """scikit-learn tags: pose sessions in; non-deterministic without a seed."""
         tags = super().__sklearn_tags__()
-        tags.input_tags.two_d_array = False
         tags.non_deterministic = self.random_state is None
         return tags
 
