@@ -38,6 +38,7 @@ __all__ = [
     "float_values",
     "moved",
     "position_of",
+    "require_finite_or_missing",
     "require_time_order",
     "rotate",
     "rotate_xy",
@@ -90,13 +91,54 @@ def position_of(obj: xr.Dataset | xr.DataArray, name: str = "position") -> xr.Da
         require_time_order(obj, name)
         position = obj["position"].copy(deep=False)
         position.attrs = {k: v for k, v in obj.attrs.items() if k != "ds_type"}
+        require_finite_or_missing(position, name)
         return position
     if isinstance(obj, xr.DataArray):
         require_time_order(obj, name)
+        require_finite_or_missing(obj, name)
         return obj
     raise PoseDataError(
         f"{name}: expected an xarray Dataset or DataArray of positions, found {type(obj).__name__}"
     )
+
+
+def require_finite_or_missing(position: xr.DataArray, name: str = "position") -> None:
+    """Refuse infinite positions: a position is a finite number or NaN (missing).
+
+    The pose loaders read infinite values as missing (with a warning); a dataset
+    built by hand must do the same before kinematics, features or relations, which
+    would otherwise carry the infinities into every derived quantity.
+
+    Parameters
+    ----------
+    position
+        Positions (any dims).
+    name
+        The argument's name, for the message.
+
+    Raises
+    ------
+    PoseDataError
+        Naming the argument, the number of infinite values and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> require_finite_or_missing(xr.DataArray([1.0, np.nan]))
+    >>> require_finite_or_missing(xr.DataArray([1.0, np.inf]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    behavior.errors.PoseDataError: position: expected finite positions or NaN (missing), ...
+    """
+    values = position.values
+    if np.issubdtype(values.dtype, np.floating):
+        n = int(np.isinf(values).sum())
+        if n:
+            raise PoseDataError(
+                f"{name}: expected finite positions or NaN (missing), found {n} infinite "
+                "value(s); set them to NaN first, e.g. ds['position'] = "
+                "ds.position.where(np.isfinite(ds.position))"
+            )
 
 
 def require_time_order(obj: xr.Dataset | xr.DataArray, name: str = "position") -> None:

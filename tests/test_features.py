@@ -438,3 +438,18 @@ def test_extract_refuses_a_repeated_time_coordinate():
     t[10] = t[9]
     with pytest.raises(PoseDataError, match="time coordinate: expected strictly increasing"):
         features.extract(ds.assign_coords(time=t), progress=False)
+
+
+def test_infinite_positions_are_refused_by_name_not_carried_into_features():
+    # issue 15: inf positions from a hand-built dataset used to reach ~100 features
+    rng = np.random.default_rng(0)
+    position = rng.normal(100, 5, (300, 2, 3, 1))
+    position[10, 0, 1, 0] = np.inf
+    ds = bh.from_numpy(position, fps=30)
+    with pytest.raises(PoseDataError, match="1 infinite value"):
+        bh.features.extract(ds, progress=False)
+    with pytest.raises(PoseDataError, match="infinite"):
+        bh.kinematics.speed(ds.position)
+    finite = ds.assign(position=ds.position.where(np.isfinite(ds.position)))
+    values = bh.features.extract(finite, progress=False).values
+    assert not np.isinf(values).any()
