@@ -18,7 +18,6 @@ __all__ = [
     "SessionInputMixin",
     "check_dense_real",
     "median_duration",
-    "rotate",
     "run_lengths",
 ]
 
@@ -137,41 +136,6 @@ def median_duration(
     if runs.size == 0:
         return float("nan")
     return float(np.median(np.repeat(runs, runs) if per == "frame" else runs))
-
-
-def rotate(points: np.ndarray, angle: np.ndarray, sign: float = 1.0) -> np.ndarray:
-    """Rotate ``(..., S, K)`` points about z by ``sign * angle`` (angle of shape ``(...)``).
-
-    The numpy core of the rotations of the package: the first two coordinates
-    of axis ``-2`` turn, any others (height) are kept. ``sign=-1`` undoes
-    ``sign=1``. (``behavior.kinematics`` rotates labelled DataArrays the same way.)
-
-    Parameters
-    ----------
-    points
-        Points with space on axis ``-2`` and keypoints on axis ``-1``.
-    angle
-        Radians, one per leading index of ``points``.
-    sign
-        1 (counter-clockwise) or -1.
-
-    Returns
-    -------
-    ndarray
-        A rotated copy.
-
-    Examples
-    --------
-    >>> p = np.array([[[1.0], [0.0]]])  # one frame, (x, y), one keypoint
-    >>> rotate(p, np.array([np.pi / 2])).round(6).ravel().tolist()
-    [0.0, 1.0]
-    """
-    cos = np.cos(angle)[..., None]
-    sin = sign * np.sin(angle)[..., None]
-    out = points.copy()
-    out[..., 0, :] = cos * points[..., 0, :] - sin * points[..., 1, :]
-    out[..., 1, :] = sin * points[..., 0, :] + cos * points[..., 1, :]
-    return out
 
 
 class SessionInputMixin:

@@ -42,10 +42,10 @@ import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator
 
-from behavior._pose import require_time_order
+from behavior._pose import require_time_order, rotate_xy
 from behavior.dataset import fps_of, session_name
 from behavior.errors import PoseDataError
-from behavior.syllables._common import SessionInputMixin, rotate
+from behavior.syllables._common import SessionInputMixin
 
 __all__ = [
     "KINEMATIC_FEATURES",
@@ -684,7 +684,7 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
             heading = np.where(bad, 0.0, heading)
             centroid = np.where(bad_centroid[:, None], 0.0, centroid)
             mask &= ~bad & ~bad_centroid
-        ego = rotate(filled - centroid[:, :, None], heading, -1.0)
+        ego = rotate_xy(filled - centroid[:, :, None], heading, -1.0)
         return ego, centroid, heading, mask
 
     def fit(self, sessions: Sessions, y: Any = None) -> Preprocessor:
@@ -1016,7 +1016,7 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
                         f"{(len(arr), n_space)} and heading {(len(arr),)}, found {c.shape} and "
                         f"{h.shape}"
                     )
-                ego = rotate(ego, h, 1.0) + c[:, :, None]
+                ego = rotate_xy(ego, h, 1.0) + c[:, :, None]
             out.append(ego)
         if single:
             return out[0][0] if vector else out[0]

@@ -33,8 +33,9 @@ import pandas as pd
 import xarray as xr
 
 from behavior._json import dumps
+from behavior._pose import rotate_xy
 from behavior.errors import FileFormatError, PoseDataError
-from behavior.syllables._common import rotate, run_lengths
+from behavior.syllables._common import run_lengths
 from behavior.syllables.preprocess import Latents
 
 __all__ = ["BOUT_COLUMNS", "Syllables"]
@@ -515,9 +516,9 @@ class Syllables:
                 c = np.stack([lat.centroid[i][f] for i, f in zip(seq, frames)])  # (n, W, S)
                 h = np.stack([lat.heading[i][f] for i, f in zip(seq, frames)])  # (n, W)
                 at = -w0  # index of the onset frame in the window
-                arena = rotate(ego, h, 1.0) + c[..., None]
+                arena = rotate_xy(ego, h, 1.0) + c[..., None]
                 moved = arena - c[:, at, None, :, None]
-                ego = rotate(moved, np.repeat(h[:, at, None], len(offsets), axis=1), -1.0)
+                ego = rotate_xy(moved, np.repeat(h[:, at, None], len(offsets), axis=1), -1.0)
             out[j] = ego.mean(axis=0)
         return xr.DataArray(
             out,
