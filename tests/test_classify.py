@@ -25,7 +25,8 @@ from behavior.classify.persistence import read_metadata
 from behavior.errors import PoseDataError
 from behavior.ethogram import Ethogram, agreement
 
-FAST = {"n_estimators": 25, "random_state": 0, "progress": False}
+# the per-behavior random forests these tests look inside (the default is multiclass LightGBM)
+FAST = {"model": "forest", "multiclass": False, "n_estimators": 25, "random_state": 0, "progress": False}
 SMALL_FEATURES = {"windows": ("0.25 s", "1 s"), "stats": ("mean", "max")}
 
 
@@ -149,7 +150,7 @@ def test_overlapping_labels_refused_in_multiclass():
     feats, eth = synthetic(2)
     both = xr.concat([eth.labels, eth.labels.assign_coords(behavior=["sniff"])], "behavior")
     with pytest.raises(PoseDataError, match="exclusive"):
-        BehaviorClassifier(multiclass=True, **FAST).fit([feats], [Ethogram(both)])
+        BehaviorClassifier(**{**FAST, "multiclass": True}).fit([feats], [Ethogram(both)])
 
 
 # --------------------------------------------------------------------------- splits
@@ -346,7 +347,7 @@ def test_auto_post_processing_is_chosen_on_validation_folds_and_helps():
     pred = tuned.predict(feats[3]).to_bouts()
     assert (pred.duration >= tuned.min_bout_["groom"] - 1e-9).all()
     # without validation folds (multiclass), "auto" is half the shortest labelled bout
-    mc = BehaviorClassifier(multiclass=True, min_bout="auto", **FAST)
+    mc = BehaviorClassifier(**{**FAST, "multiclass": True, "min_bout": "auto"})
     mc.fit(feats[:3], labels[:3])
     assert mc.min_bout_["groom"] == pytest.approx(0.5 * shortest / 30.0)
 

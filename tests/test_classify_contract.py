@@ -23,7 +23,7 @@ from behavior.errors import NotFittedError, PoseDataError
 from behavior.ethogram import agreement
 from tests.test_classify import synthetic
 
-FAST = {"n_estimators": 5, "random_state": 0, "progress": False}
+FAST = {"model": "forest", "multiclass": False, "n_estimators": 5, "random_state": 0, "progress": False}
 
 _ARRAYS = "inputs are sessions (xarray objects or files) and Ethograms, not 2-D arrays"
 EXPECTED_FAILED_CHECKS = {

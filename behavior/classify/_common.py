@@ -23,12 +23,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numba
 import numpy as np
 import xarray as xr
 
 from behavior._json import to_jsonable
 from behavior.dataset import fps_of, session_name, time_seconds
-from behavior.errors import PoseDataError
+from behavior.errors import FileFormatError, PoseDataError
 from behavior.ethogram import Ethogram
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,6 +58,7 @@ class Prepared:
     labels: np.ndarray | None = None
     label_names: list[str] = field(default_factory=list)
     quality: set[str] = field(default_factory=set)  # tracking-quality features
+    pair: bool = False  # labels are the pair's (the session's), not each animal's
 
 
 def as_sessions(sessions: Any) -> tuple[list[Any], list[str], bool]:
@@ -172,9 +174,26 @@ def options_from_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def label_values(
-    label: Any, prepared: Prepared, multiclass_names: Sequence[str] | None = None
+    label: Any, prepared: Prepared, unscored: Sequence[str] = ()
 ) -> tuple[np.ndarray, list[str]]:
-    """Labels as float ``(T, B, I)`` aligned with the session (NaN = unlabelled)."""
+    """Labels as float ``(T, B, I)`` aligned with the session (NaN = unlabelled).
+
+    Frames carrying a label named in ``unscored`` (e.g. the annotator's
+    background outside the scored window) become unlabelled, and those names
+    are dropped.
+    """
+    values, behaviors = _label_values(label, prepared)
+    drop = [k for k, b in enumerate(behaviors) if b in set(unscored)]
+    if not drop:
+        return values, behaviors
+    off = np.nan_to_num(values[:, drop, :], nan=0.0).max(axis=1) > 0.5  # (T, I)
+    keep = [k for k in range(len(behaviors)) if k not in drop]
+    values = values[:, keep, :]
+    values[np.broadcast_to(off[:, None, :], values.shape)] = np.nan
+    return values, [behaviors[k] for k in keep]
+
+
+def _label_values(label: Any, prepared: Prepared) -> tuple[np.ndarray, list[str]]:
     name = prepared.name
     fps = prepared.meta.get("fps")
     if isinstance(label, str | os.PathLike):
@@ -268,10 +287,20 @@ def align_labels(
         index = [inds.index(i) for i in individuals]
     elif len(individuals) == 1 and len(inds) == 1:
         index = [0]
+    elif len(individuals) == 1:
+        # one label stream for a session of several animals: the pair's (dyad's) labels,
+        # given to every animal's view of the pair
+        index = list(range(len(inds)))
+        values = np.repeat(values, len(inds), axis=2)
+        prepared.pair = True
+        logger.info(
+            "%s: labels %r are for the pair %s, not for one animal", name, individuals[0], inds
+        )
     else:
         raise PoseDataError(
             f"labels of {name}: individuals {individuals} do not match the session's {inds}; "
-            "rename them (a single labelled animal matches a single tracked one)"
+            "rename them (a single labelled animal matches a single tracked one; one label "
+            "stream for a session of several animals is read as the pair's labels)"
         )
     if values.shape[0] > n_time + 1:
         raise PoseDataError(
@@ -304,6 +333,7 @@ class Rows:
     individual: np.ndarray  # (N,) int, index into the session's individuals
     frame: np.ndarray  # (N,) int
     valid: np.ndarray  # (N,) bool: some pose feature (not a tracking-quality one) is finite
+    pair: bool = False  # labels are the pair's: every animal's row of a frame holds them
 
     def take(self, index: np.ndarray) -> Rows:
         return Rows(
@@ -313,6 +343,7 @@ class Rows:
             self.individual[index],
             self.frame[index],
             self.valid[index],
+            self.pair,
         )
 
 
@@ -363,6 +394,7 @@ def stack(prepared: list[Prepared], feature_names: list[str], behaviors: list[st
         individual=np.concatenate(ind),
         frame=np.concatenate(frm),
         valid=np.isfinite(X[:, pose_columns]).any(axis=1),
+        pair=any(p.pair for p in prepared),
     )
 
 
@@ -627,7 +659,9 @@ def prepare(
         if prepared.meta["fps"] is not None:
             prepared.attrs["fps"] = prepared.meta["fps"]
         if label_items is not None and label_items[k] is not None:
-            prepared.labels, prepared.label_names = label_values(label_items[k], prepared)
+            prepared.labels, prepared.label_names = label_values(
+                label_items[k], prepared, unscored_names(est)
+            )
         out.append(prepared)
     return out, single
 
@@ -690,46 +724,178 @@ def pick_behaviors(est: BehaviorClassifier, prepared: list[Prepared]) -> list[st
     return found
 
 
+MODELS = ("lightgbm", "forest", "hgb", "svm", "tcn")
+"""The model options of :class:`~behavior.classify.BehaviorClassifier` (``model=``)."""
+
+_TREES = {"lightgbm": 200, "hgb": 200, "forest": 100}
+
+
+class BoosterClassifier:
+    """A LightGBM model read back from its text form: ``classes_`` and ``predict_proba``.
+
+    LightGBM's own text format (trees as numbers, parsed by LightGBM, no code)
+    is how a boosted model is saved; see :func:`encode_model`.
+    """
+
+    def __init__(self, text: str, classes: np.ndarray) -> None:
+        from lightgbm import Booster
+
+        self.booster_ = Booster(model_str=text)
+        self.classes_ = np.asarray(classes)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        raw = np.asarray(self.booster_.predict(X), dtype=np.float64)
+        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
+
+
+def encode_model(model: Any) -> Any:
+    """A fitted model in a form a ``.skops`` file holds as plain data where needed.
+
+    LightGBM models become ``{"kind": "lightgbm", "text": ..., "classes": ...}``;
+    scikit-learn models are kept (skops saves them); temporal models become
+    ``{"kind": "tcn", "params": ..., "state": ...}`` of plain arrays.
+    """
+    if type(model).__module__.startswith("lightgbm") or isinstance(model, BoosterClassifier):
+        booster = model.booster_
+        return {"kind": "lightgbm", "text": booster.model_to_string(), "classes": model.classes_}
+    if hasattr(model, "to_state"):
+        return {"kind": "tcn", "state": model.to_state()}
+    return model
+
+
+def decode_model(value: Any, where: str) -> Any:
+    """The model :func:`encode_model` encoded (``where`` names the file in errors)."""
+    if not isinstance(value, dict):
+        return value
+    kind = value.get("kind")
+    if kind == "lightgbm" and isinstance(value.get("text"), str):
+        try:
+            return BoosterClassifier(value["text"], np.asarray(value["classes"]))
+        except Exception as err:  # LightGBM refuses a damaged model text
+            raise FileFormatError(f"{where}: damaged LightGBM model ({err})") from err
+    if kind == "tcn" and isinstance(value.get("state"), dict):
+        from behavior.classify.temporal import TemporalConvClassifier
+
+        return TemporalConvClassifier.from_state(value["state"])
+    raise FileFormatError(f"{where}: expected a saved model, found a dict with kind {kind!r}")
+
+
+def unscored_names(est: BehaviorClassifier) -> tuple[str, ...]:
+    """The label names that mark unscored frames (``est.unscored``) as a tuple."""
+    value = getattr(est, "unscored", None)
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+
+def n_trees(est: BehaviorClassifier) -> int:
+    """Trees (or boosting rounds) of the model: ``n_estimators`` or the model's default."""
+    return int(est.n_estimators) if est.n_estimators is not None else _TREES.get(est.model, 100)
+
+
+def resolve_multiclass(est: BehaviorClassifier, rows: Rows) -> bool:
+    """``multiclass`` with ``"auto"`` resolved: True when no labelled frame holds two behaviors."""
+    if est.multiclass != "auto":
+        return bool(est.multiclass)
+    if rows.Y is None or rows.Y.shape[1] < 2:
+        return False
+    return not bool((np.nan_to_num(rows.Y, nan=0.0) > 0.5).sum(axis=1).max(initial=0) > 1)
+
+
 def new_model(est: BehaviorClassifier) -> Any:
     """An unfitted scikit-learn model from ``est``'s hyperparameters."""
+    seed = est.random_state
+    if est.model == "lightgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(
+            n_estimators=n_trees(est),
+            learning_rate=est.learning_rate,
+            num_leaves=63,
+            max_depth=-1 if est.max_depth is None else int(est.max_depth),
+            min_child_samples=max(est.min_samples_leaf, 50),
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.5,
+            max_bin=63,
+            class_weight=None if est.class_weight == "auto" else est.class_weight,
+            n_jobs=est.n_jobs if est.n_jobs not in (None, -1) else 0,
+            random_state=np.random.default_rng().integers(2**31 - 1) if seed is None else seed,
+            verbose=-1,
+        )
     if est.model == "forest":
         from sklearn.ensemble import RandomForestClassifier
 
         return RandomForestClassifier(
-            n_estimators=est.n_estimators,
+            n_estimators=n_trees(est),
             max_samples=est.max_samples,
             min_samples_leaf=est.min_samples_leaf,
             max_features=est.max_features,
             max_depth=est.max_depth,
-            class_weight=est.class_weight,
+            class_weight="balanced" if est.class_weight == "auto" else est.class_weight,
             bootstrap=True,
             n_jobs=est.n_jobs,
-            random_state=est.random_state,
+            random_state=seed,
         )
     if est.model == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         return HistGradientBoostingClassifier(
-            max_iter=est.n_estimators,
+            max_iter=n_trees(est),
+            learning_rate=est.learning_rate,
             min_samples_leaf=max(20, est.min_samples_leaf),
-            class_weight=est.class_weight,
+            class_weight="balanced" if est.class_weight == "auto" else est.class_weight,
             early_stopping=False,
-            random_state=est.random_state,
+            random_state=seed,
         )
-    raise PoseDataError(f"model: expected 'forest' or 'hgb', found {est.model!r}")
+    if est.model == "svm":
+        # a support-vector machine on window features: an RBF kernel approximated by
+        # Nystroem components, then a linear SVM; probabilities by Platt scaling
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.kernel_approximation import Nystroem
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        from sklearn.svm import LinearSVC
+
+        svm = LinearSVC(
+            C=0.1,
+            class_weight="balanced" if est.class_weight == "auto" else est.class_weight,
+            random_state=seed,
+        )
+        return make_pipeline(
+            StandardScaler(),
+            Nystroem(n_components=500, gamma=None, random_state=seed),
+            CalibratedClassifierCV(svm, cv=3),
+        )
+    if est.model == "tcn":
+        from behavior.classify.temporal import TemporalConvClassifier
+
+        return TemporalConvClassifier(
+            class_weight="balanced" if est.class_weight == "auto" else est.class_weight,
+            random_state=seed,
+            progress=False,
+        )
+    raise PoseDataError(f"model: expected one of {list(MODELS)}, found {est.model!r}")
 
 
-def fit_one(est: BehaviorClassifier, X: np.ndarray, y: np.ndarray) -> Any:
-    """One fitted scikit-learn model on rows ``X`` and labels ``y``."""
+def fit_one(
+    est: BehaviorClassifier, X: np.ndarray, y: np.ndarray, segments: np.ndarray | None = None
+) -> Any:
+    """One fitted model on rows ``X`` and labels ``y`` (``segments``: runs of frames, tcn)."""
     model = new_model(est)
     if est.model == "forest" and isinstance(est.max_samples, int | np.integer):
         model.set_params(max_samples=min(int(est.max_samples), X.shape[0]))
+    if est.model == "tcn":
+        return model.fit(X, y, segments=segments)
+    if est.model == "svm":
+        with np.errstate(all="ignore"):
+            return model.fit(np.nan_to_num(X), y)
     return model.fit(X, y)
 
 
 def impute(est: BehaviorClassifier, X: np.ndarray) -> np.ndarray:
-    """NaN features replaced by the training medians (forest only)."""
-    if est.model != "forest":
+    """NaN features replaced by the training medians (forest and svm)."""
+    if est.model not in ("forest", "svm"):
         return X
     bad = np.isnan(X)
     if not bad.any():
@@ -737,12 +903,59 @@ def impute(est: BehaviorClassifier, X: np.ndarray) -> np.ndarray:
     return np.where(bad, est.impute_[None, :], X).astype(np.float32, copy=False)
 
 
+def thin_rows(index: np.ndarray, limit: int | None) -> np.ndarray:
+    """At most ``limit`` of the rows ``index``, by a regular stride (rows are in time order)."""
+    if limit is None or index.size <= limit:
+        return index
+    step = math.ceil(index.size / limit)
+    return index[::step]
+
+
+def segment_ids(rows: Rows) -> np.ndarray:
+    """One id per run of consecutive frames of one session and individual."""
+    n = rows.frame.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    cut = (np.diff(rows.session) != 0) | (np.diff(rows.individual) != 0)
+    cut |= np.diff(rows.frame) != 1
+    return np.concatenate([[0], np.cumsum(cut)]).astype(np.int64)
+
+
+def class_codes(rows: Rows, labelled: np.ndarray) -> np.ndarray:
+    """Exclusive labels as class codes: behavior index, ``B`` for none, -1 unlabelled."""
+    Y = rows.Y
+    assert Y is not None
+    pos = np.nan_to_num(Y, nan=0.0) > 0.5
+    codes = np.where(pos.any(axis=1), pos.argmax(axis=1), Y.shape[1])
+    return np.where(labelled, codes, -1)
+
+
+def fit_transitions(est: BehaviorClassifier, rows: Rows) -> None:
+    """Class prior and transition matrix (behaviors + none) from the labels, for smoothing.
+
+    Counts are over consecutive labelled frames of each session and animal, with
+    one pseudo-count per entry, so that no transition is impossible.
+    """
+    n = rows.Y.shape[1] + 1
+    labelled = np.isfinite(rows.Y).all(axis=1)
+    codes = class_codes(rows, labelled)
+    seg = segment_ids(rows)
+    both = (codes[:-1] >= 0) & (codes[1:] >= 0) & (seg[:-1] == seg[1:])
+    counts = np.ones((n, n))
+    np.add.at(counts, (codes[:-1][both], codes[1:][both]), 1.0)
+    prior = np.bincount(codes[codes >= 0], minlength=n).astype(float) + 1.0
+    est.transitions_ = (counts / counts.sum(axis=1, keepdims=True)).astype(np.float64)
+    est.class_prior_ = (prior / prior.sum()).astype(np.float64)
+
+
 def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
     """Fit the models on stacked rows (labels in ``rows.Y``, columns = behaviors)."""
     assert rows.Y is not None
     est.behaviors_ = list(behaviors)
+    est.multiclass_ = resolve_multiclass(est, rows)
+    est.pair_ = bool(rows.pair)
     X = rows.X
-    if est.model == "forest":
+    if est.model in ("forest", "svm"):
         use = rows.valid
         with np.errstate(all="ignore"):
             import warnings
@@ -754,7 +967,7 @@ def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
     else:
         est.impute_ = np.zeros(X.shape[1], dtype=np.float32)
     est.models_ = {}
-    if est.multiclass:
+    if est.multiclass_:
         labelled = rows.valid & np.isfinite(rows.Y).all(axis=1)
         Y = rows.Y[labelled] > 0.5
         if (Y.sum(axis=1) > 1).any():
@@ -762,8 +975,14 @@ def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
                 "labels: multiclass=True needs exclusive labels (at most one behavior per "
                 "frame), but some frames hold several; use multiclass=False"
             )
-        y = np.where(Y.any(axis=1), Y.argmax(axis=1), len(behaviors))
-        est.models_["__multiclass__"] = fit_one(est, impute(est, X[labelled]), y)
+        fit_transitions(est, rows)
+        codes = class_codes(rows, labelled)
+        if est.model == "tcn":  # a temporal model sees every frame, trains on the labelled
+            index = np.arange(rows.frame.size)
+            est.models_["__multiclass__"] = fit_one(est, X, codes, segments=segment_ids(rows))
+            return
+        index = thin_rows(np.flatnonzero(labelled), est.max_rows)
+        est.models_["__multiclass__"] = fit_one(est, impute(est, X[index]), codes[index])
         return
     for k, behavior in enumerate(behaviors):
         labelled = rows.valid & np.isfinite(rows.Y[:, k])
@@ -774,43 +993,166 @@ def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
                 f"shown in the {int(labelled.sum())} labelled training frames; a classifier "
                 "needs both"
             )
+        if est.model == "tcn":
+            codes = np.where(labelled, np.nan_to_num(rows.Y[:, k]) > 0.5, -1).astype(np.int64)
+            est.models_[behavior] = fit_one(est, X, codes, segments=segment_ids(rows))
+            continue
         index = thin_negatives(np.flatnonzero(labelled), y, est.negative_ratio)
+        index = thin_rows(index, est.max_rows)
         est.models_[behavior] = fit_one(est, impute(est, X[index]), rows.Y[index, k] > 0.5)
 
 
+def _model_proba(est: BehaviorClassifier, model: Any, X: np.ndarray, valid: np.ndarray,
+                 segments: np.ndarray | None) -> np.ndarray:  # fmt: skip
+    if est.model == "tcn":
+        return model.predict_proba(X, segments=segments)[valid]
+    Xv = impute(est, X[valid])
+    if est.model == "svm":
+        Xv = np.nan_to_num(Xv)
+    return model.predict_proba(Xv)
+
+
 def proba_rows(
-    est: BehaviorClassifier, X: np.ndarray, valid: np.ndarray | None = None
+    est: BehaviorClassifier,
+    X: np.ndarray,
+    valid: np.ndarray | None = None,
+    segments: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Probabilities ``(N, B)``; NaN where every feature is NaN."""
+    """Probabilities ``(N, B)``; NaN where every feature is NaN.
+
+    ``segments`` (one id per run of consecutive frames) matters to temporal
+    models only; None is one run.
+    """
     if valid is None:
         valid = np.isfinite(X).any(axis=1)
     out = np.full((X.shape[0], len(est.behaviors_)), np.nan, dtype=np.float32)
     if not valid.any():
         return out
-    Xv = impute(est, X[valid])
-    if est.multiclass:
+    if est.multiclass_:
         model = est.models_["__multiclass__"]
-        proba = model.predict_proba(Xv)
+        proba = _model_proba(est, model, X, valid, segments)
         for k in range(len(est.behaviors_)):
             col = np.flatnonzero(model.classes_ == k)
             out[valid, k] = proba[:, col[0]] if col.size else 0.0
         return out
     for k, behavior in enumerate(est.behaviors_):
         model = est.models_[behavior]
-        proba = model.predict_proba(Xv)
+        proba = _model_proba(est, model, X, valid, segments)
         col = np.flatnonzero(model.classes_ == 1)
         out[valid, k] = proba[:, col[0]] if col.size else 0.0
     return out
 
 
-def decide(est: BehaviorClassifier, proba: np.ndarray) -> np.ndarray:
-    """Boolean ``(N, B)`` decisions from probabilities (before post-processing)."""
-    if est.multiclass:
+def proba_of(est: BehaviorClassifier, rows: Rows, index: np.ndarray | None = None) -> np.ndarray:
+    """Probabilities of the rows ``index`` (all by default), the pair's mean for pair labels."""
+    sub = rows if index is None else rows.take(index)
+    proba = proba_rows(est, sub.X, sub.valid, segment_ids(sub))
+    return pair_mean(sub, proba) if getattr(est, "pair_", False) else proba
+
+
+def pair_mean(rows: Rows, proba: np.ndarray) -> np.ndarray:
+    """Every row's probabilities replaced by the mean over the animals' rows of its frame.
+
+    With labels for the pair, each animal's row is one view of the pair (its own
+    features and the other's relative to it); the pair's probability is the
+    mean of the views that were tracked.
+    """
+    if proba.size == 0:
+        return proba
+    key = rows.session.astype(np.int64) * (int(rows.frame.max()) + 1) + rows.frame
+    _, inverse = np.unique(key, return_inverse=True)
+    ok = np.isfinite(proba)
+    sums = np.zeros((inverse.max() + 1, proba.shape[1]))
+    counts = np.zeros_like(sums)
+    np.add.at(sums, inverse, np.where(ok, proba, 0.0))
+    np.add.at(counts, inverse, ok)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return mean[inverse].astype(np.float32)
+
+
+@numba.njit(cache=True)
+def _viterbi_kernel(logp, log_trans, log_start, out):  # pragma: no cover - numba
+    """Most probable class path of per-frame log scores ``logp`` (T, K) into ``out``."""
+    n, k = logp.shape
+    back = np.zeros((n, k), dtype=np.int64)
+    score = log_start + logp[0]
+    nxt = np.empty(k)
+    for t in range(1, n):
+        for j in range(k):
+            best = -np.inf
+            arg = 0
+            for i in range(k):
+                v = score[i] + log_trans[i, j]
+                if v > best:
+                    best = v
+                    arg = i
+            nxt[j] = best + logp[t, j]
+            back[t, j] = arg
+        score[:] = nxt
+    j = 0
+    for i in range(1, k):
+        if score[i] > score[j]:
+            j = i
+    out[n - 1] = j
+    for t in range(n - 1, 0, -1):
+        j = back[t, j]
+        out[t - 1] = j
+
+
+PRIOR_POWER = 0.5
+"""Smoothing divides each frame's class probabilities by the class prior to this
+power before Viterbi decoding: 1 would turn them into likelihoods (a hybrid HMM),
+0 keeps them; 0.5, chosen by grouped cross-validation on the real two-rat
+sessions of ``benchmarks/bench_classifiers_real.py``, lets rare classes through
+without flooding."""
+
+
+def smooth_classes(est: BehaviorClassifier, proba: np.ndarray) -> np.ndarray:
+    """Class codes (behavior index, ``B`` none, -1 untracked) of one run of frames by Viterbi.
+
+    The frames' class probabilities (behaviors and none) divided by
+    ``class_prior_ ** PRIOR_POWER`` are the emissions, ``transitions_`` the
+    transition matrix learned from the labels.
+    """
+    n, b = proba.shape
+    tracked = np.isfinite(proba).any(axis=1)
+    out = np.full(n, -1, dtype=np.int64)
+    if not tracked.any():
+        return out
+    full = np.zeros((n, b + 1))
+    full[:, :b] = np.nan_to_num(proba, nan=0.0)
+    full[:, b] = np.clip(1.0 - full[:, :b].sum(axis=1), 0.0, 1.0)
+    full[~tracked] = 1.0  # no evidence
+    logp = np.log(np.clip(full, 1e-6, 1.0)) - PRIOR_POWER * np.log(est.class_prior_)[None, :]
+    logp[~tracked] = 0.0
+    path = np.empty(n, dtype=np.int64)
+    _viterbi_kernel(logp, np.log(est.transitions_), np.log(est.class_prior_), path)
+    out[tracked] = path[tracked]
+    return out
+
+
+def decide(
+    est: BehaviorClassifier, proba: np.ndarray, segments: list[np.ndarray] | None = None
+) -> np.ndarray:
+    """Boolean ``(N, B)`` decisions from probabilities (before post-processing).
+
+    ``segments`` (positions of each run of consecutive frames) are decoded one
+    by one when the model smooths (multiclass with ``smoothing="hmm"``); None is
+    one run.
+    """
+    if est.multiclass_:
+        out = np.zeros(proba.shape, dtype=bool)
+        if smoothing_of(est) == "hmm" and hasattr(est, "transitions_"):
+            for seg in segments if segments is not None else [np.arange(proba.shape[0])]:
+                codes = smooth_classes(est, proba[seg])
+                hit = (codes >= 0) & (codes < proba.shape[1])
+                out[seg[hit], codes[hit]] = True
+            return out
         filled = np.nan_to_num(proba, nan=-1.0)
         none = 1.0 - np.nansum(proba, axis=1)
         best = filled.argmax(axis=1)
         top = filled[np.arange(filled.shape[0]), best]
-        out = np.zeros(proba.shape, dtype=bool)
         hit = np.isfinite(proba).any(axis=1) & (top > none)
         out[np.flatnonzero(hit), best[hit]] = True
         return out
@@ -818,9 +1160,20 @@ def decide(est: BehaviorClassifier, proba: np.ndarray) -> np.ndarray:
     return np.nan_to_num(proba, nan=-np.inf) >= cut[None, :]
 
 
+def smoothing_of(est: BehaviorClassifier) -> str | None:
+    """``smoothing`` with ``"auto"`` resolved: ``"hmm"`` for multiclass models, else None."""
+    value = getattr(est, "smoothing", None)
+    if value == "auto":
+        return "hmm" if getattr(est, "multiclass_", False) else None
+    return value
+
+
 def needs_validation(est: BehaviorClassifier) -> bool:
     """Whether thresholds or post-processing are chosen on validation folds."""
-    if est.multiclass:
+    multiclass = getattr(est, "multiclass_", None)
+    if multiclass is None:
+        multiclass = est.multiclass is True
+    if multiclass:
         return False
     auto = [
         v == "auto"
@@ -1120,12 +1473,24 @@ def check_params(est: BehaviorClassifier) -> None:
             raise bad("behaviors", "None, a behavior name or a list of names")
         if not list(behaviors):
             raise bad("behaviors", "None, a behavior name or a non-empty list of names")
-    if est.model not in ("forest", "hgb"):
-        raise bad("model", "'forest' or 'hgb'")
-    if not isinstance(est.multiclass, bool | np.bool_):
-        raise bad("multiclass", "True or False")
-    if not _is_int(est.n_estimators) or est.n_estimators < 1:
-        raise bad("n_estimators", "an integer >= 1")
+    if est.model not in MODELS:
+        raise bad("model", " or ".join(repr(m) for m in MODELS))
+    if not (isinstance(est.multiclass, bool | np.bool_) or est.multiclass == "auto"):
+        raise bad("multiclass", "'auto', True or False")
+    if est.n_estimators is not None and (not _is_int(est.n_estimators) or est.n_estimators < 1):
+        raise bad("n_estimators", "None or an integer >= 1")
+    lr = est.learning_rate
+    if not (_is_number(lr) and 0 < lr <= 1):
+        raise bad("learning_rate", "a number in (0, 1]")
+    if not (est.max_rows is None or (_is_int(est.max_rows) and est.max_rows >= 1)):
+        raise bad("max_rows", "None or an integer >= 1")
+    if est.smoothing not in ("auto", "hmm", None):
+        raise bad("smoothing", "'auto', 'hmm' or None")
+    u = est.unscored
+    if not (u is None or isinstance(u, str) or (
+        isinstance(u, Iterable) and all(isinstance(v, str) for v in u)
+    )):  # fmt: skip
+        raise bad("unscored", "None, a label name or a list of label names")
     m = est.max_samples
     if not (m is None or (_is_int(m) and m >= 1) or (_is_number(m) and 0 < m <= 1)):
         raise bad("max_samples", "None, an integer >= 1 or a fraction in (0, 1]")
@@ -1139,9 +1504,9 @@ def check_params(est: BehaviorClassifier) -> None:
         raise bad("max_features", "'sqrt', 'log2', None, an integer >= 1 or a fraction in (0, 1]")
     if not (est.max_depth is None or (_is_int(est.max_depth) and est.max_depth >= 1)):
         raise bad("max_depth", "None or an integer >= 1")
-    if not (est.class_weight is None or est.class_weight == "balanced"
+    if not (est.class_weight is None or est.class_weight in ("auto", "balanced")
             or isinstance(est.class_weight, Mapping)):  # fmt: skip
-        raise bad("class_weight", "None, 'balanced' or a dict")
+        raise bad("class_weight", "'auto', None, 'balanced' or a dict")
     r = est.negative_ratio
     if not (r is None or (_is_number(r) and r > 0 and math.isfinite(r))):
         raise bad("negative_ratio", "None or a positive number")

@@ -54,6 +54,7 @@ from behavior.classify._common import (
     pick_behaviors,
     plain_decisions,
     prepare,
+    proba_of,
     proba_rows,
     progress_over,
     segments_of,
@@ -147,7 +148,11 @@ def _score_rows(
     scorer.thresholds_ = dict(thresholds)
     segments = segments_of(rows, index)
     y = rows.Y[index]
-    decided = decide(scorer, proba[index])
+    scorer.multiclass_ = est.multiclass_
+    for name in ("transitions_", "class_prior_"):
+        if hasattr(est, name):
+            setattr(scorer, name, getattr(est, name))
+    decided = decide(scorer, proba[index], segments)
     decided = clean_rows(decided, segments, behaviors, est.min_bout_, est.merge_gap_, fps)
     labelled = np.isfinite(y)
     ref = (y > 0.5) & labelled
@@ -303,7 +308,7 @@ def cross_validate(
         fit_rows(est, rows.take(train), behaviors)
         if not tuned:
             plain_decisions(est, rows, train, fps)
-        oof[test] = proba_rows(est, rows.X[test], rows.valid[test])
+        oof[test] = proba_of(est, rows, test)
         fold_of[test] = k
         fitted.append(est)
     score_rows, fold_rows = [], []
@@ -481,7 +486,7 @@ def learning_curve(
                 continue
             plain_decisions(est, sub, None, fps)
             proba = np.full(rows.Y.shape, np.nan, dtype=np.float32)
-            proba[test] = proba_rows(est, rows.X[test], rows.valid[test])
+            proba[test] = proba_of(est, rows, test)
             scored = _score_rows(est, rows, test, proba, est.thresholds_, fps, 0.5)
             for j, r in enumerate(scored):
                 ok = np.isfinite(rows.Y[test, j]) & np.isfinite(proba[test, j])

@@ -67,6 +67,8 @@ from behavior.classify._common import (
     check_params,
     clean_mask,
     decide,
+    decode_model,
+    encode_model,
     fit_rows,
     gap_frames,
     grouped_splits,
@@ -75,8 +77,9 @@ from behavior.classify._common import (
     pick_behaviors,
     plain_decisions,
     prepare,
-    proba_rows,
+    proba_of,
     progress_over,
+    resolve_multiclass,
     stack,
     training_meta,
     tune_decisions,
@@ -273,19 +276,23 @@ class BehaviorClassifier(BaseEstimator):
     def __init__(
         self,
         behaviors: Sequence[str] | None = None,
-        model: str = "forest",
-        multiclass: bool = False,
-        n_estimators: int = 100,
+        model: str = "lightgbm",
+        multiclass: bool | str = "auto",
+        n_estimators: int | None = None,
+        learning_rate: float = 0.08,
+        max_rows: int | None = 200_000,
         max_samples: int | float | None = 10_000,
         min_samples_leaf: int = 3,
         max_features: str | int | float | None = "sqrt",
         max_depth: int | None = None,
-        class_weight: str | None = "balanced",
+        class_weight: str | Mapping[Any, float] | None = "auto",
         negative_ratio: float | None = 10.0,
         threshold: float | str | Mapping[str, float] = 0.5,
         threshold_cv: int = 3,
         min_bout: Any = None,
         merge_gap: Any = None,
+        smoothing: str | None = "auto",
+        unscored: str | Sequence[str] | None = None,
         feature_options: Mapping[str, Any] | None = None,
         gap: int | float | str = "2 s",
         n_jobs: int | None = -1,
@@ -296,6 +303,8 @@ class BehaviorClassifier(BaseEstimator):
         self.model = model
         self.multiclass = multiclass
         self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.max_rows = max_rows
         self.max_samples = max_samples
         self.min_samples_leaf = min_samples_leaf
         self.max_features = max_features
@@ -306,6 +315,8 @@ class BehaviorClassifier(BaseEstimator):
         self.threshold_cv = threshold_cv
         self.min_bout = min_bout
         self.merge_gap = merge_gap
+        self.smoothing = smoothing
+        self.unscored = unscored
         self.feature_options = feature_options
         self.gap = gap
         self.n_jobs = n_jobs
@@ -385,6 +396,13 @@ class BehaviorClassifier(BaseEstimator):
             prepared[0].meta.get("options") or {}
         )
         fps = meta.get("fps")
+        self.multiclass_ = resolve_multiclass(self, rows)
+        self.pair_ = bool(rows.pair)
+        if len({p.pair for p in prepared}) > 1:
+            raise PoseDataError(
+                "labels: some sessions have labels for the pair (one label stream for several "
+                "animals) and others for each animal; give all sessions the same kind"
+            )
         if needs_validation(self):
             splits = grouped_splits(
                 rows.session, rows.frame, [p.features.shape[0] for p in prepared],
@@ -394,7 +412,7 @@ class BehaviorClassifier(BaseEstimator):
             for train, test in splits:
                 inner = clone(self).set_params(threshold=0.5, min_bout=None, merge_gap=None)
                 fit_rows(inner, rows.take(train), behaviors)
-                oof[test] = proba_rows(inner, rows.X[test], rows.valid[test])
+                oof[test] = proba_of(inner, rows, test)
             done = np.flatnonzero(np.isfinite(oof).any(axis=1))
             tune_decisions(self, rows, oof, done, fps)
         else:
@@ -538,6 +556,7 @@ class BehaviorClassifier(BaseEstimator):
             eth = self._ethogram(self._proba_prepared(p))
             Y = stack([p], self.feature_names_, self.behaviors_).Y  # (I * T, B), NaN unlabelled
             n_time, n_beh, n_ind = eth.labels.shape
+            Y = Y[: n_time * n_ind]  # pair labels: every animal's rows hold the same
             decided = eth.labels.values.transpose(2, 0, 1).reshape(n_ind * n_time, n_beh)
             labelled = np.isfinite(Y)
             ref = (Y > 0.5) & labelled
@@ -569,15 +588,19 @@ class BehaviorClassifier(BaseEstimator):
     def _proba_prepared(self, p: Prepared) -> xr.DataArray:
         check_compatible(self, p)
         rows = stack([p], self.feature_names_, None)
-        proba = proba_rows(self, rows.X, rows.valid)
+        proba = proba_of(self, rows)
         n_time, n_ind = p.features.shape[0], p.features.shape[2]
         values = proba.reshape(n_ind, n_time, -1).transpose(1, 2, 0)
+        individuals = p.individuals
         attrs = dict(p.attrs)
         attrs.setdefault("time_unit", "seconds" if "fps" in attrs else "frames")
+        if getattr(self, "pair_", False):  # the pair's probability: one column
+            values, individuals = values[:, :, :1], [PAIR]
+            attrs["pair"] = list(p.individuals)
         return xr.DataArray(
             values,
             dims=("time", "behavior", "individual"),
-            coords={"time": p.time, "behavior": self.behaviors_, "individual": p.individuals},
+            coords={"time": p.time, "behavior": self.behaviors_, "individual": individuals},
             name="probability",
             attrs=attrs,
         )
@@ -586,10 +609,11 @@ class BehaviorClassifier(BaseEstimator):
         values = proba.values
         n_time, n_beh, n_ind = values.shape
         flat = values.transpose(2, 0, 1).reshape(n_ind * n_time, n_beh)
-        decided = decide(self, flat).reshape(n_ind, n_time, n_beh).transpose(1, 2, 0)
+        segments = [np.arange(i * n_time, (i + 1) * n_time) for i in range(n_ind)]
+        decided = decide(self, flat, segments).reshape(n_ind, n_time, n_beh).transpose(1, 2, 0)
         eth = Ethogram(
             proba.copy(data=decided),
-            exclusive=bool(self.multiclass),
+            exclusive=bool(self.multiclass_),
             attrs={**proba.attrs, "source": "classifier"},
         )
         if any(self.min_bout_.values()) or any(self.merge_gap_.values()):
@@ -679,6 +703,7 @@ class BehaviorClassifier(BaseEstimator):
             "params": self.get_params(deep=False),
             "fitted": {name: getattr(self, name) for name in _FITTED if hasattr(self, name)},
         }
+        state["fitted"]["models_"] = {k: encode_model(m) for k, m in self.models_.items()}
         metadata = {
             **to_jsonable(self.metadata_),
             "feature_names": list(self.feature_names_),
@@ -734,6 +759,11 @@ class BehaviorClassifier(BaseEstimator):
         est = cls(**params)
         for name, value in fitted.items():
             setattr(est, name, value)
+        if not isinstance(est.models_, dict):
+            raise FileFormatError(f"{path}: expected a dict of models, found {type(est.models_)}")
+        est.models_ = {k: decode_model(m, str(path)) for k, m in est.models_.items()}
+        if not hasattr(est, "multiclass_"):  # saved before multiclass="auto"
+            est.multiclass_ = bool(est.multiclass)
         return est
 
     def __sklearn_tags__(self) -> Any:
@@ -746,7 +776,14 @@ class BehaviorClassifier(BaseEstimator):
         return tags
 
 
+PAIR = "pair"
+"""The individual name of predictions made for the pair (labels given for the pair)."""
+
 _FITTED = (
+    "multiclass_",
+    "pair_",
+    "transitions_",
+    "class_prior_",
     "behaviors_",
     "feature_names_",
     "n_features_in_",
