@@ -1591,10 +1591,11 @@ def _infer_roles(
     Runs only when neither a nose nor a tail base is known. The ends are the two
     keypoints farthest apart (median over frames and animals); the head is the
     end that leads on frames where the animal moves fast (the top fifth of the
-    speeds of the mean of its keypoints, over about half a second). Keypoints
-    are then ordered by their distance from the head; when a joint in the rear
-    half of that chain bends clearly more than the joints in front (a tail), the
-    tail base is the keypoint before the most flexible joint, else the rear end.
+    speeds of the mean of its keypoints, over about half a second). The keypoints
+    are then chained from the head, each to the nearest one not yet taken; when
+    the joint in the rear half of that chain that bends most (the circular spread
+    of its angle) bends more than every joint in the front half (a tail), the
+    tail base is the keypoint before it, else the chain's last keypoint.
     The body centre is the keypoint between head and tail base closest to their
     mean. Returns the roles and the names of the roles inferred (empty when the
     data cannot tell the ends apart).
@@ -1640,10 +1641,15 @@ def _infer_roles(
             keypoints[b],
         )
         return roles, ()
-    head, rear = (a, b) if vote > 0 else (b, a)
-    order = [int(k) for k in np.argsort(typical[head], kind="stable")]
-    reach = typical[head, rear]
-    tail = rear
+    head = a if vote > 0 else b
+    # the chain from the head, each step to the nearest keypoint not yet taken
+    order = [int(head)]
+    while len(order) < n_kp:
+        last = typical[order[-1]]
+        rest = [k for k in range(n_kp) if k not in order]
+        order.append(min(rest, key=lambda k, last=last: (last[k] < 0, last[k])))
+    reach = max(typical[head, k] for k in order)
+    tail = order[-1]
     spread = {}
     for j in range(1, len(order) - 1):
         p, k, s = order[j - 1], order[j], order[j + 1]
@@ -1655,7 +1661,7 @@ def _infer_roles(
     back = [j for j in spread if typical[head, order[j]] >= 0.5 * reach and j >= 2]
     if front and back:
         flexible = max(back, key=lambda j: spread[j])
-        if spread[flexible] > 1.2 * max(front):
+        if spread[flexible] > max(front):
             tail = order[flexible - 1]
     trunk = order[: order.index(tail) + 1]
     inferred = ["nose", "tail_base"]
@@ -1703,7 +1709,7 @@ def infer_keypoint_roles(
         The roles found by name (and given), completed from the data when neither
         a nose nor a tail base is known: the two keypoints farthest apart are the
         ends, the head is the end that leads when the animal moves fast, a tail
-        (keypoints behind a joint that bends clearly more than the body's) is
+        (keypoints behind a joint that bends more than the body's) is
         left out of the trunk, and the body centre is the trunk keypoint closest
         to the trunk's mean.
     inferred : tuple of str
