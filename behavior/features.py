@@ -78,8 +78,9 @@ import fnmatch
 import json
 import logging
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numba
@@ -105,6 +106,7 @@ __all__ = [
     "extract",
     "feature_set_table",
     "feature_sets",
+    "infer_keypoint_roles",
     "register_feature_set",
     "unregister_feature_set",
     "window_stats",
@@ -112,13 +114,14 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-STATS = ("mean", "std", "min", "max", "sum", "median")
+STATS = ("mean", "std", "min", "max", "sum", "median", "change")
 """Window statistics :func:`window_stats` and :func:`extract` know."""
 
 DEFAULT_WINDOWS = ("0.1 s", "0.25 s", "0.5 s", "1 s", "2 s")
 DEFAULT_STATS = ("mean", "std", "min", "max", "sum")
 
-_KERNEL_STATS = {"mean": 0, "std": 1, "min": 2, "max": 3, "sum": 4}
+_KERNEL_STATS = {"mean": 0, "std": 1, "min": 2, "max": 3, "sum": 4, "change": 6}
+_N_SLOTS = 7  # slot 5 holds the number of statistics
 
 
 # --------------------------------------------------------------------------------------
@@ -225,6 +228,7 @@ def _assemble_kernel(
     slots,
     mins,
     maxs,
+    centered,
     out,
 ):  # pragma: no cover - numba
     """Write the features and their window statistics into ``out`` (time, F, I), row by row.
@@ -236,15 +240,21 @@ def _assemble_kernel(
     window, time) from :func:`_minmax_kernel`. Window ``w`` of frame ``t`` covers
     ``[t + offsets[w] + 1 - widths[w], t + offsets[w]]`` clipped to the series; only
     valid values count, NaN where there is none. ``slots`` gives the position of
-    mean, std (ddof 0), min, max and sum among the statistics (-1: not wanted,
-    ``n_stats`` at index 5); column ``q``, window ``w``, statistic at slot ``k``
-    goes to ``out[:, win_cols[q] + w * n_stats + k, win_inds[q]]``.
+    mean, std (ddof 0), min, max, sum and change among the statistics (-1: not
+    wanted, ``n_stats`` at index 5, change at index 6); column ``q``, window ``w``,
+    statistic at slot ``k`` goes to ``out[:, win_cols[q] + w * n_stats + k, win_inds[q]]``.
+    The change is the mean of the ``w`` frames from ``t`` on less the mean of the
+    ``w`` frames up to ``t`` (centred windows, both holding ``t``), or the mean of
+    the ``w`` frames up to ``t`` less that of the ``w`` frames before them (causal:
+    ``offsets`` 0); each side clipped to the series, NaN where a side has no valid
+    value.
     """
     n, n_cols = x.shape
     n_q = win_cols.shape[0]
     n_w = widths.shape[0]
     n_c = slots[5]
     s_mean, s_std, s_min, s_max, s_sum = slots[0], slots[1], slots[2], slots[3], slots[4]
+    s_change = slots[6]
     sums = s_mean >= 0 or s_std >= 0 or s_sum >= 0
     block = 1024
     n_blocks = (n + block - 1) // block
@@ -281,6 +291,22 @@ def _assemble_kernel(
                                 out[t, base + s_std, ind] = np.nan
                             if s_sum >= 0:
                                 out[t, base + s_sum, ind] = np.nan
+                    if s_change >= 0:
+                        width = widths[w]
+                        if centered:  # centred: [t, t + w) less (t - w, t]
+                            a_lo, a_hi = t, min(n, t + width)
+                            b_lo, b_hi = max(0, t + 1 - width), t + 1
+                        else:  # causal: (t - w, t] less (t - 2w, t - w]
+                            a_lo, a_hi = max(0, t + 1 - width), t + 1
+                            b_lo, b_hi = max(0, t + 1 - 2 * width), max(0, t + 1 - width)
+                        n_a = c0[a_hi, q] - c0[a_lo, q]
+                        n_b = c0[b_hi, q] - c0[b_lo, q]
+                        if n_a > 0 and n_b > 0:
+                            out[t, base + s_change, ind] = (c1[a_hi, q] - c1[a_lo, q]) / n_a - (
+                                c1[b_hi, q] - c1[b_lo, q]
+                            ) / n_b
+                        else:
+                            out[t, base + s_change, ind] = np.nan
                     if s_min >= 0:
                         out[t, base + s_min, ind] = mins[q, w, t]
                     if s_max >= 0:
@@ -579,13 +605,13 @@ def _assemble(
         windows = []
     widths = np.array([f for _, f in windows], dtype=np.int64)
     offsets = (widths - 1) // 2 if centered else np.zeros_like(widths)
-    slots = np.full(6, -1, dtype=np.int64)
+    slots = np.full(_N_SLOTS, -1, dtype=np.int64)
     for k, name in enumerate(stats):
         if name in _KERNEL_STATS:
             slots[_KERNEL_STATS[name]] = k
     slots[5] = len(stats)
     q = rows.shape[0]
-    sums = q and (slots[0] >= 0 or slots[1] >= 0 or slots[4] >= 0)
+    sums = q and (slots[0] >= 0 or slots[1] >= 0 or slots[4] >= 0 or slots[6] >= 0)
     c0, c1, c2 = (np.empty((n + 1, q) if sums else (1, 0)) for _ in range(3))
     ref = np.empty(q)
     if sums:
@@ -613,6 +639,7 @@ def _assemble(
         slots,
         extremes[0],
         extremes[1],
+        bool(centered),
         out,
     )
     if q and "median" in stats:
@@ -644,9 +671,13 @@ def window_stats(
         frames (an ``int``, ``"7 frames"``), rounded to whole frames with ``fps``.
     stats
         Some of :data:`STATS`: ``"mean"``, ``"std"`` (population, ddof 0),
-        ``"min"``, ``"max"``, ``"sum"``, ``"median"``. All but the median take
-        O(n) per window and series; the median uses pandas' rolling median
-        (O(n log w)).
+        ``"min"``, ``"max"``, ``"sum"``, ``"median"``, ``"change"``. All but the
+        median take O(n) per window and series; the median uses pandas' rolling
+        median (O(n log w)). ``"change"`` is the mean over the window after the
+        frame less the mean over the window before it, each of the window's
+        length and both holding the frame itself (centred), or, causal, the mean
+        of the window ending at the frame less the mean of the window before
+        that one.
     fps
         Frame rate; default ``values.attrs["fps"]`` for a DataArray. Needed
         unless every window is in frames.
@@ -674,7 +705,8 @@ def window_stats(
     Notes
     -----
     Near the ends a window holds the frames that exist. Only valid (non-NaN)
-    values count; a window with none gives NaN.
+    values count; a window with none gives NaN (for ``"change"``: where either
+    side has none).
 
     Examples
     --------
@@ -682,6 +714,10 @@ def window_stats(
     >>> x = np.array([1.0, 2.0, np.nan, 4.0])
     >>> window_stats(x, windows=[3], stats=["mean", "max"])[:, 0, :].tolist()
     [[1.5, 2.0], [1.5, 2.0], [3.0, 4.0], [4.0, 4.0]]
+    >>> window_stats(np.array([0.0, 0.0, 0.0, 6.0, 6.0, 6.0]), windows=[3], stats=["change"])[
+    ...     :, 0, 0
+    ... ].tolist()
+    [0.0, 2.0, 4.0, 4.0, 2.0, 0.0]
     """
     if isinstance(values, xr.DataArray):
         require_dims(values, "time", name="values")
@@ -844,9 +880,11 @@ FEATURE_SETS: Registry[FeatureSet] = Registry(
 """The registry behind :func:`register_feature_set`, :func:`unregister_feature_set`,
 :func:`feature_sets` and :func:`feature_set_table` (names are case-insensitive, ``_``
 and ``-`` alike)."""
-BUILTIN_SETS = ("pose", "kinematics", "social", "zones", "quality")
+BUILTIN_SETS = ("pose", "kinematics", "social", "dyad", "zones", "quality")
 """Names of the feature sets that come with the library, in output order."""
 _RESERVED = frozenset(registry_key(name) for name in (*BUILTIN_SETS, "default"))
+_DEFAULT_SETS = tuple(name for name in BUILTIN_SETS if name != "dyad")
+"""The built-in sets ``sets="default"`` takes where they apply (``dyad`` on request)."""
 
 
 def feature_sets() -> dict[str, FeatureSet]:
@@ -859,8 +897,8 @@ def feature_sets() -> dict[str, FeatureSet]:
 
     Examples
     --------
-    >>> list(feature_sets())[:5]
-    ['pose', 'kinematics', 'social', 'zones', 'quality']
+    >>> list(feature_sets())[:6]
+    ['pose', 'kinematics', 'social', 'dyad', 'zones', 'quality']
     """
     return {entry.name: entry.item for entry in FEATURE_SETS.entries()}
 
@@ -1039,6 +1077,12 @@ class FeatureContext:
         Zones in :attr:`space_unit` by name (empty without ``zones=``).
     angles
         Triplets for joint angles (None: chosen from the roles).
+    raw_position
+        The positions before ``extract(fill_gaps=...)`` filled their gaps (the
+        ``quality`` set describes these); None when nothing was filled.
+    inferred_roles
+        The roles taken from the data rather than the keypoint names
+        (:func:`infer_keypoint_roles`).
     """
 
     ds: xr.Dataset
@@ -1054,6 +1098,8 @@ class FeatureContext:
     confidence: np.ndarray | None
     zones: dict[str, Any]
     angles: list[tuple[str, str, str]] | None = None
+    raw_position: np.ndarray | None = None
+    inferred_roles: tuple[str, ...] = ()
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -1358,7 +1404,7 @@ def _quality_set(ds: xr.Dataset, context: FeatureContext) -> dict[str, Feature]:
     """Which keypoints are missing, and the tracker's confidence in each."""
     out: dict[str, Feature] = {}
     idx = [context.all_keypoints.index(k) for k in context.keypoints]
-    pos = context.position
+    pos = context.position if context.raw_position is None else context.raw_position
     gone = np.isnan(pos[:, 0][:, idx])
     for d in range(1, pos.shape[1]):
         gone |= np.isnan(pos[:, d][:, idx])
@@ -1375,6 +1421,322 @@ def _quality_set(ds: xr.Dataset, context: FeatureContext) -> dict[str, Feature]:
             mean = np.where(count > 0, np.nansum(conf, axis=1) / count, np.nan)
         out["conf:mean"] = Feature(mean, "1", windowed=True)
     return out
+
+
+_DYAD_WINDOWED_FIXED = (
+    "dyad:centre_distance",
+    "dyad:closest_distance",
+    "dyad:centre_speed",
+    "dyad:other_centre_speed",
+    "dyad:head_speed",
+    "dyad:other_head_speed",
+    "dyad:tail_base_speed",
+    "dyad:other_tail_base_speed",
+    "dyad:closing_speed",
+    "dyad:turn_speed",
+    "dyad:body_length",
+    "dyad:other_body_length",
+    "dyad:relative_heading_cos",
+    "dyad:velocity_front",
+    "dyad:relative_velocity_front",
+    "dyad:relative_speed",
+    "dyad:accel",
+    "dyad:other_accel",
+    "dyad:other_centre_front",
+    "dyad:other_centre_side",
+)
+
+
+def _dyad_set(ds: xr.Dataset, context: FeatureContext) -> dict[str, Feature]:
+    """The other animal in this one's egocentric frame: keypoints, distances, motion."""
+    r = context.roles
+    head_kp = r.require("nose", "the dyad feature set (the head end)")
+    tail_kp = r.require("tail_base", "the dyad feature set")
+    unit, speed_unit = context.space_unit, context.speed_unit
+    per = "s" if speed_unit.endswith("/s") else "frame"
+    accel_unit = f"{speed_unit}/{per}"
+    kps = context.keypoints
+    xy = context.position[:, :2][:, :, _index(context, kps)]  # (time, 2, k, individual)
+    head = context.point(head_kp)[:, :2]
+    tail = context.point(tail_kp)[:, :2]
+    if r.body_center is not None:
+        centre = context.point(r.body_center)[:, :2]
+    else:
+        centre = 0.5 * (head + tail)
+    n, n_ind = context.n_time, context.n_individuals
+    axis = head - tail  # (time, 2, individual)
+    length = np.hypot(axis[:, 0], axis[:, 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ux = np.where(length > 0, axis[:, 0] / length, np.nan)  # (time, individual)
+        uy = np.where(length > 0, axis[:, 1] / length, np.nan)
+
+    def ego(dx: np.ndarray, dy: np.ndarray, me: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """Front and side of offsets ``(dx, dy)`` in the frame of ``me`` (an index of u)."""
+        return dx * ux[me] + dy * uy[me], dy * ux[me] - dx * uy[me]
+
+    out: dict[str, Feature] = {}
+    mine = (slice(None), None, slice(None), None)  # (time, 1, me, 1) against (time, k, me, other)
+    # the other's keypoints in my frame: (time, k, me, other)
+    dx = xy[:, 0][:, :, None, :] - centre[:, 0][:, None, :, None]
+    dy = xy[:, 1][:, :, None, :] - centre[:, 1][:, None, :, None]
+    front, side = ego(dx, dy, mine)
+    key_kps = {head_kp}
+    for j, k in enumerate(kps):
+        out[f"dyad:other_{k}_front"] = Feature(
+            context.at_nearest(front[:, j]), unit, windowed=k in key_kps
+        )
+        out[f"dyad:other_{k}_side"] = Feature(
+            context.at_nearest(side[:, j]), unit, windowed=k in key_kps
+        )
+    pair = (slice(None), slice(None), None)  # (time, me) against (time, me, other)
+    cdx = centre[:, 0][:, None, :] - centre[:, 0][:, :, None]  # (time, me, other)
+    cdy = centre[:, 1][:, None, :] - centre[:, 1][:, :, None]
+    c_front, c_side = ego(cdx, cdy, pair)
+    out["dyad:other_centre_front"] = Feature(context.at_nearest(c_front), unit)
+    out["dyad:other_centre_side"] = Feature(context.at_nearest(c_side), unit)
+    # my own posture in my frame
+    own = (slice(None), None, slice(None))
+    o_front, o_side = ego(xy[:, 0] - centre[:, 0][:, None], xy[:, 1] - centre[:, 1][:, None], own)
+    for j, k in enumerate(kps):
+        if k != r.body_center:
+            out[f"dyad:{k}_front"] = Feature(o_front[:, j], unit, windowed=False)
+            out[f"dyad:{k}_side"] = Feature(o_side[:, j], unit, windowed=False)
+    # every keypoint pair between the animals: (time, mine, theirs, me, other)
+    ddx = xy[:, 0][:, :, None, :, None] - xy[:, 0][:, None, :, None, :]
+    ddy = xy[:, 1][:, :, None, :, None] - xy[:, 1][:, None, :, None, :]
+    dist = np.hypot(ddx, ddy)
+    picked = np.empty((n, len(kps), len(kps), n_ind))
+    for j in range(len(kps)):
+        for m in range(len(kps)):
+            picked[:, j, m] = context.at_nearest(dist[:, j, m])
+    for j, a in enumerate(kps):
+        for m, b in enumerate(kps):
+            out[f"dyad:dist:{a}~{b}"] = Feature(
+                picked[:, j, m], unit, windowed=a == head_kp and b == head_kp
+            )
+    flat = picked.reshape(n, -1, n_ind)
+    known = ~np.isnan(flat).all(axis=1)
+    closest = np.full((n, n_ind), np.nan)
+    closest[known] = np.nanmin(flat.transpose(0, 2, 1)[known], axis=1)
+    out["dyad:closest_distance"] = Feature(closest, unit)
+    centre_dist = np.hypot(cdx, cdy)  # (time, me, other)
+    out["dyad:centre_distance"] = Feature(context.at_nearest(centre_dist), unit)
+    # motion
+    vel = context.derivative(np.stack([head, centre, tail], axis=1))  # (time, 3, 2, individual)
+    speed = np.hypot(vel[:, :, 0], vel[:, :, 1])  # (time, 3, individual)
+    acc = context.derivative(vel[:, 1])
+    acc_mag = np.hypot(acc[:, 0], acc[:, 1])
+
+    def theirs(values: np.ndarray) -> np.ndarray:
+        return context.at_nearest(np.broadcast_to(values[:, None, :], (n, n_ind, n_ind)))
+
+    for j, role in enumerate(("head", "centre", "tail_base")):
+        out[f"dyad:{role}_speed"] = Feature(speed[:, j], speed_unit)
+        out[f"dyad:other_{role}_speed"] = Feature(theirs(speed[:, j]), speed_unit)
+    vx, vy = vel[:, 1, 0], vel[:, 1, 1]  # my centre's velocity (time, individual)
+    v_front, v_side = vx * ux + vy * uy, vy * ux - vx * uy
+    out["dyad:velocity_front"] = Feature(v_front, speed_unit)
+    out["dyad:velocity_side"] = Feature(v_side, speed_unit, windowed=False)
+    rvx = vx[:, None, :] - vx[:, :, None]  # (time, me, other): theirs less mine
+    rvy = vy[:, None, :] - vy[:, :, None]
+    rv_front, rv_side = ego(rvx, rvy, pair)
+    out["dyad:relative_velocity_front"] = Feature(context.at_nearest(rv_front), speed_unit)
+    out["dyad:relative_velocity_side"] = Feature(
+        context.at_nearest(rv_side), speed_unit, windowed=False
+    )
+    out["dyad:relative_speed"] = Feature(context.at_nearest(np.hypot(rvx, rvy)), speed_unit)
+    closing = context.derivative(centre_dist.reshape(n, -1)).reshape(n, n_ind, n_ind)
+    out["dyad:closing_speed"] = Feature(context.at_nearest(closing), speed_unit)
+    # headings and bearing
+    cos_rel = ux[:, :, None] * ux[:, None, :] + uy[:, :, None] * uy[:, None, :]
+    sin_rel = ux[:, :, None] * uy[:, None, :] - uy[:, :, None] * ux[:, None, :]
+    out["dyad:relative_heading_cos"] = Feature(context.at_nearest(cos_rel), "1")
+    out["dyad:relative_heading_sin"] = Feature(context.at_nearest(sin_rel), "1", windowed=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reach = np.hypot(c_front, c_side)
+        b_cos = np.where(reach > 0, c_front / reach, np.nan)
+        b_sin = np.where(reach > 0, c_side / reach, np.nan)
+    out["dyad:bearing_cos"] = Feature(context.at_nearest(b_cos), "1", windowed=False)
+    out["dyad:bearing_sin"] = Feature(context.at_nearest(b_sin), "1", windowed=False)
+    heading = np.arctan2(uy, ux)
+    turn = np.abs(np.degrees(context.derivative(unwrap(heading))))
+    out["dyad:turn_speed"] = Feature(turn, f"deg/{per}")
+    out["dyad:body_length"] = Feature(length, unit)
+    out["dyad:other_body_length"] = Feature(theirs(length), unit)
+    out["dyad:accel"] = Feature(acc_mag, accel_unit)
+    out["dyad:other_accel"] = Feature(theirs(acc_mag), accel_unit)
+    return out
+
+
+# --------------------------------------------------------------------------------------
+# Head and tail ends of an unfamiliar skeleton
+# --------------------------------------------------------------------------------------
+
+
+def _circular_spread(angle: np.ndarray) -> float:
+    """Circular standard deviation (radians) of the finite values of ``angle``."""
+    angle = angle[np.isfinite(angle)]
+    if angle.size == 0:
+        return float("nan")
+    r = math.hypot(float(np.cos(angle).mean()), float(np.sin(angle).mean()))
+    return math.sqrt(-2.0 * math.log(max(r, 1e-12)))
+
+
+def _infer_roles(
+    position: np.ndarray, time: np.ndarray, keypoints: Sequence[str], roles: KeypointRoles
+) -> tuple[KeypointRoles, tuple[str, ...]]:
+    """Head (``nose``), ``tail_base`` and ``body_center`` from the data where names say nothing.
+
+    ``position`` is ``(time, space, keypoint, individual)``, best with gaps filled.
+    Runs only when neither a nose nor a tail base is known. The ends are the two
+    keypoints farthest apart (median over frames and animals); the head is the
+    end that leads on frames where the animal moves fast (the top fifth of the
+    speeds of the mean of its keypoints, over about half a second). The keypoints
+    are then chained from the head, each to the nearest one not yet taken; when
+    the joint in the rear half of that chain that bends most (the circular spread
+    of its angle) bends more than every joint in the front half (a tail), the
+    tail base is the keypoint before it, else the chain's last keypoint.
+    The body centre is the keypoint between head and tail base closest to their
+    mean. Returns the roles and the names of the roles inferred (empty when the
+    data cannot tell the ends apart).
+    """
+    if roles.nose is not None or roles.tail_base is not None or len(keypoints) < 2:
+        return roles, ()
+    xy = position[:, :2]  # (time, 2, keypoint, individual)
+    n_time, _, n_kp, _ = xy.shape
+    diff = xy[:, :, :, None, :] - xy[:, :, None, :, :]  # (time, 2, k, k, individual)
+    dist = np.sqrt((diff**2).sum(axis=1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        typical = np.nanmedian(dist.transpose(1, 2, 0, 3).reshape(n_kp, n_kp, -1), axis=2)
+    if not np.isfinite(typical).any():
+        return roles, ()
+    typical = np.where(np.isfinite(typical), typical, -1.0)
+    a, b = np.unravel_index(int(np.argmax(typical)), typical.shape)
+    if typical[a, b] <= 0:
+        return roles, ()
+    # which end leads: centroid velocity over about half a second, on fast frames
+    center = xy.mean(axis=2)  # (time, 2, individual), NaN where a keypoint is missing
+    dt = np.median(np.diff(time)) if n_time > 1 else 1.0
+    lag = int(max(1, min(n_time // 4, round(0.25 / dt) if dt > 0 else 1)))
+    votes = []
+    if n_time > 2 * lag:
+        step = (center[2 * lag :] - center[: -2 * lag]) / (time[2 * lag :] - time[: -2 * lag])[
+            :, None, None
+        ]
+        speed = np.sqrt((step**2).sum(axis=1))  # (time - 2 lag, individual)
+        axis = (xy[lag:-lag, :, a] - xy[lag:-lag, :, b]) / typical[a, b]
+        lead = (step * axis).sum(axis=1) / np.where(speed > 0, speed, np.nan)
+        ok = np.isfinite(speed) & np.isfinite(lead)
+        if ok.sum() >= 10:
+            fast = ok & (speed >= np.quantile(speed[ok], 0.8))
+            votes = np.sign(lead[fast])
+    vote = float(np.mean(votes)) if len(votes) else 0.0
+    if abs(vote) < 0.1:
+        logger.info(
+            "features: the keypoint names do not say which end is the head, and the data "
+            "cannot tell (the ends %r and %r lead equally often); give roles={'nose': ..., "
+            "'tail_base': ...}",
+            keypoints[a],
+            keypoints[b],
+        )
+        return roles, ()
+    head = a if vote > 0 else b
+    # the chain from the head, each step to the nearest keypoint not yet taken
+    order = [int(head)]
+    while len(order) < n_kp:
+        last = typical[order[-1]]
+        rest = [k for k in range(n_kp) if k not in order]
+        order.append(min(rest, key=lambda k, last=last: (last[k] < 0, last[k])))
+    reach = max(typical[head, k] for k in order)
+    tail = order[-1]
+    spread = {}
+    for j in range(1, len(order) - 1):
+        p, k, s = order[j - 1], order[j], order[j + 1]
+        u = xy[:, :, p] - xy[:, :, k]
+        v = xy[:, :, s] - xy[:, :, k]
+        bend = np.arctan2(u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0], (u * v).sum(axis=1))
+        spread[j] = _circular_spread(bend.ravel())
+    front = [spread[j] for j in spread if typical[head, order[j]] < 0.5 * reach]
+    back = [j for j in spread if typical[head, order[j]] >= 0.5 * reach and j >= 2]
+    if front and back:
+        flexible = max(back, key=lambda j: spread[j])
+        if spread[flexible] > max(front):
+            tail = order[flexible - 1]
+    trunk = order[: order.index(tail) + 1]
+    inferred = ["nose", "tail_base"]
+    found = {"nose": keypoints[head], "tail_base": keypoints[tail]}
+    if roles.body_center is None and len(trunk) >= 3:
+        mean = xy[:, :, trunk].mean(axis=2, keepdims=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            away = np.nanmedian(
+                np.sqrt(((xy[:, :, trunk] - mean) ** 2).sum(axis=1))
+                .transpose(1, 0, 2)
+                .reshape(len(trunk), -1),
+                axis=1,
+            )
+        inner = [(away[m], trunk[m]) for m in range(1, len(trunk) - 1) if np.isfinite(away[m])]
+        if inner:
+            found["body_center"] = keypoints[min(inner)[1]]
+            inferred.append("body_center")
+    logger.info(
+        "features: keypoint roles inferred from the data (the names do not say): head %r "
+        "(leads on %.0f %% of fast frames), tail base %r%s",
+        found["nose"],
+        50.0 * (1.0 + abs(vote)),
+        found["tail_base"],
+        f", body centre {found['body_center']!r}" if "body_center" in found else "",
+    )
+    return replace(roles, **found), tuple(inferred)
+
+
+def infer_keypoint_roles(
+    ds: xr.Dataset, roles: KeypointRoles | Mapping[str, Any] | None = None
+) -> tuple[KeypointRoles, tuple[str, ...]]:
+    """Keypoint roles, with the head and tail ends inferred from the data where names say nothing.
+
+    Parameters
+    ----------
+    ds
+        Pose dataset.
+    roles
+        Roles or overrides as in :func:`behavior.social.keypoint_roles`.
+
+    Returns
+    -------
+    roles : KeypointRoles
+        The roles found by name (and given), completed from the data when neither
+        a nose nor a tail base is known: the two keypoints farthest apart are the
+        ends, the head is the end that leads when the animal moves fast, a tail
+        (keypoints behind a joint that bends more than the body's) is
+        left out of the trunk, and the body centre is the trunk keypoint closest
+        to the trunk's mean.
+    inferred : tuple of str
+        The roles taken from the data (``"nose"``, ``"tail_base"``,
+        ``"body_center"``), empty when none was (names sufficed, or the data
+        cannot tell the ends apart: the animals hardly move).
+
+    Examples
+    --------
+    >>> import behavior as bh
+    >>> ds, _ = bh.simulate.session(duration="60 s", seed=0)
+    >>> plain = ds.assign_coords(keypoint=[f"k{j}" for j in range(ds.sizes["keypoint"])])
+    >>> found, inferred = infer_keypoint_roles(plain)
+    >>> found.nose, inferred[:2]
+    ('k0', ('nose', 'tail_base'))
+    """
+    from behavior.filtering import interpolate_gaps
+
+    position = core_position(ds, "ds", "ds")
+    found = keypoint_roles(position, roles)
+    filled = interpolate_gaps(position).transpose("time", "space", "keypoint", "individual")
+    return _infer_roles(
+        np.asarray(filled.values, dtype=np.float64),
+        time_seconds(filled),
+        [str(k) for k in filled["keypoint"].values],
+        found,
+    )
 
 
 for _fs in (
@@ -1396,6 +1758,15 @@ for _fs in (
         "relations to the nearest other animal: distances, angles, gaze, approach",
         min_individuals=2,
         windowed=_SOCIAL_WINDOWED,
+    ),
+    FeatureSet(
+        "dyad",
+        _dyad_set,
+        "the nearest other animal in this one's egocentric frame: keypoints, keypoint-pair "
+        "distances, relative motion, headings",
+        min_individuals=2,
+        needs=("nose", "tail_base"),
+        windowed=_DYAD_WINDOWED_FIXED,
     ),
     FeatureSet(
         "zones",
@@ -1441,7 +1812,7 @@ def _resolve_sets(sets: Any, context: FeatureContext) -> list[FeatureSet]:
                 raise PoseDataError(f"sets: feature set {item.name!r} {reason}")
             picked = [item]
         elif item == "default":
-            builtin = [FEATURE_SETS.get(n) for n in BUILTIN_SETS]
+            builtin = [FEATURE_SETS.get(n) for n in _DEFAULT_SETS]
             picked = [fs for fs in builtin if fs.applies(context) is None]
             skipped = [fs.name for fs in builtin if fs not in picked]
             if skipped:
@@ -1529,6 +1900,7 @@ def extract(
     progress: bool = True,
     roles: KeypointRoles | Mapping[str, Any] | None = None,
     angles: Sequence[tuple[str, str, str]] | None = None,
+    fill_gaps: str | None = None,
 ) -> xr.DataArray:
     """Per-frame features and their multi-scale window statistics, one table per session.
 
@@ -1572,6 +1944,13 @@ def extract(
         default chosen from the roles (nose - neck - tail base, neck - body
         centre - tail base, nose - neck - body centre, and the ears around the
         nose and the neck, where present).
+    fill_gaps
+        None: features are NaN where their keypoints are missing. ``"linear"``:
+        missing positions are first interpolated linearly over time between the
+        frames around each gap, however long
+        (:func:`behavior.filtering.interpolate_gaps`; nothing is extrapolated
+        before the first or after the last position of a keypoint). The
+        ``quality`` set's ``missing:*`` still describe the positions as given.
 
     Returns
     -------
@@ -1581,7 +1960,9 @@ def extract(
         ``feature_set`` and ``feature_unit`` coordinates along ``feature``, and
         attrs ``fps``, ``space_unit``, ``speed_unit``, ``feature_sets``,
         ``windows``, ``window_frames``, ``stats``, ``centered`` (0/1),
-        ``keypoints``, ``keypoint_roles`` (JSON), ``source_file`` and the log.
+        ``keypoints``, ``keypoint_roles`` (JSON; its ``"inferred"`` lists the
+        roles taken from the data, see :func:`infer_keypoint_roles`),
+        ``fill_gaps``, ``source_file`` and the log.
 
     Raises
     ------
@@ -1619,6 +2000,8 @@ def extract(
     if not isinstance(centered, bool | np.bool_):
         raise PoseDataError(f"centered: expected True or False, found {centered!r}")
     centered = bool(centered)
+    if fill_gaps not in (None, "linear"):
+        raise PoseDataError(f"fill_gaps: expected None or 'linear', found {fill_gaps!r}")
 
     # units: calibrate pixels when the dataset records its calibration
     unit = space_unit_of(ds.attrs)
@@ -1636,6 +2019,13 @@ def extract(
     space_unit = "pixels" if unit == "px" else str(work.attrs.get("space_unit", unit))
 
     pos = position_of(work, "ds").transpose("time", "space", "keypoint", "individual")
+    raw_values = None
+    if fill_gaps is not None:
+        from behavior.filtering import interpolate_gaps
+
+        raw_values = np.ascontiguousarray(pos.values, dtype=np.float64)
+        pos = interpolate_gaps(pos, max_gap=None, method=fill_gaps)
+        work = work.assign(position=pos.transpose(*work["position"].dims))
     values = np.ascontiguousarray(pos.values, dtype=np.float64)
     time = time_seconds(pos)
     frames_only = str(ds.attrs.get("time_unit", "seconds")) == "frames"
@@ -1659,7 +2049,7 @@ def extract(
                 f"keypoints: expected keypoints of the dataset {all_kp}, found "
                 f"{unknown or chosen!r}"
             )
-    found_roles = keypoint_roles(pos, roles)
+    found_roles, inferred = _infer_roles(values, time, all_kp, keypoint_roles(pos, roles))
     conf = None
     if "confidence" in work.data_vars:
         c = work["confidence"].transpose("time", "keypoint", "individual").values
@@ -1692,6 +2082,8 @@ def extract(
         confidence=conf,
         zones=zone_dict,
         angles=angles,  # type: ignore[arg-type]
+        raw_position=raw_values,
+        inferred_roles=inferred,
     )
     chosen_sets = _resolve_sets(sets, context)
     win = _resolve_windows(windows, fps) if windows else []
@@ -1785,6 +2177,7 @@ def extract(
         for r in ("nose", "left_ear", "right_ear", "neck", "body_center", "tail_base")
     }
     roles_record["body"] = list(found_roles.body)  # type: ignore[assignment]
+    roles_record["inferred"] = list(inferred)  # type: ignore[assignment]
     result.attrs = {  # the log of ``work`` records the calibration, when there was one
         k: work.attrs[k]
         for k in ("source_software", "source_file", "time_unit", "log")
@@ -1802,6 +2195,7 @@ def extract(
             "centered": int(centered),
             "keypoints": chosen,
             "keypoint_roles": json.dumps(roles_record),
+            "fill_gaps": fill_gaps or "none",
             "ds_type": "features",
         }
     )
@@ -1816,5 +2210,7 @@ def extract(
         centered=centered,
         zones=sorted(zone_dict),
         keypoints=chosen,
+        fill_gaps=fill_gaps,
+        inferred_roles=list(inferred),
         n_features=len(all_names),
     )
