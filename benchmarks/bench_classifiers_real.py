@@ -45,8 +45,6 @@ import pandas as pd
 
 import behavior as bh
 from behavior.classify import BehaviorClassifier, cross_validate
-from behavior.classify.model import DEFAULT_FEATURES
-from behavior.features import extract
 from behavior.io.annotations import load_annotations
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rat_social_dev"
@@ -131,7 +129,11 @@ def _frame_f1(y, pred) -> pd.DataFrame:
     y, p = y[keep], p[keep]
     out = []
     for k, b in enumerate(S1):
-        tp, fp, fn = np.sum((y == k) & (p == k)), np.sum((y != k) & (p == k)), np.sum((y == k) & (p != k))
+        tp, fp, fn = (
+            np.sum((y == k) & (p == k)),
+            np.sum((y != k) & (p == k)),
+            np.sum((y == k) & (p != k)),
+        )
         out.append({"behavior": b, "frame_f1": 2 * tp / max(2 * tp + fp + fn, 1)})
     return pd.DataFrame(out)
 
@@ -154,7 +156,7 @@ def main() -> None:
     groups = [next(i for i, f in enumerate(folds) if k in f) for k in range(n)]
 
     start = time.perf_counter()
-    feats = [extract(ds, **DEFAULT_FEATURES, progress=False) for ds in poses]
+    feats = [BehaviorClassifier().features(ds) for ds in poses]
     t_features = time.perf_counter() - start
     print(f"features: {feats[0].sizes['feature']} per frame, {t_features:.1f} s for {n} sessions")
 
@@ -206,8 +208,10 @@ def main() -> None:
     start = time.perf_counter()
     clf.predict(long)
     t_hour = time.perf_counter() - start
-    print(f"   predict one hour of two animals (108,000 frames, from poses): {t_hour:.1f} s "
-          "(target < 5 s)")
+    print(
+        f"   predict one hour of two animals (108,000 frames, from poses): {t_hour:.1f} s "
+        "(target < 5 s)"
+    )
     start = time.perf_counter()
     one = BehaviorClassifier(unscored="base", random_state=0, progress=False).fit(poses[:1], s1[:1])
     one.predict(poses[1])

@@ -109,8 +109,31 @@ def as_labels(labels: Any, names: list[str], single: bool) -> list[Any]:
     return items
 
 
+DEFAULT_FEATURES: dict[str, Any] = {
+    "windows": ("0.5 s", "1 s", "2 s", "4 s", "8 s"),
+    "stats": ("mean", "std", "change"),
+    "fill_gaps": "linear",
+}
+"""The :func:`behavior.features.extract` options of a classifier given no
+``feature_options``: windows from half a second to 8 s centred on the frame,
+their mean, spread and change (after minus before), on positions whose gaps are
+filled; the sets of :func:`default_sets`. Chosen by grouped cross-validation on
+the real two-rat sessions (``benchmarks/bench_classifiers_real.py``)."""
+
+
+def default_sets(n_individuals: int) -> tuple[str, ...]:
+    """Feature sets of the default classifier: the animal's pose and movement, the
+    ``dyad`` geometry when there are others, and tracking quality."""
+    if n_individuals >= 2:
+        return ("pose", "kinematics", "dyad", "quality")
+    return ("pose", "kinematics", "quality")
+
+
 def feature_array(session: Any, name: str, options: Mapping[str, Any]) -> tuple[xr.DataArray, dict]:
-    """Features ``(time, feature, individual)`` of a session and what they were made from."""
+    """Features ``(time, feature, individual)`` of a session and what they were made from.
+
+    Empty ``options`` mean :data:`DEFAULT_FEATURES` with :func:`default_sets`.
+    """
     if isinstance(session, str | os.PathLike):
         from behavior.io.registry import load_poses
 
@@ -118,6 +141,9 @@ def feature_array(session: Any, name: str, options: Mapping[str, Any]) -> tuple[
     if isinstance(session, xr.Dataset):
         from behavior import features
 
+        if not options:
+            n_ind = session.sizes.get("individual", 1)
+            options = {**DEFAULT_FEATURES, "sets": default_sets(n_ind)}
         feats = features.extract(session, **{"progress": False, **dict(options)})
         keypoints = [str(k) for k in session["keypoint"].values] if "keypoint" in session else None
         fps = session.attrs.get("fps", feats.attrs.get("fps"))
@@ -168,6 +194,8 @@ def options_from_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
             )
     if attrs.get("centered") is not None:
         out["centered"] = bool(attrs["centered"])
+    if attrs.get("fill_gaps") not in (None, "none"):
+        out["fill_gaps"] = str(attrs["fill_gaps"])
     if "windows" in out and not out["windows"]:
         out["windows"] = None
     return out
@@ -276,6 +304,12 @@ def check_label_time(labels: xr.DataArray, attrs: Mapping[str, Any], prepared: P
         )
 
 
+LABEL_OVERRUN = 0.01
+"""Labels may run this fraction of the session (at least a frame) past the poses:
+trackers drop a video's last frames (7 to 59 frames in 4 of the 40 rat sessions);
+labels running further are refused as being of another video or frame rate."""
+
+
 def align_labels(
     values: np.ndarray, behaviors: list[str], individuals: list[str], prepared: Prepared
 ) -> np.ndarray:
@@ -302,11 +336,17 @@ def align_labels(
             "rename them (a single labelled animal matches a single tracked one; one label "
             "stream for a session of several animals is read as the pair's labels)"
         )
-    if values.shape[0] > n_time + 1:
+    extra = values.shape[0] - n_time
+    if extra > max(1, round(LABEL_OVERRUN * n_time)):
         raise PoseDataError(
             f"labels of {name}: {values.shape[0]} frames of labels for {n_time} frames of poses; "
             "are they from the same video, at the same frame rate?"
         )
+    if extra > 1:  # the tracker dropped the video's last frames: their labels go unused
+        logger.warning(
+            "labels of %s run %d frames past the %d frames of poses; those labels are unused",
+            name, extra, n_time,
+        )  # fmt: skip
     values = values[:n_time]
     out = np.full((n_time, len(behaviors), len(inds)), np.nan, dtype=np.float32)
     out[: values.shape[0], :, index] = values

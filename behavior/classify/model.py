@@ -69,6 +69,7 @@ from behavior.classify._common import (
     decide,
     decode_model,
     encode_model,
+    feature_array,
     fit_rows,
     gap_frames,
     grouped_splits,
@@ -619,6 +620,33 @@ class BehaviorClassifier(BaseEstimator):
         if any(self.min_bout_.values()) or any(self.merge_gap_.values()):
             eth = postprocess(eth, self.min_bout_, self.merge_gap_)
         return eth
+
+    def features(self, session: Any) -> xr.DataArray:
+        """The features this classifier computes from a session of poses.
+
+        Compute them once and give the feature arrays to :meth:`fit`,
+        :meth:`predict` or :func:`~behavior.classify.cross_validate` in place of
+        the poses, to try several models on the same features.
+
+        Parameters
+        ----------
+        session
+            A pose Dataset or pose file.
+
+        Returns
+        -------
+        xr.DataArray
+            ``(time, feature, individual)``, from :func:`behavior.features.extract`
+            with ``feature_options_`` (fitted), ``feature_options`` or, when
+            None, the default options (:data:`behavior.classify._common.DEFAULT_FEATURES`
+            and the sets of :func:`~behavior.classify._common.default_sets`).
+
+        Examples
+        --------
+        >>> X = BehaviorClassifier().features(ds)  # doctest: +SKIP
+        """
+        options = dict(getattr(self, "feature_options_", None) or self.feature_options or {})
+        return feature_array(session, "session", options)[0]
 
     # ------------------------------------------------------------------ inspection
 
