@@ -335,6 +335,7 @@ def _novelty(
     """Per session ``(T, I)``: RMS distance per feature to the nearest labelled centroid."""
     from sklearn.cluster import MiniBatchKMeans
     from sklearn.utils import check_random_state
+    from threadpoolctl import threadpool_limits
 
     rng = check_random_state(random_state)
     flags = [d.T.reshape(-1) & r.valid for d, r in zip(done, rows, strict=True)]  # rows are
@@ -361,20 +362,20 @@ def _novelty(
         taught = taught[np.sort(rng.choice(taught.shape[0], _MAX_KMEANS_ROWS, replace=False))]
     z_taught = standard(taught).astype(np.float64)
     k = min(n_centroids, np.unique(z_taught, axis=0).shape[0])
-    with warnings.catch_warnings():
+    # one thread: k-means' OpenMP threads cost seconds on small, busy machines
+    with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # few distinct rows: convergence warnings
-        kmeans = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=2048, random_state=rng).fit(
-            z_taught
-        )
-    n_features = max(taught.shape[1], 1)
-    out = []
-    for r, p in zip(rows, prepared, strict=True):
-        n_time, _, n_ind = p.features.shape
-        dist = np.full(r.X.shape[0], np.nan)
-        if r.valid.any():
-            d = kmeans.transform(standard(r.X[r.valid]).astype(np.float64)).min(axis=1)
-            dist[r.valid] = d / math.sqrt(n_features)
-        out.append(dist.reshape(n_ind, n_time).T)
+        kmeans = MiniBatchKMeans(n_clusters=k, n_init=3, batch_size=2048, random_state=rng)
+        kmeans.fit(z_taught)
+        n_features = max(taught.shape[1], 1)
+        out = []
+        for r, p in zip(rows, prepared, strict=True):
+            n_time, _, n_ind = p.features.shape
+            dist = np.full(r.X.shape[0], np.nan)
+            if r.valid.any():
+                d = kmeans.transform(standard(r.X[r.valid]).astype(np.float64)).min(axis=1)
+                dist[r.valid] = d / math.sqrt(n_features)
+            out.append(dist.reshape(n_ind, n_time).T)
     return out
 
 
