@@ -16,8 +16,8 @@ round, ``k`` more 2-s bouts are labelled (the human labels are revealed), either
 the ones ``suggest_frames`` asks for or random ones (same budget, same start),
 and a multiclass random forest is refitted on everything labelled so far. Each
 model is scored on the held-out sessions: macro frame F1 over social,
-nonsocial and aggression. "uncertainty only" is ``suggest_frames`` with
-``novelty=0``: what the novelty term adds.
+nonsocial and aggression. "uncertainty only" and "novelty only" are
+``suggest_frames`` with ``novelty=0`` and ``novelty=1``: what each term adds.
 
 Run: nice -n 5 python benchmarks/bench_active_learning.py [--quick]
 (the defaults take about 10 min on the shared 2-core machine, --quick 1-2 min).
@@ -45,6 +45,13 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rat_social_dev
 BEHAVIORS = ["social", "nonsocial", "aggression"]
 FPS = 30.0
 BOUT = 60  # frames: 2 s
+# how each strategy picks its bouts: suggest_frames' keyword arguments, None = at random
+STRATEGIES: dict[str, dict | None] = {
+    "suggested": {},
+    "random": None,
+    "uncertainty only": {"novelty": 0.0},
+    "novelty only": {"novelty": 1.0},
+}
 
 
 def load() -> str:
@@ -160,7 +167,7 @@ def run_strategy(
         chosen_s = 0.0
         if r < rounds:
             t0 = time.perf_counter()
-            if strategy == "random":
+            if STRATEGIES[strategy] is None:
                 bouts = random_bouts(labelled, k, rng)
             else:
                 with warnings.catch_warnings():
@@ -168,8 +175,7 @@ def run_strategy(
                     table = suggest_frames(
                         model, pool, k,
                         labelled={n: label_array(labelled[n], pool[n]) for n in pool},
-                        bout=BOUT, novelty=0.0 if strategy == "uncertainty only" else 0.5,
-                        random_state=seed,
+                        bout=BOUT, random_state=seed, **STRATEGIES[strategy],
                     )  # fmt: skip
                 bouts = list(zip(table["session"], table["start_frame"].astype(int), strict=True))
             chosen_s = time.perf_counter() - t0
@@ -195,7 +201,7 @@ def main() -> None:
     seeds = args.seeds or (1 if quick else 3)
     rounds = args.rounds or (3 if quick else 6)
     n_estimators = 40 if quick else 60
-    strategies = ["suggested", "random"] + ([] if quick else ["uncertainty only"])
+    strategies = ["suggested", "random"] if quick else list(STRATEGIES)
 
     t0 = time.perf_counter()
     numbers = list(range(1, 41))[:n_sessions] if quick else list(range(1, 41))
@@ -238,20 +244,20 @@ def main() -> None:
     )  # fmt: skip
     print(f"\nHeld-out macro frame F1 (social, nonsocial, aggression), mean over {seeds} seed(s) "
           f"of {len(pool_names)} pool / {n_test} test sessions:")  # fmt: skip
+    others = [st for st in strategies if st not in ("suggested", "random")]
     header = f"{'labelled min':>12} | {'suggested':>9} | {'random':>9} | {'ratio':>5}"
-    if "uncertainty only" in strategies:
-        header += f" | {'uncert. only':>12}"
+    header += "".join(f" | {st:>16}" for st in others)
     print(header)
     print("-" * len(header))
     for r in range(rounds + 1):
         sug, rnd = mean.loc[("suggested", r)], mean.loc[("random", r)]
         line = (f"{sug.minutes:12.2f} | {sug.macro:9.3f} | {rnd.macro:9.3f} | "
                 f"{sug.macro / max(rnd.macro, 1e-9):5.2f}")  # fmt: skip
-        if "uncertainty only" in strategies:
-            line += f" | {mean.loc[('uncertainty only', r)].macro:12.3f}"
+        line += "".join(f" | {mean.loc[(st, r)].macro:16.3f}" for st in others)
         print(line)
-    print("\nPer behavior at the last round (frame F1):")
-    last = mean.xs(rounds, level="round")[[*BEHAVIORS, "choose_s"]]
+    print("\nPer behavior at the last round (frame F1), and seconds to choose a round's bouts:")
+    last = mean.xs(rounds, level="round")[BEHAVIORS]
+    last["choose_s"] = table[table["round"] < rounds].groupby("strategy")["choose_s"].mean()
     print(last.round(3).to_string())
     gain = mean.xs("suggested", level="strategy").macro - mean.xs("random", level="strategy").macro
     print(f"\nmean gain of suggested over random across rounds 1..{rounds}: "

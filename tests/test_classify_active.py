@@ -182,8 +182,37 @@ def test_novelty_is_higher_far_from_the_labelled_frames():
     assert far.any() and (~far).any()
     assert table.loc[far, "novelty"].min() > table.loc[~far, "novelty"].max()
     top = suggest_frames(clf, [feats], n=3, labelled=[labels], bout=10, novelty=1.0,
-                         random_state=0)  # fmt: skip
+                         shortlist=1, random_state=0)  # fmt: skip
     assert (top["start_frame"] >= 400).all()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_shortlist_spreads_suggestions_over_feature_space(seed):
+    """Two equally confusing situations (z = -3 and z = +3 at the ambiguous x = 0): with a
+    shortlist, the two suggestions are one of each, not two of one."""
+    rng = np.random.default_rng(seed)
+    x = np.repeat([-1.0, 0.0, 1.0], 300)
+    y = np.where(x > 0, 1.0, 0.0)
+    y[300:600] = rng.random(300) < 0.5
+    train = feature_array(np.c_[x, rng.normal(size=x.size)], ["x", "z"])
+    clf = BehaviorClassifier(n_estimators=20, random_state=0, progress=False, n_jobs=1)
+    clf.fit([train], [label_array(y, ["run"])])
+    blocks = [(1.0, 0.0), (0.0, -3.0), (-1.0, 0.0), (0.0, 3.0)] * 5  # 20 bouts of 20 frames
+    new_x = np.repeat([b[0] for b in blocks], 20) + rng.normal(scale=1e-3, size=400)
+    new_z = np.repeat([b[1] for b in blocks], 20) + rng.normal(scale=0.1, size=400)
+    new = feature_array(np.c_[new_x, new_z], ["x", "z"])
+    table = suggest_frames(clf, {"new": new, "train": train}, n=2, bout=20, novelty=0.0,
+                           labelled={"new": None, "train": label_array(y, ["run"])},
+                           shortlist=10, random_state=seed)  # fmt: skip
+    z_of = [new_z[a:b].mean() for a, b in zip(table["start_frame"], table["stop_frame"],
+                                                strict=True)]  # fmt: skip
+    assert (table["session"] == "new").all()
+    assert all(
+        abs(new_x[a:b].mean()) < 0.1
+        for a, b in zip(table["start_frame"], table["stop_frame"], strict=True)
+    )
+    assert sorted(np.sign(z_of)) == [-1.0, 1.0]
+    assert table["score"].is_monotonic_decreasing
 
 
 def test_same_seed_same_suggestions(toy):
@@ -235,6 +264,8 @@ def test_errors_name_the_argument(toy):
         suggest_frames(clf, [feats], n=3, bout=0)
     with pytest.raises(PoseDataError, match="^novelty: "):
         suggest_frames(clf, [feats], n=3, novelty=1.5)
+    with pytest.raises(PoseDataError, match="^shortlist: "):
+        suggest_frames(clf, [feats], n=3, shortlist=0)
     with pytest.raises(PoseDataError, match="^measure: "):
         suggest_frames(clf, [feats], n=3, measure="variance")
     with pytest.raises(PoseDataError, match="^labelled: expected one entry per session"):

@@ -27,8 +27,10 @@ Candidates are non-overlapping windows of ``bout`` frames laid end to end
 along every run of frames that are tracked and not yet labelled, per session
 and individual. A candidate's uncertainty and novelty are the means over its
 frames; its score mixes their ranks among all candidates (see
-:func:`suggest_frames`). The best ``n`` are taken greedily, at least one bout
-apart within a session.
+:func:`suggest_frames`). The best ``shortlist * n`` are grouped in feature
+space into ``n`` clusters and the best of each group is taken (Zhdanov 2019,
+diverse mini-batch active learning), at least one bout apart within a session:
+a round of labelling covers several confusing situations, not one many times.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ def suggest_frames(
     measure: str = "margin",
     n_centroids: int = 32,
     max_per_session: int | None = None,
+    shortlist: int = 10,
     random_state: int | None = None,
 ) -> pd.DataFrame:
     """The bouts to label next: where the model is least sure and the data least familiar.
@@ -114,9 +117,16 @@ def suggest_frames(
     max_per_session
         At most this many bouts from one session, to spread the suggestions
         over sessions; None for no limit.
+    shortlist
+        Diversity in feature space (Zhdanov 2019, diverse mini-batch active
+        learning): the best ``shortlist * n`` candidates by score are grouped
+        into ``n`` clusters (k-means on their mean standardised features,
+        weighted by score) and the best bout of each group is taken, so that
+        the suggestions are not ``n`` copies of one confusing situation. 1
+        takes the ``n`` best scores.
     random_state
-        Seed of the k-means and of the subsample of labelled frames it sees
-        (at most 20,000); None draws a fresh one.
+        Seed of the k-means (novelty and diversity) and of the subsample of
+        labelled frames they see (at most 20,000); None draws a fresh one.
 
     Returns
     -------
@@ -167,6 +177,8 @@ def suggest_frames(
     """
     _check_model(model)
     _check_arguments(n, novelty, measure, n_centroids, max_per_session)
+    if not _is_int(shortlist) or shortlist < 1:
+        raise PoseDataError(f"shortlist: expected an integer >= 1, found {shortlist!r}")
     fps_model = (getattr(model, "metadata_", None) or {}).get("fps")
     length = _bout_frames(bout, fps_model)
     items, names, single = as_sessions(sessions)
@@ -201,7 +213,15 @@ def suggest_frames(
         )
         return _empty_table()
     cand["score"] = _scores(cand["uncertainty"], cand["novelty"], novelty)
-    chosen = _pick(cand, n, length, max_per_session)
+    if shortlist > 1:
+        taught = _taught_rows(rows, done)
+        reference = taught if taught.shape[0] else np.concatenate([r.X[r.valid] for r in rows])
+        order = _diverse_order(
+            cand, n, shortlist, rows, prepared, _standardiser(reference), length, random_state
+        )
+    else:
+        order = _by_score(cand)
+    chosen = _pick(cand, n, length, max_per_session, order)
     if chosen.size < n:
         warnings.warn(
             f"suggest_frames: only {chosen.size} of the n={n} bouts requested: not enough "
@@ -325,6 +345,28 @@ def _uncertainty(model: Any, proba: np.ndarray, measure: str) -> np.ndarray:
     return out
 
 
+def _taught_rows(rows: list[Any], done: list[np.ndarray]) -> np.ndarray:
+    """Feature rows of the labelled, tracked frames of every session."""
+    flags = [d.T.reshape(-1) & r.valid for d, r in zip(done, rows, strict=True)]  # rows are
+    return np.concatenate([r.X[f] for r, f in zip(rows, flags, strict=True)])  # ind-major
+
+
+def _standardiser(reference: np.ndarray) -> Any:
+    """``z(x)``: features standardised by ``reference``'s mean and sd, NaN at 0, clipped."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(reference, axis=0) if reference.size else np.zeros(reference.shape[1])
+        std = np.nanstd(reference, axis=0) if reference.size else np.ones(reference.shape[1])
+    mean = np.nan_to_num(mean, nan=0.0)
+    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
+
+    def standard(x: np.ndarray) -> np.ndarray:
+        z = (x - mean) / std
+        return np.clip(np.nan_to_num(z, nan=0.0, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
+
+    return standard
+
+
 def _novelty(
     rows: list[Any],
     done: list[np.ndarray],
@@ -338,8 +380,7 @@ def _novelty(
     from threadpoolctl import threadpool_limits
 
     rng = check_random_state(random_state)
-    flags = [d.T.reshape(-1) & r.valid for d, r in zip(done, rows, strict=True)]  # rows are
-    taught = np.concatenate([r.X[f] for r, f in zip(rows, flags, strict=True)])  # ind-major
+    taught = _taught_rows(rows, done)
     if taught.shape[0] == 0:
         warnings.warn(
             "suggest_frames: labelled has no labelled, tracked frame; novelty is left out",
@@ -347,17 +388,7 @@ def _novelty(
             stacklevel=3,
         )
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        mean = np.nanmean(taught, axis=0)
-        std = np.nanstd(taught, axis=0)
-    mean = np.nan_to_num(mean, nan=0.0)
-    std = np.where(np.isfinite(std) & (std > 0), std, 1.0)
-
-    def standard(x: np.ndarray) -> np.ndarray:
-        z = (x - mean) / std
-        return np.clip(np.nan_to_num(z, nan=0.0, posinf=_CLIP, neginf=-_CLIP), -_CLIP, _CLIP)
-
+    standard = _standardiser(taught)
     if taught.shape[0] > _MAX_KMEANS_ROWS:
         taught = taught[np.sort(rng.choice(taught.shape[0], _MAX_KMEANS_ROWS, replace=False))]
     z_taught = standard(taught).astype(np.float64)
@@ -468,11 +499,62 @@ def _scores(uncertainty: np.ndarray, novelty: np.ndarray, weight: float) -> np.n
     return (1.0 - weight) * r_u + weight * r_v
 
 
-def _pick(
-    cand: dict[str, np.ndarray], n: int, length: int, max_per_session: int | None
+def _by_score(cand: dict[str, np.ndarray]) -> np.ndarray:
+    """Candidates best first (ties: session, individual, start)."""
+    return np.lexsort((cand["start"], cand["individual"], cand["session"], -cand["score"]))
+
+
+def _diverse_order(
+    cand: dict[str, np.ndarray],
+    n: int,
+    shortlist: int,
+    rows: list[Any],
+    prepared: list[Prepared],
+    standard: Any,
+    length: int,
+    random_state: int | None,
 ) -> np.ndarray:
-    """Indices of the best candidates, greedily, at least one bout apart within a session."""
-    order = np.lexsort((cand["start"], cand["individual"], cand["session"], -cand["score"]))
+    """Candidates in the order to take them: one per feature-space group first.
+
+    The best ``shortlist * n`` candidates are grouped into ``n`` clusters by
+    k-means on their mean standardised features (weighted by score); the best of
+    every group comes first (by score), then the second best of every group, and
+    so on; the rest of the candidates follow by score.
+    """
+    from sklearn.cluster import KMeans
+    from sklearn.utils import check_random_state
+    from threadpoolctl import threadpool_limits
+
+    order = _by_score(cand)
+    top = order[: shortlist * n]
+    if shortlist <= 1 or n <= 1 or top.size <= n:
+        return order
+    means = np.empty((top.size, rows[0].X.shape[1]))
+    for j, idx in enumerate(top):
+        s, i, start = int(cand["session"][idx]), int(cand["individual"][idx]), cand["start"][idx]
+        row0 = i * prepared[s].features.shape[0] + int(start)  # rows are individual-major
+        means[j] = standard(rows[s].X[row0 : row0 + length]).mean(axis=0)
+    with threadpool_limits(limits=1), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate bouts: convergence warnings
+        groups = KMeans(n_clusters=n, n_init=3, random_state=check_random_state(random_state))
+        label = groups.fit_predict(means, sample_weight=cand["score"][top])
+    rank_in_group = np.zeros(top.size, dtype=np.int64)
+    for g in np.unique(label):
+        members = np.flatnonzero(label == g)  # already best first
+        rank_in_group[members] = np.arange(members.size)
+    first = top[np.lexsort((np.arange(top.size), rank_in_group))]
+    return np.concatenate([first, order[shortlist * n :]])
+
+
+def _pick(
+    cand: dict[str, np.ndarray],
+    n: int,
+    length: int,
+    max_per_session: int | None,
+    order: np.ndarray,
+) -> np.ndarray:
+    """Indices of candidates taken in ``order``, at least one bout apart within a session,
+    returned best score first."""
     taken: dict[int, list[int]] = {}
     chosen: list[int] = []
     for idx in order:
@@ -487,7 +569,8 @@ def _pick(
         chosen.append(int(idx))
         if len(chosen) == n:
             break
-    return np.asarray(chosen, dtype=np.int64)
+    chosen_array = np.asarray(chosen, dtype=np.int64)
+    return chosen_array[np.argsort(-cand["score"][chosen_array], kind="stable")]
 
 
 # --------------------------------------------------------------------------- table
