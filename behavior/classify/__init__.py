@@ -7,7 +7,7 @@ human labels, and labels new sessions:
 >>> clf.fit([ds1, ds2, ds3], ["s1.boris.csv", eth2, eth3])  # doctest: +SKIP
 >>> eth = clf.predict(ds4)  # an Ethogram  # doctest: +SKIP
 
-The package has two rooms:
+The package has three rooms:
 
 - :mod:`behavior.classify.model`: the estimator (:class:`BehaviorClassifier`,
   scikit-learn's contract with sessions in place of arrays) and
@@ -17,13 +17,16 @@ The package has two rooms:
   (:func:`cross_validate`, :class:`CVResult`, :func:`grouped_splits`),
   threshold selection (:func:`select_threshold`), :func:`learning_curve` and
   :func:`permutation_importance`.
+- :mod:`behavior.classify.active`: active learning, :func:`suggest_frames`
+  (the bouts a fitted model should be taught next).
 
-Both build on :mod:`behavior.classify._common`, which turns sessions into rows
+All build on :mod:`behavior.classify._common`, which turns sessions into rows
 and fits, applies and tunes the models on them.
 """
 
 from __future__ import annotations
 
+from behavior.classify.active import suggest_frames
 from behavior.classify.evaluation import (
     CVResult,
     cross_validate,
@@ -43,4 +46,5 @@ __all__ = [
     "permutation_importance",
     "postprocess",
     "select_threshold",
+    "suggest_frames",
 ]
