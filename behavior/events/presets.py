@@ -403,7 +403,10 @@ def _body_scale(
 ) -> float | None:
     """``px_per_cm`` as given; for uncalibrated pixels, the animal's median body length
     in pixels over ``body_length`` in cm (see :func:`freezing`)."""
-    length = _qty(body_length, "cm", "body_length").to("cm", name="body_length")
+    try:
+        length = _qty(body_length, "cm", "body_length").to("cm", name="body_length")
+    except UnitError as err:
+        raise RuleError(str(err)) from None
     if not length > 0:
         raise RuleError(f"body_length: expected a length > 0, found {body_length!r}")
     if not isinstance(ds, xr.Dataset) or "position" not in ds.data_vars:
