@@ -77,7 +77,7 @@ def sessions(n: int) -> tuple[list, list, list]:
             outside = labels.sel(behavior="base", individual="S1").values > 0.5
             two.values[outside] = np.nan
         else:  # a file without an S2 stream: unlabelled
-            two = labels.sel(individual=["S1"]).copy(data=np.full(labels.shape[:2] + (1,), np.nan))
+            two = labels.sel(individual=["S1"]).copy(data=np.full((*labels.shape[:2], 1), np.nan))
         s2.append(two.assign_coords(individual=["S2"]))
     return poses, s1, s2
 
@@ -145,6 +145,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", default="lightgbm,forest,svm,tcn")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the result tables as CSV (notebook 05 reads them)",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         raise SystemExit(f"{DATA}: the real data folder is absent; nothing to measure")
@@ -180,6 +186,10 @@ def main() -> None:
     print(table.drop(columns="baseline").sub(table["baseline"], axis=0).round(3).to_string())
     print("\nbout F1 (IoU >= 0.5):")
     print(pd.DataFrame(bouts).round(3).to_string())
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "s1_frame_f1.csv", index_label="behavior")
+        pd.DataFrame(bouts).to_csv(args.out / "s1_bout_f1.csv", index_label="behavior")
 
     # ---------------------------------------------------------------- S2
     totals = {}
@@ -192,8 +202,10 @@ def main() -> None:
     clf = BehaviorClassifier(behaviors=kinds, unscored="base", random_state=0, progress=False)
     res = cross_validate(clf, feats, s2, groups=groups, cv=FOLDS, progress=False)
     print(f"\n2. S2 aggression sub-types with >= {S2_MIN_FRAMES} frames, default model:")
-    print(res.summary.set_index("behavior")[["frame_f1", "bout_f1", "frames_true"]].round(3)
-          .to_string())  # fmt: skip
+    s2_table = res.summary.set_index("behavior")[["frame_f1", "bout_f1", "frames_true"]]
+    print(s2_table.round(3).to_string())
+    if args.out is not None:
+        s2_table.to_csv(args.out / "s2_frame_f1.csv")
 
     # ---------------------------------------------------------------- times
     print(f"\n3. times ({load()}):")
