@@ -119,13 +119,15 @@ class TemporalConvClassifier(ClassifierMixin, BaseEstimator):
 
     Examples
     --------
+    The label of a frame depends on the frames around it:
+
     >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(600, 3)).astype(np.float32)
+    >>> X = rng.normal(size=(400, 4)).astype(np.float32)
     >>> y = (np.convolve(X[:, 0], np.ones(5) / 5, mode="same") > 0).astype(int)
-    >>> clf = TemporalConvClassifier(window=9, hidden=8, n_steps=60, batch_size=4,
-    ...                              random_state=0, progress=False)
-    >>> clf.fit(X, y, segments=np.repeat([0, 1], 300)).predict_proba(X).shape
-    (600, 2)
+    >>> clf = TemporalConvClassifier(window=9, hidden=8, n_layers=2, n_steps=60,
+    ...                              batch_size=4, random_state=0, progress=False)
+    >>> clf.fit(X, y, segments=np.repeat([0, 1], 200)).predict_proba(X).shape
+    (400, 2)
     """
 
     def __init__(
@@ -190,9 +192,9 @@ class TemporalConvClassifier(ClassifierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> X = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
-        >>> clf = TemporalConvClassifier(window=5, hidden=8, n_steps=5, batch_size=2,
-        ...                              random_state=0, progress=False)
+        >>> X = np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32)
+        >>> clf = TemporalConvClassifier(window=9, hidden=8, n_layers=2, n_steps=5,
+        ...                              batch_size=4, random_state=0, progress=False)
         >>> clf.fit(X, (X[:, 0] > 0).astype(int)).classes_
         array([0, 1])
         """
@@ -267,9 +269,9 @@ class TemporalConvClassifier(ClassifierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> X = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
-        >>> clf = TemporalConvClassifier(window=5, hidden=8, n_steps=5, batch_size=2,
-        ...                              random_state=0, progress=False)
+        >>> X = np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32)
+        >>> clf = TemporalConvClassifier(window=9, hidden=8, n_layers=2, n_steps=5,
+        ...                              batch_size=4, random_state=0, progress=False)
         >>> p = clf.fit(X, (X[:, 0] > 0).astype(int)).predict_proba(X)
         >>> bool(np.allclose(p.sum(axis=1), 1, atol=1e-5))
         True
@@ -308,12 +310,13 @@ class TemporalConvClassifier(ClassifierMixin, BaseEstimator):
 
         Examples
         --------
-        >>> X = np.random.default_rng(0).normal(size=(200, 2)).astype(np.float32)
-        >>> clf = TemporalConvClassifier(window=5, hidden=8, n_steps=5, batch_size=2,
-        ...                              random_state=0, progress=False)
+        >>> X = np.random.default_rng(0).normal(size=(400, 4)).astype(np.float32)
+        >>> clf = TemporalConvClassifier(window=9, hidden=8, n_layers=2, n_steps=5,
+        ...                              batch_size=4, random_state=0, progress=False)
         >>> clf.fit(X, (X[:, 0] > 0).astype(int)).predict(X).shape
-        (200,)
+        (400,)
         """
+        self._check_fitted("predict")
         return self.classes_[np.argmax(self.predict_proba(X, segments=segments), axis=1)]
 
     # ------------------------------------------------------------------ helpers
@@ -421,7 +424,8 @@ def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray:
         )
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
         raise PoseDataError(
-            "sample_weight: expected finite non-negative numbers, found negative or non-finite values"
+            "sample_weight: expected finite non-negative numbers, "
+            "found negative or non-finite values"
         )
     return arr
 
@@ -558,7 +562,7 @@ class _CropSampler:
     def sample(
         self, rng: np.random.Generator, batch: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Input rows ``(batch, crop + 2 reach)``, output rows and their validity ``(batch, crop)``."""
+        """Input rows ``(batch, crop + 2 reach)``; output rows, their validity ``(batch, crop)``."""
         pick = rng.integers(len(self.anchors), size=batch)
         a, lo, hi = self.anchors[pick], self.seg_start[pick], self.seg_end[pick]
         start = a - rng.integers(self.crop, size=batch)
