@@ -142,8 +142,10 @@ def test_nan_features_are_standardised_then_zero_with_an_indicator():
     np.testing.assert_allclose(clf.scale_[2], np.nanstd(X[:, 2]), rtol=1e-5)
     X[:50] = np.nan
     assert np.all(np.isfinite(clf.predict_proba(X, segments=segments)))
-    plain = tiny(n_steps=10, missing_indicator=False).fit(X, y, segments=segments)
-    assert len(plain.missing_columns_) == 0 and plain.params_["input_w"].shape == (3, 8)
+    four = np.c_[X, X[:, :1]]
+    plain = tiny(n_steps=10, missing_indicator=False).fit(four, y, segments=segments)
+    assert len(plain.missing_columns_) == 0 and plain.params_["input_w"].shape == (4, 8)
+    assert np.all(np.isfinite(plain.predict_proba(four, segments=segments)))
 
 
 @pytest.mark.parametrize(
