@@ -13,6 +13,9 @@ The package has three rooms:
   scikit-learn's contract with sessions in place of arrays) and
   :func:`postprocess`; saved models are one ``.skops`` file each
   (:mod:`behavior.classify.persistence`, never pickle).
+- :mod:`behavior.classify.temporal`: :class:`TemporalConvClassifier`, a small
+  temporal convolutional network in JAX (a plain-array scikit-learn classifier
+  over frames in time order, one of the model options).
 - :mod:`behavior.classify.evaluation`: grouped cross-validation
   (:func:`cross_validate`, :class:`CVResult`, :func:`grouped_splits`),
   threshold selection (:func:`select_threshold`), :func:`learning_curve` and
@@ -36,10 +39,12 @@ from behavior.classify.evaluation import (
     select_threshold,
 )
 from behavior.classify.model import BehaviorClassifier, postprocess
+from behavior.classify.temporal import TemporalConvClassifier
 
 __all__ = [
     "BehaviorClassifier",
     "CVResult",
+    "TemporalConvClassifier",
     "cross_validate",
     "grouped_splits",
     "learning_curve",
