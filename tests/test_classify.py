@@ -26,7 +26,16 @@ from behavior.errors import PoseDataError
 from behavior.ethogram import Ethogram, agreement
 
 # the per-behavior random forests these tests look inside (the default is multiclass LightGBM)
-FAST = {"model": "forest", "multiclass": False, "n_estimators": 25, "random_state": 0, "progress": False}
+FAST = {
+    "model": "forest",
+    "multiclass": False,
+    "threshold": 0.5,
+    "min_bout": None,
+    "merge_gap": None,
+    "n_estimators": 25,
+    "random_state": 0,
+    "progress": False,
+}
 SMALL_FEATURES = {"windows": ("0.25 s", "1 s"), "stats": ("mean", "max")}
 
 

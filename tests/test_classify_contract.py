@@ -23,7 +23,16 @@ from behavior.errors import NotFittedError, PoseDataError
 from behavior.ethogram import agreement
 from tests.test_classify import synthetic
 
-FAST = {"model": "forest", "multiclass": False, "n_estimators": 5, "random_state": 0, "progress": False}
+FAST = {
+    "model": "forest",
+    "multiclass": False,
+    "threshold": 0.5,
+    "min_bout": None,
+    "merge_gap": None,
+    "n_estimators": 5,
+    "random_state": 0,
+    "progress": False,
+}
 
 _ARRAYS = "inputs are sessions (xarray objects or files) and Ethograms, not 2-D arrays"
 EXPECTED_FAILED_CHECKS = {
@@ -128,7 +137,13 @@ def test_unfitted_use_raises_not_fitted_error(data, tmp_path):
     [
         ({"n_estimators": 0}, "n_estimators"),
         ({"n_estimators": 2.5}, "n_estimators"),
-        ({"model": "svm"}, "model"),
+        ({"model": "xgboost"}, "model"),
+        ({"multiclass": "yes"}, "multiclass"),
+        ({"learning_rate": 0.0}, "learning_rate"),
+        ({"max_rows": 0}, "max_rows"),
+        ({"smoothing": "crf"}, "smoothing"),
+        ({"unscored": 3}, "unscored"),
+        ({"class_weight": "even"}, "class_weight"),
         ({"min_samples_leaf": 0}, "min_samples_leaf"),
         ({"max_samples": 1.5}, "max_samples"),
         ({"max_depth": 0}, "max_depth"),

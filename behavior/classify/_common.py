@@ -555,7 +555,7 @@ def threshold_rule(rule: Any) -> tuple[str, float] | None:
     """("f1", nan) or ("precision", target) for a rule; None for a fixed threshold."""
     if not isinstance(rule, str):
         return None
-    if rule.strip().lower() in ("f1", "max_f1", "max f1"):
+    if rule.strip().lower() in ("f1", "max_f1", "max f1", "auto"):
         return ("f1", math.nan)
     match = _PRECISION_RULE.match(rule.lower())
     if match:
@@ -564,8 +564,8 @@ def threshold_rule(rule: Any) -> tuple[str, float] | None:
             raise PoseDataError(f"threshold: target precision must be in (0, 1], found {rule!r}")
         return ("precision", target)
     raise PoseDataError(
-        f"threshold: expected a number, a dict per behavior, 'f1' or 'precision>=0.9', "
-        f"found {rule!r}"
+        f"threshold: expected a number, a dict per behavior, 'auto', 'f1' or "
+        f"'precision>=0.9', found {rule!r}"
     )
 
 
@@ -793,13 +793,14 @@ def encode_model(model: Any) -> Any:
 
     LightGBM models become ``{"kind": "lightgbm", "text": ..., "classes": ...}``;
     scikit-learn models are kept (skops saves them); temporal models become
-    ``{"kind": "tcn", "params": ..., "state": ...}`` of plain arrays.
+    ``{"kind": "tcn", "params": ..., "fitted": ...}`` of plain arrays.
     """
     if type(model).__module__.startswith("lightgbm") or isinstance(model, BoosterClassifier):
         booster = model.booster_
         return {"kind": "lightgbm", "text": booster.model_to_string(), "classes": model.classes_}
-    if hasattr(model, "to_state"):
-        return {"kind": "tcn", "state": model.to_state()}
+    if type(model).__name__ == "TemporalConvClassifier":
+        fitted = {k: v for k, v in vars(model).items() if k.endswith("_") and not k.startswith("_")}
+        return {"kind": "tcn", "params": model.get_params(), "fitted": fitted}
     return model
 
 
@@ -813,10 +814,20 @@ def decode_model(value: Any, where: str) -> Any:
             return BoosterClassifier(value["text"], np.asarray(value["classes"]))
         except Exception as err:  # LightGBM refuses a damaged model text
             raise FileFormatError(f"{where}: damaged LightGBM model ({err})") from err
-    if kind == "tcn" and isinstance(value.get("state"), dict):
+    if kind == "tcn" and isinstance(value.get("params"), dict):
         from behavior.classify.temporal import TemporalConvClassifier
 
-        return TemporalConvClassifier.from_state(value["state"])
+        known = TemporalConvClassifier().get_params()
+        params, fitted = value["params"], value.get("fitted")
+        if set(params) - set(known) or not isinstance(fitted, dict):
+            raise FileFormatError(
+                f"{where}: expected a saved temporal model, found parameters {sorted(params)}"
+            )
+        model = TemporalConvClassifier(**params)
+        for name, item in fitted.items():
+            if isinstance(name, str) and name.endswith("_"):
+                setattr(model, name, item)
+        return model
     raise FileFormatError(f"{where}: expected a saved model, found a dict with kind {kind!r}")
 
 
@@ -988,25 +999,48 @@ def fit_transitions(est: BehaviorClassifier, rows: Rows) -> None:
     est.class_prior_ = (prior / prior.sum()).astype(np.float64)
 
 
-def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
-    """Fit the models on stacked rows (labels in ``rows.Y``, columns = behaviors)."""
+def fit_rows(
+    est: BehaviorClassifier, rows: Rows, behaviors: list[str], subset: np.ndarray | None = None
+) -> None:
+    """Fit the models on stacked rows (labels in ``rows.Y``, columns = behaviors).
+
+    ``subset`` (row indices, e.g. a fold's training rows) fits on those rows only
+    without copying the feature matrix: only the rows a model trains on are taken.
+    """
     assert rows.Y is not None
+    if subset is None:
+        subset = np.arange(rows.frame.size)
+    full = rows
+    rows = Rows(  # the subset's labels and bookkeeping; its features stay in ``full``
+        X=np.empty((subset.size, 0), dtype=np.float32),
+        Y=full.Y[subset],
+        session=full.session[subset],
+        individual=full.individual[subset],
+        frame=full.frame[subset],
+        valid=full.valid[subset],
+        pair=full.pair,
+    )
+
+    def features(index: np.ndarray) -> np.ndarray:
+        return full.X[subset[index]]
+
+    n_features = full.X.shape[1]
     est.behaviors_ = list(behaviors)
     est.multiclass_ = resolve_multiclass(est, rows)
     est.pair_ = bool(rows.pair)
-    X = rows.X
     if est.model in ("forest", "svm"):
-        use = rows.valid
+        use = thin_rows(np.flatnonzero(rows.valid), 200_000)
         with np.errstate(all="ignore"):
             import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                med = np.nanmedian(X[use], axis=0) if use.any() else np.zeros(X.shape[1])
+                med = np.nanmedian(features(use), axis=0) if use.size else np.zeros(n_features)
         est.impute_ = np.nan_to_num(med, nan=0.0).astype(np.float32)
     else:
-        est.impute_ = np.zeros(X.shape[1], dtype=np.float32)
+        est.impute_ = np.zeros(n_features, dtype=np.float32)
     est.models_ = {}
+    everything = np.arange(rows.frame.size)
     if est.multiclass_:
         labelled = rows.valid & np.isfinite(rows.Y).all(axis=1)
         Y = rows.Y[labelled] > 0.5
@@ -1018,11 +1052,12 @@ def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
         fit_transitions(est, rows)
         codes = class_codes(rows, labelled)
         if est.model == "tcn":  # a temporal model sees every frame, trains on the labelled
-            index = np.arange(rows.frame.size)
-            est.models_["__multiclass__"] = fit_one(est, X, codes, segments=segment_ids(rows))
+            est.models_["__multiclass__"] = fit_one(
+                est, features(everything), codes, segments=segment_ids(rows)
+            )
             return
         index = thin_rows(np.flatnonzero(labelled), est.max_rows)
-        est.models_["__multiclass__"] = fit_one(est, impute(est, X[index]), codes[index])
+        est.models_["__multiclass__"] = fit_one(est, impute(est, features(index)), codes[index])
         return
     for k, behavior in enumerate(behaviors):
         labelled = rows.valid & np.isfinite(rows.Y[:, k])
@@ -1035,11 +1070,13 @@ def fit_rows(est: BehaviorClassifier, rows: Rows, behaviors: list[str]) -> None:
             )
         if est.model == "tcn":
             codes = np.where(labelled, np.nan_to_num(rows.Y[:, k]) > 0.5, -1).astype(np.int64)
-            est.models_[behavior] = fit_one(est, X, codes, segments=segment_ids(rows))
+            est.models_[behavior] = fit_one(
+                est, features(everything), codes, segments=segment_ids(rows)
+            )
             continue
         index = thin_negatives(np.flatnonzero(labelled), y, est.negative_ratio)
         index = thin_rows(index, est.max_rows)
-        est.models_[behavior] = fit_one(est, impute(est, X[index]), rows.Y[index, k] > 0.5)
+        est.models_[behavior] = fit_one(est, impute(est, features(index)), rows.Y[index, k] > 0.5)
 
 
 def _model_proba(est: BehaviorClassifier, model: Any, X: np.ndarray, valid: np.ndarray,
@@ -1208,11 +1245,14 @@ def smoothing_of(est: BehaviorClassifier) -> str | None:
     return value
 
 
-def needs_validation(est: BehaviorClassifier) -> bool:
-    """Whether thresholds or post-processing are chosen on validation folds."""
+def needs_validation(est: BehaviorClassifier, rows: Rows | None = None) -> bool:
+    """Whether thresholds or post-processing are chosen on validation folds.
+
+    ``rows`` resolve ``multiclass="auto"`` for an estimator not fitted yet.
+    """
     multiclass = getattr(est, "multiclass_", None)
     if multiclass is None:
-        multiclass = est.multiclass is True
+        multiclass = resolve_multiclass(est, rows) if rows is not None else est.multiclass is True
     if multiclass:
         return False
     auto = [
@@ -1232,6 +1272,10 @@ def plain_decisions(
     est.thresholds_ = fixed_thresholds(est, behaviors)
     mins = per_behavior(est.min_bout, behaviors, "min_bout")
     gaps = per_behavior(est.merge_gap, behaviors, "merge_gap")
+    if getattr(est, "multiclass_", False) and smoothing_of(est) == "hmm":
+        # the Viterbi smoothing already keeps bouts whole: "auto" adds nothing
+        mins = {b: None if v == "auto" else v for b, v in mins.items()}
+        gaps = {b: None if v == "auto" else v for b, v in gaps.items()}
     for k, b in enumerate(behaviors):
         if mins[b] == "auto" or gaps[b] == "auto":
             bouts, between = label_runs(rows, k, index)

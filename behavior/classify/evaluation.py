@@ -299,13 +299,13 @@ def cross_validate(
     splits = _fold_splits(prepared, rows, groups, cv, clf.gap if gap is None else gap, fps)
     rule = rule or (clf.threshold if threshold_rule(clf.threshold) else "f1")
     threshold_rule(rule)
-    tuned = needs_validation(clf)
+    tuned = needs_validation(clf, rows)
     oof = np.full(rows.Y.shape, np.nan, dtype=np.float32)
     fold_of = np.full(rows.X.shape[0], -1, dtype=np.int64)
     fitted = []
     for k, (train, test) in enumerate(progress_over(splits, progress, "folds", len(splits))):
         est = clone(clf).set_params(behaviors=behaviors)
-        fit_rows(est, rows.take(train), behaviors)
+        fit_rows(est, rows, behaviors, train)
         if not tuned:
             plain_decisions(est, rows, train, fps)
         oof[test] = proba_of(est, rows, test)

@@ -3,8 +3,10 @@
 A :class:`BehaviorClassifier` learns per-frame behavior from pose features and
 human labels, and labels new sessions (an :class:`~behavior.ethogram.Ethogram`
 each). Sessions are pose datasets (features computed with
-:func:`behavior.features.extract` and the classifier's ``feature_options``) or
-precomputed feature arrays ``(time, feature, individual)``. Labels are
+:func:`behavior.features.extract` and the classifier's ``feature_options``;
+by default the animal's pose and movement, the ``dyad`` geometry of the pair
+and tracking quality, summarised over windows of 0.5 to 8 s) or precomputed
+feature arrays ``(time, feature, individual)`` (:meth:`BehaviorClassifier.features`). Labels are
 Ethograms, per-frame label arrays, or annotation files (BORIS, BENTO, per-frame
 CSV ... read with :func:`behavior.io.annotations.load_annotations` at the
 session's frame rate).
@@ -13,13 +15,39 @@ Rows
 ----
 Every frame of every individual is one row: its features (social features
 are taken against the other animals, so they carry no names) and its labels.
-With ``multiclass=False`` (the default) each behavior gets its own binary
-model, so behaviors may overlap; ``multiclass=True`` fits one model over the
-behaviors plus ``"none"`` and needs exclusive labels.
+With exclusive labels (an annotator's stream: one behavior per frame)
+``multiclass="auto"`` fits one model over the behaviors plus ``"none"``;
+overlapping labels get one binary model per behavior.
 
 Labels are matched to a session's frames by index (frame 0 is the first pose
 frame) and to its individuals by name (a single labelled animal matches a single
-tracked one); labels running more than one frame past the poses are refused.
+tracked one). Labels may run up to 1 % of the session past the poses (trackers
+drop a video's last frames; those labels go unused, with a warning); labels
+running further are refused.
+
+Labels for a pair
+-----------------
+One label stream for a session of two (or more) animals is the pair's: the
+session's labels, not one animal's. Each animal's row is then one *view* of the
+pair (its own features and the other's relative to it) and trains on the
+pair's label; the pair's probability is the mean of the views, and predictions
+have one individual, ``"pair"`` (``attrs["pair"]`` names the animals). Nothing
+pretends that each animal has a label of its own.
+
+Frames nobody scored
+--------------------
+Annotation tools tile the whole video: a background label (``"base"`` in
+Caltech files) also covers frames before and after the scored window.
+``unscored="base"`` makes the frames carrying it unlabelled.
+
+Smoothing
+---------
+With one model over exclusive classes, ``smoothing="auto"`` decodes each run
+of frames by Viterbi: the classes' transition matrix is learned from the
+training labels, and the frames' class probabilities, divided by the square
+root of the class prior, are the emissions (see
+:data:`behavior.classify._common.PRIOR_POWER`). Rare classes (aggression) get
+through, one-frame flickers do not.
 
 Missing data, explicitly
 ------------------------
@@ -30,9 +58,10 @@ Missing data, explicitly
   tools export only the behaviors they saw).
 - *Untracked frames* (every feature NaN) are not trained on and get
   probability NaN, hence no behavior, when predicting.
-- Other NaN features: the random forest replaces them by the median of that
-  feature over the training rows (``impute_``); gradient boosting handles NaN
-  natively.
+- Other NaN features: the random forest and the SVM replace them by the median
+  of that feature over the training rows (``impute_``); gradient boosting
+  (LightGBM, ``"hgb"``) handles NaN natively; the temporal network standardises
+  and zeroes them, with a missing-value channel.
 
 Post-processing is in seconds: ``min_bout`` drops shorter bouts and
 ``merge_gap`` fills shorter gaps, per behavior, with
@@ -169,7 +198,12 @@ def postprocess(
 
 
 class BehaviorClassifier(BaseEstimator):
-    """Per-frame behavior classifier on pose features (one model per behavior).
+    """Per-frame behavior classifier on pose features.
+
+    With no arguments it is the most accurate choice measured on real data
+    (grouped cross-validation over the 40 two-rat sessions of
+    ``benchmarks/bench_classifiers_real.py``): one LightGBM model over exclusive
+    classes, smoothed by Viterbi decoding, on the default features.
 
     Parameters
     ----------
@@ -177,14 +211,26 @@ class BehaviorClassifier(BaseEstimator):
         Behaviors to learn (names in the labels); None learns every behavior
         that has positive frames in the training labels.
     model
-        ``"forest"`` (random forest, the default) or ``"hgb"`` (histogram
-        gradient boosting; slower to fit, takes NaN without imputation).
+        ``"lightgbm"`` (gradient-boosted trees, LightGBM; the default),
+        ``"forest"`` (random forest), ``"hgb"`` (scikit-learn's histogram
+        gradient boosting), ``"svm"`` (a linear SVM on an RBF kernel
+        approximation of the window features, Platt-scaled probabilities) or
+        ``"tcn"`` (:class:`~behavior.classify.temporal.TemporalConvClassifier`,
+        a 1-D convolution over about 5 s of features in JAX).
     multiclass
-        False: one binary model per behavior (behaviors may overlap). True:
-        one model over the behaviors plus ``"none"``; labels must be exclusive
-        and each frame gets its most probable class (thresholds unused).
+        ``"auto"`` (the default): True when no labelled frame holds two
+        behaviors. False: one binary model per behavior (behaviors may
+        overlap). True: one model over the behaviors plus ``"none"``; labels
+        must be exclusive and each frame gets its most probable class
+        (thresholds unused).
     n_estimators
-        Trees of the forest, or boosting iterations of ``"hgb"``.
+        Trees of the forest, or boosting rounds; None: 200 for LightGBM and
+        ``"hgb"``, 100 for the forest.
+    learning_rate
+        Shrinkage of the boosting rounds (LightGBM, ``"hgb"``).
+    max_rows
+        Training rows, thinned by a regular stride over time to at most this
+        many (neighbouring frames are near copies); None keeps all.
     max_samples
         Rows drawn (with replacement) for each tree: an int caps the count
         (neighbouring frames are near copies, so a few thousand per tree
@@ -196,6 +242,8 @@ class BehaviorClassifier(BaseEstimator):
     max_depth
         Deepest tree (forest); None unlimited.
     class_weight
+        ``"auto"``: none for LightGBM and the temporal network (the smoothing
+        corrects for rare classes), ``"balanced"`` for the others;
         ``"balanced"`` reweights rare behaviors; None does not.
     negative_ratio
         Binary models train on every positive frame and on the negative
@@ -203,13 +251,15 @@ class BehaviorClassifier(BaseEstimator):
         (neighbouring frames are near copies, so little is lost, fits are
         faster and every tree sees many positives); None keeps all.
     threshold
-        Decision threshold on the probability: a number, a dict per behavior,
-        ``"f1"`` (chosen per behavior for maximal F1 on inner validation
-        folds of the training sessions, then refitted on all) or
-        ``"precision>=0.9"`` (the lowest threshold reaching that precision).
-        ``threshold="f1"`` with ``min_bout="auto", merge_gap="auto"`` is what
-        reaches the accuracy figures of ``benchmarks/bench_classifiers.py``;
-        the default (0.5, no post-processing) fits about three times faster.
+        Decision threshold on the probability of binary models (one per
+        behavior; unused by one model over exclusive classes): a number, a
+        dict per behavior, ``"f1"`` (chosen per behavior for maximal F1 on
+        inner validation folds of the training sessions, then refitted on
+        all) or ``"precision>=0.9"`` (the lowest threshold reaching that
+        precision). ``"auto"`` (the default) is ``"f1"``: with
+        ``min_bout="auto", merge_gap="auto"`` it reaches the accuracy figures
+        of ``benchmarks/bench_classifiers.py``; a fixed 0.5 without
+        post-processing fits about three times faster.
     threshold_cv
         Inner folds for a threshold rule or ``"auto"`` post-processing.
     min_bout, merge_gap
@@ -219,10 +269,20 @@ class BehaviorClassifier(BaseEstimator):
         seconds or int frames. ``"auto"`` chooses, on inner validation folds
         of the training sessions (as for a threshold rule), among 0, 1/4, 1/2,
         3/4 and 1 times the shortest labelled bout (gap) (2nd percentile);
-        with ``multiclass`` it takes half the shortest.
+        with one model over exclusive classes it takes half the shortest, and
+        nothing when the Viterbi smoothing is on (the default).
+    smoothing
+        ``"auto"``: ``"hmm"`` for one model over exclusive classes, none
+        otherwise; ``"hmm"``: Viterbi decoding with transitions learned from
+        the labels (multiclass only); None: each frame on its own.
+    unscored
+        Label names (or one name) that mark frames nobody scored, such as the
+        annotator's background outside the scored window: those frames are
+        unlabelled, never trained on or scored, and the names are not learned.
     feature_options
         Keyword arguments of :func:`behavior.features.extract` for sessions
-        given as poses (windows, sets, zones ...).
+        given as poses (windows, sets, zones ...); None: the defaults
+        (:meth:`features`).
     gap
         Frames (int) or seconds dropped around test blocks when splitting a
         single session in time (inner folds; :func:`cross_validate` has its own).
@@ -247,6 +307,13 @@ class BehaviorClassifier(BaseEstimator):
         Per-feature training medians used for NaN (forest).
     min_bout_, merge_gap_ : dict
         Behavior -> post-processing used by :meth:`predict` (``"auto"`` resolved).
+    multiclass_ : bool
+        ``multiclass`` resolved.
+    pair_ : bool
+        Whether the labels were the pair's (predictions are for the pair).
+    transitions_, class_prior_ : numpy.ndarray
+        Transition matrix and prior of the classes (behaviors, then none),
+        from the training labels (multiclass).
     metadata_ : dict
         fps, space unit, keypoints, individual count, feature options, versions.
     feature_options_ : dict
@@ -288,10 +355,10 @@ class BehaviorClassifier(BaseEstimator):
         max_depth: int | None = None,
         class_weight: str | Mapping[Any, float] | None = "auto",
         negative_ratio: float | None = 10.0,
-        threshold: float | str | Mapping[str, float] = 0.5,
+        threshold: float | str | Mapping[str, float] = "auto",
         threshold_cv: int = 3,
-        min_bout: Any = None,
-        merge_gap: Any = None,
+        min_bout: Any = "auto",
+        merge_gap: Any = "auto",
         smoothing: str | None = "auto",
         unscored: str | Sequence[str] | None = None,
         feature_options: Mapping[str, Any] | None = None,
@@ -404,7 +471,7 @@ class BehaviorClassifier(BaseEstimator):
                 "labels: some sessions have labels for the pair (one label stream for several "
                 "animals) and others for each animal; give all sessions the same kind"
             )
-        if needs_validation(self):
+        if needs_validation(self, rows):
             splits = grouped_splits(
                 rows.session, rows.frame, [p.features.shape[0] for p in prepared],
                 groups=groups, n_splits=self.threshold_cv, gap=gap_frames(self.gap, fps),
@@ -412,7 +479,7 @@ class BehaviorClassifier(BaseEstimator):
             oof = np.full(rows.Y.shape, np.nan, dtype=np.float32)
             for train, test in splits:
                 inner = clone(self).set_params(threshold=0.5, min_bout=None, merge_gap=None)
-                fit_rows(inner, rows.take(train), behaviors)
+                fit_rows(inner, rows, behaviors, train)
                 oof[test] = proba_of(inner, rows, test)
             done = np.flatnonzero(np.isfinite(oof).any(axis=1))
             tune_decisions(self, rows, oof, done, fps)
