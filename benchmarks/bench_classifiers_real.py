@@ -28,7 +28,7 @@ is in the training and the test set of one fold):
    animals (target < 5 s), and the README's one-session example (target < 20 s);
    peak resident memory.
 
-Run: python benchmarks/bench_classifiers_real.py [--models lightgbm,forest,svm,tcn]
+Run: python benchmarks/bench_classifiers_real.py [--models lightgbm,ensemble,tcn,forest,svm]
      [--quick] (quick: 20 sessions, default model and baseline only)
 """
 
@@ -143,7 +143,7 @@ def _frame_f1(y, pred) -> pd.DataFrame:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", default="lightgbm,forest,svm,tcn")
+    parser.add_argument("--models", default="lightgbm,ensemble,tcn,forest,svm")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
         "--out",

@@ -764,8 +764,23 @@ def pick_behaviors(est: BehaviorClassifier, prepared: list[Prepared]) -> list[st
     return found
 
 
-MODELS = ("lightgbm", "forest", "hgb", "svm", "tcn")
+MODELS = ("ensemble", "lightgbm", "forest", "hgb", "svm", "tcn")
 """The model options of :class:`~behavior.classify.BehaviorClassifier` (``model=``)."""
+
+ENSEMBLE = ("lightgbm", "tcn")
+"""The members of ``model="ensemble"``, whose probabilities are averaged."""
+
+
+def members(est: BehaviorClassifier) -> tuple[str, ...]:
+    """The kinds of model ``est`` fits: the ensemble's members or its one model."""
+    return ENSEMBLE if est.model == "ensemble" else (est.model,)
+
+
+def member_key(key: str, kind: str, est: BehaviorClassifier) -> str:
+    """Key in ``models_`` of the ``kind`` member for ``key`` (a behavior or
+    ``"__multiclass__"``): the first member keeps the key, others add ``|kind``."""
+    return key if kind == members(est)[0] else f"{key}|{kind}"
+
 
 _TREES = {"lightgbm": 200, "hgb": 200, "forest": 100}
 
@@ -782,6 +797,10 @@ class BoosterClassifier:
 
         self.booster_ = Booster(model_str=text)
         self.classes_ = np.asarray(classes)
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        return np.asarray(self.booster_.feature_importance("split"), dtype=np.float64)
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         raw = np.asarray(self.booster_.predict(X), dtype=np.float64)
@@ -841,7 +860,9 @@ def unscored_names(est: BehaviorClassifier) -> tuple[str, ...]:
 
 def n_trees(est: BehaviorClassifier) -> int:
     """Trees (or boosting rounds) of the model: ``n_estimators`` or the model's default."""
-    return int(est.n_estimators) if est.n_estimators is not None else _TREES.get(est.model, 100)
+    if est.n_estimators is not None:
+        return int(est.n_estimators)
+    return _TREES.get(members(est)[0], 100)
 
 
 def resolve_multiclass(est: BehaviorClassifier, rows: Rows) -> bool:
@@ -853,10 +874,11 @@ def resolve_multiclass(est: BehaviorClassifier, rows: Rows) -> bool:
     return not bool((np.nan_to_num(rows.Y, nan=0.0) > 0.5).sum(axis=1).max(initial=0) > 1)
 
 
-def new_model(est: BehaviorClassifier) -> Any:
-    """An unfitted scikit-learn model from ``est``'s hyperparameters."""
+def new_model(est: BehaviorClassifier, kind: str | None = None) -> Any:
+    """An unfitted model of ``kind`` (default: ``est.model``) from ``est``'s hyperparameters."""
     seed = est.random_state
-    if est.model == "lightgbm":
+    kind = kind or est.model
+    if kind == "lightgbm":
         from lightgbm import LGBMClassifier
 
         return LGBMClassifier(
@@ -874,7 +896,7 @@ def new_model(est: BehaviorClassifier) -> Any:
             random_state=np.random.default_rng().integers(2**31 - 1) if seed is None else seed,
             verbose=-1,
         )
-    if est.model == "forest":
+    if kind == "forest":
         from sklearn.ensemble import RandomForestClassifier
 
         return RandomForestClassifier(
@@ -888,7 +910,7 @@ def new_model(est: BehaviorClassifier) -> Any:
             n_jobs=est.n_jobs,
             random_state=seed,
         )
-    if est.model == "hgb":
+    if kind == "hgb":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
         return HistGradientBoostingClassifier(
@@ -899,7 +921,7 @@ def new_model(est: BehaviorClassifier) -> Any:
             early_stopping=False,
             random_state=seed,
         )
-    if est.model == "svm":
+    if kind == "svm":
         # a support-vector machine on window features: an RBF kernel approximated by
         # Nystroem components, then a linear SVM; probabilities by Platt scaling
         from sklearn.calibration import CalibratedClassifierCV
@@ -918,7 +940,7 @@ def new_model(est: BehaviorClassifier) -> Any:
             Nystroem(n_components=500, gamma=None, random_state=seed),
             CalibratedClassifierCV(svm, cv=3),
         )
-    if est.model == "tcn":
+    if kind == "tcn":
         from behavior.classify.temporal import TemporalConvClassifier
 
         return TemporalConvClassifier(
@@ -926,27 +948,32 @@ def new_model(est: BehaviorClassifier) -> Any:
             random_state=seed,
             progress=False,
         )
-    raise PoseDataError(f"model: expected one of {list(MODELS)}, found {est.model!r}")
+    raise PoseDataError(f"model: expected one of {list(MODELS)}, found {kind!r}")
 
 
 def fit_one(
-    est: BehaviorClassifier, X: np.ndarray, y: np.ndarray, segments: np.ndarray | None = None
+    est: BehaviorClassifier,
+    X: np.ndarray,
+    y: np.ndarray,
+    segments: np.ndarray | None = None,
+    kind: str | None = None,
 ) -> Any:
     """One fitted model on rows ``X`` and labels ``y`` (``segments``: runs of frames, tcn)."""
-    model = new_model(est)
-    if est.model == "forest" and isinstance(est.max_samples, int | np.integer):
+    kind = kind or est.model
+    model = new_model(est, kind)
+    if kind == "forest" and isinstance(est.max_samples, int | np.integer):
         model.set_params(max_samples=min(int(est.max_samples), X.shape[0]))
-    if est.model == "tcn":
+    if kind == "tcn":
         return model.fit(X, y, segments=segments)
-    if est.model == "svm":
+    if kind == "svm":
         with np.errstate(all="ignore"):
             return model.fit(np.nan_to_num(X), y)
     return model.fit(X, y)
 
 
-def impute(est: BehaviorClassifier, X: np.ndarray) -> np.ndarray:
+def impute(est: BehaviorClassifier, X: np.ndarray, kind: str | None = None) -> np.ndarray:
     """NaN features replaced by the training medians (forest and svm)."""
-    if est.model not in ("forest", "svm"):
+    if (kind or est.model) not in ("forest", "svm"):
         return X
     bad = np.isnan(X)
     if not bad.any():
@@ -1028,7 +1055,8 @@ def fit_rows(
     est.behaviors_ = list(behaviors)
     est.multiclass_ = resolve_multiclass(est, rows)
     est.pair_ = bool(rows.pair)
-    if est.model in ("forest", "svm"):
+    kinds = members(est)
+    if any(k in ("forest", "svm") for k in kinds):
         use = thin_rows(np.flatnonzero(rows.valid), 200_000)
         with np.errstate(all="ignore"):
             import warnings
@@ -1041,6 +1069,16 @@ def fit_rows(
         est.impute_ = np.zeros(n_features, dtype=np.float32)
     est.models_ = {}
     everything = np.arange(rows.frame.size)
+    segments = segment_ids(rows) if "tcn" in kinds else None
+
+    def fit_members(key: str, codes: np.ndarray, index: np.ndarray) -> None:
+        for kind in kinds:
+            if kind == "tcn":  # a temporal model sees every frame, trains on the labelled
+                model = fit_one(est, features(everything), codes, segments, kind)
+            else:
+                model = fit_one(est, impute(est, features(index), kind), codes[index], None, kind)
+            est.models_[member_key(key, kind, est)] = model
+
     if est.multiclass_:
         labelled = rows.valid & np.isfinite(rows.Y).all(axis=1)
         Y = rows.Y[labelled] > 0.5
@@ -1051,13 +1089,7 @@ def fit_rows(
             )
         fit_transitions(est, rows)
         codes = class_codes(rows, labelled)
-        if est.model == "tcn":  # a temporal model sees every frame, trains on the labelled
-            est.models_["__multiclass__"] = fit_one(
-                est, features(everything), codes, segments=segment_ids(rows)
-            )
-            return
-        index = thin_rows(np.flatnonzero(labelled), est.max_rows)
-        est.models_["__multiclass__"] = fit_one(est, impute(est, features(index)), codes[index])
+        fit_members("__multiclass__", codes, thin_rows(np.flatnonzero(labelled), est.max_rows))
         return
     for k, behavior in enumerate(behaviors):
         labelled = rows.valid & np.isfinite(rows.Y[:, k])
@@ -1068,25 +1100,42 @@ def fit_rows(
                 f"shown in the {int(labelled.sum())} labelled training frames; a classifier "
                 "needs both"
             )
-        if est.model == "tcn":
-            codes = np.where(labelled, np.nan_to_num(rows.Y[:, k]) > 0.5, -1).astype(np.int64)
-            est.models_[behavior] = fit_one(
-                est, features(everything), codes, segments=segment_ids(rows)
-            )
-            continue
+        codes = np.where(labelled, np.nan_to_num(rows.Y[:, k]) > 0.5, -1).astype(np.int64)
         index = thin_negatives(np.flatnonzero(labelled), y, est.negative_ratio)
-        index = thin_rows(index, est.max_rows)
-        est.models_[behavior] = fit_one(est, impute(est, features(index)), rows.Y[index, k] > 0.5)
+        fit_members(behavior, codes, thin_rows(index, est.max_rows))
 
 
-def _model_proba(est: BehaviorClassifier, model: Any, X: np.ndarray, valid: np.ndarray,
-                 segments: np.ndarray | None) -> np.ndarray:  # fmt: skip
-    if est.model == "tcn":
-        return model.predict_proba(X, segments=segments)[valid]
-    Xv = impute(est, X[valid])
-    if est.model == "svm":
-        Xv = np.nan_to_num(Xv)
-    return model.predict_proba(Xv)
+def _model_proba(
+    est: BehaviorClassifier,
+    key: str,
+    X: np.ndarray,
+    valid: np.ndarray,
+    segments: np.ndarray | None,
+    positive: int | None = None,
+) -> np.ndarray:
+    """Probabilities of the valid rows from the model(s) under ``key``: columns in
+    the order of the behavior codes (multiclass), or of class ``positive``;
+    the mean over an ensemble's members."""
+    out = []
+    for kind in members(est):
+        model = est.models_[member_key(key, kind, est)]
+        if kind == "tcn":
+            proba = model.predict_proba(X, segments=segments)[valid]
+        else:
+            Xv = impute(est, X[valid], kind)
+            proba = model.predict_proba(np.nan_to_num(Xv) if kind == "svm" else Xv)
+        classes = np.asarray(model.classes_)
+        if positive is not None:
+            col = np.flatnonzero(classes == positive)
+            out.append(proba[:, col[0]] if col.size else np.zeros(proba.shape[0]))
+            continue
+        full = np.zeros((proba.shape[0], len(est.behaviors_)))
+        for k in range(len(est.behaviors_)):
+            col = np.flatnonzero(classes == k)
+            if col.size:
+                full[:, k] = proba[:, col[0]]
+        out.append(full)
+    return np.mean(out, axis=0)
 
 
 def proba_rows(
@@ -1106,17 +1155,10 @@ def proba_rows(
     if not valid.any():
         return out
     if est.multiclass_:
-        model = est.models_["__multiclass__"]
-        proba = _model_proba(est, model, X, valid, segments)
-        for k in range(len(est.behaviors_)):
-            col = np.flatnonzero(model.classes_ == k)
-            out[valid, k] = proba[:, col[0]] if col.size else 0.0
+        out[valid] = _model_proba(est, "__multiclass__", X, valid, segments)
         return out
     for k, behavior in enumerate(est.behaviors_):
-        model = est.models_[behavior]
-        proba = _model_proba(est, model, X, valid, segments)
-        col = np.flatnonzero(model.classes_ == 1)
-        out[valid, k] = proba[:, col[0]] if col.size else 0.0
+        out[valid, k] = _model_proba(est, behavior, X, valid, segments, positive=1)
     return out
 
 

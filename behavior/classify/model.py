@@ -735,6 +735,8 @@ class BehaviorClassifier(BaseEstimator):
         check_fitted(self, "feature_importance")
         rows = []
         for key, est in self.models_.items():
+            if "|" in key:  # a further member of an ensemble (the first one is reported)
+                continue
             if not hasattr(est, "feature_importances_"):
                 raise PoseDataError(
                     f"model {self.model!r} has no impurity importance; use "
@@ -747,7 +749,7 @@ class BehaviorClassifier(BaseEstimator):
                         {
                             "behavior": name,
                             "feature": self.feature_names_,
-                            "importance": est.feature_importances_,
+                            "importance": _normalised(est.feature_importances_),
                         }
                     )
                 )
@@ -869,6 +871,11 @@ class BehaviorClassifier(BaseEstimator):
         # two_d_array stays True only so that scikit-learn's API checks run at all;
         # tests/test_classify_contract.py lists the checks that feed arrays.
         return tags
+
+
+def _normalised(importance: np.ndarray) -> np.ndarray:
+    total = float(np.sum(importance))
+    return np.asarray(importance, dtype=np.float64) / total if total > 0 else importance
 
 
 PAIR = "pair"
