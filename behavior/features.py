@@ -21,6 +21,21 @@ set            features (names)
                ``social:gaze_offset``, ``social:approach_speed``, and the other's
                side: ``social:other_gaze_offset``, ``social:other_nose_to_body``,
                ``social:other_nose_to_tail_base``, ``social:other_speed``
+``dyad``       the nearest other animal in this animal's egocentric frame (origin at
+               its body centre, x along its tail base -> head axis), whatever the
+               keypoints are called: ``dyad:other_<kp>_front`` / ``_side`` (its every
+               keypoint, and ``dyad:other_centre_*``), ``dyad:<kp>_front`` / ``_side``
+               (my own posture), ``dyad:dist:<mine>~<theirs>`` (every inter-animal
+               keypoint pair), ``dyad:closest_distance``, ``dyad:centre_distance``,
+               ``dyad:velocity_front`` / ``_side`` (mine, in my frame),
+               ``dyad:relative_velocity_front`` / ``_side`` and
+               ``dyad:relative_speed`` (its centre's velocity less mine),
+               ``dyad:closing_speed``, ``dyad:relative_heading_cos`` / ``_sin``,
+               ``dyad:bearing_cos`` / ``_sin``, ``dyad:turn_speed`` (deg/s),
+               ``dyad:[other_]body_length``, ``dyad:[other_]accel``,
+               ``dyad:[other_]{head,centre,tail_base}_speed``. Needs a head and a
+               tail base: named, given in ``roles=``, or inferred from the data
+               (:func:`infer_keypoint_roles`); not in ``"default"``
 ``zones``      ``zone:<name>`` (1 inside, 0 outside) and ``zone_distance:<name>``
                (signed distance of the centroid to the border, negative inside)
 ``quality``    ``missing:<kp>`` (1 missing, 0 present), ``missing:fraction``,
@@ -28,7 +43,8 @@ set            features (names)
 =============  ==========================================================================
 
 ``sets="default"`` takes every built-in set that applies (``social`` with two
-or more individuals, ``zones`` when ``zones`` are given). Feature names never
+or more individuals, ``zones`` when ``zones`` are given) except ``dyad``, which
+is asked for by name. Feature names never
 carry individual names, so a model trained on ``mouse_0``/``mouse_1`` applies
 to any animals. Window statistics of a feature are named
 ``<feature>|<stat>@<window>``, e.g. ``speed:centroid|mean@0.5s``. Each set says
@@ -36,8 +52,20 @@ which of its features get them; the built-in sets summarise a few each, so that
 8 keypoints and 2 animals give about 500 features: ``body_length``,
 ``hull_area`` and the first angle; ``speed:centroid``, ``accel:centroid``,
 ``heading_change`` and the speeds of the nose and tail base; the social
-distances, angles, gaze offsets, approach speed and the other's speed;
-``zone:*``; ``missing:fraction`` and ``conf:mean``.
+distances, angles, gaze offsets, approach speed and the other's speed; in
+``dyad`` the centre, closest and head-to-head distances, speeds of both heads,
+centres and tail bases, closing, relative and forward speeds, turn speed, body
+lengths, accelerations, the cosine of the relative heading and the other's
+centre and head in my frame; ``zone:*``; ``missing:fraction`` and ``conf:mean``.
+
+Window statistics are ``mean``, ``std``, ``min``, ``max``, ``sum``, ``median``
+and ``change`` (mean of the window after the frame less that before it, see
+:func:`window_stats`). ``extract(fill_gaps="linear")`` interpolates missing
+positions over time before the per-frame features (``missing:*`` still describe
+the data as given). When the keypoint names say neither which is the nose nor
+which the tail base, :func:`extract` infers head, tail base and body centre from
+the data (:func:`infer_keypoint_roles`), logs them and lists them under
+``"inferred"`` in ``attrs["keypoint_roles"]``; give ``roles=`` to decide.
 
 Units
 -----
