@@ -216,7 +216,11 @@ class BehaviorClassifier(BaseEstimator):
         gradient boosting), ``"svm"`` (a linear SVM on an RBF kernel
         approximation of the window features, Platt-scaled probabilities) or
         ``"tcn"`` (:class:`~behavior.classify.temporal.TemporalConvClassifier`,
-        a 1-D convolution over about 5 s of features in JAX).
+        a 1-D convolution over about 5 s of features in JAX), or
+        ``"ensemble"`` (the mean of LightGBM's and the temporal network's
+        probabilities: the most accurate on rare classes such as aggression,
+        several times slower to fit on a CPU; see
+        ``benchmarks/bench_classifiers_real.py``).
     multiclass
         ``"auto"`` (the default): True when no labelled frame holds two
         behaviors. False: one binary model per behavior (behaviors may
