@@ -102,7 +102,7 @@ def baseline_cv(poses, labels, folds) -> tuple[pd.DataFrame, float]:
     from sklearn.ensemble import RandomForestClassifier
 
     X = [baseline_features(ds) for ds in poses]
-    y = [_codes(lab) for lab in labels]
+    y = [_fit_length(_codes(lab), len(x)) for lab, x in zip(labels, X, strict=True)]
     pred = [None] * len(poses)
     start = time.perf_counter()
     for test in folds:
@@ -121,6 +121,13 @@ def _codes(lab) -> np.ndarray:
     v = lab.sel(behavior=S1, individual="S1").values
     scored = np.isfinite(v).all(axis=1) & (np.nan_to_num(v).sum(axis=1) > 0)
     return np.where(scored, np.nan_to_num(v).argmax(axis=1), -1)
+
+
+def _fit_length(codes: np.ndarray, n: int) -> np.ndarray:
+    """Label codes cut (or padded as unscored) to the ``n`` frames of the poses."""
+    out = np.full(n, -1, dtype=codes.dtype)
+    out[: min(n, codes.size)] = codes[:n]
+    return out
 
 
 def _frame_f1(y, pred) -> pd.DataFrame:

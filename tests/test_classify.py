@@ -282,7 +282,7 @@ def test_select_threshold_picks_the_max_f1_threshold():
 
 def test_threshold_rule_is_chosen_on_inner_folds():
     data = [synthetic(seed, n=900) for seed in range(3)]
-    clf = BehaviorClassifier(threshold="f1", **FAST)
+    clf = BehaviorClassifier(**{**FAST, "threshold": "f1"})
     clf.fit([f for f, _ in data], [e for _, e in data])
     assert 0 < clf.thresholds_["groom"] < 1
     assert clf.thresholds_["groom"] != 0.5
@@ -339,11 +339,12 @@ def test_auto_post_processing_is_chosen_on_validation_folds_and_helps():
         if b.start_frame > 0 and b.stop_frame < e.n_frames  # complete bouts only
     ]
     shortest = np.percentile(lengths, 2, method="lower")  # robust to a stray short label
-    tuned = BehaviorClassifier(threshold="f1", min_bout="auto", merge_gap="auto", **FAST)
+    auto = {"threshold": "f1", "min_bout": "auto", "merge_gap": "auto"}
+    tuned = BehaviorClassifier(**{**FAST, **auto})
     tuned.fit(feats[:3], labels[:3])
     candidates = [None] + [f * shortest / 30.0 for f in (0.25, 0.5, 0.75, 1.0)]
     assert any(tuned.min_bout_["groom"] == pytest.approx(c) for c in candidates if c)
-    plain = BehaviorClassifier(threshold="f1", **FAST).fit(feats[:3], labels[:3])
+    plain = BehaviorClassifier(**{**FAST, "threshold": "f1"}).fit(feats[:3], labels[:3])
     assert plain.min_bout_ == {"groom": None}
 
     def f1(clf):
@@ -504,7 +505,7 @@ def test_behaviordepot_human_freezing_csv_in_contiguous_blocks(shared_data):
     ds.attrs["px_per_cm"] = 32.0
     labels = folder / "demo1_human_freezing_perframe.csv"
     res = cross_validate(
-        BehaviorClassifier(min_bout="auto", **FAST), [ds], [labels], cv=3, progress=False
+        BehaviorClassifier(**{**FAST, "min_bout": "auto"}), [ds], [labels], cv=3, progress=False
     )
     frame = res.rows["frame"].to_numpy()
     for _, test in res.splits:

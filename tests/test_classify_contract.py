@@ -174,7 +174,7 @@ def test_fit_takes_progress_only_in_the_constructor(data):
 
 def test_fit_predict_returns_exactly_what_predict_returns(data):
     feats, labels = data
-    clf = BehaviorClassifier(**FAST, min_bout="auto")
+    clf = BehaviorClassifier(**{**FAST, "min_bout": "auto"})
     out = clf.fit_predict(feats[:2], labels[:2])
     again = clf.predict(feats[:2])
     assert isinstance(out, list) and len(out) == 2
