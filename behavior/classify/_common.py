@@ -15,6 +15,7 @@ insides, kept here so that the evaluation does not reach into private methods.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -196,6 +197,16 @@ def options_from_attrs(attrs: Mapping[str, Any]) -> dict[str, Any]:
         out["centered"] = bool(attrs["centered"])
     if attrs.get("fill_gaps") not in (None, "none"):
         out["fill_gaps"] = str(attrs["fill_gaps"])
+    roles = attrs.get("keypoint_roles")
+    if isinstance(roles, str):
+        try:
+            roles = json.loads(roles)
+        except ValueError:
+            roles = None
+    if isinstance(roles, dict) and roles.get("inferred"):
+        # roles inferred from the training data are kept, so that every session
+        # predicted later has the same features (not roles inferred anew)
+        out["roles"] = {k: v for k, v in roles.items() if k != "inferred" and v is not None}
     if "windows" in out and not out["windows"]:
         out["windows"] = None
     return out
