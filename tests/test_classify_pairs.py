@@ -57,6 +57,10 @@ def test_pair_labels_give_one_exclusive_ethogram_for_the_pair(rats):
     assert (eth.labels.values.sum(axis=1) <= 1).all()
     proba = clf.predict_proba(c)
     assert proba.attrs["pair"] == ["individual1", "individual2"]
+    # "top" names no nose: roles inferred on the training data are kept for later sessions
+    assert clf.feature_options_["roles"]["nose"] == "top"
+    assert clf.feature_options_["roles"]["tail_base"] == "tail"
+    assert [str(f) for f in clf.features(c).feature.values] == clf.feature_names_
     # the pair's probability does not depend on which rat is called which
     np.testing.assert_allclose(
         clf.predict_proba(c.isel(individual=[1, 0])).values, proba.values, atol=1e-6
