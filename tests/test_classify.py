@@ -357,9 +357,13 @@ def test_auto_post_processing_is_chosen_on_validation_folds_and_helps():
     pred = tuned.predict(feats[3]).to_bouts()
     assert (pred.duration >= tuned.min_bout_["groom"] - 1e-9).all()
     # without validation folds (multiclass), "auto" is half the shortest labelled bout
-    mc = BehaviorClassifier(**{**FAST, "multiclass": True, "min_bout": "auto"})
+    multi = {"multiclass": True, "min_bout": "auto"}
+    mc = BehaviorClassifier(**{**FAST, **multi, "smoothing": None})
     mc.fit(feats[:3], labels[:3])
     assert mc.min_bout_["groom"] == pytest.approx(0.5 * shortest / 30.0)
+    # with the Viterbi smoothing (the default for one model over classes) "auto" adds nothing
+    smoothed = BehaviorClassifier(**{**FAST, **multi}).fit(feats[:3], labels[:3])
+    assert smoothed.min_bout_["groom"] is None
 
 
 # --------------------------------------------------------------------------- persistence
@@ -523,7 +527,7 @@ def test_behaviordepot_human_freezing_csv_in_contiguous_blocks(shared_data):
 def test_learning_curve_and_permutation_importance_are_tidy_and_sensible():
     data = [synthetic(seed, n=900) for seed in range(3)]
     feats, labels = [f for f, _ in data], [e for _, e in data]
-    curve = learning_curve(BehaviorClassifier(n_estimators=10, random_state=0), feats, labels, cv=2,
+    curve = learning_curve(BehaviorClassifier(**{**FAST, "n_estimators": 10}), feats, labels, cv=2,
                            fractions=(0.2, 1.0), progress=False)  # fmt: skip
     assert set(curve["axis"]) == {"frames", "videos"}
     frames = curve[curve.axis == "frames"].groupby("size")["labelled_frames"].mean()
@@ -589,5 +593,11 @@ def test_predict_on_an_untracked_session_labels_no_frame():
     # longest feature window is 2 s, so +-30 frames around the gap's middle)
     part = ds.copy(deep=True)
     part["position"][100:200] = np.nan
-    proba = clf.predict_proba(part).values
+    # the default features fill the gaps of positions between tracked frames
+    assert np.isfinite(clf.predict_proba(part).values[100:200]).all()
+    unfilled = BehaviorClassifier(
+        n_estimators=20, random_state=0, progress=False,
+        feature_options={"windows": ("0.1 s", "0.25 s", "0.5 s", "1 s", "2 s")},
+    ).fit(ds, eth)  # fmt: skip
+    proba = unfilled.predict_proba(part).values
     assert np.isnan(proba[135:165]).all() and np.isfinite(proba[:90]).all()

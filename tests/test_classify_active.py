@@ -19,6 +19,10 @@ from behavior.ethogram import Ethogram
 
 FPS = 10.0
 
+# the per-behavior forests these tests were written for (the default is multiclass LightGBM)
+FOREST_MC = {"model": "forest", "threshold": 0.5, "min_bout": None, "merge_gap": None}
+FOREST = {**FOREST_MC, "multiclass": False}
+
 
 def feature_array(x: np.ndarray, names: list[str] | None = None, fps: float = FPS) -> xr.DataArray:
     """Features ``(time, feature, individual)`` of one individual from ``(T, F)``."""
@@ -62,7 +66,7 @@ def toy():
     y = np.full(1200, np.nan)
     y[:300] = x[:300] > 0
     labels = label_array(y, ["run"])
-    clf = BehaviorClassifier(n_estimators=15, random_state=0, progress=False, n_jobs=1)
+    clf = BehaviorClassifier(**FOREST, n_estimators=15, random_state=0, progress=False, n_jobs=1)
     clf.fit([feats], [labels])
     return feats, labels, clf
 
@@ -155,7 +159,8 @@ def test_uncertainty_is_highest_where_probabilities_are_ambiguous():
     new_x = np.repeat([1.0, -1.0, 0.0, 1.0, -1.0], 40)
     new = feature_array(new_x + rng.normal(scale=1e-3, size=new_x.size))
     for multiclass, measure in ((False, "margin"), (True, "margin"), (True, "entropy")):
-        clf = BehaviorClassifier(n_estimators=20, multiclass=multiclass, random_state=0,
+        clf = BehaviorClassifier(**FOREST_MC, n_estimators=20, multiclass=multiclass,
+                                 random_state=0,
                                  progress=False, n_jobs=1)  # fmt: skip
         clf.fit([train], [label_array(y, ["run"])])
         table = suggest_frames(clf, [new], n=1, bout=20, novelty=0.0, measure=measure,
@@ -175,7 +180,7 @@ def test_novelty_is_higher_far_from_the_labelled_frames():
     y = np.full(500, np.nan)
     y[:300] = x[:300, 0] > 0
     labels = label_array(y, ["run"])
-    clf = BehaviorClassifier(n_estimators=10, random_state=0, progress=False, n_jobs=1)
+    clf = BehaviorClassifier(**FOREST, n_estimators=10, random_state=0, progress=False, n_jobs=1)
     clf.fit([feats], [labels])
     table = suggest_frames(clf, [feats], n=100, labelled=[labels], bout=10, random_state=0)
     far = table["start_frame"] >= 400
@@ -195,7 +200,7 @@ def test_shortlist_spreads_suggestions_over_feature_space(seed):
     y = np.where(x > 0, 1.0, 0.0)
     y[300:600] = rng.random(300) < 0.5
     train = feature_array(np.c_[x, rng.normal(size=x.size)], ["x", "z"])
-    clf = BehaviorClassifier(n_estimators=20, random_state=0, progress=False, n_jobs=1)
+    clf = BehaviorClassifier(**FOREST, n_estimators=20, random_state=0, progress=False, n_jobs=1)
     clf.fit([train], [label_array(y, ["run"])])
     blocks = [(1.0, 0.0), (0.0, -3.0), (-1.0, 0.0), (0.0, 3.0)] * 5  # 20 bouts of 20 frames
     new_x = np.repeat([b[0] for b in blocks], 20) + rng.normal(scale=1e-3, size=400)
@@ -290,7 +295,7 @@ def test_simulated_session_with_an_ethogram(toy):
     values = eth.labels.values.astype(np.float32)
     values[300:] = np.nan  # the first 10 s of both mice labelled
     labels = eth.labels.copy(data=values)
-    clf = BehaviorClassifier(n_estimators=10, random_state=0, progress=False, n_jobs=1)
+    clf = BehaviorClassifier(**FOREST, n_estimators=10, random_state=0, progress=False, n_jobs=1)
     clf.fit([feats], [labels])
     table = suggest_frames(clf, {"sim": feats}, n=6, labelled={"sim": labels}, random_state=0)
     assert len(table) == 6
@@ -323,7 +328,7 @@ def test_real_rat_session(shared_data):
         coords={"time": feats["time"].values, "behavior": behaviors,
                 "individual": ["individual1"]},
     )  # fmt: skip
-    clf = BehaviorClassifier(multiclass=True, n_estimators=10, random_state=0, progress=False)
+    clf = BehaviorClassifier(**FOREST_MC, n_estimators=10, random_state=0, progress=False)
     clf.fit([feats], [labels])
     table = suggest_frames(clf, [feats], n=10, labelled=[labels], random_state=0)
     assert len(table) == 10

@@ -77,6 +77,7 @@ one never runs code.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -117,6 +118,8 @@ from behavior.classify._common import (
 from behavior.classify.persistence import read_model, write_model
 from behavior.errors import FileFormatError, PoseDataError
 from behavior.ethogram import Ethogram
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["BehaviorClassifier", "postprocess"]
 
@@ -483,7 +486,11 @@ class BehaviorClassifier(BaseEstimator):
             oof = np.full(rows.Y.shape, np.nan, dtype=np.float32)
             for train, test in splits:
                 inner = clone(self).set_params(threshold=0.5, min_bout=None, merge_gap=None)
-                fit_rows(inner, rows, behaviors, train)
+                try:
+                    fit_rows(inner, rows, behaviors, train)
+                except PoseDataError as err:  # a fold without some behavior: not validated
+                    logger.info("inner fold skipped for the decisions: %s", err)
+                    continue
                 oof[test] = proba_of(inner, rows, test)
             done = np.flatnonzero(np.isfinite(oof).any(axis=1))
             tune_decisions(self, rows, oof, done, fps)
