@@ -19,8 +19,10 @@ model is scored on the held-out sessions: macro frame F1 over social,
 nonsocial and aggression. "uncertainty only" and "novelty only" are
 ``suggest_frames`` with ``novelty=0`` and ``novelty=1``: what each term adds.
 
-Run: nice -n 5 python benchmarks/bench_active_learning.py [--quick]
+Run: nice -n 5 python benchmarks/bench_active_learning.py [--quick] [--out FOLDER]
 (the defaults take about 10 min on the shared 2-core machine, --quick 1-2 min).
+``--out FOLDER`` writes the curve, one row per seed, strategy and round, to
+``FOLDER/curve.csv`` (notebook 05 reads ``benchmarks/results/active_learning``).
 """
 
 from __future__ import annotations
@@ -63,8 +65,13 @@ def session_features(ds: xr.Dataset) -> xr.DataArray:
     """Features of the pair ``(time, feature, individual=["pair"])``: both rats side by side.
 
     The one place features are computed (to be switched to the dyad features).
+    Gaps are filled first (as the classifier's defaults do): without it the head
+    and tail of some sessions (e.g. 12) are not inferred, their body-axis
+    features are left out, and the sessions' feature sets differ.
     """
-    feats = features.extract(ds, windows=("0.5 s", "2 s"), stats=("mean", "std"), progress=False)
+    feats = features.extract(
+        ds, windows=("0.5 s", "2 s"), stats=("mean", "std"), fill_gaps="linear", progress=False
+    )
     parts = []
     for k, rat in enumerate(feats["individual"].values):
         one = feats.sel(individual=[rat]).assign_coords(individual=["pair"])
@@ -191,6 +198,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--k", type=int, default=20, help="bouts labelled per round")
     parser.add_argument("--start", type=int, default=10, help="random bouts labelled first")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="folder for the curve as CSV, curve.csv (notebook 05 reads it)",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
@@ -238,6 +251,10 @@ def main() -> None:
         [(s, st, r, m, f.mean(), *f, c) for s, st, r, m, f, c in results],
         columns=["seed", "strategy", "round", "minutes", "macro", *BEHAVIORS, "choose_s"],
     )
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out / "curve.csv", index=False, float_format="%.4f")
+        print(f"wrote {args.out / 'curve.csv'}")
     mean = table.groupby(["strategy", "round"]).agg(
         minutes=("minutes", "mean"), macro=("macro", "mean"), sd=("macro", "std"),
         **{b: (b, "mean") for b in BEHAVIORS}, choose_s=("choose_s", "mean"),
