@@ -54,6 +54,7 @@ from behavior.classify._common import (
     prepare,
     stack,
 )
+from behavior.classify.model import PAIR
 from behavior.errors import PoseDataError
 
 __all__ = ["SUGGESTION_COLUMNS", "suggest_frames"]
@@ -229,7 +230,7 @@ def suggest_frames(
             UserWarning,
             stacklevel=2,
         )
-    table = _table(cand, chosen, prepared, names, length)
+    table = _table(cand, chosen, prepared, names, length, bool(getattr(model, "pair_", False)))
     logger.info(
         "suggest_frames: %d bouts of %d frames from %d candidates in %d session(s)",
         len(table), length, cand["session"].size, len(prepared),
@@ -324,7 +325,7 @@ def _uncertainty(model: Any, proba: np.ndarray, measure: str) -> np.ndarray:
     """``(T, I)`` uncertainty in [0, 1] from probabilities ``(T, B, I)``; NaN untracked."""
     untracked = ~np.isfinite(proba).all(axis=1)
     p = np.nan_to_num(proba.astype(np.float64), nan=0.0)
-    if bool(getattr(model, "multiclass", False)):
+    if _is_multiclass(model):
         none = np.clip(1.0 - p.sum(axis=1, keepdims=True), 0.0, 1.0)
         classes = np.concatenate([np.clip(p, 0.0, 1.0), none], axis=1)  # (T, B + 1, I)
         if measure == "margin":
@@ -419,6 +420,12 @@ def _window_means(values: np.ndarray, starts: np.ndarray, length: int) -> np.nda
     return (csum[starts + length] - csum[starts]) / length
 
 
+def _is_multiclass(model: Any) -> bool:
+    """Whether the fitted model is one model over exclusive classes (``"auto"`` resolved)."""
+    resolved = getattr(model, "multiclass_", None)
+    return bool(model.multiclass is True if resolved is None else resolved)
+
+
 def _candidates(
     model: Any,
     prepared: list[Prepared],
@@ -431,7 +438,7 @@ def _candidates(
 ) -> dict[str, np.ndarray]:
     """Every candidate bout: session, individual, start, guess, uncertainty, novelty."""
     behaviors = list(model.behaviors_)
-    multiclass = bool(getattr(model, "multiclass", False))
+    multiclass = _is_multiclass(model)
     cut = None if multiclass else np.array([model.thresholds_[b] for b in behaviors])
     out: dict[str, list[np.ndarray]] = {
         k: [] for k in ("session", "individual", "start", "guess", "uncertainty", "novelty")
@@ -441,6 +448,10 @@ def _candidates(
         unsure = _uncertainty(model, values, measure)  # (T, I)
         n_time, _, n_ind = p.features.shape
         valid = r.valid.reshape(n_ind, n_time).T
+        if unsure.shape[1] == 1 and n_ind > 1:  # a model of pair labels: one column
+            valid = valid.any(axis=1, keepdims=True)
+            d = d.any(axis=1, keepdims=True)
+            n_ind = 1
         for i in range(n_ind):
             ok = valid[:, i] & ~d[:, i] & np.isfinite(unsure[:, i])
             lo, hi = runs(ok)
@@ -590,8 +601,10 @@ def _table(
     prepared: list[Prepared],
     names: list[str],
     length: int,
+    pair: bool = False,
 ) -> pd.DataFrame:
-    """The chosen candidates as a bout table, in the order chosen (best first)."""
+    """The chosen candidates as a bout table, in the order chosen (best first); the
+    individual is ``"pair"`` for a model of pair labels."""
     if chosen.size == 0:
         return _empty_table()
     parts = []
@@ -603,7 +616,7 @@ def _table(
         start = int(cand["start"][idx])
         part = bout_table(
             like,
-            [p.individuals[int(cand["individual"][idx])]],
+            [PAIR if pair else p.individuals[int(cand["individual"][idx])]],
             [str(cand["guess"][idx])],
             [start],
             [start + length],
