@@ -61,6 +61,7 @@ _WARM_MODULES = (
     "behavior.simulate",
     "behavior.social",
     "behavior.features",
+    "behavior.classify._common",
     "behavior.classify.temporal",
     "behavior.syllables.arhmm",
     "behavior.syllables.slds",

@@ -1000,13 +1000,17 @@ def thin_rows(index: np.ndarray, limit: int | None) -> np.ndarray:
     return index[::step]
 
 
+def _new_run(session: np.ndarray, individual: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """Between each row and the next: whether a new run of consecutive frames of one
+    session and individual starts."""
+    return (np.diff(session) != 0) | (np.diff(individual) != 0) | (np.diff(frame) != 1)
+
+
 def segment_ids(rows: Rows) -> np.ndarray:
     """One id per run of consecutive frames of one session and individual."""
-    n = rows.frame.size
-    if n == 0:
+    if rows.frame.size == 0:
         return np.zeros(0, dtype=np.int64)
-    cut = (np.diff(rows.session) != 0) | (np.diff(rows.individual) != 0)
-    cut |= np.diff(rows.frame) != 1
+    cut = _new_run(rows.session, rows.individual, rows.frame)
     return np.concatenate([[0], np.cumsum(cut)]).astype(np.int64)
 
 
@@ -1238,6 +1242,12 @@ sessions of ``benchmarks/bench_classifiers_real.py``, lets rare classes through
 without flooding."""
 
 
+def _warm_up() -> None:
+    """Compile the Viterbi kernel (``cache=True``) on a tiny problem."""
+    out = np.empty(3, dtype=np.int64)
+    _viterbi_kernel(np.zeros((3, 2)), np.log(np.full((2, 2), 0.5)), np.log(np.full(2, 0.5)), out)
+
+
 def smooth_classes(est: BehaviorClassifier, proba: np.ndarray) -> np.ndarray:
     """Class codes (behavior index, ``B`` none, -1 untracked) of one run of frames by Viterbi.
 
@@ -1428,9 +1438,8 @@ def segments_of(rows: Rows, index: np.ndarray) -> list[np.ndarray]:
     """Positions in ``index`` of each run of consecutive frames of one session and individual."""
     if index.size == 0:
         return []
-    s, i, f = rows.session[index], rows.individual[index], rows.frame[index]
-    cut = np.flatnonzero((np.diff(s) != 0) | (np.diff(i) != 0) | (np.diff(f) != 1)) + 1
-    return np.split(np.arange(index.size), cut)
+    cut = _new_run(rows.session[index], rows.individual[index], rows.frame[index])
+    return np.split(np.arange(index.size), np.flatnonzero(cut) + 1)
 
 
 def label_runs(
