@@ -205,8 +205,9 @@ class BehaviorClassifier(BaseEstimator):
 
     With no arguments it is the most accurate choice measured on real data
     (grouped cross-validation over the 40 two-rat sessions of
-    ``benchmarks/bench_classifiers_real.py``): one LightGBM model over exclusive
-    classes, smoothed by Viterbi decoding, on the default features.
+    ``benchmarks/bench_classifiers_real.py``): the mean of a LightGBM model and
+    a temporal convolutional network, each over exclusive classes, smoothed by
+    Viterbi decoding, on the default features.
 
     Parameters
     ----------
@@ -214,16 +215,17 @@ class BehaviorClassifier(BaseEstimator):
         Behaviors to learn (names in the labels); None learns every behavior
         that has positive frames in the training labels.
     model
-        ``"lightgbm"`` (gradient-boosted trees, LightGBM; the default),
+        ``"ensemble"`` (the default: the mean of LightGBM's and the temporal
+        network's probabilities, the most accurate on rare classes such as
+        aggression), ``"lightgbm"`` (gradient-boosted trees, LightGBM; about
+        half the fitting time of the ensemble),
         ``"forest"`` (random forest), ``"hgb"`` (scikit-learn's histogram
         gradient boosting), ``"svm"`` (a linear SVM on an RBF kernel
         approximation of the window features, Platt-scaled probabilities) or
         ``"tcn"`` (:class:`~behavior.classify.temporal.TemporalConvClassifier`,
-        a 1-D convolution over about 5 s of features in JAX), or
-        ``"ensemble"`` (the mean of LightGBM's and the temporal network's
-        probabilities: the most accurate on rare classes such as aggression,
-        several times slower to fit on a CPU; see
-        ``benchmarks/bench_classifiers_real.py``).
+        a 1-D convolution over about 5 s of features in JAX); see
+        ``benchmarks/bench_classifiers_real.py`` for each one's accuracy and
+        time.
     multiclass
         ``"auto"`` (the default): True when no labelled frame holds two
         behaviors. False: one binary model per behavior (behaviors may
@@ -351,7 +353,7 @@ class BehaviorClassifier(BaseEstimator):
     def __init__(
         self,
         behaviors: Sequence[str] | None = None,
-        model: str = "lightgbm",
+        model: str = "ensemble",
         multiclass: bool | str = "auto",
         n_estimators: int | None = None,
         learning_rate: float = 0.08,
