@@ -23,13 +23,14 @@ is in the training and the test set of one fold):
    each >= 0.05 above the baseline.
 2. S2 aggression sub-types with at least 1,000 labelled frames (lateral
    threat, keep down, clinch, upright posture), default model.
-3. Times on this machine: features of the 40 sessions, fit on all 40 sessions
-   (572k frames) with the defaults (target < 60 s), predicting one hour of two
-   animals (target < 5 s), and the README's one-session example (target < 20 s);
-   peak resident memory.
+3. Times on this machine, measured first (before the cross-validation loads
+   it): features of the 40 sessions, fit on all 40 sessions (572k frames) with
+   the default model and with LightGBM alone (target < 60 s), predicting one hour
+   of two animals (target < 5 s), and the README's one-session example (target
+   < 20 s); peak resident memory.
 
 Run: python benchmarks/bench_classifiers_real.py [--models lightgbm,ensemble,tcn,forest,svm]
-     [--quick] (quick: 20 sessions, default model and baseline only)
+     [--quick] (quick: 20 sessions, the default model and the baseline only)
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ def main() -> None:
     if not DATA.is_dir():
         raise SystemExit(f"{DATA}: the real data folder is absent; nothing to measure")
     n = 20 if args.quick else 40
-    models = ["lightgbm"] if args.quick else args.models.split(",")
+    models = [BehaviorClassifier().model] if args.quick else args.models.split(",")
     print(f"rat_social_dev: {n} sessions; {load()}")
     poses, s1, s2 = sessions(n)
     folds = [list(range(k, n, FOLDS)) for k in range(FOLDS)]
@@ -172,6 +173,31 @@ def main() -> None:
     feats = [BehaviorClassifier().features(ds) for ds in poses]
     t_features = time.perf_counter() - start
     print(f"features: {feats[0].sizes['feature']} per frame, {t_features:.1f} s for {n} sessions")
+
+    # ---------------------------------------------------- times (first, on a quiet machine)
+    print(f"\n3. times ({load()}):")
+    default = BehaviorClassifier().model
+    for model in [m for m in ("ensemble", "lightgbm") if m in models or m == default]:
+        start = time.perf_counter()
+        clf = BehaviorClassifier(model=model, unscored="base", random_state=0, progress=False)
+        clf.fit(feats, s1)
+        t_fit = time.perf_counter() - start
+        print(f"   {model}: fit on {n} sessions ({sum(f.sizes['time'] for f in feats):,} frames) "
+              f"from features: {t_fit:.1f} s; with the features from poses: "
+              f"{t_fit + t_features:.1f} s (target < 60 s)")  # fmt: skip
+        reps = int(np.ceil(30 * 3600 / poses[0].sizes["time"]))
+        long = _concatenated(poses[0], reps, 30 * 3600)
+        start = time.perf_counter()
+        clf.predict(long)
+        t_hour = time.perf_counter() - start
+        print(f"   {model}: predict one hour of two animals (108,000 frames, from poses): "
+              f"{t_hour:.1f} s (target < 5 s)")  # fmt: skip
+        start = time.perf_counter()
+        one = BehaviorClassifier(model=model, unscored="base", random_state=0, progress=False)
+        one.fit(poses[:1], s1[:1]).predict(poses[1])
+        print(f"   {model}: the README's one-session fit + predict from poses: "
+              f"{time.perf_counter() - start:.1f} s (target < 20 s)")  # fmt: skip
+    print(f"   peak resident memory so far: {peak_mib():.0f} MiB")
 
     base, t_base = baseline_cv(poses, s1, folds)
     print(f"\n1. S1, grouped {FOLDS}-fold CV (folds by session); baseline CV {t_base:.0f} s")
@@ -213,29 +239,7 @@ def main() -> None:
     print(s2_table.round(3).to_string())
     if args.out is not None:
         s2_table.to_csv(args.out / "s2_frame_f1.csv")
-
-    # ---------------------------------------------------------------- times
-    print(f"\n3. times ({load()}):")
-    start = time.perf_counter()
-    clf = BehaviorClassifier(unscored="base", random_state=0, progress=False).fit(feats, s1)
-    t_fit = time.perf_counter() - start
-    print(f"   fit on {n} sessions ({sum(f.sizes['time'] for f in feats):,} frames) from "
-          f"features: {t_fit:.1f} s; with the features from poses: {t_fit + t_features:.1f} s "
-          f"(target < 60 s)")  # fmt: skip
-    reps = int(np.ceil(30 * 3600 / poses[0].sizes["time"]))
-    long = _concatenated(poses[0], reps, 30 * 3600)
-    start = time.perf_counter()
-    clf.predict(long)
-    t_hour = time.perf_counter() - start
-    print(
-        f"   predict one hour of two animals (108,000 frames, from poses): {t_hour:.1f} s "
-        "(target < 5 s)"
-    )
-    start = time.perf_counter()
-    one = BehaviorClassifier(unscored="base", random_state=0, progress=False).fit(poses[:1], s1[:1])
-    one.predict(poses[1])
-    print(f"   one-session fit + predict from poses: {time.perf_counter() - start:.1f} s")
-    print(f"   peak resident memory: {peak_mib():.0f} MiB")
+    print(f"\npeak resident memory: {peak_mib():.0f} MiB ({load()})")
 
 
 def _concatenated(ds, reps: int, n_frames: int):
