@@ -68,6 +68,17 @@ length) separate the 8 motifs at about 95 % with a quadratic classifier. The
 body integrates speed and turning rate in the arena; near a wall the realised
 turning and speed (not the latent) are bent away from it.
 
+keypoint-MoSeq's generative model
+----------------------------------
+:func:`keypoint_ar` draws sessions from the model keypoint-MoSeq assumes, with the
+true state of every frame (:class:`KeypointARTruth`): state-specific stable
+AR(``n_lags``) dynamics in a latent pose space, mapped linearly to the egocentric
+keypoints of a skeleton, turned by a heading random walk and moved by a centroid
+random walk, then given the tracking noise below (Gaussian or Student-t) and
+outliers with low confidence. :func:`keypoint_ar_family` draws the arguments of
+a family of such models (4-16 states, AR order 1-3, 6-30 frame durations...), on
+which ``benchmarks/bench_syllables_family.py`` scores the syllable models.
+
 Tracking realism
 ----------------
 Positions get Gaussian errors whose size grows as the confidence drops.
@@ -1733,7 +1744,7 @@ _KAR_MARGIN_CM = 13.0  # the body centre keeps this far from the walls (the tail
 _KAR_SPREAD = 1.0  # s.d. of the state fixed points in the latent space
 _KAR_WITHIN = 0.25  # stationary s.d. of the latent around a fixed point
 _KAR_MODE_CM = 0.5  # rms displacement per coordinate of the first latent dimension
-_KAR_MODE_DECAY = 0.85  # each further latent dimension moves the keypoints this much less
+_KAR_MODE_DECAY = 0.92  # each further latent dimension moves the keypoints this much less
 _KAR_DURATION_SHAPE = 6.0
 _KAR_NOISE_DF = 3.0
 _KAR_OUTLIER_CONFIDENCE = (0.02, 0.3)
@@ -1751,6 +1762,12 @@ class KeypointARTruth:
         The latent pose ``(time, latent_dim)`` per session.
     outliers
         Which points were displaced as outliers, bool ``(time, keypoint)`` per session.
+    heading
+        Direction of the body's forward axis in the arena (radians, unwrapped) per
+        session, ``(time,)``.
+    centroid_cm
+        Position of the body centre (the origin of the egocentric pose) in cm
+        from the arena's corner per session, ``(time, 2)``.
     params
         Everything that made the sessions: the arguments (``n_states``,
         ``n_lags``, ``latent_dim``, ``noise``, ``noise_px``, ``outlier_fraction``,
@@ -1766,6 +1783,8 @@ class KeypointARTruth:
     labels: list[np.ndarray]
     latents: list[np.ndarray]
     outliers: list[np.ndarray]
+    heading: list[np.ndarray] = field(default_factory=list)
+    centroid_cm: list[np.ndarray] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
 
 
@@ -1946,7 +1965,9 @@ def keypoint_ar(
     rows). The latent maps linearly to an egocentric pose of ``n_keypoints``
     points of a mouse-sized body (nose, tail base, neck, ears, hips... in that
     order of choice, scaled and jittered per draw), through smooth deformation
-    modes of decreasing size (its own principal axes; rigid motions excluded).
+    modes of decreasing size (its own principal axes, each 8 % smaller than the
+    one before, so that a PCA to 90 % of the variance keeps most of them; rigid
+    motions excluded).
     A heading random walk turns the pose and a centroid with an
     Ornstein-Uhlenbeck velocity (about 4 cm/s) moves it inside a 60 cm arena;
     the points then get tracking noise in pixels (12 px/cm), larger where the
@@ -2085,7 +2106,7 @@ def keypoint_ar(
         "ar_roots": ar["roots"],
         "transition_matrix": trans,
     }
-    sessions, labels, latents, outliers = [], [], [], []
+    sessions, labels, latents, outliers, headings, centroids = [], [], [], [], [], []
     for ss in session_ss:
         motion_ss, noise_ss = ss.spawn(2)
         rng = np.random.default_rng(motion_ss)
@@ -2149,7 +2170,16 @@ def keypoint_ar(
         labels.append(states)
         latents.append(x)
         outliers.append(hit[:, :, 0])
-    truth = KeypointARTruth(labels=labels, latents=latents, outliers=outliers, params=params)
+        headings.append(heading)
+        centroids.append(centre)
+    truth = KeypointARTruth(
+        labels=labels,
+        latents=latents,
+        outliers=outliers,
+        heading=headings,
+        centroid_cm=centroids,
+        params=params,
+    )
     return sessions, truth
 
 

@@ -311,6 +311,7 @@ def run_kpms(xs, ms, truth, kappa, n_iter, python):
         "init": res["t_init"],
         "wall": wall,
         "x64": res["x64"],
+        "labels": pred,
     }
 
 
