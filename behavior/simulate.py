@@ -68,6 +68,17 @@ length) separate the 8 motifs at about 95 % with a quadratic classifier. The
 body integrates speed and turning rate in the arena; near a wall the realised
 turning and speed (not the latent) are bent away from it.
 
+keypoint-MoSeq's generative model
+----------------------------------
+:func:`keypoint_ar` draws sessions from the model keypoint-MoSeq assumes, with the
+true state of every frame (:class:`KeypointARTruth`): state-specific stable
+AR(``n_lags``) dynamics in a latent pose space, mapped linearly to the egocentric
+keypoints of a skeleton, turned by a heading random walk and moved by a centroid
+random walk, then given the tracking noise below (Gaussian or Student-t) and
+outliers with low confidence. :func:`keypoint_ar_family` draws the arguments of
+a family of such models (4-16 states, AR order 1-3, 6-30 frame durations...), on
+which ``benchmarks/bench_syllables_family.py`` scores the syllable models.
+
 Tracking realism
 ----------------
 Positions get Gaussian errors whose size grows as the confidence drops.
@@ -107,7 +118,10 @@ __all__ = [
     "KEYPOINTS",
     "LATENT_NAMES",
     "SOCIAL_BEHAVIORS",
+    "KeypointARTruth",
     "SimulationTruth",
+    "keypoint_ar",
+    "keypoint_ar_family",
     "session",
 ]
 
@@ -1266,13 +1280,16 @@ def _ar_parameters(table: list[tuple], fps: float) -> dict[str, np.ndarray]:
     return {"A": A, "b": b, "Q": Q, "mu": mu}
 
 
-def _motif_sequence(n_frames, fps, trans, mean_s, shape, rng) -> np.ndarray:
+def _motif_sequence(
+    n_frames, fps, trans, mean_s, shape, rng, min_frames=_MOTIF_MIN_FRAMES
+) -> np.ndarray:
+    """State per frame: gamma durations (``mean_s``, ``shape``), next state from ``trans``."""
     n_motifs = trans.shape[0]
     seq = np.empty(n_frames, dtype=np.int64)
     k = int(rng.integers(n_motifs))
     t = 0
     while t < n_frames:
-        frames = max(_MOTIF_MIN_FRAMES, round(rng.gamma(shape, mean_s / shape) * fps))
+        frames = max(min_frames, round(rng.gamma(shape, mean_s / shape) * fps))
         seq[t : t + frames] = k
         t += frames
         k = int(rng.choice(n_motifs, p=trans[k]))
@@ -1284,8 +1301,14 @@ def _motif_sequence(n_frames, fps, trans, mean_s, shape, rng) -> np.ndarray:
 _VISIBILITY = np.array([0.92, 0.94, 0.94, 0.93, 0.96, 0.9, 0.9, 0.93, 0.85, 0.7])
 
 
-def _tracking(clean_cm, params, rng):
-    """Noisy positions (px), confidence, from clean positions in cm."""
+def _tracking(clean_cm, params, rng, visibility=None, outlier_confidence=(0.05, 0.6)):
+    """Clean and noisy positions (px), confidence and the outlier mask, from positions in cm.
+
+    ``visibility`` is the mean confidence of each keypoint (default
+    :data:`KEYPOINTS`'); ``params["noise"]`` (default ``"gaussian"``) may be
+    ``"student_t"`` with ``params["noise_df"]`` degrees of freedom (``noise_px``
+    is then the scale); outliers get a confidence uniform in ``outlier_confidence``.
+    """
     from scipy.signal import lfilter
 
     n_time, _, n_kp, n_ind = clean_cm.shape
@@ -1300,7 +1323,8 @@ def _tracking(clean_cm, params, rng):
     q = lfilter(
         [math.sqrt(1 - e * e) * 0.6], [1.0, -e], rng.standard_normal((n_time, n_kp, n_ind)), axis=0
     )
-    logit = np.log(_VISIBILITY / (1 - _VISIBILITY))[None, :, None] + q
+    visibility = _VISIBILITY if visibility is None else np.asarray(visibility, dtype=np.float64)
+    logit = np.log(visibility / (1 - visibility))[None, :, None] + q
     for i in range(n_ind):
         for j in range(n_ind):
             if i == j:
@@ -1314,8 +1338,13 @@ def _tracking(clean_cm, params, rng):
     conf = rng.beta(mean * kappa, (1 - mean) * kappa)
     conf = np.clip(conf, 1e-3, 1 - 1e-3)
     sd = noise_px * (0.5 + 5.0 * (1.0 - conf))
-    noisy = clean_px + rng.standard_normal(clean_px.shape) * sd[:, None, :, :]
+    if params.get("noise", "gaussian") == "student_t":
+        errors = rng.standard_t(params["noise_df"], clean_px.shape)
+    else:
+        errors = rng.standard_normal(clean_px.shape)
+    noisy = clean_px + errors * sd[:, None, :, :]
 
+    hit = np.zeros((n_time, n_kp, n_ind), dtype=bool)
     if outliers > 0:
         hit = rng.random((n_time, n_kp, n_ind)) < outliers
         t, k, i = np.nonzero(hit)
@@ -1323,7 +1352,7 @@ def _tracking(clean_cm, params, rng):
         a = rng.uniform(0, 2 * np.pi, t.size)
         noisy[t, 0, k, i] += r * np.cos(a)
         noisy[t, 1, k, i] += r * np.sin(a)
-        conf[t, k, i] = rng.uniform(0.05, 0.6, t.size)
+        conf[t, k, i] = rng.uniform(*outlier_confidence, t.size)
 
     if dropout > 0:
         run = max(1.0, 0.2 * fps)
@@ -1336,7 +1365,7 @@ def _tracking(clean_cm, params, rng):
         gone = reach > np.arange(n_time)[:, None, None]
         noisy[np.broadcast_to(gone[:, None], noisy.shape)] = np.nan
         conf[gone] *= 0.1
-    return clean_px, noisy, conf
+    return clean_px, noisy, conf, hit
 
 
 def _identity_swaps(n_swaps, pos_cm, fps, rng):
@@ -1592,7 +1621,7 @@ def session(
         }
         for s in swaps
     ]
-    clean_px, noisy, conf = _tracking(pos_cm, params, np.random.default_rng(noise_ss))
+    clean_px, noisy, conf, _ = _tracking(pos_cm, params, np.random.default_rng(noise_ss))
     identity = np.tile(np.arange(n_individuals), (n_frames, 1))
     for s in swaps:
         i, j = s["individuals"]
@@ -1682,3 +1711,540 @@ def session(
     )
     logger.debug("simulated %s session: %d frames, %d bouts", kind, n_frames, len(bouts))
     return ds, truth
+
+
+# --------------------------------------------------------------------------- keypoint AR model
+
+# Candidate keypoints of the keypoint-AR skeleton, in the order they are taken:
+# (name, forward cm, left cm, mean confidence), mouse-sized, body centre at 0.
+_SKELETON = [
+    ("nose", 5.0, 0.0, 0.92),
+    ("tail_base", -4.5, 0.0, 0.93),
+    ("neck", 2.6, 0.0, 0.93),
+    ("left_ear", 3.4, 0.9, 0.94),
+    ("right_ear", 3.4, -0.9, 0.94),
+    ("body_center", 0.0, 0.0, 0.96),
+    ("left_hip", -2.8, 1.2, 0.9),
+    ("right_hip", -2.8, -1.2, 0.9),
+    ("tail_mid", -8.5, 0.0, 0.85),
+    ("tail_tip", -12.5, 0.0, 0.7),
+    ("left_shoulder", 1.4, 1.1, 0.9),
+    ("right_shoulder", 1.4, -1.1, 0.9),
+    ("spine_front", 1.3, 0.0, 0.95),
+    ("spine_back", -2.2, 0.0, 0.95),
+    ("left_forepaw", 2.2, 1.6, 0.75),
+    ("right_forepaw", 2.2, -1.6, 0.75),
+    ("left_hindpaw", -2.6, 1.9, 0.75),
+    ("right_hindpaw", -2.6, -1.9, 0.75),
+    ("head", 4.2, 0.0, 0.93),
+    ("tail_quarter", -6.5, 0.0, 0.88),
+]
+_KAR_ARENA_CM = 60.0
+_KAR_MARGIN_CM = 13.0  # the body centre keeps this far from the walls (the tail fits in)
+_KAR_SPREAD = 1.0  # s.d. of the state fixed points in the latent space
+_KAR_WITHIN = 0.25  # stationary s.d. of the latent around a fixed point
+_KAR_MODE_CM = 0.5  # rms displacement per coordinate of the first latent dimension
+_KAR_MODE_DECAY = 0.92  # each further latent dimension moves the keypoints this much less
+_KAR_DURATION_SHAPE = 6.0
+_KAR_NOISE_DF = 3.0
+_KAR_OUTLIER_CONFIDENCE = (0.02, 0.3)
+
+
+@dataclass
+class KeypointARTruth:
+    """Ground truth of :func:`keypoint_ar`: the states, latents, outliers and parameters.
+
+    Attributes
+    ----------
+    labels
+        The state of every frame, one int64 array ``(time,)`` per session.
+    latents
+        The latent pose ``(time, latent_dim)`` per session.
+    outliers
+        Which points were displaced as outliers, bool ``(time, keypoint)`` per session.
+    heading
+        Direction of the body's forward axis in the arena (radians, unwrapped) per
+        session, ``(time,)``.
+    centroid_cm
+        Position of the body centre (the origin of the egocentric pose) in cm
+        from the arena's corner per session, ``(time, 2)``.
+    params
+        Everything that made the sessions: the arguments (``n_states``,
+        ``n_lags``, ``latent_dim``, ``noise``, ``noise_px``, ``outlier_fraction``,
+        ``fps``, ``seed``...), ``keypoints``, ``mean_pose_cm`` ``(2, keypoint)``
+        and ``loadings_cm`` ``(2 * keypoint, latent_dim)`` (egocentric pose =
+        mean + loadings @ latent, x forward), ``ar_matrices`` ``(state, lag,
+        latent, latent)`` (lag 1 first), ``ar_offsets``, ``ar_noise_chol``,
+        ``fixed_points``, ``ar_roots`` ``(state, latent, lag)``,
+        ``transition_matrix``, ``duration_mean_frames``, ``duration_shape``,
+        ``noise_df``, ``px_per_cm``, ``arena_cm``, ``arena_origin_px``.
+    """
+
+    labels: list[np.ndarray]
+    latents: list[np.ndarray]
+    outliers: list[np.ndarray]
+    heading: list[np.ndarray] = field(default_factory=list)
+    centroid_cm: list[np.ndarray] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@numba.njit(cache=True)
+def _switching_ar_kernel(states, A, b, L, normals, start):
+    """Latent of a switching AR(p): ``x[t] = b[k] + sum_l A[k, l] x[t-1-l] + L[k] e[t]``.
+
+    The first ``p`` frames hold ``start`` (the fixed point of the first state).
+    """
+    n, d = normals.shape
+    p = A.shape[1]
+    x = np.empty((n, d))
+    for t in range(min(p, n)):
+        x[t] = start
+    for t in range(p, n):
+        k = states[t]
+        for r in range(d):
+            acc = b[k, r]
+            for lag in range(p):
+                for c in range(d):
+                    acc += A[k, lag, r, c] * x[t - 1 - lag, c]
+            for c in range(r + 1):
+                acc += L[k, r, c] * normals[t, c]
+            x[t, r] = acc
+    return x
+
+
+@numba.njit(cache=True)
+def _centroid_walk(start, lo, hi, decay, kicks, fps):
+    """Centroid (cm) of an Ornstein-Uhlenbeck velocity, reflected at ``lo`` and ``hi``."""
+    n = kicks.shape[0]
+    out = np.empty((n, 2))
+    p = start.copy()
+    v = np.zeros(2)
+    for t in range(n):
+        for c in range(2):
+            v[c] = decay * v[c] + kicks[t, c]
+            p[c] += v[c] / fps
+            if p[c] < lo:
+                p[c] = 2 * lo - p[c]
+                v[c] = -v[c]
+            elif p[c] > hi:
+                p[c] = 2 * hi - p[c]
+                v[c] = -v[c]
+            p[c] = min(max(p[c], lo), hi)
+        out[t] = p
+    return out
+
+
+def _whole(value: Any, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise PoseDataError(f"{name}: expected a whole number >= {minimum}, found {value!r}")
+    if value < minimum:
+        raise PoseDataError(f"{name}: expected a whole number >= {minimum}, found {value}")
+    return int(value)
+
+
+def _skeleton(n_keypoints: int, rng: np.random.Generator):
+    """Names, egocentric mean pose ``(2, K)`` in cm (x forward) and mean confidence per point."""
+    rows = list(_SKELETON[:n_keypoints])
+    for j in range(n_keypoints - len(rows)):
+        rows.append(
+            (f"marker_{j}", float(rng.uniform(-4.0, 4.0)), float(rng.uniform(-1.2, 1.2)), 0.9)
+        )
+    rows.sort(key=lambda row: -row[1])  # front to back
+    scale = rng.uniform(0.85, 1.15)
+    pose = np.array([[row[1] for row in rows], [row[2] for row in rows]]) * scale
+    pose += rng.normal(0.0, 0.15, pose.shape)
+    return [row[0] for row in rows], pose, np.array([row[3] for row in rows])
+
+
+def _pose_modes(pose: np.ndarray, latent_dim: int, rng: np.random.Generator) -> np.ndarray:
+    """Orthonormal smooth deformation modes ``(2K, latent_dim)`` of a skeleton.
+
+    Random combinations of polynomial displacement fields (degree <= 3 in the
+    body coordinates) plus a little independent motion per point, with the
+    rigid motions of the mean pose (translation, rotation) projected out, so
+    that every mode survives egocentric alignment.
+    """
+    n_kp = pose.shape[1]
+    u = pose[0] / np.abs(pose[0]).max()
+    v = pose[1] / max(np.abs(pose[1]).max(), 1e-9)
+    monomials = np.array([u**i * v**j for i in range(4) for j in range(4 - i)])  # (10, K)
+    fields = np.concatenate(
+        [
+            np.concatenate(
+                [rng.standard_normal((latent_dim, 10)) @ monomials, np.zeros((latent_dim, n_kp))], 1
+            ),
+            np.concatenate(
+                [np.zeros((latent_dim, n_kp)), rng.standard_normal((latent_dim, 10)) @ monomials], 1
+            ),
+        ]
+    )
+    fields = fields[rng.permutation(2 * latent_dim)[:latent_dim]]  # (D, 2K), x then y
+    fields += 0.3 * rng.standard_normal(fields.shape) * np.abs(fields).mean()
+    centred = pose - pose.mean(axis=1, keepdims=True)
+    rigid = np.stack(
+        [
+            np.concatenate([np.ones(n_kp), np.zeros(n_kp)]),
+            np.concatenate([np.zeros(n_kp), np.ones(n_kp)]),
+            np.concatenate([-centred[1], centred[0]]),
+        ],
+        axis=1,
+    )
+    rigid, _ = np.linalg.qr(rigid)
+    fields = fields.T - rigid @ (rigid.T @ fields.T)
+    modes, r = np.linalg.qr(fields)
+    return modes * np.sign(np.diag(r))
+
+
+def _ar_roots(n_lags: int, rng: np.random.Generator) -> np.ndarray:
+    """Roots (inside the unit circle) of one scalar AR(n_lags): a real one, complex pairs."""
+    roots: list[complex] = []
+    if n_lags % 2:
+        roots.append(rng.uniform(0.8, 0.95) if n_lags == 1 else rng.uniform(0.4, 0.9))
+    for _ in range(n_lags // 2):
+        modulus, angle = rng.uniform(0.8, 0.95), rng.uniform(0.05, 0.5)
+        roots += [modulus * np.exp(1j * angle), modulus * np.exp(-1j * angle)]
+    return np.array(roots)
+
+
+def _ar_states(n_states: int, n_lags: int, dim: int, rng: np.random.Generator) -> dict:
+    """Stable AR(n_lags) dynamics per state, each with its own fixed point and eigenbasis.
+
+    In a random, nearly orthogonal basis ``V`` each coordinate is a scalar
+    AR(n_lags) with its own roots, its innovation scaled for a stationary s.d.
+    of ``_KAR_WITHIN``; the fixed points are drawn with s.d. ``_KAR_SPREAD``.
+    """
+    A = np.zeros((n_states, n_lags, dim, dim))
+    b = np.zeros((n_states, dim))
+    L = np.zeros((n_states, dim, dim))
+    mu = rng.standard_normal((n_states, dim)) * _KAR_SPREAD
+    roots = np.zeros((n_states, dim, n_lags), dtype=complex)
+    for k in range(n_states):
+        q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
+        basis = q @ (np.eye(dim) + 0.2 * rng.standard_normal((dim, dim)) / np.sqrt(dim))
+        inverse = np.linalg.inv(basis)
+        coef = np.zeros((dim, n_lags))
+        sd = np.zeros(dim)
+        for j in range(dim):
+            roots[k, j] = _ar_roots(n_lags, rng)
+            coef[j] = -np.real(np.poly(roots[k, j]))[1:]
+            psi = np.zeros(4000)  # impulse response -> stationary variance per unit innovation
+            psi[0] = 1.0
+            for t in range(1, psi.size):
+                lags = min(t, n_lags)
+                psi[t] = coef[j, :lags] @ psi[t - lags : t][::-1]
+            sd[j] = _KAR_WITHIN / np.sqrt((psi**2).sum())
+        for lag in range(n_lags):
+            A[k, lag] = basis @ np.diag(coef[:, lag]) @ inverse
+        b[k] = (np.eye(dim) - A[k].sum(axis=0)) @ mu[k]
+        L[k] = np.linalg.cholesky((basis * sd**2) @ basis.T + 1e-12 * np.eye(dim))
+    return {"A": A, "b": b, "L": L, "mu": mu, "roots": roots}
+
+
+def keypoint_ar(
+    n_states: int = 8,
+    n_lags: int = 1,
+    latent_dim: int = 6,
+    n_keypoints: int = 10,
+    mean_duration: float | str = "0.4 s",
+    noise_px: float = 1.5,
+    noise: str = "gaussian",
+    outlier_fraction: float = 0.01,
+    n_sessions: int = 3,
+    duration: float | str = "10 min",
+    fps: float = 30,
+    seed: int | None = None,
+) -> tuple[list[xr.Dataset], KeypointARTruth]:
+    """Sessions drawn from keypoint-MoSeq's generative model, with the true states.
+
+    One draw of the model (states, dynamics, skeleton) gives ``n_sessions``
+    sessions of one animal. Each state ``k`` is a stable AR(``n_lags``) process
+    in a ``latent_dim``-dimensional pose space with its own fixed point and
+    dynamics (damped oscillations for ``n_lags >= 2``). States last a gamma
+    distributed number of frames (shape 6, mean ``mean_duration``) and the next
+    state is drawn from a transition matrix without self-transitions (Dirichlet
+    rows). The latent maps linearly to an egocentric pose of ``n_keypoints``
+    points of a mouse-sized body (nose, tail base, neck, ears, hips... in that
+    order of choice, scaled and jittered per draw), through smooth deformation
+    modes of decreasing size (its own principal axes, each 8 % smaller than the
+    one before, so that a PCA to 90 % of the variance keeps most of them; rigid
+    motions excluded).
+    A heading random walk turns the pose and a centroid with an
+    Ornstein-Uhlenbeck velocity (about 4 cm/s) moves it inside a 60 cm arena;
+    the points then get tracking noise in pixels (12 px/cm), larger where the
+    per-point confidence is lower, and outliers: a fraction of points displaced
+    15-60 px with confidence 0.02-0.3.
+
+    Parameters
+    ----------
+    n_states
+        Number of states (at least 2).
+    n_lags
+        Order of the AR dynamics (at least 1).
+    latent_dim
+        Dimension of the latent pose space: 1 to ``2 * n_keypoints - 3``.
+    n_keypoints
+        Number of keypoints (at least 3; the first 20 are named body parts,
+        more are ``marker_0 ...`` on the trunk).
+    mean_duration
+        Mean state duration, seconds or text (``"0.4 s"``); at least one frame.
+    noise_px
+        Tracking error in pixels at confidence 0.9 (the s.d. for Gaussian noise,
+        the scale for Student-t noise); 0 gives exact positions.
+    noise
+        ``"gaussian"`` or ``"student_t"`` (3 degrees of freedom).
+    outlier_fraction
+        Fraction of points displaced as outliers, in ``[0, 1)``.
+    n_sessions
+        Number of sessions (at least 1).
+    duration
+        Length of each session, seconds or text (``"10 min"``).
+    fps
+        Frames per second (the dynamics are defined per frame).
+    seed
+        Seed of every draw: the same seed gives identical sessions. Session
+        ``i`` does not depend on ``n_sessions``. None draws a fresh seed
+        (recorded in ``truth.params["seed"]``).
+
+    Returns
+    -------
+    sessions
+        Pose datasets in pixels, one individual (``mouse_0``), ``px_per_cm``
+        in the attrs, ``source_software`` ``"behavior.simulate"``; the log
+        records ``simulate.keypoint_ar``.
+    truth
+        :class:`KeypointARTruth`: states, latents and outliers per session and
+        the parameters of the draw.
+
+    Raises
+    ------
+    PoseDataError
+        Naming the argument that is out of range.
+
+    Examples
+    --------
+    >>> sessions, truth = keypoint_ar(n_states=4, n_sessions=2, duration="20 s", seed=0)
+    >>> len(sessions), sessions[0].sizes["time"], sessions[0].sizes["keypoint"]
+    (2, 600, 10)
+    >>> truth.labels[0].shape, truth.params["ar_matrices"].shape
+    ((600,), (4, 1, 6, 6))
+    """
+    n_states = _whole(n_states, "n_states", 2)
+    n_lags = _whole(n_lags, "n_lags", 1)
+    n_keypoints = _whole(n_keypoints, "n_keypoints", 3)
+    latent_dim = _whole(latent_dim, "latent_dim", 1)
+    if latent_dim > 2 * n_keypoints - 3:
+        raise PoseDataError(
+            f"latent_dim: expected at most 2 * n_keypoints - 3 = {2 * n_keypoints - 3} (the "
+            f"pose dimensions left after egocentric alignment), found {latent_dim}"
+        )
+    n_sessions = _whole(n_sessions, "n_sessions", 1)
+    fps = _check_positive(fps, "fps")
+    mean_frames = to_seconds(mean_duration, name="mean_duration") * fps
+    if not mean_frames >= 1:
+        raise PoseDataError(
+            f"mean_duration: expected at least one frame at {fps:g} fps, found {mean_duration!r}"
+        )
+    n_frames = round(to_seconds(duration, name="duration") * fps)
+    if n_frames <= n_lags:
+        raise PoseDataError(
+            f"duration: expected more than n_lags = {n_lags} frames at {fps:g} fps, found "
+            f"{duration!r} ({n_frames} frames)"
+        )
+    noise_px = _check_positive(noise_px, "noise_px", allow_zero=True)
+    if noise not in ("gaussian", "student_t"):
+        raise PoseDataError(f"noise: expected 'gaussian' or 'student_t', found {noise!r}")
+    fraction = _check_positive(outlier_fraction, "outlier_fraction", allow_zero=True)
+    if fraction >= 1:
+        raise PoseDataError(
+            f"outlier_fraction: expected a fraction in [0, 1), found {outlier_fraction!r}"
+        )
+    if seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+    elif isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise PoseDataError(f"seed: expected a whole number or None, found {seed!r}")
+    seed = int(seed)
+
+    draw_ss, *session_ss = np.random.SeedSequence(seed).spawn(1 + n_sessions)
+    rng = np.random.default_rng(draw_ss)
+    names, mean_pose, visibility = _skeleton(n_keypoints, rng)
+    modes = _pose_modes(mean_pose, latent_dim, rng)
+    size = _KAR_MODE_CM * np.sqrt(2 * n_keypoints) * _KAR_MODE_DECAY ** np.arange(latent_dim)
+    loadings = modes * size  # (2K, D) cm per latent unit
+    ar = _ar_states(n_states, n_lags, latent_dim, rng)
+    trans = rng.dirichlet(np.full(n_states, 2.0), size=n_states)
+    np.fill_diagonal(trans, 0.0)
+    trans /= trans.sum(axis=1, keepdims=True)
+    px_per_cm, origin = 12.0, (40.0, 40.0)
+    params: dict[str, Any] = {
+        "kind": "keypoint_ar",
+        "seed": seed,
+        "n_states": n_states,
+        "n_lags": n_lags,
+        "latent_dim": latent_dim,
+        "n_keypoints": n_keypoints,
+        "keypoints": names,
+        "n_sessions": n_sessions,
+        "fps": fps,
+        "duration_s": n_frames / fps,
+        "duration_mean_frames": mean_frames,
+        "duration_shape": _KAR_DURATION_SHAPE,
+        "noise": noise,
+        "noise_df": _KAR_NOISE_DF,
+        "noise_px": noise_px,
+        "outlier_fraction": fraction,
+        "outliers": fraction,
+        "dropout": 0.0,
+        "px_per_cm": px_per_cm,
+        "arena_cm": [_KAR_ARENA_CM, _KAR_ARENA_CM],
+        "arena_origin_px": list(origin),
+        "mean_pose_cm": mean_pose,
+        "loadings_cm": loadings,
+        "ar_matrices": ar["A"],
+        "ar_offsets": ar["b"],
+        "ar_noise_chol": ar["L"],
+        "fixed_points": ar["mu"],
+        "ar_roots": ar["roots"],
+        "transition_matrix": trans,
+    }
+    sessions, labels, latents, outliers, headings, centroids = [], [], [], [], [], []
+    for ss in session_ss:
+        motion_ss, noise_ss = ss.spawn(2)
+        rng = np.random.default_rng(motion_ss)
+        states = _motif_sequence(
+            n_frames, 1.0, trans, mean_frames, _KAR_DURATION_SHAPE, rng, min_frames=1
+        )
+        normals = rng.standard_normal((n_frames, latent_dim))
+        x = _switching_ar_kernel(states, ar["A"], ar["b"], ar["L"], normals, ar["mu"][states[0]])
+        ego = (mean_pose.reshape(-1) + x @ loadings.T).reshape(n_frames, 2, n_keypoints)
+        heading = rng.uniform(0, 2 * np.pi) + np.cumsum(
+            rng.normal(0.0, 0.05 * math.sqrt(30.0 / fps), n_frames)
+        )
+        decay = math.exp(-1.0 / (0.3 * fps))  # velocity time constant 0.3 s, s.d. 4 cm/s
+        kicks = rng.normal(0.0, 4.0 * math.sqrt(1 - decay**2), (n_frames, 2))
+        lo, hi = _KAR_MARGIN_CM, _KAR_ARENA_CM - _KAR_MARGIN_CM
+        centre = _centroid_walk(rng.uniform(lo, hi, 2), lo, hi, decay, kicks, fps)
+        cos, sin = np.cos(heading)[:, None], np.sin(heading)[:, None]
+        arena = np.empty_like(ego)
+        arena[:, 0] = cos * ego[:, 0] - sin * ego[:, 1] + centre[:, :1]
+        arena[:, 1] = sin * ego[:, 0] + cos * ego[:, 1] + centre[:, 1:]
+        _, noisy, conf, hit = _tracking(
+            arena[..., None],
+            params,
+            np.random.default_rng(noise_ss),
+            visibility=visibility,
+            outlier_confidence=_KAR_OUTLIER_CONFIDENCE,
+        )
+        ds = from_numpy(
+            noisy,
+            conf,
+            individual_names=["mouse_0"],
+            keypoint_names=names,
+            fps=fps,
+            source_software="behavior.simulate",
+            space_unit="pixels",
+        )
+        ds.attrs.update(
+            px_per_cm=px_per_cm,
+            arena_cm=[_KAR_ARENA_CM, _KAR_ARENA_CM],
+            simulation_kind="keypoint_ar",
+            seed=seed,
+        )
+        sessions.append(
+            append_log(
+                ds,
+                "simulate.keypoint_ar",
+                n_states=n_states,
+                n_lags=n_lags,
+                latent_dim=latent_dim,
+                n_keypoints=n_keypoints,
+                mean_duration=str(mean_duration),
+                noise_px=noise_px,
+                noise=noise,
+                outlier_fraction=fraction,
+                n_sessions=n_sessions,
+                duration=str(duration),
+                fps=fps,
+                seed=seed,
+            )
+        )
+        labels.append(states)
+        latents.append(x)
+        outliers.append(hit[:, :, 0])
+        headings.append(heading)
+        centroids.append(centre)
+    truth = KeypointARTruth(
+        labels=labels,
+        latents=latents,
+        outliers=outliers,
+        heading=headings,
+        centroid_cm=centroids,
+        params=params,
+    )
+    return sessions, truth
+
+
+_FAMILY_STATES = (4, 8, 16)
+_FAMILY_LAGS = (1, 2, 3)
+
+
+def keypoint_ar_family(n_draws: int = 12, seed: int = 0) -> list[dict[str, Any]]:
+    """Arguments of :func:`keypoint_ar` for a family of different generative models.
+
+    Every draw takes its number of states from {4, 8, 16} and its AR order from
+    {1, 2, 3} (each value equally often, in a random order, so that any three
+    or more draws cover all of them), a mean state duration of 6-30 frames, a
+    latent dimension of 4-12, 6-20 keypoints (at least ``(latent_dim + 3) / 2``),
+    tracking noise of 0.5-3 px, Gaussian or Student-t, 0-3 % outliers, and 2-4
+    sessions of 10-20 minutes at 30 fps; and its own seed.
+
+    Parameters
+    ----------
+    n_draws
+        Number of draws (at least 1).
+    seed
+        Seed of the family: the same seed gives the same list.
+
+    Returns
+    -------
+    list of dict
+        Keyword arguments of :func:`keypoint_ar`, ``mean_duration`` in seconds.
+
+    Raises
+    ------
+    PoseDataError
+        For a bad ``n_draws`` or ``seed``.
+
+    Examples
+    --------
+    >>> family = keypoint_ar_family(n_draws=3, seed=0)
+    >>> sorted(draw["n_states"] for draw in family), sorted(draw["n_lags"] for draw in family)
+    ([4, 8, 16], [1, 2, 3])
+    >>> sessions, truth = keypoint_ar(**{**family[0], "duration": "5 s"})  # doctest: +SKIP
+    """
+    n_draws = _whole(n_draws, "n_draws", 1)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise PoseDataError(f"seed: expected a whole number, found {seed!r}")
+    rng = np.random.default_rng(int(seed))
+    states = rng.permutation(np.resize(_FAMILY_STATES, n_draws))
+    lags = rng.permutation(np.resize(_FAMILY_LAGS, n_draws))
+    fps = 30
+    draws = []
+    for i in range(n_draws):
+        latent_dim = int(rng.integers(4, 13))
+        draws.append(
+            {
+                "n_states": int(states[i]),
+                "n_lags": int(lags[i]),
+                "latent_dim": latent_dim,
+                "n_keypoints": int(rng.integers(max(6, math.ceil((latent_dim + 3) / 2)), 21)),
+                "mean_duration": int(rng.integers(6, 31)) / fps,
+                "noise_px": round(float(rng.uniform(0.5, 3.0)), 2),
+                "noise": str(rng.choice(["gaussian", "student_t"])),
+                "outlier_fraction": round(float(rng.uniform(0.0, 0.03)), 4),
+                "n_sessions": int(rng.integers(2, 5)),
+                "duration": f"{int(rng.integers(10, 21))} min",
+                "fps": fps,
+                "seed": int(rng.integers(2**31)),
+            }
+        )
+    return draws

@@ -17,14 +17,16 @@ frame). Every model sees the same data, in three representations ("tracks"):
 The simulator's motifs differ mostly in how the mouse moves through the arena,
 and its poses are a nonlinear function of the latent, so an AR-HMM of egocentric
 poses is misspecified there. The benchmark therefore also draws data from the
-model keypoint-moseq assumes (``arpose`` tracks, :func:`keypoint_ar_sessions`): 8
-states of a switching AR(1) process in a 6-d pose space (stable dynamics with
-their own fixed points), mapped linearly to the simulator's 10 keypoints (its
-mean pose and principal axes), turned and moved by a random-walk heading and a
-wandering centroid, then given the simulator's tracking noise (confidence-
-dependent Gaussian errors, dropouts, outliers) at ``noise_px`` 1.5 (its default)
-and 0.5; the same state durations (gamma, mean 0.4 s). Every model sees the
-default ``Preprocessor`` output (PCA to 90 %) of these sessions.
+model keypoint-moseq assumes (``arpose`` tracks, ``bh.simulate.keypoint_ar(n_states=8,
+n_sessions=3, noise_px=..., seed=0)`` with its other defaults): 8 states of a
+switching AR(1) process in a 6-d pose space (stable dynamics with their own fixed
+points), mapped linearly to 10 keypoints of a mouse-sized skeleton, turned and
+moved by a random-walk heading and a wandering centroid, then given the
+simulator's tracking noise (confidence-dependent Gaussian errors, 1 % outliers
+with low confidence) at ``noise_px`` 1.5 (its default) and 0.5; state durations
+gamma with mean 0.4 s. Every model sees the default ``Preprocessor`` output (PCA
+to 90 %) of these sessions. ``benchmarks/bench_syllables_family.py`` runs a whole
+family of such draws.
 
 Models, all in the same run:
 
@@ -148,81 +150,6 @@ def simulate(duration: str, seeds: list[int]):
         truths.append(truth.labels.values[:, 0].astype(int))
         latents.append(truth.latent.values.astype(np.float32))
     return sessions, truths, latents
-
-
-def _ar_states(n_states: int, dim: int, rng: np.random.Generator, spread: float, within: float):
-    """Stable AR(1) dynamics per state: a random decaying rotation with its own fixed point."""
-    A = np.zeros((n_states, dim, dim))
-    b = np.zeros((n_states, dim))
-    L = np.zeros((n_states, dim, dim))
-    for k in range(n_states):
-        q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
-        theta = rng.uniform(-0.3, 0.3)
-        turn = np.eye(dim)
-        turn[:2, :2] = [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]]
-        A[k] = q @ np.diag(rng.uniform(0.85, 0.97, dim)) @ q.T @ turn
-        mu = rng.standard_normal(dim) * spread
-        b[k] = (np.eye(dim) - A[k]) @ mu
-        # innovations for a stationary s.d. of about `within` around the fixed point
-        P = np.eye(dim) * within**2
-        w, V = np.linalg.eigh(P - A[k] @ P @ A[k].T)
-        L[k] = np.linalg.cholesky(V @ np.diag(np.clip(w, 1e-4 * within**2, None)) @ V.T)
-    return A, b, L
-
-
-def keypoint_ar_sessions(seeds, duration_s=600.0, noise_px=1.5, n_states=TRUE_K, dim=6):
-    """Sessions from keypoint-moseq's generative model; returns (datasets, true states).
-
-    Switching AR(1) pose latents (``n_states`` states, gamma durations with mean
-    0.4 s) mapped to the simulator's keypoints through its mean pose and first
-    ``dim`` principal axes, placed in the arena by a random-walk heading and a
-    wandering centroid, with the simulator's tracking noise.
-    """
-    fps = 30.0
-    base, base_truth = bh.simulate.session(kind="single", duration="60 s", seed=1234)
-    pre = Preprocessor(n_components=dim).fit(base)
-    loading = pre.components_.T * np.sqrt(pre.explained_variance_.mean())  # (2K, dim)
-    n_kp = base.sizes["keypoint"]
-    A, b, L = _ar_states(n_states, dim, np.random.default_rng(1234), spread=1.2, within=0.3)
-    params = {**base_truth.params, "fps": fps, "noise_px": float(noise_px)}
-    sessions, states = [], []
-    for seed in seeds:
-        rng = np.random.default_rng(seed)
-        n = int(duration_s * fps)
-        trans = rng.dirichlet(np.full(n_states - 1, 2.0), size=n_states)
-        z = np.empty(n, int)
-        k, t = int(rng.integers(n_states)), 0
-        while t < n:
-            length = max(3, round(rng.gamma(6.0, 0.4 / 6.0) * fps))
-            z[t : t + length] = k
-            t += length
-            k = [j for j in range(n_states) if j != k][int(rng.choice(n_states - 1, p=trans[k]))]
-        x = np.empty((n, dim))
-        cur = np.linalg.solve(np.eye(dim) - A[z[0]], b[z[0]])
-        eps = rng.standard_normal((n, dim))
-        for t in range(n):
-            cur = A[z[t]] @ cur + b[z[t]] + L[z[t]] @ eps[t]
-            x[t] = cur
-        ego = (pre.mean_ + x @ loading.T).reshape(n, 2, n_kp)  # cm, body frame
-        heading = np.cumsum(rng.normal(0.0, 0.03, n)) + rng.uniform(0, 2 * np.pi)
-        centre = np.empty((n, 2))
-        p, v = np.array([25.0, 25.0]), np.zeros(2)
-        for t in range(n):
-            v = 0.9 * v + rng.normal(0.0, 0.5, 2)
-            p = p + v / fps
-            out = (p < 8.0) | (p > 42.0)
-            v[out] = -v[out]
-            p = np.clip(p, 8.0, 42.0)
-            centre[t] = p
-        cos, sin = np.cos(heading)[:, None], np.sin(heading)[:, None]
-        arena = np.empty_like(ego)
-        arena[:, 0] = cos * ego[:, 0] - sin * ego[:, 1] + centre[:, :1]
-        arena[:, 1] = sin * ego[:, 0] + cos * ego[:, 1] + centre[:, 1:]
-        _, noisy, conf = bh.simulate._tracking(arena[..., None], params, rng)
-        ds = bh.from_numpy(noisy, conf, keypoint_names=list(base.keypoint.values), fps=fps)
-        sessions.append(ds.assign_attrs(px_per_cm=params["px_per_cm"]))
-        states.append(z)
-    return sessions, states
 
 
 def tracks(sessions, latents, names):
@@ -384,6 +311,7 @@ def run_kpms(xs, ms, truth, kappa, n_iter, python):
         "init": res["t_init"],
         "wall": wall,
         "x64": res["x64"],
+        "labels": pred,
     }
 
 
@@ -421,7 +349,10 @@ def main() -> None:
     for name in names:
         if name.startswith("arpose"):
             noise = float(name.split("-")[1].removesuffix("px")) if "-" in name else 1.5
-            generated, states = keypoint_ar_sessions(range(N_SESSIONS), noise_px=noise)
+            generated, ar_truth = bh.simulate.keypoint_ar(
+                n_states=TRUE_K, n_sessions=N_SESSIONS, noise_px=noise, seed=0
+            )
+            states = ar_truth.labels
             lat = Preprocessor(variance=0.9).fit_transform(generated)
             data[name] = (list(lat.data), [m.copy() for m in lat.mask], states)
             keypoints[name] = generated

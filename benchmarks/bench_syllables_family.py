@@ -1,0 +1,323 @@
+"""Syllables on data we did not make: a family of generative models, no truth given to the fit.
+
+Ground truth: ``bh.simulate.keypoint_ar_family(n_draws, seed=0)`` draws the
+parameters of ``--draws`` (default 12) generative models of the kind keypoint-moseq
+assumes, and ``bh.simulate.keypoint_ar(**draw)`` simulates each: state-specific
+stable AR dynamics in a latent pose space mapped linearly to a skeleton, turned by
+a heading random walk and moved by a centroid random walk, Gaussian or Student-t
+keypoint noise and outliers with low confidence. Across the family: 4, 8 or 16
+states (each equally often), AR order 1-3 (each equally often), mean state
+durations of 6-30 frames, latent dimension 4-12, 6-20 keypoints, noise 0.5-3 px,
+0-3 % outliers, 2-4 sessions of 10-20 minutes at 30 fps. After the family, the
+simulator's own ``bh.simulate.session(kind="single", n_motifs=8, duration="10
+min", seed=s)`` for s = 0, 1, 2 (row ``single``; not in the family's summary).
+
+Every model is fit as a user would: ``bh.syllables.fit(sessions, model=name,
+progress=False)`` with nothing about the draw (no ``n_states``, no
+``target_duration``, default preprocessing), for each name in ``--models``
+(default ``arhmm,slds``). Reported per draw and model: adjusted Rand index and NMI
+of the frame labels against the true states (all sessions pooled), states used
+against the true number, median bout duration found against the true one (in
+frames, runs within each session), total fit seconds (preprocessing,
+compilation and fit) and seconds per iteration (median after the first three).
+Then, per model, the issue-17 summary over the family: median ARI, worst ARI and
+the number of draws whose states used are within 25 % of the truth. A ceiling per
+draw (``oracle``): the ARI of the Viterbi path of the true latents under the
+draw's true parameters (AR dynamics, transitions, geometric durations of the true
+mean), i.e. how separable the states are before any tracking noise.
+
+keypoint-moseq (0.8.x) runs its AR-HMM stage on the first ``--kpms-draws`` (4)
+draws in a subprocess of the interpreter named by ``KPMS_PYTHON`` (the mechanism of
+``bench_syllables.py``: its own environment, never this process), on the default
+``Preprocessor`` output with 100 states, 3 lags, ``--kpms-iters`` Gibbs sweeps and
+``kappa`` set as its documentation recommends without any truth: calibrated so
+that the median syllable lasts 0.4 s (``ARHMM.fit_kappa``). Without
+``KPMS_PYTHON`` it is skipped with a message.
+
+Targets (issue 17), with the defaults: median ARI >= 0.95, worst >= 0.85, states
+used within 25 % of the truth on at least 10 of 12 draws, ARI at least
+keypoint-moseq's on every draw where it ran, at >= 10x its speed per iteration.
+
+Run::
+
+    python benchmarks/bench_syllables_family.py                      # 12 draws, arhmm and slds
+    python benchmarks/bench_syllables_family.py --quick --models arhmm   # 3 short draws, minutes
+    KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
+        --models arhmm --out results/
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import behavior as bh
+
+QUICK_DRAWS = 3
+QUICK_DURATION = "3 min"
+QUICK_SESSIONS = 2
+SINGLE_SEEDS = (0, 1, 2)
+SINGLE_STATES = 8
+
+
+# --------------------------------------------------------------------------- scores
+def run_lengths(labels: np.ndarray) -> np.ndarray:
+    """Lengths (frames) of the runs of equal labels in one sequence."""
+    if labels.size == 0:
+        return np.empty(0, dtype=int)
+    change = np.flatnonzero(np.diff(labels) != 0) + 1
+    return np.diff(np.concatenate([[0], change, [labels.size]]))
+
+
+def median_duration(sequences: list[np.ndarray]) -> float:
+    return float(np.median(np.concatenate([run_lengths(s) for s in sequences])))
+
+
+def scores(truth: list[np.ndarray], pred: list[np.ndarray]) -> dict:
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+    t, p = np.concatenate(truth), np.concatenate(pred)
+    return {
+        "ari": adjusted_rand_score(t, p),
+        "nmi": normalized_mutual_info_score(t, p),
+        "states_true": int(np.unique(t).size),
+        "states_used": int(np.unique(p[p >= 0]).size),
+        "median_dur_true": median_duration(truth),
+        "median_dur_found": median_duration(pred),
+    }
+
+
+def per_iter(seconds) -> float:
+    seconds = np.asarray(seconds if seconds is not None else [], float)
+    if seconds.size == 0:
+        return float("nan")
+    return float(np.median(seconds[3:] if seconds.size > 4 else seconds))
+
+
+def oracle_labels(truth) -> list[np.ndarray]:
+    """Viterbi path of the true latents under the draw's true parameters (a ceiling).
+
+    The true AR dynamics and transition matrix, with geometric durations of the true
+    mean: how well the states can be told apart at all, before any tracking noise.
+    """
+    p = truth.params
+    A, b, chol = p["ar_matrices"], p["ar_offsets"], p["ar_noise_chol"]
+    n_states, n_lags = A.shape[:2]
+    stay = 1.0 - 1.0 / max(p["duration_mean_frames"], 1.0 + 1e-9)
+    trans = p["transition_matrix"] * (1.0 - stay)
+    trans[np.diag_indices(n_states)] = stay
+    log_trans = np.log(trans + 1e-300)
+    paths = []
+    for x in truth.latents:
+        n = len(x)
+        loglik = np.zeros((n, n_states))
+        for k in range(n_states):
+            pred = b[k] + sum(
+                np.vstack([np.repeat(x[:1], lag + 1, 0), x[: n - 1 - lag]]) @ A[k, lag].T
+                for lag in range(n_lags)
+            )
+            r = np.linalg.solve(chol[k], (x - pred).T)
+            loglik[:, k] = -0.5 * (r**2).sum(0) - np.log(np.diag(chol[k])).sum()
+        best = loglik[0].copy()
+        back = np.zeros((n, n_states), dtype=np.int64)
+        for t in range(1, n):
+            step = best[:, None] + log_trans
+            back[t] = step.argmax(0)
+            best = step.max(0) + loglik[t]
+        path = np.empty(n, dtype=np.int64)
+        path[-1] = best.argmax()
+        for t in range(n - 1, 0, -1):
+            path[t - 1] = back[t, path[t]]
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------- data
+def family_draws(n_draws: int, quick: bool, seed: int) -> list[dict]:
+    draws = bh.simulate.keypoint_ar_family(n_draws=QUICK_DRAWS if quick else n_draws, seed=seed)
+    if quick:
+        draws = [{**d, "duration": QUICK_DURATION, "n_sessions": QUICK_SESSIONS} for d in draws]
+    return draws
+
+
+def single_sessions(quick: bool):
+    seeds = SINGLE_SEEDS[:QUICK_SESSIONS] if quick else SINGLE_SEEDS
+    duration = QUICK_DURATION if quick else "10 min"
+    sessions, truth = [], []
+    for s in seeds:
+        ds, tr = bh.simulate.session(
+            kind="single", n_motifs=SINGLE_STATES, duration=duration, seed=s
+        )
+        sessions.append(ds)
+        truth.append(tr.labels.values[:, 0].astype(int))
+    return sessions, truth
+
+
+# --------------------------------------------------------------------------- models
+def run_model(name: str, sessions, truth) -> dict:
+    t = time.perf_counter()
+    syl = bh.syllables.fit(sessions, model=name, progress=False)
+    seconds = time.perf_counter() - t
+    return {
+        **scores(truth, syl.codes),
+        "fit_s": seconds,
+        "s_iter": per_iter(getattr(syl.model, "iteration_seconds_", None)),
+    }
+
+
+def run_keypoint_moseq(sessions, truth, n_iter: int, python: str) -> dict:
+    from bench_syllables import run_kpms
+
+    from behavior.syllables.arhmm import ARHMM
+    from behavior.syllables.preprocess import Preprocessor
+
+    lat = Preprocessor().fit_transform(sessions)
+    xs = [d.astype(np.float32) for d in lat.data]
+    ms = [m.copy() for m in lat.mask]
+    kappa = ARHMM(n_states=100, random_state=0, progress=False).fit_kappa(
+        xs, "0.4 s", fps=lat.fps, mask=ms
+    )
+    res = run_kpms(xs, ms, truth, kappa, n_iter, python)
+    return {**scores(truth, res["labels"]), "fit_s": res["total"], "s_iter": res["s_iter"]}
+
+
+# --------------------------------------------------------------------------- report
+COLUMNS = [
+    "draw",
+    "model",
+    "ari",
+    "nmi",
+    "states_used",
+    "states_true",
+    "median_dur_found",
+    "median_dur_true",
+    "fit_s",
+    "s_iter",
+]
+
+
+def show(row: dict) -> None:
+    print(
+        f"  {row['draw']:>6} {row['model']:<15} ARI {row['ari']:.3f}  NMI {row['nmi']:.3f}  "
+        f"states {row['states_used']:>3} / {row['states_true']:<3} "
+        f"median bout {row['median_dur_found']:5.1f} / {row['median_dur_true']:5.1f} frames  "
+        f"fit {row['fit_s']:6.1f} s  ({row['s_iter']:.3f} s/iter)",
+        flush=True,
+    )
+
+
+def describe(i: int, draw: dict) -> str:
+    return (
+        f"[draw {i}] K={draw['n_states']} AR({draw['n_lags']}) latent {draw['latent_dim']}, "
+        f"{draw['n_keypoints']} keypoints, mean duration {draw['mean_duration'] * draw['fps']:.0f} "
+        f"frames, {draw['noise']} noise {draw['noise_px']} px, "
+        f"{draw['outlier_fraction']:.1%} outliers, {draw['n_sessions']} x {draw['duration']}"
+    )
+
+
+def summary(table: pd.DataFrame) -> None:
+    family = table[table["draw"] != "single"]
+    print("\nSummary over the family (targets: median ARI >= 0.95, worst >= 0.85, states used")
+    print("within 25 % of the truth on >= 10 of 12 draws):")
+    for model, rows in family.groupby("model", sort=False):
+        within = (rows["states_used"] - rows["states_true"]).abs() <= 0.25 * rows["states_true"]
+        print(
+            f"  {model:<15} median ARI {rows['ari'].median():.3f}  worst ARI "
+            f"{rows['ari'].min():.3f}  states within 25 %: {int(within.sum())} of {len(rows)}  "
+            f"median NMI {rows['nmi'].median():.3f}  total fit {rows['fit_s'].sum():.0f} s"
+        )
+    ceiling = family.drop_duplicates("draw")["oracle_ari"]
+    print(
+        f"  {'(oracle)':<15} median ARI {ceiling.median():.3f}  worst ARI {ceiling.min():.3f}  "
+        "(true parameters on the true latents, no tracking noise)"
+    )
+    kpms = family[family["model"] == "keypoint-moseq"]
+    for model, rows in family[family["model"] != "keypoint-moseq"].groupby("model", sort=False):
+        both = rows.merge(kpms, on="draw", suffixes=("", "_kpms"))
+        if len(both):
+            wins = int((both["ari"] >= both["ari_kpms"]).sum())
+            speed = np.median(both["s_iter_kpms"] / both["s_iter"])
+            print(
+                f"  {model} vs keypoint-moseq: ARI at least its own on {wins} of {len(both)} "
+                f"draws; per-iteration speed ratio (kpms / {model}) {speed:.1f}x"
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--draws", type=int, default=12, help="family draws (default 12)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the family")
+    parser.add_argument("--models", default="arhmm,slds", help="bh.syllables.fit model names")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_DRAWS} draws of {QUICK_SESSIONS} x {QUICK_DURATION}, short single sessions",
+    )
+    parser.add_argument("--no-single", action="store_true", help="skip the kind='single' row")
+    parser.add_argument("--kpms-draws", type=int, default=4, help="keypoint-moseq on these draws")
+    parser.add_argument("--kpms-iters", type=int, default=50, help="keypoint-moseq Gibbs sweeps")
+    parser.add_argument("--out", type=Path, help="write syllables_family.csv into this folder")
+    args = parser.parse_args()
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    kpms_python = os.environ.get("KPMS_PYTHON")
+    load = os.getloadavg()
+    print(
+        f"bench_syllables_family: {os.cpu_count()} CPUs, load average {load[0]:.1f} "
+        f"{load[1]:.1f} {load[2]:.1f} at start (timings are taken on a shared machine)"
+    )
+    if not kpms_python:
+        print("keypoint-moseq: skipped (set KPMS_PYTHON to an interpreter with keypoint-moseq)")
+    rows = []
+    draws = family_draws(args.draws, args.quick, args.seed)
+    for i, draw in enumerate(draws):
+        print("\n" + describe(i, draw), flush=True)
+        t = time.perf_counter()
+        sessions, truth = bh.simulate.keypoint_ar(**draw)
+        frames = sum(ds.sizes["time"] for ds in sessions)
+        print(f"  simulated {frames} frames in {time.perf_counter() - t:.1f} s")
+        ceiling = scores(truth.labels, oracle_labels(truth))["ari"]
+        print(f"  oracle (true parameters on the true latents): ARI {ceiling:.3f}")
+        params = {k: draw[k] for k in ("n_lags", "latent_dim", "n_keypoints", "noise")}
+        params.update(
+            noise_px=draw["noise_px"],
+            outliers=draw["outlier_fraction"],
+            frames=frames,
+            oracle_ari=ceiling,
+        )
+        for model in models:
+            row = {"draw": str(i), "model": model, **run_model(model, sessions, truth.labels)}
+            show(row)
+            rows.append({**row, **params})
+        if kpms_python and i < args.kpms_draws:
+            res = run_keypoint_moseq(sessions, truth.labels, args.kpms_iters, kpms_python)
+            row = {"draw": str(i), "model": "keypoint-moseq", **res}
+            show(row)
+            rows.append({**row, **params})
+    if not args.no_single:
+        sessions, truth = single_sessions(args.quick)
+        print(f"\n[single] bh.simulate.session(kind='single'): {len(sessions)} sessions")
+        for model in models:
+            row = {"draw": "single", "model": model, **run_model(model, sessions, truth)}
+            show(row)
+            rows.append(row)
+    table = pd.DataFrame(rows)
+    summary(table)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / "syllables_family.csv"
+        extra = [c for c in table.columns if c not in COLUMNS]
+        table[COLUMNS + extra].to_csv(path, index=False)
+        print(f"\nwrote {path}")
+    load = os.getloadavg()
+    print(f"\nload average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
