@@ -31,6 +31,7 @@ is in the training and the test set of one fold):
 
 Run: python benchmarks/bench_classifiers_real.py [--models lightgbm,ensemble,tcn,forest,svm]
      [--quick] (quick: 20 sessions, the default model and the baseline only)
+     [--only times,s1,s2] (sections to run) [--out DIR] (CSV tables for notebook 05)
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ def main() -> None:
     parser.add_argument("--models", default="lightgbm,ensemble,tcn,forest,svm")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
+        "--only",
+        default="times,s1,s2",
+        help="sections to run, comma-separated: times, s1, s2 (default all)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -174,10 +180,13 @@ def main() -> None:
     t_features = time.perf_counter() - start
     print(f"features: {feats[0].sizes['feature']} per frame, {t_features:.1f} s for {n} sessions")
 
+    sections = set(args.only.split(","))
     # ---------------------------------------------------- times (first, on a quiet machine)
-    print(f"\n3. times ({load()}):")
+    if "times" in sections:
+        print(f"\n3. times ({load()}):")
     default = BehaviorClassifier().model
-    for model in [m for m in ("ensemble", "lightgbm") if m in models or m == default]:
+    timed = [m for m in ("lightgbm", "ensemble") if m in models or m == default]
+    for model in timed if "times" in sections else []:
         start = time.perf_counter()
         clf = BehaviorClassifier(model=model, unscored="base", random_state=0, progress=False)
         clf.fit(feats, s1)
@@ -197,8 +206,17 @@ def main() -> None:
         one.fit(poses[:1], s1[:1]).predict(poses[1])
         print(f"   {model}: the README's one-session fit + predict from poses: "
               f"{time.perf_counter() - start:.1f} s (target < 20 s)")  # fmt: skip
-    print(f"   peak resident memory so far: {peak_mib():.0f} MiB")
+    if "times" in sections:
+        print(f"   peak resident memory so far: {peak_mib():.0f} MiB")
+    if "s1" in sections:
+        s1_section(args, poses, s1, feats, folds, groups, models)
+    if "s2" in sections:
+        s2_section(args, s2, feats, groups)
+    print(f"\npeak resident memory: {peak_mib():.0f} MiB ({load()})")
 
+
+def s1_section(args, poses, s1, feats, folds, groups, models) -> None:
+    """S1: every model option and the baseline, grouped CV, frame and bout F1."""
     base, t_base = baseline_cv(poses, s1, folds)
     print(f"\n1. S1, grouped {FOLDS}-fold CV (folds by session); baseline CV {t_base:.0f} s")
     table = base.set_index("behavior")[["frame_f1"]].rename(columns={"frame_f1": "baseline"})
@@ -224,7 +242,9 @@ def main() -> None:
         table.to_csv(args.out / "s1_frame_f1.csv", index_label="behavior")
         pd.DataFrame(bouts).to_csv(args.out / "s1_bout_f1.csv", index_label="behavior")
 
-    # ---------------------------------------------------------------- S2
+
+def s2_section(args, s2, feats, groups) -> None:
+    """S2 aggression sub-types with enough frames, default model, grouped CV."""
     totals = {}
     for lab in s2:
         v = np.nan_to_num(lab.values[:, :, 0])
@@ -239,7 +259,6 @@ def main() -> None:
     print(s2_table.round(3).to_string())
     if args.out is not None:
         s2_table.to_csv(args.out / "s2_frame_f1.csv")
-    print(f"\npeak resident memory: {peak_mib():.0f} MiB ({load()})")
 
 
 def _concatenated(ds, reps: int, n_frames: int):

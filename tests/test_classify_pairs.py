@@ -84,16 +84,18 @@ def test_unscored_frames_are_neither_trained_on_nor_scored(rats):
 
 
 @needs_rats
-def test_default_model_saved_and_loaded_predicts_the_same(rats, tmp_path):
+@pytest.mark.parametrize("model", ["lightgbm", "ensemble"])
+def test_model_saved_and_loaded_predicts_the_same(rats, tmp_path, model):
     (a, la), (b, _), _ = rats
-    clf = BehaviorClassifier(unscored="base", **FAST).fit([a], [la])
-    # the default is the ensemble: LightGBM's text model and the network's arrays
-    assert clf.model == "ensemble"
-    assert sorted(clf.models_) == ["__multiclass__", "__multiclass__|tcn"]
+    clf = BehaviorClassifier(unscored="base", model=model, **FAST).fit([a], [la])
+    # LightGBM is saved as its text model, the network as arrays
+    keys = {"lightgbm": ["__multiclass__"], "ensemble": ["__multiclass__", "__multiclass__|tcn"]}
+    assert sorted(clf.models_) == keys[model]
     path = clf.save(tmp_path / "pair.skops")
     again = BehaviorClassifier.load(path)
     assert type(again.models_["__multiclass__"]).__name__ == "BoosterClassifier"
-    assert type(again.models_["__multiclass__|tcn"]).__name__ == "TemporalConvClassifier"
+    if model == "ensemble":
+        assert type(again.models_["__multiclass__|tcn"]).__name__ == "TemporalConvClassifier"
     before, after = clf.predict_proba(b).values, again.predict_proba(b).values
     np.testing.assert_allclose(after, before, atol=1e-6)
     assert again.predict(b).labels.equals(clf.predict(b).labels)

@@ -989,9 +989,10 @@ two windows, ``batch_size`` per step), between ``TCN_STEPS`` steps."""
 
 TCN_STEPS = {"tcn": (100, 600), "ensemble": (100, 300)}
 """Fewest and most training steps of the temporal network, alone and in the
-ensemble. Grouped 5-fold CV on the 40 rat_social_dev sessions: alone, 600 steps
-give aggression F1 0.629 and 300 give 0.591; averaged with LightGBM, 300 steps
-give 0.652 and 600 give 0.654, at half the fitting time."""
+ensemble. Grouped 5-fold CV on the 40 rat_social_dev sessions, with a numpy
+prototype of the default features: alone, 600 steps give aggression F1 0.629 and
+300 give 0.591; averaged with LightGBM, 300 steps give 0.652 and 600 give 0.654,
+at half the fitting time."""
 
 
 def tcn_steps(model: Any, n_labelled: int, in_ensemble: bool) -> int:
