@@ -372,6 +372,56 @@ def jump_outliers(position: np.ndarray, factor: float = 6.0) -> np.ndarray:
         return distance > float(factor) * np.maximum(typical, 1e-12)[None, :]
 
 
+_MIN_AUTOCORRELATION = 0.6
+"""Lag-1 autocorrelation below which a trailing PCA component counts as tracking noise."""
+
+_MIN_RELATIVE_VARIANCE = 1e-8
+"""Variance (relative to the first component's) below which a component is numerically null."""
+
+
+def _signal_components(scores: np.ndarray, values: np.ndarray) -> int:
+    """How many leading components to keep of those a ``variance`` fraction chose.
+
+    Two guards, each logged when it drops anything: components with a variance
+    below ``_MIN_RELATIVE_VARIANCE`` of the first (near-singular directions, e.g.
+    the ones the alignment removed, which a model standardising its inputs would
+    blow up to unit variance), and the trailing components whose frame-to-frame
+    (lag-1) autocorrelation is below ``_MIN_AUTOCORRELATION``: pose changes are
+    smooth in time, tracking noise is not, and an AR model given many pure-noise
+    dimensions pays for their coefficients in every state (with
+    ``variance=0.999`` on simulated keypoint-MoSeq data it merged everything into
+    one state). ``scores`` are the usable frames' (time-ordered) component scores.
+    """
+    n = len(values)
+    if n == 0:
+        return n
+    null = values < _MIN_RELATIVE_VARIANCE * max(float(values[0]), 1e-300)
+    keep = int(np.argmax(null)) if null.any() else n
+    if keep < n:
+        logger.info(
+            "Preprocessor: dropped %d near-singular PCA component(s) (variance below %.0e "
+            "of the first)",
+            n - keep,
+            _MIN_RELATIVE_VARIANCE,
+        )
+    if keep <= 1 or len(scores) < 3:
+        return max(keep, 1)
+    x = scores[:, :keep] - scores[:, :keep].mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lag1 = np.sum(x[1:] * x[:-1], axis=0) / np.sum(x * x, axis=0)
+    smooth = np.flatnonzero(np.nan_to_num(lag1) >= _MIN_AUTOCORRELATION)
+    last = int(smooth[-1]) + 1 if smooth.size else 1
+    if last < keep:
+        logger.info(
+            "Preprocessor: dropped the last %d of %d PCA components: their lag-1 "
+            "autocorrelation is below %.1f (tracking noise, not pose changes)",
+            keep - last,
+            keep,
+            _MIN_AUTOCORRELATION,
+        )
+    return min(keep, last)
+
+
 # --------------------------------------------------------------------------------------
 # Preprocessor
 # --------------------------------------------------------------------------------------
@@ -439,6 +489,9 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
     variance
         Fraction of the variance the PCA keeps, in ``(0, 1]``: the fewest
         components that explain it. 1 keeps every component (an exact round trip).
+        Below 1, components that are numerically null and trailing components that
+        do not move smoothly in time (lag-1 autocorrelation below 0.6: tracking
+        noise) are left out, with a logged message.
     keypoints
         Keypoints modelled (default: all of them, in the dataset's order).
     anterior, posterior
@@ -835,6 +888,7 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         else:
             n = int(np.searchsorted(np.cumsum(ratio), float(self.variance) - 1e-12) + 1)
             n = min(max(n, 1), len(values))
+            n = _signal_components(X @ vectors[:n].T, values[:n])
         self.mean_ = mean
         self.components_ = vectors[:n]
         self.explained_variance_ = values[:n]
