@@ -488,9 +488,10 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
     ----------
     variance
         Fraction of the variance the PCA keeps, in ``(0, 1]``: the fewest
-        components that explain it. 1 keeps every component (an exact round trip).
-        Below 1, components that are numerically null and trailing components that
-        do not move smoothly in time (lag-1 autocorrelation below 0.6: tracking
+        components that explain it. 1 keeps every component (an exact round trip
+        of the points that ``outlier_factor`` does not impute). Below 1,
+        components that are numerically null and trailing components that do
+        not move smoothly in time (lag-1 autocorrelation below 0.6: tracking
         noise) are left out, with a logged message.
     keypoints
         Keypoints modelled (default: all of them, in the dataset's order).
