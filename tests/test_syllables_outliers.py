@@ -36,7 +36,7 @@ def test_jump_outliers_flags_injected_spikes(seed, n_kp, n_spikes, size):
     n_time = 300
     pos = smooth_tracks(seed, n_time, n_kp)
     rng = np.random.default_rng(seed + 1)
-    # isolated spikes (no two within the running-median window of each other on a keypoint)
+    # isolated spikes (at least 6 frames apart)
     frames = rng.choice(np.arange(5, n_time - 5, 6), size=n_spikes, replace=False)
     kps = rng.integers(0, n_kp, size=n_spikes)
     angle = rng.uniform(0, 2 * np.pi, size=n_spikes)

@@ -319,18 +319,17 @@ def _interpolate(position: np.ndarray) -> np.ndarray:
     return out
 
 
-_OUTLIER_WINDOW = 5
-"""Frames of the running median that :func:`jump_outliers` compares every point with."""
-
-
 def jump_outliers(position: np.ndarray, factor: float = 6.0) -> np.ndarray:
     """Points that jump away from their neighbouring frames (tracking outliers).
 
-    A point is an outlier when its distance to the running median of its own
-    track over ``_OUTLIER_WINDOW`` (5) frames exceeds ``factor`` times the median of
-    that distance over the sequence (per keypoint). Smooth motion stays close to
-    the running median; a point that a tracker misplaces for a frame or two
-    does not. Needs no confidence score, so it works whatever scale a tracker
+    A point's jump is its distance to the midpoint of its own positions one frame
+    before and after, or two frames before and after, whichever is smaller (so
+    that an outlier next to it does not make a good point look bad). A point is
+    an outlier when its jump exceeds ``factor`` times the median jump of its
+    keypoint over the sequence. Smooth motion stays close to those midpoints; a
+    point that a tracker misplaces for a frame does not. Euclidean distances of
+    linear predictions: the same points are flagged after any rotation or shift of
+    the arena. Needs no confidence score, so it works whatever scale a tracker
     uses for it.
 
     Parameters
@@ -338,13 +337,13 @@ def jump_outliers(position: np.ndarray, factor: float = 6.0) -> np.ndarray:
     position
         ``(time, space, keypoint)`` positions, NaN where missing.
     factor
-        Multiple of the typical distance to the running median beyond which a
-        point is an outlier.
+        Multiple of the typical jump beyond which a point is an outlier.
 
     Returns
     -------
     np.ndarray
-        Boolean ``(time, keypoint)``, True for outliers (never for NaN points).
+        Boolean ``(time, keypoint)``, True for outliers (never for NaN points,
+        nor for the first and last two frames).
 
     Examples
     --------
@@ -357,19 +356,20 @@ def jump_outliers(position: np.ndarray, factor: float = 6.0) -> np.ndarray:
     import warnings
 
     n = position.shape[0]
-    half = _OUTLIER_WINDOW // 2
-    if n < _OUTLIER_WINDOW:
-        return np.zeros((n, position.shape[2]), dtype=bool)
-    padded = np.pad(position, ((half, half), (0, 0), (0, 0)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, _OUTLIER_WINDOW, axis=0)
+    flagged = np.zeros((n, position.shape[2]), dtype=bool)
+    if n < 5:
+        return flagged
+    mid = position[2:-2]
+    near = np.sqrt(np.sum((mid - 0.5 * (position[1:-3] + position[3:-1])) ** 2, axis=1))
+    far = np.sqrt(np.sum((mid - 0.5 * (position[:-4] + position[4:])) ** 2, axis=1))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN windows and tracks
-        running = np.nanmedian(windows, axis=-1)
-        distance = np.sqrt(np.sum((position - running) ** 2, axis=1))  # (T, K)
-        typical = np.nanmedian(distance, axis=0)
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN tracks
+        jump = np.fmin(near, far)  # (T - 4, K)
+        typical = np.nanmedian(jump, axis=0)
     typical = np.where(np.isfinite(typical), typical, np.inf)
     with np.errstate(invalid="ignore"):
-        return distance > float(factor) * np.maximum(typical, 1e-12)[None, :]
+        flagged[2:-2] = jump > float(factor) * np.maximum(typical, 1e-12)[None, :]
+    return flagged
 
 
 _MIN_AUTOCORRELATION = 0.6
@@ -507,7 +507,7 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         missing).
     outlier_factor
         Treat points that jump away from their own track as missing: farther from
-        the running median of their 5 neighbouring frames than this multiple of
+        the midpoint of their neighbouring frames than this multiple of
         the typical such distance of the keypoint (:func:`jump_outliers`). Tracking
         outliers otherwise bend the egocentric frame and the PCA (on simulated
         keypoint-MoSeq data with 2-3 % outliers the AR-HMM's ARI rose from
