@@ -348,7 +348,7 @@ def jump_outliers(position: np.ndarray, factor: float = 6.0) -> np.ndarray:
     Examples
     --------
     >>> t = np.arange(50.0)
-    >>> pos = np.stack([np.stack([t, t + 0.1 * np.sin(t)], 0)] * 2, axis=-1)  # (50, 2, 2)
+    >>> pos = np.stack([np.stack([t, t + 0.1 * np.sin(t)], 1)] * 2, axis=-1)  # (50, 2, 2)
     >>> pos[20, :, 1] += 30.0  # one misplaced point
     >>> np.argwhere(jump_outliers(pos)).tolist()
     [[20, 1]]
