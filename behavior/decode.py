@@ -66,48 +66,73 @@ ALIGN_METHODS = ("auto", "mean", "mode", "last", "linear")
 
 
 @numba.njit(cache=True, parallel=True)
-def _bin_sum_kernel(x, starts, stops, sums, counts):  # pragma: no cover - numba
+def _bin_mean_kernel(x, starts, stops, min_valid, last, out, n_invalid):  # pragma: no cover
+    # per bin and column: the mean (or, with last=True, the last) of the valid frames;
+    # missing (NaN) when fewer than min_valid of the bin's frames, or none, are valid
+    n_cols = x.shape[1]
     for b in numba.prange(starts.shape[0]):
+        sums = np.zeros(n_cols)
+        counts = np.zeros(n_cols, dtype=np.int64)
         for r in range(starts[b], stops[b]):
-            for c in range(x.shape[1]):
+            for c in range(n_cols):
                 v = x[r, c]
                 if v == v:
-                    sums[b, c] += v
-                    counts[b, c] += 1
+                    if last:
+                        sums[c] = v
+                    else:
+                        sums[c] += v
+                    counts[c] += 1
+        need = min_valid * (stops[b] - starts[b])
+        bad = 0
+        for c in range(n_cols):
+            if counts[c] == 0 or counts[c] < need:
+                out[b, c] = np.nan
+                bad += 1
+            elif last:
+                out[b, c] = sums[c]
+            else:
+                out[b, c] = sums[c] / counts[c]
+        n_invalid[b] = bad
 
 
 @numba.njit(cache=True, parallel=True)
-def _bin_last_kernel(x, starts, stops, out, counts):  # pragma: no cover - numba
-    for b in numba.prange(starts.shape[0]):
-        for r in range(starts[b], stops[b]):
-            for c in range(x.shape[1]):
-                v = x[r, c]
-                if v == v:
-                    out[b, c] = v
-                    counts[b, c] += 1
-
-
-@numba.njit(cache=True, parallel=True)
-def _bin_mode_kernel(codes, starts, stops, n_classes, out, counts):  # pragma: no cover
+def _bin_label_kernel(
+    codes, starts, stops, n_classes, min_valid, last, out, n_invalid
+):  # pragma: no cover
+    # per bin and column: the most frequent label >= 0 (ties to the smaller), or the
+    # last one; -1 when fewer than min_valid of the bin's frames, or none, have a label
+    n_cols = codes.shape[1]
     for b in numba.prange(starts.shape[0]):
         tally = np.zeros(n_classes, dtype=np.int64)
-        for c in range(codes.shape[1]):
+        need = min_valid * (stops[b] - starts[b])
+        bad = 0
+        for c in range(n_cols):
             best = -1
             best_count = 0
+            count = 0
             for r in range(starts[b], stops[b]):
                 v = codes[r, c]
                 if v >= 0:
+                    count += 1
+                    if last:
+                        best = v
+                        continue
                     tally[v] += 1
-                    counts[b, c] += 1
                     n = tally[v]
                     if n > best_count or (n == best_count and v < best):
                         best = v
                         best_count = n
-            out[b, c] = best
-            for r in range(starts[b], stops[b]):
-                v = codes[r, c]
-                if v >= 0:
-                    tally[v] = 0
+            if not last:
+                for r in range(starts[b], stops[b]):
+                    v = codes[r, c]
+                    if v >= 0:
+                        tally[v] = 0
+            if count == 0 or count < need:
+                out[b, c] = -1
+                bad += 1
+            else:
+                out[b, c] = best
+        n_invalid[b] = bad
 
 
 # --------------------------------------------------------------------------------------
@@ -328,7 +353,7 @@ def align(
             step = 1.0 / fps_of(da, required="x (time in frames)")
         bin_edges = _bin_edges(t, step, bin_size, edges)
         out, n_rows_invalid, n_values_invalid = _aggregate(
-            flat, t, bin_edges, method, labels, float(min_valid), kind == "ethogram"
+            flat, t, bin_edges, method, labels, float(min_valid)
         )
         target = 0.5 * (bin_edges[:-1] + bin_edges[1:])
     else:
@@ -379,7 +404,6 @@ def _aggregate(
     method: str,
     labels: bool,
     min_valid: float,
-    ethogram: bool,
 ) -> tuple[np.ndarray, int, int]:
     """Per-bin mean / mode / last of the columns of ``flat`` (time, columns)."""
     # a frame within a millionth of a frame of an edge counts as on the edge, so that
@@ -388,41 +412,22 @@ def _aggregate(
     starts = np.searchsorted(t, edges[:-1] - tol, side="left").astype(np.int64)
     stops = np.searchsorted(t, edges[1:] - tol, side="left").astype(np.int64)
     n_bins, n_cols = edges.size - 1, flat.shape[1]
-    counts = np.zeros((n_bins, n_cols), dtype=np.int64)
+    n_invalid = np.zeros(n_bins, dtype=np.int64)
     if labels:
         codes = np.ascontiguousarray(flat, dtype=np.int64)
-        codes = np.where(codes < 0, -1, codes)
-        if method == "mode":
-            n_classes = int(codes.max()) + 1 if codes.size else 1
-            out = np.full((n_bins, n_cols), -1, dtype=np.int64)
-            _bin_mode_kernel(codes, starts, stops, max(n_classes, 1), out, counts)
-        else:
-            last = np.full((n_bins, n_cols), np.nan)
-            as_float = np.where(codes < 0, np.nan, codes.astype(np.float64))
-            _bin_last_kernel(as_float, starts, stops, last, counts)
-            out = np.where(np.isnan(last), -1, last).astype(np.int64)
+        n_classes = max(int(codes.max()) + 1 if codes.size else 1, 1)
+        out = np.empty((n_bins, n_cols), dtype=np.int64)
+        _bin_label_kernel(
+            codes, starts, stops, n_classes, min_valid, method == "last", out, n_invalid
+        )
     else:
         x = flat if flat.dtype in (np.float32, np.float64) else flat.astype(np.float64)
         x = np.ascontiguousarray(x)
-        if method == "last":
-            out = np.full((n_bins, n_cols), np.nan, dtype=x.dtype)
-            _bin_last_kernel(x, starts, stops, out, counts)
-        else:
-            sums = np.zeros((n_bins, n_cols), dtype=np.float64)
-            _bin_sum_kernel(x, starts, stops, sums, counts)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                mean = sums / counts
-            if method == "mode":  # only ethograms and 0/1 data: majority, ties to 0
-                out = np.where(np.isnan(mean), np.nan, (mean > 0.5).astype(np.float64))
-            else:
-                out = mean.astype(x.dtype, copy=False)
-    n_frames = (stops - starts)[:, None]
-    invalid = (counts == 0) | (counts < min_valid * n_frames)
-    if labels:
-        out[invalid] = -1
-    else:
-        out[invalid] = np.nan
-    return out, int(invalid.any(axis=1).sum()), int(invalid.sum())
+        out = np.empty((n_bins, n_cols), dtype=x.dtype)
+        _bin_mean_kernel(x, starts, stops, min_valid, method == "last", out, n_invalid)
+        if method == "mode":  # only ethograms and 0/1 data: the majority, ties to 0
+            out = np.where(np.isnan(out), np.nan, (out > 0.5).astype(out.dtype))
+    return out, int((n_invalid > 0).sum()), int(n_invalid.sum())
 
 
 def _sample(
