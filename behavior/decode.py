@@ -575,21 +575,60 @@ def _match(
 
 
 def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Iteratively trimmed least squares ``y = a + b x``: (a, b, inlier mask)."""
+    """Iteratively trimmed least squares ``y = a + b x``: (a, b, inlier mask).
+
+    Each round fits the inliers, then keeps the pairs within 4 robust s.d. (1.4826
+    MAD) of the median residual (at least 1 ns), until the inliers stop changing.
+    """
     inliers = np.ones(x.size, dtype=bool)
-    xm = float(x.mean())
     a = b = 0.0
     for _ in range(10):
-        xs, ys = x[inliers] - xm, y[inliers]
-        b = float(np.dot(xs, ys - ys.mean()) / np.dot(xs, xs)) if np.dot(xs, xs) > 0 else 1.0
-        a = float(ys.mean() - b * xs.mean())
-        resid = y - (a + b * (x - xm))
-        scale = 1.4826 * float(np.median(np.abs(resid[inliers] - np.median(resid[inliers]))))
-        new = np.abs(resid) <= max(4.0 * scale, 1e-9)
+        xi, yi = x[inliers], y[inliers]
+        xm, ym = float(xi.mean()), float(yi.mean())
+        dx = xi - xm
+        den = float(np.dot(dx, dx))
+        b = float(np.dot(dx, yi - ym) / den) if den > 0 else 1.0
+        a = ym - b * xm
+        resid = y - (a + b * x)
+        centre = float(np.median(resid[inliers]))
+        scale = 1.4826 * float(np.median(np.abs(resid[inliers] - centre)))
+        new = np.abs(resid - centre) <= max(4.0 * scale, 1e-9)
         if new.sum() < 2 or np.array_equal(new, inliers):
             break
         inliers = new
-    return a - b * xm, b, inliers
+    return a, b, inliers
+
+
+def _initial_slope(dc: np.ndarray, dr: np.ndarray) -> float:
+    """Slope from intervals: pairs of consecutive intervals with the same ratio on both clocks.
+
+    The ratio of two consecutive intervals does not depend on the clocks, so each camera
+    ratio is paired with the nearest recording ratio and gives a slope (recording
+    interval / camera interval); the densest 0.1 % window of those slopes wins. Falls back
+    on the ratio of the interval quantiles when fewer than 3 ratios pair up.
+    """
+    q = np.linspace(0.1, 0.5, 9)
+    fallback = float(np.median(np.quantile(dr, q) / np.quantile(dc, q)))
+    if dc.size < 2 or dr.size < 2:
+        return fallback
+    rc, rr = np.log(dc[1:] / dc[:-1]), np.log(dr[1:] / dr[:-1])
+    order = np.argsort(rr)
+    sorted_rr = rr[order]
+    k = np.clip(np.searchsorted(sorted_rr, rc), 1, max(sorted_rr.size - 1, 1))
+    k = np.where(
+        np.abs(sorted_rr[k - 1] - rc) <= np.abs(sorted_rr[np.minimum(k, sorted_rr.size - 1)] - rc),
+        k - 1,
+        k,
+    )
+    k = np.minimum(k, sorted_rr.size - 1)
+    close = np.abs(sorted_rr[k] - rc) < 0.01
+    if close.sum() < 3:
+        return fallback
+    i, j = np.flatnonzero(close), order[k[close]]
+    slopes = np.sort(np.log(np.concatenate([dr[j] / dc[i], dr[j + 1] / dc[i + 1]])))
+    ends = np.searchsorted(slopes, slopes + 1e-3, side="right")
+    start = int(np.argmax(ends - np.arange(slopes.size)))
+    return float(np.exp(np.median(slopes[start : ends[start]])))
 
 
 def _refine(
@@ -633,8 +672,8 @@ def fit_clock(
     """Fit ``recording = offset + slope * camera`` from sync pulses seen on both clocks.
 
     The pulses need not pair one to one: pulses dropped on either side and extra
-    pulses are left unmatched. The fit starts from a slope given by the ratio of
-    the inter-pulse interval quantiles of both trains and an offset voted by a dozen
+    pulses are left unmatched. The fit starts from a slope given by pairs of consecutive
+    intervals whose ratio matches on both clocks and an offset voted by a dozen
     pulses from the middle of the camera train, then matches each camera pulse to
     the nearest recording pulse within ``tolerance`` in a window that doubles around
     those pulses, refitting a trimmed least-squares line (residuals beyond 4 robust
@@ -680,8 +719,7 @@ def fit_clock(
     c = _pulses(camera_pulses, "camera_pulses")
     r = _pulses(recording_pulses, "recording_pulses")
     dc, dr = np.diff(c), np.diff(r)
-    q = np.linspace(0.1, 0.5, 9)
-    slope0 = float(np.median(np.quantile(dr, q) / np.quantile(dc, q)))
+    slope0 = _initial_slope(dc, dr)
     if tolerance is None:
         tol = 0.4 * float(np.quantile(dc, 0.1)) * slope0
     else:
@@ -706,6 +744,11 @@ def fit_clock(
             candidates.append(o)
         if len(candidates) == 3:
             break
+    # each candidate: the median of the votes within the tolerance of it
+    candidates = [
+        float(np.median(diffs[np.searchsorted(diffs, o - tol) : np.searchsorted(diffs, o + tol)]))
+        for o in candidates
+    ]
     center = float(anchors.mean())
     half = 0.5 * float(anchors[-1] - anchors[0]) + float(np.median(dc))
     fits = []
