@@ -36,6 +36,7 @@ import numba
 import numpy as np
 import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import validate_data
 
 from behavior.dataset import append_log, check_time, fps_of, time_seconds, time_step
 from behavior.errors import NotFittedError, PoseDataError
@@ -1094,6 +1095,11 @@ class LaggedFeatures(TransformerMixin, BaseEstimator):
     feature_names_in_ : ndarray of str
         When ``X`` had column names (a DataFrame).
 
+    Notes
+    -----
+    Rows are consecutive time bins, so the transform of a row depends on its
+    neighbours: scikit-learn's sample-order and subset invariance checks do not apply.
+
     Examples
     --------
     >>> import numpy as np
@@ -1121,36 +1127,28 @@ class LaggedFeatures(TransformerMixin, BaseEstimator):
         step = None if self.bin_size is None else to_seconds(self.bin_size, name="bin_size")
         self.lags_ = _lag_bins(self.lags, step)
         self.basis_ = _parse_basis(self.basis, self.lags_)
-        columns = getattr(X, "columns", None)
-        values = self._values(X)
-        self.n_features_in_ = values.shape[1]
-        if columns is not None:
-            self.feature_names_in_ = np.asarray([str(c) for c in columns], dtype=object)
+        validate_data(self, X, dtype=np.float64, ensure_all_finite="allow-nan")
         return self
-
-    def _values(self, X: Any) -> np.ndarray:
-        values = np.asarray(X, dtype=np.float64)
-        if values.ndim != 2:
-            raise PoseDataError(
-                f"X: expected a 2-D array (rows, columns), found shape {values.shape}"
-            )
-        return values
 
     def transform(self, X: Any) -> np.ndarray:
         """``(n_rows, n_columns * n_lags)`` (or ``* n``, with a basis), float64."""
         if not hasattr(self, "lags_"):
             raise NotFittedError("LaggedFeatures: call fit before transform")
-        values = self._values(X)
-        if values.shape[1] != self.n_features_in_:
-            raise PoseDataError(
-                f"X: expected {self.n_features_in_} columns as in fit, found {values.shape[1]}"
-            )
+        values = validate_data(
+            self, X, dtype=np.float64, ensure_all_finite="allow-nan", reset=False
+        )
         fill = float(self.fill_value)
         if self.basis_ is None:
             block = _lagged(values, self.lags_, fill)
         else:
             block = _lagged(values, sorted(self.lags_), fill) @ self.basis_
         return block.reshape(values.shape[0], -1)
+
+    def __sklearn_tags__(self) -> Any:
+        """NaN passes through; rows are consecutive time bins, so their order matters."""
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         """Names ``f@lag`` (or ``f@rc{k}``), by input column then lag."""

@@ -387,6 +387,19 @@ def test_lagged_features_in_a_pipeline_with_group_folds():
         LaggedFeatures().transform(x)
 
 
+def test_lagged_features_passes_scikit_learn_checks():
+    from sklearn.utils.estimator_checks import check_estimator
+
+    order = "rows are consecutive time bins: a row's lags depend on its neighbours"
+    check_estimator(
+        LaggedFeatures(lags=[-1, 0], fill_value=0.0),
+        expected_failed_checks={
+            "check_methods_sample_order_invariance": order,
+            "check_methods_subset_invariance": order,
+        },
+    )
+
+
 # ------------------------------------------------------------------ bad inputs
 
 
