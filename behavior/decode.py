@@ -575,11 +575,17 @@ def _match(
     return ok[keep], jj[keep]
 
 
-def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray]:
+def _rounding(times: np.ndarray) -> float:
+    """A residual below which times agree up to float rounding (1 ns at least)."""
+    return max(1e-9, 64 * float(np.finfo(np.float64).eps) * float(np.abs(times).max()))
+
+
+def _robust_line(x: np.ndarray, y: np.ndarray, floor: float) -> tuple[float, float, np.ndarray]:
     """Iteratively trimmed least squares ``y = a + b x``: (a, b, inlier mask).
 
     Each round fits the inliers, then keeps the pairs within 4 robust s.d. (1.4826
-    MAD) of the median residual (at least 1 ns), until the inliers stop changing.
+    MAD) of the median residual (at least ``floor``, the rounding error of the
+    times), until the inliers stop changing.
     """
     inliers = np.ones(x.size, dtype=bool)
     a = b = 0.0
@@ -593,7 +599,7 @@ def _robust_line(x: np.ndarray, y: np.ndarray) -> tuple[float, float, np.ndarray
         resid = y - (a + b * x)
         centre = float(np.median(resid[inliers]))
         scale = 1.4826 * float(np.median(np.abs(resid[inliers] - centre)))
-        new = np.abs(resid - centre) <= max(4.0 * scale, 1e-9)
+        new = np.abs(resid - centre) <= max(4.0 * scale, floor)
         if new.sum() < 2 or np.array_equal(new, inliers):
             break
         inliers = new
@@ -649,7 +655,7 @@ def _refine(
         sub = c[lo:hi]
         i, j = _match(sub, r, offset, slope, tol)
         if i.size >= 3:
-            offset, slope, _ = _robust_line(sub[i], r[j])
+            offset, slope, _ = _robust_line(sub[i], r[j], _rounding(r))
         elif i.size:
             offset = float(np.median(r[j] - slope * sub[i]))
         if half >= span:
@@ -659,7 +665,7 @@ def _refine(
         i, j = _match(c, r, offset, slope, tol)
         if i.size < 2:
             break
-        new_offset, new_slope, _ = _robust_line(c[i], r[j])
+        new_offset, new_slope, _ = _robust_line(c[i], r[j], _rounding(r))
         converged = abs(new_slope - slope) * span + abs(new_offset - offset) < 1e-12 + 1e-9 * tol
         offset, slope = new_offset, new_slope
         if converged:
@@ -766,10 +772,10 @@ def fit_clock(
     # within the tolerance of a dropped pulse's place)
     resid = r[j] - (offset + slope * c[i])
     spread = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
-    final_tol = min(tol, max(10.0 * spread, 1e-9 * (1.0 + abs(offset))))
+    final_tol = min(tol, max(10.0 * spread, _rounding(r)))
     i, j = _match(c, r, offset, slope, final_tol)
     if i.size >= 3:
-        offset, slope, _ = _robust_line(c[i], r[j])
+        offset, slope, _ = _robust_line(c[i], r[j], _rounding(r))
     resid = r[j] - (offset + slope * c[i])
     return ClockFit(
         offset=float(offset),

@@ -286,6 +286,23 @@ def test_fit_clock_regular_pulses_with_drops_and_frame_jitter():
     )
 
 
+@pytest.mark.parametrize("offset", [1.7e9, -20.0])  # Unix-epoch recording times, or negative
+@pytest.mark.parametrize("longer", ["recording", "camera"])
+def test_fit_clock_when_one_side_runs_longer(offset, longer):
+    rng = np.random.default_rng(0)
+    pulses = 10 + np.cumsum(rng.uniform(0.5, 1.5, 1000))
+    inner = pulses[200:900]  # the other side sees only these
+    camera = inner if longer == "recording" else pulses
+    recording = offset + (1 + 30e-6) * (pulses if longer == "recording" else inner)
+    camera = np.delete(camera, rng.choice(camera.size, camera.size // 20, replace=False))
+    clock = fit_clock(camera, recording)
+    truth = offset + (1 + 30e-6) * pulses
+    assert np.abs(clock.apply(pulses) - truth).max() < 1e-5
+    assert clock.n_matched == np.isin(camera, inner).sum()  # every pulse both sides saw
+    assert clock.n_unmatched_camera == camera.size - clock.n_matched
+    assert clock.n_unmatched_recording == recording.size - clock.n_matched
+
+
 @SETTINGS
 @given(
     offset=st.floats(-1e4, 1e4),
