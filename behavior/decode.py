@@ -186,7 +186,7 @@ def _as_dataarray(x: Any, times: Any) -> tuple[xr.DataArray, str]:
     x = x.transpose("time", ...)
     dtype = x.dtype
     if dtype.kind == "b":
-        return x.astype(np.float64), "continuous"
+        return x.astype(np.float64), "binary"
     if np.issubdtype(dtype, np.integer):
         return x, "labels"
     if np.issubdtype(dtype, np.floating):
@@ -200,7 +200,7 @@ def _check_method(method: Any, kind: str, binned: bool) -> str:
     if method == "auto":
         if binned:
             return "mode" if kind == "labels" else "mean"
-        return "last" if kind in ("labels", "ethogram") else "linear"
+        return "linear" if kind == "continuous" else "last"
     allowed = ("mean", "mode", "last") if binned else ("linear", "last")
     if method not in allowed:
         target = "bins" if binned else "timestamps"
@@ -209,6 +209,11 @@ def _check_method(method: Any, kind: str, binned: bool) -> str:
         raise PoseDataError(
             f"method: {method!r} averages, and x holds integer labels (negative = none); use "
             "'mode' or 'last', or cast x to float if its integers are amounts (counts)"
+        )
+    if kind == "continuous" and method == "mode":
+        raise PoseDataError(
+            "method: 'mode' is for labels, booleans and ethograms; x holds float values "
+            "(use 'mean' or 'last', or integer labels)"
         )
     return method
 
@@ -264,10 +269,11 @@ def align(
 
     What ``x`` holds decides what averaging means:
 
-    - **float** (features, kinematics; booleans count as 0/1): ``"mean"`` of the
-      valid frames of each bin (default for bins), ``"last"`` valid value in the bin,
-      ``"linear"`` interpolation (default for timestamps) or ``"last"`` (the frame
-      at or before each timestamp, sample and hold).
+    - **float** (features, kinematics): ``"mean"`` of the valid frames of each bin
+      (default for bins) or the ``"last"`` valid value in the bin; ``"linear"``
+      interpolation (default for timestamps) or ``"last"`` (the frame at or before
+      each timestamp, sample and hold).
+    - **boolean** (masks): as 0.0 / 1.0 like an ethogram's behaviors below.
     - **integer labels** (syllables, states; negative = none): ``"mode"`` per bin
       (default; ties go to the smaller label, as :func:`scipy.stats.mode`) or
       ``"last"``. The result is int64 with -1 where a bin is missing.
@@ -1063,7 +1069,8 @@ def design_matrix(
     out.attrs["lags"] = lag_bins
     if drop_edges:
         lo, hi = min(lag_bins), max(lag_bins)
-        out = out.isel(time=slice(max(0, -lo), out.sizes["time"] - max(0, hi)))
+        start = max(0, -lo)
+        out = out.isel(time=slice(start, max(start, out.sizes["time"] - max(0, hi))))
     return append_log(
         out, "decode.design_matrix", lags=lag_bins, basis=basis, drop_edges=drop_edges
     )

@@ -186,6 +186,15 @@ def test_ethogram_fraction_mode_and_last():
     np.testing.assert_array_equal(at.sel(behavior="walk").squeeze(), [1.0, 1.0])
 
 
+def test_boolean_masks_give_fractions_majorities_and_held_values():
+    mask = xr.DataArray(
+        [True, True, False, False, False, True], dims="time", coords={"time": np.arange(6) / 10}
+    )
+    np.testing.assert_allclose(align(mask, bin_size="0.3 s").values, [2 / 3, 1 / 3])
+    np.testing.assert_array_equal(align(mask, bin_size="0.3 s", method="mode").values, [1, 0])
+    np.testing.assert_array_equal(align(mask, to=[0.15, 0.35]).values, [1.0, 0.0])
+
+
 # ------------------------------------------------------------------ align: timestamps
 
 
@@ -432,6 +441,7 @@ def test_lagged_features_passes_scikit_learn_checks():
         (lambda x: align(x, bin_size=0.1, min_valid=1.5), "min_valid"),
         (lambda x: align(x.values, bin_size=0.1), "times"),
         (lambda x: align(x.astype(int), bin_size=0.1, method="mean"), "method"),
+        (lambda x: align(x, bin_size=0.1, method="mode"), "method"),
         (lambda x: align("speed", bin_size=0.1), "x"),
         (lambda x: align(x.isel(time=[1, 0]), bin_size=0.1), "x.time"),
         (lambda x: fit_clock([0.0, 1.0], [0.0, 1.0, 2.0]), "camera_pulses"),
