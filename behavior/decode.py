@@ -1181,3 +1181,24 @@ class LaggedFeatures(TransformerMixin, BaseEstimator):
         else:
             names = [f"{f}@rc{k}" for f in input_features for k in range(self.basis_.shape[1])]
         return np.asarray(names, dtype=object)
+
+
+def _warm_up() -> None:
+    """Compile the binning kernels (float32, float64 and integer labels) once.
+
+    Examples
+    --------
+    >>> _warm_up()
+    """
+    starts = np.array([0, 2], dtype=np.int64)
+    stops = np.array([2, 4], dtype=np.int64)
+    for dtype in (np.float32, np.float64):
+        x = np.ones((4, 2), dtype=dtype)
+        out = np.empty((2, 2), dtype=dtype)
+        for last in (False, True):
+            _bin_mean_kernel(x, starts, stops, 0.5, last, out, np.zeros(2, np.int64))
+    codes = np.zeros((4, 2), dtype=np.int64)
+    for last in (False, True):
+        _bin_label_kernel(
+            codes, starts, stops, 1, 0.5, last, np.empty((2, 2), np.int64), np.zeros(2, np.int64)
+        )
