@@ -30,6 +30,7 @@ _SUBMODULES = {
     "classify",
     "cli",
     "dataset",
+    "decode",
     "embedding",
     "errors",
     "estimators",
@@ -80,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from behavior import (  # noqa: F401
         bouts,
         classify,
+        decode,
         embedding,
         estimators,
         ethogram,

@@ -62,6 +62,7 @@ _WARM_MODULES = (
     "behavior.social",
     "behavior.features",
     "behavior.classify._common",
+    "behavior.decode",
     "behavior.classify.temporal",
     "behavior.syllables.arhmm",
     "behavior.syllables.slds",
