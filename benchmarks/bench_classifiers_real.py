@@ -255,7 +255,7 @@ def s2_section(args, s2, feats, groups) -> None:
     clf = BehaviorClassifier(behaviors=kinds, unscored="base", random_state=0, progress=False)
     res = cross_validate(clf, feats, s2, groups=groups, cv=FOLDS, progress=False)
     print(f"\n2. S2 aggression sub-types with >= {S2_MIN_FRAMES} frames, default model:")
-    s2_table = res.summary.set_index("behavior")[["frame_f1", "bout_f1", "frames_true"]]
+    s2_table = res.summary.set_index("behavior")[["frame_f1", "bout_f1", "frames_positive"]]
     print(s2_table.round(3).to_string())
     if args.out is not None:
         s2_table.to_csv(args.out / "s2_frame_f1.csv")
