@@ -326,7 +326,7 @@ def test_round_trip_is_exact(ds: xr.Dataset, schema: str) -> None:
 
 @SETTINGS
 @given(ds=pose_datasets(), schema=st.sampled_from(MOVEMENT_SCHEMAS))
-def test_round_trip_through_netcdf_text_attrs(ds: xr.Dataset, schema: str) -> None:
+def test_to_movement_attrs_are_netcdf_safe(ds: xr.Dataset, schema: str) -> None:
     """movement's attrs are netCDF-safe: strings and numbers only."""
     mv = to_movement(ds, schema=schema)
     for key, value in mv.attrs.items():
