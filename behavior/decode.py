@@ -38,7 +38,17 @@ import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import validate_data
 
-from behavior.dataset import append_log, check_time, fps_of, time_seconds, time_step
+from behavior.dataset import (
+    CORE_DIMS,
+    append_log,
+    check_fps,
+    check_time,
+    fps_of,
+    read_log,
+    time_seconds,
+    time_step,
+    validate,
+)
 from behavior.errors import NotFittedError, PoseDataError
 from behavior.ethogram import Ethogram
 from behavior.units import to_seconds
@@ -47,12 +57,15 @@ logger = logging.getLogger(__name__)
 
 __all__ = [
     "ALIGN_METHODS",
+    "MOVEMENT_SCHEMAS",
     "ClockFit",
     "LaggedFeatures",
     "align",
     "design_matrix",
     "fit_clock",
+    "from_movement",
     "raised_cosine_basis",
+    "to_movement",
     "to_recording_clock",
 ]
 
@@ -1202,3 +1215,304 @@ def _warm_up() -> None:
         _bin_label_kernel(
             codes, starts, stops, 1, 0.5, last, np.empty((2, 2), np.int64), np.zeros(2, np.int64)
         )
+
+
+# --------------------------------------------------------------------------------------
+# the movement bridge: from_movement / to_movement
+# --------------------------------------------------------------------------------------
+#
+# Facts about movement's poses dataset (neuroinformatics-unit/movement; its docs and
+# validators, and /work/shared/FORMATS.md section 7), no code taken from it:
+# - position: float (time, space, keypoint, individual) in 0.17; the plural names
+#   ``keypoints`` / ``individuals`` before 0.17, in the order (time, space, keypoints,
+#   individuals) in the releases just before 0.17 and (time, individuals, keypoints,
+#   space) in the early 0.0.x releases. Readers here go by dim name, never by order.
+# - confidence: (time, keypoint, individual), NaN when the source had none.
+# - coords: time (seconds when fps is known, else frame numbers), space x, y[, z],
+#   keypoint and individual names (strings).
+# - attrs: ds_type ("poses" or "bboxes"), source_software, time_unit ("seconds" or
+#   "frames"), fps (only when known), source_file (only when loaded from a file),
+#   log (a JSON string) where processing wrote one.
+
+MOVEMENT_SCHEMAS = ("singular", "plural")
+"""The two generations of movement's dim names accepted by :func:`to_movement`:
+``singular`` (``keypoint`` / ``individual``, movement >= 0.17) and ``plural``
+(``keypoints`` / ``individuals``, movement < 0.17)."""
+
+_SINGULAR_DIMS = ("keypoint", "individual")
+_PLURAL_DIMS = ("keypoints", "individuals")
+_PLURAL_ORDER = ("time", "space", "keypoints", "individuals")
+
+
+def _movement_schema(position: xr.DataArray) -> str:
+    """``"singular"`` or ``"plural"`` from the dim names of movement's ``position``."""
+    dims = set(position.dims)
+    singular = [d for d in _SINGULAR_DIMS if d in dims]
+    plural = [d for d in _PLURAL_DIMS if d in dims]
+    missing_core = [d for d in ("time", "space") if d not in dims]
+    if len(singular) == 2 and not plural and not missing_core:
+        return "singular"
+    if len(plural) == 2 and not singular and not missing_core:
+        return "plural"
+    raise PoseDataError(
+        "ds: expected movement's position dims (time, space, keypoint, individual) "
+        "(movement >= 0.17) or (time, space, keypoints, individuals) in any order "
+        f"(movement < 0.17), found {list(position.dims)}"
+    )
+
+
+def _as_float(values: xr.DataArray, name: str) -> xr.DataArray:
+    """``values`` as floats (integers become float64); anything else refused."""
+    if np.issubdtype(values.dtype, np.floating):
+        return values
+    if np.issubdtype(values.dtype, np.bool_) or not np.issubdtype(values.dtype, np.number):
+        raise PoseDataError(f"ds['{name}']: expected real numbers, found dtype {values.dtype}")
+    if np.iscomplexobj(values):
+        raise PoseDataError(f"ds['{name}']: expected real numbers, found dtype {values.dtype}")
+    return values.astype(np.float64)
+
+
+def from_movement(ds: xr.Dataset, *, fps: float | None = None) -> xr.Dataset:
+    """A behavior pose dataset from a movement poses dataset of either schema generation.
+
+    movement >= 0.17 (singular ``keypoint`` / ``individual``) is behavior's own
+    layout; movement < 0.17 (plural ``keypoints`` / ``individuals``, in the order
+    ``(time, space, keypoints, individuals)`` of the releases just before 0.17 or
+    ``(time, individuals, keypoints, space)`` of the early 0.0.x ones) is renamed
+    and reordered. The generation is read from the dim names, never from the order.
+
+    Parameters
+    ----------
+    ds
+        movement poses dataset: ``position`` with dims time, space, keypoint(s),
+        individual(s); ``confidence`` optional; attrs ``fps``, ``time_unit``,
+        ``source_software``, ``source_file``, ``ds_type`` as movement writes them.
+        Other data variables are kept, their plural dims renamed.
+    fps
+        Frame rate to use when ``ds`` has none (``time_unit="frames"`` without
+        ``attrs["fps"]``): frame numbers then become seconds, ``frame / fps``.
+        Must agree with ``attrs["fps"]`` when both are given.
+
+    Returns
+    -------
+    xr.Dataset
+        A pose dataset validated by :func:`behavior.dataset.validate`: names,
+        values, dtype, ``fps``, ``source_software`` and ``source_file`` kept;
+        confidence NaN where ``ds`` had none (behavior's convention: "the source
+        had no confidence"); ``time`` in seconds when the frame rate is known,
+        else still frame numbers with ``time_unit="frames"`` (say ``fps=`` to
+        convert). One ``decode.from_movement`` record is added to ``attrs["log"]``
+        (a movement log that is not a JSON list is kept as ``attrs["movement_log"]``).
+
+    Raises
+    ------
+    PoseDataError
+        If ``ds`` is not a movement poses dataset: a bounding-box dataset
+        (``ds_type="bboxes"``), no ``position``, dims of neither generation,
+        non-numeric values, or an ``fps`` that contradicts ``attrs["fps"]``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> old = xr.Dataset(
+    ...     {"position": (("time", "space", "keypoints", "individuals"), np.zeros((4, 2, 3, 1)))},
+    ...     coords={"time": np.arange(4), "space": ["x", "y"],
+    ...             "keypoints": ["nose", "neck", "tail"], "individuals": ["mouse"]},
+    ...     attrs={"ds_type": "poses", "time_unit": "frames", "source_software": "SLEAP"},
+    ... )
+    >>> ds = from_movement(old, fps=2.0)
+    >>> ds.position.dims, ds.time.values.tolist(), ds.attrs["fps"]
+    (('time', 'space', 'keypoint', 'individual'), [0.0, 0.5, 1.0, 1.5], 2.0)
+    """
+    if not isinstance(ds, xr.Dataset):
+        raise PoseDataError(
+            f"ds: expected a movement poses dataset (xarray.Dataset), found {type(ds).__name__}"
+        )
+    ds_type = ds.attrs.get("ds_type", "poses")
+    if ds_type != "poses":
+        raise PoseDataError(
+            f"ds: expected a movement poses dataset (attrs['ds_type'] == 'poses'), found "
+            f"ds_type={ds_type!r}; bounding boxes have no keypoints to make poses of"
+        )
+    if "position" not in ds.data_vars:
+        raise PoseDataError(
+            f"ds: expected a 'position' variable (movement poses dataset), found variables "
+            f"{list(ds.data_vars)}"
+        )
+    if "shape" in ds.data_vars and not {"keypoint", "keypoints"} & set(ds["position"].dims):
+        raise PoseDataError(
+            "ds: a movement bounding-box dataset ('position' and 'shape' without keypoints); "
+            "expected a poses dataset"
+        )
+    schema = _movement_schema(ds["position"])
+    out = ds.copy(deep=False)
+    if schema == "plural":
+        out = out.rename({p: s for p, s in zip(_PLURAL_DIMS, _SINGULAR_DIMS, strict=True)})
+    out["position"] = _as_float(out["position"], "position").transpose(..., *CORE_DIMS)
+    extra = [d for d in out["position"].dims if d not in CORE_DIMS]
+    conf_dims = (*extra, "time", "keypoint", "individual")
+    if "confidence" in out.data_vars:
+        confidence = out["confidence"]
+        if set(confidence.dims) != set(conf_dims):
+            raise PoseDataError(
+                f"ds['confidence']: expected the dims of position without space "
+                f"{[d if schema == 'singular' else d + 's' for d in conf_dims]}, "
+                f"found {list(ds['confidence'].dims)}"
+            )
+        out["confidence"] = _as_float(confidence, "confidence").transpose(*conf_dims)
+        had_confidence = True
+    else:
+        shape = tuple(out.sizes[d] for d in conf_dims)
+        out["confidence"] = (conf_dims, np.full(shape, np.nan, dtype=out["position"].dtype))
+        had_confidence = False
+    for dim in ("space", *_SINGULAR_DIMS):
+        if dim in out.coords:
+            out = out.assign_coords({dim: [str(v) for v in out[dim].values]})
+        else:
+            n = out.sizes[dim]
+            prefix = {"space": None, "keypoint": "keypoint", "individual": "id"}[dim]
+            if prefix is None:
+                out = out.assign_coords(space=["x", "y", "z"][:n])
+            else:
+                out = out.assign_coords({dim: [f"{prefix}_{i}" for i in range(n)]})
+
+    attrs = dict(out.attrs)
+    own_fps = attrs.get("fps")
+    if own_fps is not None:
+        own_fps = check_fps(own_fps, "ds.attrs['fps']")
+        attrs["fps"] = own_fps
+    if fps is not None:
+        fps = check_fps(fps, "fps")
+        if own_fps is not None and not math.isclose(fps, own_fps, rel_tol=1e-9):
+            raise PoseDataError(
+                f"fps: {fps} contradicts ds.attrs['fps'] = {own_fps}; leave fps out to use "
+                "the dataset's own"
+            )
+    if "time" not in out.coords:
+        out = out.assign_coords(time=np.arange(out.sizes["time"]))
+        attrs.setdefault("time_unit", "frames")
+    time_values = np.asarray(out["time"].values)
+    if not np.issubdtype(time_values.dtype, np.number):
+        raise PoseDataError(
+            f"ds['time']: expected seconds or frame numbers, found dtype {time_values.dtype}"
+        )
+    unit = attrs.get("time_unit")
+    if unit is None:
+        unit = "frames" if np.issubdtype(time_values.dtype, np.integer) else "seconds"
+    if unit not in ("seconds", "frames"):
+        raise PoseDataError(
+            f"ds.attrs['time_unit']: expected 'seconds' or 'frames', found {unit!r}"
+        )
+    rate = own_fps if own_fps is not None else fps
+    time_note = unit
+    if unit == "frames" and rate is not None:
+        out = out.assign_coords(time=time_values.astype(np.float64) / rate)
+        unit, time_note = "seconds", f"frames / {rate}"
+    elif unit == "frames":  # behavior counts frames in float64, as from_numpy does
+        out = out.assign_coords(time=time_values.astype(np.float64))
+        time_note = "frames (no fps known: say fps= to get seconds)"
+    attrs["time_unit"] = unit
+    if rate is not None:
+        attrs["fps"] = rate
+    attrs["ds_type"] = "poses"
+    if attrs.get("source_software") in (None, ""):
+        attrs["source_software"] = "unknown"
+    attrs.setdefault("space_unit", "pixels")
+    log = attrs.get("log")
+    if log is not None and not isinstance(log, list):
+        records = read_log(out)
+        if records and records[0].get("operation") == "unparsed":
+            attrs["movement_log"] = attrs.pop("log")
+    out.attrs = attrs
+    out = append_log(
+        out,
+        "decode.from_movement",
+        schema=schema,
+        confidence="given" if had_confidence else "missing (NaN)",
+        time=time_note,
+    )
+    return validate(out)
+
+
+def to_movement(ds: xr.Dataset, schema: str = "singular") -> xr.Dataset:
+    """A movement poses dataset from a behavior pose dataset.
+
+    Parameters
+    ----------
+    ds
+        A pose dataset (:func:`behavior.dataset.validate` must accept it) with no
+        dims beyond ``(time, space, keypoint, individual)``: select one member of
+        an ``ensemble`` first.
+    schema
+        ``"singular"`` (default): movement >= 0.17, position
+        ``(time, space, keypoint, individual)``, confidence
+        ``(time, keypoint, individual)``. ``"plural"``: movement < 0.17 (the
+        releases just before 0.17), position ``(time, space, keypoints,
+        individuals)``, confidence ``(time, keypoints, individuals)``.
+
+    Returns
+    -------
+    xr.Dataset
+        ``position`` and ``confidence`` (NaN where ``ds`` had none), coords
+        ``time``, ``space`` and the names, and the attrs movement expects:
+        ``ds_type="poses"``, ``source_software``, ``time_unit``, ``fps`` (when
+        known), ``source_file`` (when ``ds`` has one), ``log`` (a JSON string) and
+        behavior's other netCDF-safe attrs. Other data variables are dropped.
+        :func:`from_movement` gives ``ds``'s values, names and fps back exactly.
+
+    Raises
+    ------
+    PoseDataError
+        If ``ds`` is not a valid pose dataset, has extra dims, or ``schema`` is
+        not one of :data:`MOVEMENT_SCHEMAS`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from behavior.dataset import from_numpy
+    >>> ds = from_numpy(np.zeros((4, 2, 3, 1)), fps=30, keypoint_names=["a", "b", "c"])
+    >>> to_movement(ds).position.dims
+    ('time', 'space', 'keypoint', 'individual')
+    >>> to_movement(ds, schema="plural").confidence.dims
+    ('time', 'keypoints', 'individuals')
+    """
+    if schema not in MOVEMENT_SCHEMAS:
+        raise PoseDataError(f"schema: expected one of {list(MOVEMENT_SCHEMAS)}, found {schema!r}")
+    validate(ds)
+    extra = [d for d in ds["position"].dims if d not in CORE_DIMS]
+    if extra:
+        raise PoseDataError(
+            f"ds: movement holds only (time, space, keypoint, individual); found extra dims "
+            f"{extra} in position: select one first, e.g. ds.isel({extra[0]}=0)"
+        )
+    position = ds["position"].transpose(*CORE_DIMS).variable
+    conf_dims = ("time", "keypoint", "individual")
+    if "confidence" in ds.data_vars:
+        confidence = ds["confidence"].transpose(*conf_dims).variable
+    else:
+        shape = tuple(ds.sizes[d] for d in conf_dims)
+        confidence = xr.Variable(conf_dims, np.full(shape, np.nan, dtype=position.dtype))
+    attrs = {k: v for k, v in ds.attrs.items() if v is not None}
+    attrs["ds_type"] = "poses"
+    attrs.setdefault("source_software", "unknown")
+    in_frames = np.issubdtype(ds["time"].dtype, np.integer)
+    attrs.setdefault("time_unit", "frames" if in_frames else "seconds")
+    out = xr.Dataset(
+        {"position": position, "confidence": confidence},
+        coords={
+            "time": ds["time"].values,
+            "space": [str(v) for v in ds["space"].values],
+            "keypoint": [str(v) for v in ds["keypoint"].values],
+            "individual": [str(v) for v in ds["individual"].values],
+        },
+        attrs=attrs,
+    )
+    frames = out["time"].values
+    if attrs["time_unit"] == "frames" and np.array_equal(frames, np.round(frames)):
+        out = out.assign_coords(time=frames.astype(np.int64))  # movement's frame numbers
+    out = append_log(out, "decode.to_movement", schema=schema)
+    if schema == "plural":
+        out = out.rename({s: p for s, p in zip(_SINGULAR_DIMS, _PLURAL_DIMS, strict=True)})
+        out["position"] = out["position"].transpose(*_PLURAL_ORDER)
+        out["confidence"] = out["confidence"].transpose("time", "keypoints", "individuals")
+    return out
