@@ -1222,7 +1222,7 @@ def _warm_up() -> None:
 # --------------------------------------------------------------------------------------
 #
 # Facts about movement's poses dataset (neuroinformatics-unit/movement; its docs and
-# validators, and /work/shared/FORMATS.md section 7), no code taken from it:
+# validators, and ../shared/FORMATS.md section 7), no code taken from it:
 # - position: float (time, space, keypoint, individual) in 0.17; the plural names
 #   ``keypoints`` / ``individuals`` before 0.17, in the order (time, space, keypoints,
 #   individuals) in the releases just before 0.17 and (time, individuals, keypoints,
