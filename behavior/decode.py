@@ -942,6 +942,18 @@ def raised_cosine_basis(lags: Sequence[int], n: int) -> np.ndarray:
     ``c_k`` (``d`` the spacing of the centres) and 0 beyond, so the bumps sum to 1 at
     every lag; ``n = 1`` is a constant (the mean over the window).
 
+    Parameters
+    ----------
+    lags
+        The lags (in bins) the basis spans, in order.
+    n
+        Number of bumps (basis functions), at least 1.
+
+    Returns
+    -------
+    np.ndarray
+        ``(len(lags), n)`` weights; column ``k`` is bump ``k``.
+
     Examples
     --------
     >>> raised_cosine_basis(range(5), 3).round(2).tolist()
