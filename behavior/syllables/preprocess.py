@@ -522,7 +522,8 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         (:func:`jump_outliers`). Tracking
         outliers otherwise bend the egocentric frame and the PCA (on simulated
         keypoint-MoSeq data with 2-3 % outliers the AR-HMM's ARI rose from
-        0.12-0.18 to 0.67-0.83 with this step). None turns it off.
+        0.12-0.18 to 0.67-0.83 with this step, under an earlier median-based
+        threshold). None turns it off.
     n_components
         A fixed number of PCA components instead of ``variance``.
     kinematics
