@@ -302,3 +302,21 @@ def test_random_ethograms_round_trip_one_table_each(tmp_path_factory, masks, nam
             np.sort(tables[name]["start_time"].to_numpy()), np.sort(mine["start_frame"] / fps)
         )
     _same_labels(eth, load_annotations(path))
+
+
+def test_append_to_a_pose_file_keeps_the_poses_loadable(tmp_path):
+    pytest.importorskip("ndx_pose")
+    from behavior.dataset import from_numpy
+    from behavior.io.registry import load_poses, save_poses
+
+    rng = np.random.default_rng(0)
+    ds = from_numpy(rng.random((60, 2, 3, 1)) * 100, rng.random((60, 3, 1)), fps=FPS)
+    path = save_poses(ds, tmp_path / "poses.nwb")
+    before = load_poses(path)
+    eth = _fixed()
+    save_annotations(eth, path, append=True)
+    after = load_poses(path)
+    np.testing.assert_array_equal(after.position.values, before.position.values)
+    np.testing.assert_array_equal(after.confidence.values, before.confidence.values)
+    np.testing.assert_array_equal(after.time.values, before.time.values)
+    _same_labels(eth, load_annotations(path, format="nwb"))
