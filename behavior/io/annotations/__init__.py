@@ -22,6 +22,7 @@ import importlib
 import inspect
 import logging
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -332,7 +333,11 @@ def save_annotations(
         A name from :func:`annotation_formats` (``"boris"``, ``"boris-aggregated"``,
         ``"simba"``, ``"deepethogram"``, ``"intervals"`` ...).
     **options
-        Passed to the format's writer.
+        Passed to the format's writer. ``append=True`` (NWB) adds to the existing
+        file at ``path`` (a session file with other data) instead of replacing
+        it: the writer works on a copy, which replaces ``path`` only once it reads
+        back; ``table=`` (NWB) names the tables (``<table>_<behavior>``, see
+        :mod:`behavior.io.annotations.nwb`) and is read back the same way.
 
     Returns
     -------
@@ -360,18 +365,40 @@ def save_annotations(
     frontend = pick_writer(ANNOTATION_FORMATS, path, format, what="annotation")
     assert frontend.write is not None
 
+    append = bool(options.get("append", False))
+    if "append" in options and "append" not in _parameters(frontend.write):
+        raise PoseDataError(
+            f"save_annotations({str(path)!r}): the {frontend.name} writer cannot append "
+            f"(append={options['append']!r}); formats that can: nwb"
+        )
+    # the reader picks the same table(s) as the writer, where both take a table name
+    again = {"table": options["table"]} if "table" in options else {}
+    if again and frontend.read is not None and "table" not in _parameters(frontend.read):
+        again = {}
+
     def verify(tmp: Path) -> None:  # the bouts written come back
         if frontend.read is None:
             return
         expected = len(ethogram.to_bouts())
-        back = frontend.read(tmp, fps=ethogram.attrs.get("fps"))
+        back = frontend.read(tmp, fps=ethogram.attrs.get("fps"), **again)
         if len(back.to_bouts()) != expected:
             raise FileFormatError(f"expected {expected} bouts, read back {len(back.to_bouts())}")
 
     with atomic_path(path, verify=verify) as tmp:
+        if append and path.exists():  # the writer adds to a copy; path is untouched until the end
+            shutil.copyfile(path, tmp)
         frontend.write(ethogram, tmp, **options)
     logger.info("wrote annotations %s as %s", path, frontend.name)
     return path
+
+
+def _parameters(function: Any) -> set[str]:
+    """The keyword names ``function`` takes (all of them for a builtin that hides them)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return {"append", "table"}
+    return set(parameters)
 
 
 def _short(value: Any) -> str:

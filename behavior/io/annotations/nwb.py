@@ -1,12 +1,28 @@
-"""NWB ``TimeIntervals``: one table of bouts in the file's ``intervals`` section.
+"""NWB ``TimeIntervals``: one table of bouts per behavior in the file's ``intervals`` section.
 
-The table (default name ``behavior``; ``table=`` picks another) has the
-standard ``start_time`` and ``stop_time`` columns (seconds) plus ``behavior``
-and ``individual`` text columns. A row with ``stop_time == start_time`` is a
-point event. The writer stores the frame rate and the session length in the
-table's description (``... fps=30.0 n_frames=900``) so a round trip keeps the
-time axis; the reader takes them from there unless ``fps=`` is given. Needs
-pynwb (``pip install 'behavior[nwb]'``).
+Layout written (pynapple reads each ``TimeIntervals`` table as one ``IntervalSet``,
+so every behavior keeps its own intervals):
+
+- one table per behavior that has bouts or point events, named
+  ``<table>_<behavior>`` (``table`` defaults to ``"behavior"``, so ``chase``
+  lands in ``intervals/behavior_chase``). Every character of the behavior name
+  outside ``A-Z a-z 0-9 _ - .`` becomes ``_``; when two behaviors end up with
+  the same name, the later ones (in the ethogram's behavior order) get ``_2``,
+  ``_3`` ... . The exact name is always in the table's ``behavior`` column.
+- each table has the standard ``start_time`` and ``stop_time`` columns
+  (seconds) plus ``individual`` and ``behavior`` text columns. A row with
+  ``stop_time == start_time`` is a point event.
+- each table's description starts with ``fps=30.0 n_frames=900 group=<table>``,
+  so a round trip keeps the time axis and the reader knows which tables belong
+  together; the reader takes fps from there unless ``fps=`` is given.
+
+``append=True`` adds the tables to an existing NWB file (a session file with
+acquisition, processing or other intervals), leaving everything there as it
+was; a table name already in the file's ``intervals`` is refused.
+
+The reader also reads the earlier layout (one table, default name
+``behavior``, holding every behavior in its ``behavior`` column). Needs pynwb
+(``pip install 'behavior[nwb]'``).
 """
 
 from __future__ import annotations
@@ -19,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from behavior.errors import FileFormatError, require_module
+from behavior.errors import FileFormatError, PoseDataError, require_module
 from behavior.io.annotations._common import (
     DEFAULT_INDIVIDUAL,
     Parsed,
@@ -34,10 +50,59 @@ from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 # A format module's public API is its Frontend; load_annotations / save_annotations
 # (or load_poses / save_poses) call the read, write and sniff functions through it.
-__all__ = ["FRONTEND"]
+__all__ = ["FRONTEND", "table_names"]
 
 
 _META = re.compile(r"fps=([0-9.eE+-]+)\s+n_frames=(\d+)")
+_GROUP = re.compile(r"\bgroup=([A-Za-z0-9_.\-]+)")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+_PREFIX = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_READ_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError, IndexError)
+
+
+def table_names(behaviors: list[str], table: str = "behavior") -> dict[str, str]:
+    """The NWB table name the writer gives each behavior.
+
+    Parameters
+    ----------
+    behaviors
+        Behavior names, in the order that decides who gets a ``_2`` suffix on a clash.
+    table
+        The prefix (letters, digits, ``_``, ``-`` and ``.`` only).
+
+    Returns
+    -------
+    dict
+        Behavior name -> table name: ``<table>_<behavior>`` with every character
+        outside ``A-Z a-z 0-9 _ - .`` replaced by ``_``, and ``_2``, ``_3`` ...
+        added where two names would clash. Names are unique and valid in NWB.
+
+    Raises
+    ------
+    PoseDataError
+        If ``table`` is empty or holds other characters.
+
+    Examples
+    --------
+    >>> table_names(["chase", "nose/nose", "nose nose"])  # doctest: +NORMALIZE_WHITESPACE
+    {'chase': 'behavior_chase', 'nose/nose': 'behavior_nose_nose',
+     'nose nose': 'behavior_nose_nose_2'}
+    """
+    if not isinstance(table, str) or not _PREFIX.match(table):
+        raise PoseDataError(
+            f"table: expected a name of letters, digits, '_', '-' or '.', found {table!r}"
+        )
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for behavior in behaviors:
+        base = f"{table}_{_UNSAFE.sub('_', str(behavior))}"
+        name, k = base, 1
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        taken.add(name)
+        names[str(behavior)] = name
+    return names
 
 
 def sniff(probe: Probe) -> Verdict:
@@ -54,21 +119,19 @@ def sniff(probe: Probe) -> Verdict:
 
 
 def read(path: Path, *, fps: float | None = None, table: str | None = None):
-    """Read behavior bouts from an NWB TimeIntervals table into an Ethogram."""
+    """Read behavior bouts from NWB TimeIntervals tables into an Ethogram.
+
+    ``table`` names one table (the earlier one-table layout, or one behavior's
+    table) or the prefix of a group of per-behavior tables; by default the group
+    ``behavior``, else the table ``behavior``, else the first table with a
+    ``behavior`` column.
+    """
     pynwb = require_module("pynwb", "nwb", "reading NWB annotation files")
     try:
-        df, description = _table(pynwb, path, table)
+        df, description = _tables(pynwb, path, table)
     except FileFormatError:
         raise
-    except (
-        OSError,
-        RuntimeError,
-        KeyError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        IndexError,
-    ) as err:
+    except _READ_ERRORS as err:
         # h5py / hdmf on a file that is not NWB, or a damaged one
         raise FileFormatError(
             f"{path}: expected an NWB (HDF5) file with an intervals table, "
@@ -102,25 +165,54 @@ def read(path: Path, *, fps: float | None = None, table: str | None = None):
     return to_ethogram(parsed, path)
 
 
-def _table(pynwb: Any, path: Path, table: str | None) -> tuple[Any, str]:
-    """The chosen intervals table as a DataFrame, and its description."""
+def _tables(pynwb: Any, path: Path, table: str | None) -> tuple[Any, str]:
+    """The chosen intervals table(s) as one DataFrame (rows in time order), and a description."""
+    import pandas as pd
+
     with pynwb.NWBHDF5IO(str(path), "r") as io:
         nwb = io.read()
         intervals = dict(nwb.intervals or {})
-        names = [n for n, t in intervals.items() if "behavior" in t.colnames]
-        name = table or ("behavior" if "behavior" in names else (names[0] if names else None))
-        if name is None or name not in intervals:
+        labelled = {n: t for n, t in intervals.items() if "behavior" in t.colnames}
+        prefix = table or "behavior"
+        group = [
+            n
+            for n, t in labelled.items()
+            if n.startswith(f"{prefix}_")
+            and (m := _GROUP.search(t.description or "")) is not None
+            and m.group(1) == prefix
+        ]
+        if table is not None and table in labelled:
+            chosen = [table]
+        elif group:
+            chosen = sorted(group)
+        elif table is None and labelled:
+            chosen = ["behavior" if "behavior" in labelled else next(iter(labelled))]
+        else:
             raise FileFormatError(
-                f"{path}: no intervals table {table or ''} with a 'behavior' column; "
-                f"tables: {list(intervals)}"
+                f"{path}: no intervals table {table or ''} (nor tables {prefix}_<behavior>) "
+                f"with a 'behavior' column; tables: {list(intervals)}"
             )
-        return intervals[name].to_dataframe(), intervals[name].description or ""
+        frames = [labelled[n].to_dataframe() for n in chosen]
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if len(frames) > 1:
+            df = df.sort_values(["start_time", "stop_time"], kind="stable", ignore_index=True)
+        return df, labelled[chosen[0]].description or ""
 
 
 def write(
-    ethogram: Any, path: Path, *, table: str = "behavior", session_description: str = ""
+    ethogram: Any,
+    path: Path,
+    *,
+    table: str = "behavior",
+    session_description: str = "",
+    append: bool = False,
 ) -> None:
-    """Write the bouts and points as an NWB TimeIntervals table in a new NWB file."""
+    """Write one NWB TimeIntervals table per behavior, into a new file or an existing one.
+
+    ``append=True``: ``path`` already holds the NWB file to add to
+    (:func:`behavior.save_annotations` copies the existing file to its
+    temporary path first); a new file is written when ``path`` does not exist.
+    """
     pynwb = require_module("pynwb", "nwb", "writing NWB annotation files")
     from pynwb.epoch import TimeIntervals
 
@@ -128,35 +220,97 @@ def write(
 
     v = view(ethogram)
     seconds = v.seconds(np.arange(v.n_frames + 1), path, "NWB TimeIntervals")
+    rows = [(b.start_frame, b.stop_frame, b.behavior, b.individual) for b in v.bouts.itertuples()]
+    rows += [(p.frame, p.frame, p.behavior, p.individual) for p in v.points.itertuples()]
+    present = {str(r[2]) for r in rows}
+    order = [str(b) for b in ethogram.behaviors if str(b) in present]
+    order += sorted(present - set(order))  # point-only behaviors
+    names = table_names(order, table)
+    if not order:  # nothing to write: one empty table keeps fps and n_frames
+        names = {"": table}
+        order = [""]
+    tables = []
+    for behavior in order:
+        intervals = TimeIntervals(
+            name=names[behavior],
+            description=(
+                f"fps={v.fps!r} n_frames={v.n_frames} group={table}; bouts and point events "
+                f"of one behavior (its name is in the behavior column), written by behavior"
+            ),
+        )
+        mine = [r for r in rows if str(r[2]) == behavior]
+        # hdmf cannot guess the type of an empty list: an empty table gets typed columns
+        text = (lambda: np.array([], dtype=str)) if not mine else list
+        intervals.add_column("individual", "individual name", data=text())
+        intervals.add_column("behavior", "behavior name", data=text())
+        for a, e, _, individual in sorted(mine, key=lambda r: (r[0], r[1], str(r[3]))):
+            intervals.add_row(
+                start_time=float(seconds[a]),
+                stop_time=float(seconds[e]),
+                individual=str(individual),
+                behavior=behavior,
+            )
+        tables.append(intervals)
+    if append and Path(path).exists():
+        _append(pynwb, Path(path), tables)
+        return
     nwb = pynwb.NWBFile(
         session_description=session_description or "behavior annotations",
         identifier=str(uuid.uuid4()),
         session_start_time=datetime.now(UTC),
     )
-    intervals = TimeIntervals(
-        name=table,
-        description=f"behavior bouts and point events; fps={v.fps!r} n_frames={v.n_frames}",
-    )
-    intervals.add_column("behavior", "behavior name")
-    intervals.add_column("individual", "individual name")
-    rows = [(b.start_frame, b.stop_frame, b.behavior, b.individual) for b in v.bouts.itertuples()]
-    rows += [(p.frame, p.frame, p.behavior, p.individual) for p in v.points.itertuples()]
-    for a, e, behavior, individual in sorted(rows, key=lambda r: (r[0], r[1], r[3], r[2])):
-        intervals.add_row(
-            start_time=float(seconds[a]),
-            stop_time=float(seconds[e]),
-            behavior=str(behavior),
-            individual=str(individual),
-        )
-    nwb.add_time_intervals(intervals)
+    for intervals in tables:
+        nwb.add_time_intervals(intervals)
     # built in memory, written in one plain write: a full disk cannot leave HDF5 handles open
     with hdf5_in_memory(path) as f, pynwb.NWBHDF5IO(file=f, mode="w") as io:
         io.write(nwb)
 
 
+def _append(pynwb: Any, path: Path, tables: list[Any]) -> None:
+    """Add ``tables`` to the NWB file at ``path`` (a copy); what was there stays as it was."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            before: list[str] = []
+            f.visit(before.append)
+            existing = set(f["intervals"]) if "intervals" in f else set()
+    except OSError as err:
+        raise FileFormatError(
+            f"{path}: append=True expected an NWB (HDF5) file to add to, found one that "
+            f"cannot be read ({err})"
+        ) from err
+    clash = [t.name for t in tables if t.name in existing]
+    if clash:
+        raise FileFormatError(
+            f"{path}: append=True would overwrite the intervals table(s) {clash} already in "
+            f"the file; pass table=<another prefix> or remove them first (file unchanged)"
+        )
+    try:
+        with pynwb.NWBHDF5IO(str(path), "a") as io:
+            nwb = io.read()
+            for intervals in tables:
+                nwb.add_time_intervals(intervals)
+            io.write(nwb)
+    except FileFormatError:
+        raise
+    except _READ_ERRORS as err:
+        raise FileFormatError(
+            f"{path}: could not add the intervals tables to this NWB file "
+            f"({type(err).__name__}: {err})"
+        ) from err
+    with h5py.File(path, "r") as f:
+        after: list[str] = []
+        f.visit(after.append)
+    lost = sorted(set(before) - set(after))
+    if lost:
+        raise FileFormatError(f"{path}: appending lost objects that were in the file: {lost[:5]}")
+
+
 FRONTEND = Frontend(
     name="nwb",
-    description="NWB TimeIntervals table (start_time, stop_time, behavior, individual)",
+    description="NWB TimeIntervals, one table per behavior (start_time, stop_time, "
+    "individual, behavior); reads the one-table layout too; append=True adds to a file",
     suffixes=(".nwb",),
     sniff=sniff,
     read=read,
