@@ -186,6 +186,8 @@ def main() -> None:
         print(f"\n3. times ({load()}):")
     default = BehaviorClassifier().model
     timed = [m for m in ("lightgbm", "ensemble") if m in models or m == default]
+    reps = int(np.ceil(30 * 3600 / poses[0].sizes["time"]))
+    long = _concatenated(poses[0], reps, 30 * 3600) if "times" in sections else None
     for model in timed if "times" in sections else []:
         start = time.perf_counter()
         clf = BehaviorClassifier(model=model, unscored="base", random_state=0, progress=False)
@@ -194,8 +196,6 @@ def main() -> None:
         print(f"   {model}: fit on {n} sessions ({sum(f.sizes['time'] for f in feats):,} frames) "
               f"from features: {t_fit:.1f} s; with the features from poses: "
               f"{t_fit + t_features:.1f} s (target < 60 s)")  # fmt: skip
-        reps = int(np.ceil(30 * 3600 / poses[0].sizes["time"]))
-        long = _concatenated(poses[0], reps, 30 * 3600)
         start = time.perf_counter()
         clf.predict(long)
         t_hour = time.perf_counter() - start
