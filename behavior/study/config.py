@@ -120,44 +120,44 @@ def _text(value: Any) -> str:
     return value
 
 
-def _duration(optional: bool) -> Callable[[Any], str]:
+def _duration(optional: bool, *, positive: bool = False) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         from behavior.units import to_seconds
 
         off = ' or "" (off)' if optional else ""
+        kind = "positive" if positive else "non-negative"
+        expected = f"expected a {kind} duration such as '0.5 s' or '200 ms'{off}"
         if optional and value == "":
             return ""
         if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise _Invalid(f"expected a duration such as '0.5 s'{off}, {_found(value)}")
+            raise _Invalid(f"{expected}, {_found(value)}")
         try:
-            to_seconds(value)
+            seconds = to_seconds(value)
         except PoseDataError:
-            raise _Invalid(
-                f"expected a non-negative duration such as '0.5 s' or '200 ms'{off}, "
-                f"found {value!r}"
-            ) from None
+            raise _Invalid(f"{expected}, found {value!r}") from None
+        if positive and not seconds > 0:
+            raise _Invalid(f"{expected}, found {value!r}")
         return value if isinstance(value, str) else f"{float(value):g} s"
 
     return check
 
 
-def _quantity(unit_hint: str, optional: bool) -> Callable[[Any], str]:
+def _quantity(unit: str, hint: str, optional: bool) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         from behavior.units import quantity
 
         off = ' or "" (off)' if optional else ""
         if optional and value == "":
             return ""
+        expected = f"expected a positive quantity in {unit} or a like unit, such as {hint!r}{off}"
         if not isinstance(value, str):
-            raise _Invalid(f"expected a quantity such as {unit_hint!r}{off}, {_found(value)}")
+            raise _Invalid(f"{expected}, {_found(value)}")
         try:
-            q = quantity(value)
+            number = quantity(value).to(unit)
         except PoseDataError:
-            raise _Invalid(
-                f"expected a quantity such as {unit_hint!r}{off}, found {value!r}"
-            ) from None
-        if not (math.isfinite(q.value) and q.value > 0):
-            raise _Invalid(f"expected a positive quantity such as {unit_hint!r}, found {value!r}")
+            raise _Invalid(f"{expected}, found {value!r}") from None
+        if not (math.isfinite(number) and number > 0):
+            raise _Invalid(f"{expected}, found {value!r}")
         return value
 
     return check
@@ -231,11 +231,13 @@ class CleanConfig:
         0.6, _number(0, 1), "points with a lower confidence become missing; 0 = keep all"
     )
     max_jump_speed: str = _f(
-        "", _quantity("150 cm/s", True), 'drop points that jump faster, e.g. "150 cm/s"; "" = off'
+        "",
+        _quantity("cm/s", "150 cm/s", True),
+        'drop points that jump faster, e.g. "150 cm/s"; "" = off',
     )
     max_gap: str = _f("0.25 s", _duration(True), 'fill gaps up to this long; "" = no filling')
     smooth: str = _f("median", _choice("median", "savgol", "kalman", "none"), "smoothing filter")
-    window: str = _f("0.2 s", _duration(False), "smoothing window")
+    window: str = _f("0.2 s", _duration(False, positive=True), "smoothing window")
     interpolation: str = _f(
         "linear", _choice("linear", "pchip", "cubic", "nearest"), "gap filling method"
     )
@@ -249,7 +251,7 @@ class CalibrationConfig:
     px_per_cm: float = _f(0.0, _number(0, 1e6), "pixels per cm; 0 = from the file, or body_length")
     body_length: str = _f(
         "",
-        _quantity("8 cm", True),
+        _quantity("cm", "8 cm", True),
         'the median body length (body_keypoints apart) is this long, e.g. "8 cm"; "" = off',
     )
     body_keypoints: tuple[str, str] = _f(
@@ -315,7 +317,7 @@ class FeaturesConfig:
     """Section ``[features]``: decoder-ready features (:func:`behavior.decode.align`)."""
 
     enabled: bool = _f(True, _as_bool, "write features.nc")
-    bin_size: str = _f("50 ms", _duration(False), "time bins of the features")
+    bin_size: str = _f("50 ms", _duration(False, positive=True), "time bins of the features")
 
 
 @dataclass(frozen=True)
@@ -376,7 +378,8 @@ class AnalysisConfig:
         Returns
         -------
         dict
-            One entry per section; ``load_config(config.to_dict()) == config``.
+            One entry per section, laid out as in the TOML file (a preset's options
+            under ``rules.<preset>``); ``load_config(config.to_dict()) == config``.
 
         Examples
         --------
@@ -449,6 +452,8 @@ _SECTIONS = {
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, RulesConfig):  # as in TOML: [rules.<preset>] tables beside presets
+        return {"presets": list(value.presets), **_plain(value.options)}
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
@@ -522,6 +527,9 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None) -> Analysi
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as err:
             line = getattr(err, "lineno", None)
+            if line is None:  # Python < 3.14: only in the message, "(at line 2, column 9)"
+                found = re.search(r"line (\d+)", str(err))
+                line = int(found.group(1)) if found else None
             raise ConfigError(f"not valid TOML: {err}", line=line, source=name) from None
     else:
         raise ConfigError(

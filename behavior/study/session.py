@@ -34,7 +34,7 @@ from behavior.study.config import AnalysisConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OUTPUT_FILES", "analyze_session", "kinematics_table", "summary_table"]
+__all__ = ["OUTPUT_FILES", "SOCIAL_PRESETS", "analyze_session", "kinematics_table", "summary_table"]
 
 OUTPUT_FILES = {
     "results": "results.nc",
@@ -44,6 +44,21 @@ OUTPUT_FILES = {
     "report": "report.html",
 }
 """The files of a session folder, by kind (figures go to ``figures/*.png``)."""
+
+SOCIAL_PRESETS = frozenset(
+    {
+        "chase",
+        "watching",
+        "approach",
+        "following",
+        "huddling",
+        "side_by_side",
+        "nose_to_nose_contact",
+        "nose_to_body_contact",
+        "nose_to_anogenital_contact",
+    }
+)
+"""Presets about pairs of individuals: skipped, with a warning, on a one-animal session."""
 
 
 # --------------------------------------------------------------------------- tables
@@ -312,9 +327,7 @@ def _scale(run: _Run) -> float | None:
     if ds.attrs.get("px_per_cm"):
         return float(ds.attrs["px_per_cm"])
     if cfg.body_length:
-        length = quantity(cfg.body_length, name="calibration.body_length")
-        cm = length.to("cm") if hasattr(length, "to") else None
-        value_cm = float(cm.value) if cm is not None else float(length.value)
+        value_cm = quantity(cfg.body_length, name="calibration.body_length").to("cm")
         a, b = cfg.body_keypoints
         names = {str(k) for k in ds["keypoint"].values}
         if a not in names or b not in names:
@@ -398,9 +411,12 @@ def _rules(run: _Run) -> None:
             options["zones"] = zones
         elif not calibrated:
             continue  # warned once in _calibrate
+        if preset in SOCIAL_PRESETS and ds.sizes["individual"] < 2:
+            run.warn(f"rules.{preset}: skipped: a social preset needs two individuals, found one")
+            continue
         try:
             table = PRESETS.get(preset)(ds, **options)
-        except (PoseDataError, ValueError, KeyError) as err:
+        except (PoseDataError, ValueError, KeyError, TypeError) as err:
             run.warn(f"rules.{preset}: skipped: {err}")
             continue
         names = [preset] if preset != "zone_visits" else list(zones)
@@ -409,7 +425,7 @@ def _rules(run: _Run) -> None:
     if zones and "zone_visits" not in cfg.presets:
         try:
             table = PRESETS.get("zone_visits")(ds, zones)
-        except (PoseDataError, ValueError, KeyError) as err:
+        except (PoseDataError, ValueError, KeyError, TypeError) as err:
             run.warn(f"zones: skipped: {err}")
         else:
             run.bouts.append(table)
@@ -537,7 +553,9 @@ def _flat_summary(run: _Run, summary: pd.DataFrame) -> dict[str, Any]:
             row[f"seconds.{behavior}"] = float(group["seconds"].sum())
             row[f"bouts.{behavior}"] = int(group["n_bouts"].fillna(0).sum())
             if "mean_duration" in group:
-                row[f"mean_bout_s.{behavior}"] = float(np.nanmean(group["mean_duration"]))
+                durations = group["mean_duration"].to_numpy(float)
+                finite = durations[np.isfinite(durations)]
+                row[f"mean_bout_s.{behavior}"] = float(finite.mean()) if finite.size else math.nan
     return row
 
 
