@@ -118,7 +118,7 @@ def kinematics_table(ds: xr.Dataset, body_keypoints: Any = None) -> pd.DataFrame
     >>> import behavior as bh
     >>> ds, _ = bh.simulate.session(duration="10 s", seed=0)
     >>> list(kinematics_table(ds)["individual"])
-    ['mouse1', 'mouse2']
+    ['mouse_0', 'mouse_1']
     """
     from behavior import kinematics
 
