@@ -590,19 +590,16 @@ def _figures(run: _Run, folder: Path) -> list[tuple[str, str, bytes]]:
     assert ds is not None
     drawn: list[tuple[str, str, Any]] = []
     fig = Figure(figsize=(6, 6))
-    keypoint = None
-    if "centroid" not in run.kin:
-        keypoint = str(ds["keypoint"].values[0])
+    if "centroid" in run.kin:  # the body centroid, drawn as a one-keypoint pose
+        track = run.kin["centroid"].expand_dims(keypoint=["centroid"], axis=-1)
+        caption = "Trajectories (body centroid)"
+    else:
+        track = ds["position"].isel(keypoint=[0])
+        caption = f"Trajectories ({track['keypoint'].values[0]})"
     plot.trajectories(
-        ds
-        if keypoint
-        else run.kin["centroid"]
-        .expand_dims(keypoint=["centroid"])
-        .transpose("time", "space", "keypoint", "individual"),
-        keypoint=keypoint,
-        ax=fig.add_subplot(),
+        track.transpose("time", "space", "keypoint", "individual"), ax=fig.add_subplot()
     )
-    drawn.append(("trajectories.png", "Trajectories (body centroid)", fig))
+    drawn.append(("trajectories.png", caption, fig))
     if "speed" in run.kin:
         fig = Figure(figsize=(9, 3))
         ax = fig.add_subplot()
