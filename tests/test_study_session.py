@@ -209,3 +209,35 @@ def test_summary_and_kinematics_tables(social):
     assert (kin.space_unit == "cm").all()
     assert (kin.mean_speed > 0).all() and (kin.max_speed >= kin.mean_speed).all()
     assert (kin.tracked_fraction <= 1).all()
+
+
+def test_a_saved_classifier_and_syllable_model_add_their_behaviors(social, tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("hmmlearn")
+    from behavior import syllables
+    from behavior.classify import BehaviorClassifier
+
+    ds, truth = social
+    eth = bh.Ethogram.from_states(truth.labels, partner=truth.partner)
+    clf = BehaviorClassifier(
+        behaviors=["rest", "explore"], model="forest", n_estimators=20, random_state=0,
+        progress=False, n_jobs=1, threshold=0.5, min_bout=0, merge_gap=0, smoothing=None,
+    )  # fmt: skip
+    clf.fit([ds], [eth])
+    clf_path = clf.save(tmp_path / "model.skops")
+    syl = syllables.fit(ds, model="hmm", n_states=3, n_iter=5, progress=False)
+    syl_path = syl.save(tmp_path / "syllables.nc")
+    config = load_config(
+        {
+            "classifier": {"path": str(clf_path)},
+            "syllables": {"path": str(syl_path)},
+            "rules": {"presets": ["freezing"]},
+            "report": {"figures": False},
+        }
+    )
+    result = analyze_session(ds, config, tmp_path / "out", name="m")
+    with xr.open_dataset(tmp_path / "out" / result["outputs"]["results"]) as results:
+        behaviors = list(results["labels"]["behavior"].values)
+    assert behaviors[:3] == ["freezing", "rest", "explore"]
+    assert any(b.startswith("syllable_") for b in behaviors[3:])
+    assert "fraction.rest" in result["summary"]

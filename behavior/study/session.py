@@ -433,21 +433,21 @@ def _rules(run: _Run) -> None:
 
 
 def _models(run: _Run) -> None:
-    from behavior.ethogram import Ethogram
-
+    """Apply the saved classifier and syllable model to the cleaned poses (before calibration,
+    in the units the models were trained on)."""
     cfg = run.config
     if cfg.classifier.path:
         from behavior.classify.model import BehaviorClassifier
 
         model = BehaviorClassifier.load(cfg.classifier.path)
-        eth = model.predict(run.cleaned)
-        run.ethograms.append(eth)
+        if "progress" in model.get_params():
+            model.set_params(progress=False)
+        run.ethograms.append(("classifier", model.predict(run.cleaned)))
     if cfg.syllables.path:
         from behavior.syllables.results import Syllables
 
         syl = Syllables.load(cfg.syllables.path).apply(run.cleaned)
-        run.ethograms.append(syl.to_ethogram())
-    del Ethogram
+        run.ethograms.append(("syllables", syl.to_ethogram()))
 
 
 def _ethogram(run: _Run) -> None:
@@ -464,7 +464,11 @@ def _ethogram(run: _Run) -> None:
         behaviors=run.behaviors,
         individuals=[str(i) for i in ds["individual"].values],
     )
-    for other in run.ethograms:
+    for origin, other in run.ethograms:
+        if other.n_frames != eth.n_frames:
+            raise PoseDataError(
+                f"{origin}: its ethogram has {other.n_frames} frames, the session {eth.n_frames}"
+            )
         eth = _combine(eth, other)
     eth.attrs["source"] = "behavior analyze"
     run.eth = eth
