@@ -657,7 +657,7 @@ def _video(run: _Run, folder: Path) -> str | None:
         return None
     try:
         path = labelled_clip(
-            run.ds,
+            run.cleaned,  # in pixels, as the video
             video,
             folder / "clip.mp4",
             ethogram=run.eth,
