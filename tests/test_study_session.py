@@ -131,6 +131,11 @@ def test_the_default_config_runs_a_real_deeplabcut_file(shared_data, tmp_path):
     assert "social preset" in " ".join(parser.text)
     with xr.open_dataset(tmp_path / result["outputs"]["results"]) as results:
         assert list(results["labels"]["behavior"].values) == ["freezing"]
+    # results.nc is itself a pose file: the cleaned, calibrated poses and their log
+    back = bh.load_poses(tmp_path / result["outputs"]["results"])
+    assert back.attrs["space_unit"] == "cm" and back.sizes["time"] == 2330
+    operations = [r["operation"] for r in bh.read_log(back)]
+    assert "clean" in operations and "kinematics.calibrate" in operations
 
 
 def test_without_calibration_presets_are_skipped_with_a_warning(social, tmp_path):
