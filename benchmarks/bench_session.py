@@ -47,10 +47,10 @@ def main() -> None:
             result = analyze_session(ds, config, out, name=f"session_{label}")
             runs[label] = (time.perf_counter() - start, result["stages"])
     stages = list(runs["warm"][1])
-    print(f"\n{'stage':<12}{'cold s':>9}{'warm s':>9}")
+    print(f"\n{'stage':<16}{'cold s':>9}{'warm s':>9}")
     for stage in stages:
-        print(f"{stage:<12}{runs['cold'][1].get(stage, 0):>9.2f}{runs['warm'][1][stage]:>9.2f}")
-    print(f"{'total':<12}{runs['cold'][0]:>9.2f}{runs['warm'][0]:>9.2f}")
+        print(f"{stage:<16}{runs['cold'][1].get(stage, 0):>9.2f}{runs['warm'][1][stage]:>9.2f}")
+    print(f"{'total':<16}{runs['cold'][0]:>9.2f}{runs['warm'][0]:>9.2f}")
     warm = runs["warm"][0]
     print(
         f"\nwarm session: {warm:.1f} s = {warm / TARGET_S:.2f} x the {TARGET_S:.0f} s target "

@@ -86,7 +86,7 @@ def test_a_session_writes_every_output(social, social_result):
         assert 0 <= row[f"fraction.{behavior}"] <= 1
     assert all(isinstance(v, str | int | float) for v in row.values())
     assert result["warnings"] == []
-    assert set(result["stages"]) >= {"load", "clean", "kinematics", "rules", "report"}
+    assert set(result["stages"]) >= {"load", "clean", "kinematics", "rules.chase", "report"}
 
 
 def test_the_report_is_self_contained_and_complete(social_result):

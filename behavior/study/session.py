@@ -425,7 +425,8 @@ def _rules(run: _Run) -> None:
             run.warn(f"rules.{preset}: skipped: a social preset needs two individuals, found one")
             continue
         try:
-            table = PRESETS.get(preset)(ds, **options)
+            with run.stage(f"rules.{preset}"):
+                table = PRESETS.get(preset)(ds, **options)
         except (PoseDataError, ValueError, KeyError, TypeError) as err:
             run.warn(f"rules.{preset}: skipped: {err}")
             continue
@@ -434,7 +435,8 @@ def _rules(run: _Run) -> None:
         run.behaviors.extend(n for n in names if n not in run.behaviors)
     if zones and "zone_visits" not in cfg.presets:
         try:
-            table = PRESETS.get("zone_visits")(ds, zones)
+            with run.stage("rules.zone_visits"):
+                table = PRESETS.get("zone_visits")(ds, zones)
         except (PoseDataError, ValueError, KeyError, TypeError) as err:
             run.warn(f"zones: skipped: {err}")
         else:
@@ -798,8 +800,7 @@ def analyze_session(
         _calibrate(run)
     with run.stage("kinematics"):
         _kinematics(run)
-    with run.stage("rules"):
-        _rules(run)
+    _rules(run)  # one stage per preset: rules.<preset>
     with run.stage("models"):
         _models(run)
     with run.stage("ethogram"):
