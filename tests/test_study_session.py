@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -246,3 +247,27 @@ def test_a_saved_classifier_and_syllable_model_add_their_behaviors(social, tmp_p
     assert behaviors[:3] == ["freezing", "rest", "explore"]
     assert any(b.startswith("syllable_") for b in behaviors[3:])
     assert "fraction.rest" in result["summary"]
+
+
+def test_a_labelled_clip_is_written_and_embedded(shared_data, tmp_path):
+    pytest.importorskip("behavior.plot.video", reason="behavior.plot.video is not in this tree")
+    pytest.importorskip("imageio_ffmpeg", reason="the 'video' extra (imageio-ffmpeg) is absent")
+    config = load_config(
+        {
+            "input": {"fps": 30},
+            "video": {"clip_seconds": 1, "start": "5 s"},
+            "report": {"figures": False},
+            "rules": {"presets": []},
+        }
+    )
+    result = analyze_session(shared_data / OPENFIELD, config, tmp_path, name="v")
+    clip = tmp_path / result["outputs"]["clip"]
+    assert clip.name == "clip.mp4" and clip.stat().st_size > 1000
+    page = (tmp_path / result["outputs"]["report"]).read_text(encoding="utf-8")
+    parser = check_self_contained(page)
+    assert "Video" in parser.headings
+    videos = [attrs for tag, attrs in parser.tags if tag == "video"]
+    assert len(videos) == 1
+    assert videos[0]["src"] == "data:video/mp4;base64," + base64.b64encode(
+        clip.read_bytes()
+    ).decode("ascii")

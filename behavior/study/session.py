@@ -665,11 +665,33 @@ def _video(run: _Run, folder: Path) -> str | None:
             ethogram=run.eth,
             start=cfg.start,
             duration=f"{cfg.clip_seconds:g} s",
+            progress=False,
         )
     except (ImportError, OSError, PoseDataError, ValueError) as err:
         run.warn(f"video: no labelled clip ({type(err).__name__}: {err})")
         return None
     return Path(path).name
+
+
+MAX_EMBEDDED_CLIP = 8 * 2**20
+"""Clips up to this many bytes are embedded in the report; longer ones are only named."""
+
+
+def _clip_section(run: _Run, folder: Path) -> list[Any]:
+    from behavior.study.report import Figure, Section
+
+    clip = folder / "clip.mp4"
+    if not clip.is_file():
+        return []
+    size = clip.stat().st_size
+    caption = (
+        f"Labelled clip: {run.config.video.clip_seconds:g} s from {run.config.video.start} "
+        "(keypoints, skeleton and detected behaviors over the session's video)"
+    )
+    if size > MAX_EMBEDDED_CLIP:
+        text = f"clip.mp4 ({size / 2**20:.1f} MB) is in the session folder, too large to embed."
+        return [Section("Video", [caption, text])]
+    return [Section("Video", figures=[Figure(caption, mp4=clip.read_bytes())])]
 
 
 def _report(
@@ -710,6 +732,7 @@ def _report(
             figures=[by_name[n] for n in ("ethogram.png", "time_budget.png") if n in by_name],
         ),
         Section("Bouts", tables=[("bouts", bouts)]),
+        *_clip_section(run, folder),
         Section(
             "Timing",
             tables=[
