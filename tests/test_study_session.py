@@ -271,3 +271,25 @@ def test_a_labelled_clip_is_written_and_embedded(shared_data, tmp_path):
     assert videos[0]["src"] == "data:video/mp4;base64," + base64.b64encode(
         clip.read_bytes()
     ).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "sleap_tests/tests/data/tracks/clip.predictions.slp",  # SLEAP, two flies
+        "ndxpose_fixtures/0.1.1_poseestimation_nodes_edges.nwb",  # NWB, irregular timestamps
+        "deepof_tests/tests/test_examples/test_madlc_topview/Tables/testDLC_csv_table_madlc.csv",
+        "amadeus/examples/MausHaus3D/keypoints_3d_short.h5",  # 3-D
+    ],
+)
+def test_real_files_of_other_formats_give_every_output(shared_data, tmp_path, relative):
+    path = shared_data / relative
+    if not path.is_file():
+        pytest.skip(f"{relative} is not in this copy of the shared data")
+    config = load_config({"input": {"fps": 30}, "calibration": {"px_per_cm": 10}})
+    result = analyze_session(path, config, tmp_path)
+    for kind in ("results", "bouts", "summary", "features", "report"):
+        assert (tmp_path / result["outputs"][kind]).is_file(), kind
+    with xr.open_dataset(tmp_path / result["outputs"]["features"]) as features:
+        assert features.sizes["time"] > 0 and "speed" in features
+    check_self_contained((tmp_path / result["outputs"]["report"]).read_text(encoding="utf-8"))

@@ -505,19 +505,27 @@ def _features(run: _Run) -> xr.Dataset | None:
     cfg = run.config.features
     if not cfg.enabled:
         return None
+    # one set of bin edges for every part (each align call would make its own from its
+    # own time coordinate, and irregular timestamps could make them differ)
+    from behavior.units import to_seconds
+
+    ds = run.ds
+    assert ds is not None
+    t = np.asarray(ds["time"].values, dtype=float)
+    width = to_seconds(cfg.bin_size, name="features.bin_size")
+    span = t[-1] + 1.0 / float(ds.attrs["fps"]) - t[0]
+    edges = t[0] + np.arange(max(1, math.ceil(span / width - 1e-9)) + 1) * width
     parts = {}
     kin = run.kin
-    for name in ("speed", "angular_speed"):
+    for name in ("speed", "angular_speed", "centroid"):
         if name in kin:
-            parts[name] = align(kin[name], bin_size=cfg.bin_size)
-    if "centroid" in kin:
-        parts["centroid"] = align(kin["centroid"], bin_size=cfg.bin_size)
+            parts[name] = align(kin[name], edges=edges)
     if "heading" in kin:
         heading = kin["heading"]
-        parts["heading_cos"] = align(np.cos(heading), bin_size=cfg.bin_size)
-        parts["heading_sin"] = align(np.sin(heading), bin_size=cfg.bin_size)
+        parts["heading_cos"] = align(np.cos(heading), edges=edges)
+        parts["heading_sin"] = align(np.sin(heading), edges=edges)
     if run.eth is not None and run.eth.behaviors:
-        parts["behavior_fraction"] = align(run.eth, bin_size=cfg.bin_size)
+        parts["behavior_fraction"] = align(run.eth, edges=edges)
     if not parts:
         return None
     out = xr.Dataset({k: v.drop_attrs() for k, v in parts.items()})
