@@ -144,6 +144,16 @@ def test_config_error_is_a_pose_data_error():
     assert issubclass(ConfigError, ValueError)
 
 
+def test_config_errors_pickle_unchanged():
+    import pickle
+
+    with pytest.raises(ConfigError) as info:
+        load_config("[clean]\nsmooth = 'x'\n")
+    back = pickle.loads(pickle.dumps(info.value))
+    assert type(back) is ConfigError
+    assert (str(back), back.key, back.line) == (str(info.value), "clean.smooth", 2)
+
+
 def test_mapping_errors_have_no_line():
     with pytest.raises(ConfigError) as info:
         load_config({"report": {"figures": "yes"}})

@@ -67,9 +67,17 @@ class ConfigError(PoseDataError):
             where += f" line {line}"
         prefix = f"{where}: {key}: " if key else f"{where}: "
         super().__init__(prefix + message)
+        self.message = message
         self.key = key
         self.line = line
         self.source = source
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (dask workers) without a second prefix
+        return (_config_error, (self.message, self.key, self.line, self.source))
+
+
+def _config_error(message: str, key: str, line: int | None, source: str) -> ConfigError:
+    return ConfigError(message, key=key, line=line, source=source)
 
 
 class _Invalid(Exception):
