@@ -42,6 +42,10 @@ def test_to_dict_round_trips_and_hash_follows_content():
     assert again.hash() == config.hash()
     assert config.hash() != load_config().hash()
     assert config.rules.options["freezing"]["max_speed"] == "2 cm/s"
+    pixels = load_config(
+        {"rules": {"chase": {"max_distance": "40 px", "min_duration": "15 frames"}}}
+    )
+    assert pixels.rules.options["chase"]["max_distance"] == "40 px"
     assert config.zones["centre"]["center"] == (1.0, 2.0)
     assert config.zone_objects()["centre"].contains([[1.5, 2.5]]).tolist() == [True]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -94,6 +98,9 @@ def test_an_unknown_section_suggests_the_close_one():
     [
         ('[rules]\npresets = ["chse"]\n', "rules.presets", 2, ["'chase'", "did you mean"]),
         ("[rules.freezing]\nmax_sped = 1\n", "rules.freezing.max_sped", 2, ["max_speed"]),
+        ('[rules.freezing]\nmax_speed = "fast"\n', "rules.freezing.max_speed", 2, ["'1 cm/s'"]),
+        ('[rules.chase]\nmax_distance = "2 s"\n', "rules.chase.max_distance", 2, ["'5 cm'"]),
+        ("[rules.freezing]\nwindow_test = 1\n", "rules.freezing.window_test", 2, ["true or"]),
         ('[rules.chace]\nmin_speed = "1 cm/s"\n', "rules.chace", 1, ["'chase'"]),
         (
             '[features]\nbin_size = "fast"\n',

@@ -643,8 +643,47 @@ def _build_rules(values: Mapping[str, Any]) -> RulesConfig:
                     f"{key}.{option}",
                     f"expected a number, a string, true/false or a list of them, {_found(value)}",
                 )
+            problem = _option_problem(params[option].default, value)
+            if problem:
+                raise _KeyProblem(f"{key}.{option}", problem)
         options[preset] = dict(table)
     return dataclasses.replace(base, options=_frozen(options))
+
+
+def _option_problem(default: Any, value: Any) -> str | None:
+    """What is wrong with a preset option, judged by its default; None when it may be right.
+
+    A quantity default (``"15 cm/s"``, ``"1 s"``) takes a number or a quantity of the
+    same kind (pixels for cm and frames for seconds allowed); a true/false default
+    takes true/false; a number default takes a number or a quantity. Anything finer
+    (keypoint names, values that depend on the data) is the preset's to check.
+    """
+    from behavior.units import quantity
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            return f"expected true or false (default {str(default).lower()}), {_found(value)}"
+        return None
+    if isinstance(value, bool):
+        if default is None or isinstance(default, bool):
+            return None
+        return f"expected a value like the default {default!r}, found {value!r}"
+    if isinstance(default, str) and isinstance(value, str):
+        try:
+            unit = quantity(default).unit_text()
+        except PoseDataError:
+            return None  # not a quantity default (a name, a mode)
+        try:
+            quantity(value).to(unit, px_per_cm=1.0, fps=1.0)
+        except PoseDataError:
+            return f"expected a quantity like the default {default!r}, found {value!r}"
+        return None
+    if isinstance(default, int | float) and isinstance(value, str):
+        try:
+            quantity(value)
+        except PoseDataError:
+            return f"expected a number or a quantity (default {default!r}), found {value!r}"
+    return None
 
 
 def _is_plain_value(value: Any) -> bool:
