@@ -166,7 +166,7 @@ def test_unknown_individuals_and_frame_rate_are_errors(social, tmp_path):
     with pytest.raises(PoseDataError, match=r"input.individuals.*mouse9"):
         analyze_session(ds, load_config({"input": {"individuals": ["mouse9"]}}), tmp_path, name="a")
     frames = bh.from_numpy(np.zeros((20, 2, 3, 1)))  # time in frames, no fps
-    with pytest.raises(PoseDataError, match="input.fps"):
+    with pytest.raises(PoseDataError, match="frame rate is unknown.*fps="):
         analyze_session(frames, load_config(), tmp_path, name="b")
     with pytest.raises(TypeError, match="load_config"):
         analyze_session(ds, {"clean": {}}, tmp_path, name="c")  # type: ignore[arg-type]

@@ -708,8 +708,6 @@ def _point(value: Any, what: str) -> list[float]:
 
 
 def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    from behavior import roi
-
     zones: dict[str, Any] = {}
     for name, spec in values.items():
         key = f"zones.{name}"
@@ -737,7 +735,7 @@ def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
             if shape == "rectangle":
                 part = "bounds"
                 b = spec["bounds"]
-                ok = isinstance(b, list) and len(b) == 4
+                ok = isinstance(b, list | tuple) and len(b) == 4
                 if not ok or not all(
                     isinstance(v, int | float) and not isinstance(v, bool) for v in b
                 ):
@@ -751,20 +749,17 @@ def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
             else:
                 part = "vertices"
                 v = spec["vertices"]
-                if not isinstance(v, list) or len(v) < 3:
+                if not isinstance(v, list | tuple) or len(v) < 3:
                     raise _Invalid(f"expected at least three [x, y] vertices, {_found(v)}")
                 clean["vertices"] = [_point(p, "a vertex") for p in v]
         except _Invalid as err:
             raise _KeyProblem(f"{key}.{part}", str(err)) from None
+        try:  # the shape itself (an empty rectangle, a zero radius, crossing edges ...)
+            AnalysisConfig(zones=_frozen({name: clean})).zone_objects()
+        except PoseDataError as err:
+            raise _KeyProblem(key, str(err)) from None
         zones[name] = clean
-    frozen = _frozen(zones)
-    try:  # the shapes themselves (degenerate rectangles, zero radius, ...)
-        AnalysisConfig(zones=frozen).zone_objects()
-    except PoseDataError as err:
-        bad = next((n for n in zones if n in str(err)), "")
-        raise _KeyProblem(f"zones.{bad}" if bad else "zones", str(err)) from None
-    del roi
-    return frozen
+    return _frozen(zones)
 
 
 def _resolve_models(config: AnalysisConfig, folder: Path) -> AnalysisConfig:

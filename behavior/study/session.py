@@ -294,10 +294,12 @@ def _load(run: _Run) -> None:
             f"{run.name}: expected at least 2 frames, found {ds.sizes.get('time', 0)}"
         )
     if ds.attrs.get("time_unit", "seconds") != "seconds" or not ds.attrs.get("fps"):
-        raise PoseDataError(
-            f"{run.name}: the frame rate is unknown (time in frames); set input.fps in the "
-            "configuration"
+        fix = (
+            "build the dataset with fps=... (time in seconds)"
+            if isinstance(source, xr.Dataset)
+            else "set input.fps in the configuration"
         )
+        raise PoseDataError(f"{run.name}: the frame rate is unknown (time in frames); {fix}")
     run.raw = ds
 
 
