@@ -113,6 +113,9 @@ def test_the_report_is_self_contained_and_complete(social_result):
 
 def test_the_default_config_runs_a_real_deeplabcut_file(shared_data, tmp_path):
     path = shared_data / OPENFIELD
+    with pytest.raises(PoseDataError, match="set input.fps"):  # a DLC h5 has no frame rate
+        analyze_session(path, load_config(), tmp_path / "no_fps")
+    assert not (tmp_path / "no_fps").exists() or not any((tmp_path / "no_fps").iterdir())
     config = load_config(
         "[input]\nfps = 30\n\n[calibration]\nbody_length = '8 cm'\n"
         "body_keypoints = ['tailbase', 'snout']\n\n[kinematics]\n"
