@@ -2000,6 +2000,8 @@ def to_nwb(
     from behavior.io.registry import atomic_path, hdf5_in_memory
 
     pynwb = require_module("pynwb", "nwb", "Writing NWB files")
+    if poses is not None:  # registered before any file is opened (see io.nwb.append_to_file)
+        require_module("ndx_pose", "nwb", "Writing NWB pose estimates")
     if poses is None and features is None and ethogram is None:
         raise PoseDataError("poses / features / ethogram: nothing to write; give at least one")
     if poses is not None:

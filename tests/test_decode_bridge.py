@@ -231,7 +231,10 @@ def test_to_nwb_appends_to_a_session_file_and_keeps_what_is_there(tmp_path, soci
         assert nwb.identifier == "rec-1" and nwb.subject.subject_id == "mouse_0"
         np.testing.assert_array_equal(nwb.acquisition["lfp"].data[:], np.arange(100.0))
         assert len(nwb.trials) == 1
+    poses = bh.load_poses(path)  # the ndx-pose objects are whole, not bare groups
+    np.testing.assert_array_equal(poses.position.values, ds.position.values)
     data = nap.load_file(str(path))
+    assert "PoseEstimation_mouse_0/nose" in set(data.keys())
     assert isinstance(data["speed"], nap.TsdFrame)
     assert data["speed"].times()[0] == pytest.approx(3.2)  # the recording's clock
     for behavior in mine.behaviors:

@@ -1098,6 +1098,10 @@ def append_to_file(path: str | Path, add: Any) -> None:
     import h5py
 
     pynwb = require_module("pynwb", "nwb", "Appending to NWB files")
+    # extension types must be registered before the file is opened: an IO object built
+    # earlier maps ndx-pose objects to plain NWBDataInterface groups and loses their content
+    with contextlib.suppress(ImportError):
+        import ndx_pose  # noqa: F401
     path = Path(path)
     try:
         with h5py.File(path, "r") as f:
