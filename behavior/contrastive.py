@@ -43,9 +43,10 @@ a label of ``-1`` (discrete) or NaN (continuous) are never references or
 positives of the behavior loss, but they are negatives and give their windows
 context.
 
-A fitted encoder is a :class:`~behavior.embedding.BehaviorMap` embedding:
-``BehaviorMap(embedding=ContrastiveEncoder(...))`` fits it time-contrastively on
-the map's rows.
+An encoder is also a :class:`~behavior.embedding.BehaviorMap` embedding:
+``BehaviorMap(embedding=ContrastiveEncoder(...))`` fits a clone of it
+time-contrastively on the map's rows (frames or bins of every sequence in time
+order) and places new frames with its ``transform``.
 """
 
 from __future__ import annotations
@@ -795,6 +796,28 @@ def _network(n_inputs: int, hidden: int, window: int, output_dimension: int) -> 
     )
 
 
+def _learning_rates(peak: float, n_steps: int) -> np.ndarray:
+    """float32 learning rate of every step: linear warm-up over 5 %, cosine decay to 1 %.
+
+    Examples
+    --------
+    >>> lr = _learning_rates(1.0, 100)
+    >>> float(lr.max()), bool(lr[0] < lr[5]), round(float(lr[-1]), 2)
+    (1.0, True, 0.01)
+    """
+    import optax
+
+    warm = max(1, n_steps // 20)
+    schedule = optax.warmup_cosine_decay_schedule(
+        init_value=peak / warm,
+        peak_value=peak,
+        warmup_steps=warm,
+        decay_steps=max(n_steps, warm + 1),
+        end_value=0.01 * peak,
+    )
+    return np.asarray(schedule(np.arange(n_steps)), dtype=np.float32)
+
+
 def _train(
     net: SimpleNamespace,
     Z: np.ndarray,
@@ -810,8 +833,7 @@ def _train(
     params = net.init(seed)
     opt_state = net.opt_init(params)
     n_steps = int(est.n_steps)
-    warm = max(1, n_steps // 20)
-    peak = float(est.learning_rate)
+    learning_rates = _learning_rates(float(est.learning_rate), n_steps)
     temperature = np.float32(est.temperature)
     conditional = est.conditional_
     losses = []
@@ -819,15 +841,10 @@ def _train(
     with progress_bar(
         total=n_steps, enabled=bool(est.progress), desc="ContrastiveEncoder fit", unit="step"
     ) as bar:
-        for i in range(n_steps):
-            if i < warm:
-                lr = peak * (i + 1) / warm
-            else:
-                frac = (i - warm) / max(1, n_steps - warm)
-                lr = peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * frac)))
+        for i, lr in enumerate(learning_rates):
             ref, pos, neg = sampler.batch(rng, int(est.batch_size), conditional)
             params, opt_state, loss = net.step(
-                params, opt_state, data, ref, pos, neg, temperature, np.float32(lr)
+                params, opt_state, data, ref, pos, neg, temperature, lr
             )
             if i % every == 0 or i == n_steps - 1:
                 losses.append(loss)
