@@ -296,14 +296,7 @@ class ContrastiveEncoder(TransformerMixin, BaseEstimator):
         [(100, 3), (200, 3)]
         """
         self._check_fitted("transform")
-        sessions = _check_sessions(X, "X")
-        for i, s in enumerate(sessions):
-            if s.shape[1] != self.n_features_in_:
-                name = "X" if not isinstance(X, list | tuple) else f"X[{i}]"
-                raise PoseDataError(
-                    f"{name}: expected {self.n_features_in_} feature columns (as in fit), "
-                    f"found {s.shape[1]}"
-                )
+        sessions = self._check_new(X)
         lengths = np.array([len(s) for s in sessions], np.int64)
         Z = self._standardise(np.concatenate(sessions, axis=0))
         net = _network(
@@ -340,7 +333,7 @@ class ContrastiveEncoder(TransformerMixin, BaseEstimator):
         True
         """
         self._check_fitted("score")
-        sessions = _check_sessions(X, "X")
+        sessions = self._check_new(X)
         lengths = np.array([len(s) for s in sessions], np.int64)
         Z = self._standardise(np.concatenate(sessions, axis=0))
         sampler = _Sampler(lengths, int(self.window), int(self.time_offset))
@@ -498,6 +491,18 @@ class ContrastiveEncoder(TransformerMixin, BaseEstimator):
         np.clip(Z, -CLIP, CLIP, out=Z)
         return np.nan_to_num(Z, copy=False, nan=0.0).astype(np.float32, copy=False)
 
+    def _check_new(self, X: Any) -> list[np.ndarray]:
+        """Sessions of ``X`` checked against the columns seen in fit."""
+        sessions = _check_sessions(X, "X")
+        for i, s in enumerate(sessions):
+            if s.shape[1] != self.n_features_in_:
+                name = "X" if not isinstance(X, list | tuple) else f"X[{i}]"
+                raise PoseDataError(
+                    f"{name} has {s.shape[1]} features, but ContrastiveEncoder is expecting "
+                    f"{self.n_features_in_} features as input (as in fit)"
+                )
+        return sessions
+
     def _check_fitted(self, method: str) -> None:
         if not hasattr(self, "params_"):
             raise NotFittedError(
@@ -545,17 +550,30 @@ def _check_sessions(X: Any, name: str) -> list[np.ndarray]:
     out = []
     for i, item in enumerate(items):
         label = name if not isinstance(X, list | tuple) else f"{name}[{i}]"
+        if hasattr(item, "tocsr") or hasattr(item, "todense"):
+            raise PoseDataError(
+                f"{label}: sparse input is not supported; pass a dense (frames, features) array"
+            )
         try:
-            arr = np.asarray(item, dtype=np.float32)
+            raw = np.asarray(item)
+            if raw.dtype.kind == "c":
+                raise PoseDataError(f"{label}: Complex data not supported; expected real numbers")
+            arr = raw.astype(np.float32)
         except (TypeError, ValueError) as err:
             raise PoseDataError(
                 f"{label}: expected a 2-D array of numbers (frames, features), found "
                 f"{type(item).__name__} ({err})"
             ) from None
-        if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
+        if arr.ndim != 2:
             raise PoseDataError(
-                f"{label}: expected a 2-D array (frames, features) with at least one of "
-                f"each, found shape {arr.shape}"
+                f"{label}: expected a 2-D array (frames, features), found shape {arr.shape}. "
+                "Reshape your data: X.reshape(-1, 1) for one feature; a list of arrays is "
+                "one array per session"
+            )
+        if arr.shape[0] == 0 or arr.shape[1] == 0:
+            raise PoseDataError(
+                f"{label}: expected at least one frame and one feature, found "
+                f"{arr.shape[1]} feature(s) (shape={arr.shape}) while a minimum of 1 is required."
             )
         if np.isinf(arr).any():
             raise PoseDataError(f"{label}: expected finite values or NaN, found infinite values")
@@ -597,7 +615,8 @@ def _check_y(y: Any, lengths: np.ndarray) -> np.ndarray:
             arr = arr.astype(np.int64)
         else:
             raise PoseDataError(
-                f"{label}: expected integer labels or float variables, found dtype {arr.dtype}"
+                f"{label}: Unknown label type: expected integer labels or float variables, "
+                f"found dtype {arr.dtype}"
             )
         parts.append(arr)
     kinds = {p.dtype.kind for p in parts}

@@ -285,9 +285,10 @@ def test_continuous_positive_is_the_nearest_value_without_jitter():
         ({}, np.full((10, 2), np.inf), None, "X: expected finite"),
         ({}, [np.ones((10, 2)), np.ones((10, 3))], None, r"X\[1\]: expected 2 feature columns"),
         ({}, [], None, "X: expected an array or a non-empty list"),
+        ({}, np.ones((10, 0)), None, "X: expected at least one frame and one feature"),
         ({"conditional": "behavior"}, None, None, "y: conditional='behavior' needs behavior"),
         ({}, None, np.zeros(9, int), "y: expected 10 rows"),
-        ({}, None, np.array(["a"] * 10), "y: expected integer labels or float"),
+        ({}, None, np.array(["a"] * 10), "y: Unknown label type: expected integer labels"),
         ({}, None, np.full(10, -1), "y: every label is -1"),
         ({}, None, np.full(10, np.nan), "y: every row has NaN"),
         ({}, [np.ones((10, 2))] * 2, [np.zeros(10, int)], "y: expected one entry per session"),
@@ -306,7 +307,7 @@ def test_transform_before_fit_and_with_other_columns_are_refused():
     with pytest.raises(NotFittedError, match="fit"):
         enc.transform(X)
     enc.fit(X)
-    with pytest.raises(PoseDataError, match="X: expected 4 feature columns"):
+    with pytest.raises(PoseDataError, match="X has 3 features, but ContrastiveEncoder is expect"):
         enc.transform(X[:, :3])
     with pytest.raises(PoseDataError, match="path: expected a file name ending in .npz"):
         enc.save("encoder.bin")
