@@ -42,6 +42,7 @@ import xarray as xr
 
 from behavior import __version__
 from behavior.errors import PoseDataError
+from behavior.study.session import summary_table  # re-exported: behavior.cli.summary_table
 
 logger = logging.getLogger(__name__)
 
@@ -245,38 +246,6 @@ def _check_same_poses(expected: xr.Dataset, found: xr.Dataset, where: str) -> No
                 f"{where}: {var} changed on the round trip (shapes {a.shape} -> {b.shape}, "
                 f"largest difference {worst:.3g})"
             )
-
-
-def summary_table(eth: Any) -> pd.DataFrame:
-    """Time budget and bout count per individual and behavior, the demo's ``summary.csv``.
-
-    :func:`behavior.ethogram.time_budget` with the ``n_bouts`` column of
-    :func:`behavior.ethogram.bout_stats`.
-
-    Parameters
-    ----------
-    eth
-        An :class:`~behavior.ethogram.Ethogram`.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``individual``, ``behavior``, ``frames``, ``seconds``, ``fraction``
-        and ``n_bouts``.
-
-    Examples
-    --------
-    >>> import behavior as bh
-    >>> _, truth = bh.simulate.session(duration="20 s", seed=0)
-    >>> table = summary_table(bh.Ethogram.from_states(truth.labels))
-    >>> int(table["frames"].sum()) == truth.labels.size
-    True
-    """
-    from behavior.ethogram import bout_stats, time_budget
-
-    keys = ["individual", "behavior"]
-    budget = time_budget(eth)[[*keys, "frames", "seconds", "fraction"]]
-    return budget.merge(bout_stats(eth)[[*keys, "n_bouts"]], on=keys, how="left")
 
 
 @demo_stage("summarize truth")
