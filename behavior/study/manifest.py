@@ -86,7 +86,8 @@ class Manifest:
         The manifest file.
     sessions
         Session name -> entry (``input``, ``fingerprint``, ``config_hash``,
-        ``status``, ``outputs``, ``summary``, ``warnings``, ``error``, ``seconds``).
+        ``status``, ``outputs`` (kind -> path relative to the output folder),
+        ``summary``, ``warnings``, ``error``, ``seconds``).
 
     Examples
     --------
@@ -167,8 +168,8 @@ class Manifest:
         outputs = entry.get("outputs") or {}
         if not outputs:
             return False
-        folder = self.path.parent / name
-        return all((folder / str(rel)).exists() for rel in outputs.values())
+        out = self.path.parent
+        return all((out / str(rel)).exists() for rel in outputs.values())
 
 
 def _verify_json(path: Path) -> None:
