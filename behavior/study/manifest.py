@@ -4,7 +4,9 @@
 size, modification time and a hash of its first and last megabyte), the hash of
 the analysis config, the outputs written, the status and the session's summary
 row. It is rewritten atomically after every finished session, so a run killed at
-any moment leaves either the previous or the next manifest, never half of one.
+any moment leaves either the previous or the next manifest, never half of one
+(for a large study, writes are spaced so that they take about 2 % of the run:
+:meth:`Manifest.write_soon`).
 
 On restart a session is skipped when its entry says it finished, its input
 fingerprint and config hash are the ones of now, and its outputs still exist;
@@ -17,9 +19,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import os
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,8 @@ MANIFEST_NAME = "manifest.json"
 #: Bytes hashed at each end of an input file for its fingerprint.
 HASHED_BYTES = 1 << 20
 _VERSION = 1
+#: :meth:`Manifest.write_soon` waits this many times the last write's duration.
+WRITE_COST_FACTOR = 50.0
 
 
 def file_fingerprint(path: str | os.PathLike) -> dict[str, Any]:
@@ -101,6 +107,8 @@ class Manifest:
 
     path: Path
     sessions: dict[str, dict[str, Any]]
+    _last_write: float = field(default=-math.inf, repr=False, compare=False)
+    _interval: float = field(default=0.0, repr=False, compare=False)
 
     @classmethod
     def load(cls, out: str | os.PathLike) -> Manifest:
@@ -135,12 +143,31 @@ class Manifest:
         """Write the manifest atomically (temp file, read back, renamed into place)."""
         from behavior.io.registry import atomic_path
 
+        start = time.monotonic()
         text = json.dumps(
             {"version": _VERSION, "sessions": self.sessions}, indent=1, allow_nan=True
         )
         with atomic_path(self.path, verify=_verify_json) as tmp:
             tmp.write_text(text, encoding="utf-8")
+        self._last_write = time.monotonic()
+        self._interval = WRITE_COST_FACTOR * (self._last_write - start)
         return self.path
+
+    def write_soon(self) -> bool:
+        """Write now unless the last write was very recent; return whether it wrote.
+
+        After each finished session: the manifest is rewritten whole, so for a
+        large study each write is skipped until :data:`WRITE_COST_FACTOR` times the
+        last write's duration has passed (writing then costs at most about 2 % of
+        the run). A small study's manifest takes milliseconds to write, so it is
+        written after every session; for 10,000 sessions (about 20 MB) every few
+        seconds. A run killed in between recomputes only the sessions finished
+        since the last write. Call :meth:`write` at the end of a run.
+        """
+        if time.monotonic() - self._last_write < self._interval:
+            return False
+        self.write()
+        return True
 
     def is_current(
         self, name: str, input_path: Path, fingerprint: Mapping[str, Any], config_hash: str

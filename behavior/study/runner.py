@@ -4,7 +4,9 @@
 done, sends every other session to a dask.distributed cluster as one task (a
 ``LocalCluster`` of worker processes by default, or any scheduler address), and
 gathers the results with ``as_completed``: each finished session is recorded in
-the manifest at once, so a killed run resumes where it stopped. A session that
+the manifest as it finishes (written atomically; see
+:meth:`~behavior.study.manifest.Manifest.write_soon`), so a killed run resumes
+where it stopped. A session that
 fails (an unreadable file, a worker that died) fails alone, with its reason in
 the study summary. Workers receive a path and the config and return a small
 record; a worker's memory is one session's working set, never the study's.
@@ -445,15 +447,18 @@ def analyze(
                 "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             }
             manifest.record(name, entry)
-            manifest.write()
+            manifest.write_soon()
             computed.append(name)
             bar.update(1)
             if entry["status"] == "failed":
                 logger.warning("session %s failed: %s", name, entry["error"])
 
-        if todo:
-            _run_sessions(todo, function, config, out, scheduler, n_workers, memory_limit, finished)
-        if not todo or not manifest.path.exists():
+        try:
+            if todo:
+                _run_sessions(
+                    todo, function, config, out, scheduler, n_workers, memory_limit, finished
+                )
+        finally:
             manifest.write()
 
     summary = _study_summary(names, files, manifest, groups_meta)
