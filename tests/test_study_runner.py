@@ -145,6 +145,23 @@ def test_fingerprint_notices_an_edit_at_either_end(tmp_path_factory, size, where
     assert after["head_tail_blake2b"] != before["head_tail_blake2b"]
 
 
+def test_manifest_writes_are_spaced_by_their_cost_and_the_last_one_is_never_skipped(
+    tmp_path, monkeypatch
+) -> None:
+    from behavior.study import manifest as manifest_module
+
+    monkeypatch.setattr(manifest_module, "WRITE_COST_FACTOR", 1e9)  # any write is "slow"
+    m = Manifest.load(tmp_path)
+    m.record("a", {"status": "ok"})
+    assert m.write_soon()  # the first write is never held back
+    m.record("b", {"status": "ok"})
+    assert not m.write_soon()
+    assert set(Manifest.load(tmp_path).sessions) == {"a"}
+    m.write()
+    assert set(Manifest.load(tmp_path).sessions) == {"a", "b"}
+    assert [p.name for p in tmp_path.iterdir()] == ["manifest.json"]
+
+
 def test_unreadable_manifest_starts_afresh(tmp_path, caplog) -> None:
     (tmp_path / "manifest.json").write_text("{not json")
     assert Manifest.load(tmp_path).sessions == {}

@@ -100,7 +100,7 @@ class Manifest:
     >>> import tempfile
     >>> m = Manifest.load(tempfile.mkdtemp())
     >>> m.record("a.h5", {"input": "a.h5", "status": "ok", "outputs": {}})
-    >>> m.write()
+    >>> _ = m.write()
     >>> sorted(Manifest.load(m.path.parent).sessions)
     ['a.h5']
     """
