@@ -450,6 +450,45 @@ def _syllables(ctx: DemoContext) -> None:
         ctx.write_figure(fig, "syllables.png")
 
 
+@demo_stage("analyze a study", needs=("behavior.study",))
+def _analyze_study(ctx: DemoContext) -> None:
+    from behavior import simulate
+    from behavior.io.registry import save_poses
+    from behavior.study import analyze
+    from behavior.study.config import load_config
+
+    # three sessions (the demo's own and two more seeds) through `behavior analyze`'s
+    # Python entry point, in this process; the command runs them on worker processes
+    folder = ctx.out / "study_sessions"
+    folder.mkdir(exist_ok=True)
+    for i in range(3):
+        ds = ctx.ds if i == 0 and ctx.ds is not None else None
+        if ds is None:
+            ds, _ = simulate.session(kind="social", duration=ctx.duration, seed=ctx.seed + i)
+        save_poses(ds, folder / f"mouse_pair{i + 1}.nc")
+    config = load_config({"report": {"figures": ctx.figures}})
+    study = analyze(folder, config, ctx.out / "study", scheduler="synchronous", progress=False)
+    ctx.results["study"] = study
+    ctx.files.extend([study.files["summary"], study.files["report"]])
+    table = study.summary
+    columns = [c for c in table.columns if c.startswith("seconds.")]
+    lines = [f"{'session':<18}{'status':>7}{'speed cm/s':>12}" + "".join(
+        f"{c.split('.', 1)[1][:10]:>12}" for c in columns
+    )]  # fmt: skip
+    for _, row in table.iterrows():
+        speed = row.get("mean_speed", float("nan"))
+        cells = "".join(f"{row[c]:>11.1f}s" for c in columns)
+        lines.append(f"{row['session']:<18}{row['status']:>7}{speed:>12.1f}{cells}")
+    lines.append(
+        f"per-session folders and report: {study.out.name}/<session>/report.html; "
+        f"study report: {study.out.name}/report.html"
+    )
+    lines.append(
+        f"the same on worker processes: behavior analyze {folder} --out {ctx.out / 'study'}"
+    )
+    ctx.report["study (behavior analyze on 3 simulated sessions; seconds per behavior)"] = lines
+
+
 def run_demo(ctx: DemoContext, progress: bool = True) -> DemoContext:
     """Run every demo stage on ``ctx``, in order.
 
