@@ -178,3 +178,17 @@ def test_killed_run_resumes_without_redoing_finished_sessions(
     pd.testing.assert_frame_equal(
         result.summary.drop(columns=timing), reference.summary.drop(columns=timing)
     )
+
+
+def test_demo_runs_a_study_of_simulated_sessions(tmp_path, monkeypatch) -> None:
+    from behavior import cli
+
+    stages = [s for s in cli.DEMO_STAGES if s.name in ("simulate", "analyze a study")]
+    assert len(stages) == 2
+    monkeypatch.setattr(cli, "DEMO_STAGES", stages)
+    ctx = cli.run_demo(cli.DemoContext(out=tmp_path, duration="10 s", figures=False), False)
+    study = ctx.results["study"]
+    assert list(study.summary["status"]) == ["ok"] * 3
+    assert (tmp_path / "study" / "study_summary.csv").is_file()
+    lines = next(v for k, v in ctx.report.items() if k.startswith("study"))
+    assert sum(line.split()[1:2] == ["ok"] for line in lines) == 3
