@@ -221,3 +221,17 @@ def test_fuzzed_configs_load_or_raise_config_error(data):
 def test_fuzzed_toml_text_loads_or_raises_config_error(text):
     with contextlib.suppress(ConfigError):
         load_config(text + "\n")  # a newline: always read as TOML text, never as a path
+
+
+def test_model_paths_are_checked_and_resolved_from_the_config_folder(tmp_path):
+    (tmp_path / "models").mkdir()
+    model = tmp_path / "models" / "clf.skops"
+    model.write_bytes(b"x")
+    config_file = tmp_path / "analysis.toml"
+    config_file.write_text('[classifier]\npath = "models/clf.skops"\n')
+    assert load_config(config_file).classifier.path == str(model)
+    config_file.write_text('[report]\nhtml = true\n\n[syllables]\npath = "models/syl.nc"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(config_file)
+    assert info.value.key == "syllables.path" and info.value.line == 5
+    assert "syl.nc" in str(info.value) and "no such file" in str(info.value)

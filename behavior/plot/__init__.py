@@ -8,6 +8,10 @@
 - :mod:`~behavior.plot.maps`: :func:`behavior_map`, :func:`cluster_pose_panels`.
 - :mod:`~behavior.plot.classifiers`: :func:`pr_curve_lines`, :func:`learning_curve_lines`,
   :func:`feature_importance_bars`.
+- :mod:`~behavior.plot.video` (``bh.plot.video``, not re-exported: not every function
+  there returns a figure): :func:`~behavior.plot.video.find_video`,
+  :func:`~behavior.plot.video.labelled_clip` (an mp4 with poses and behaviors drawn over
+  the session's video), :func:`~behavior.plot.video.labelled_frame`.
 
 Functions are named for what they draw, so that no name here means a table
 elsewhere (``bh.ethogram.time_budget`` is the table, ``bh.plot.time_budget_bars``
@@ -24,6 +28,7 @@ x to the right, y **down** (the y-axis is inverted), equal aspect.
 
 from __future__ import annotations
 
+from behavior.plot import video as video  # bh.plot.video.labelled_clip
 from behavior.plot.classifiers import feature_importance_bars, learning_curve_lines, pr_curve_lines
 from behavior.plot.ethograms import (
     bout_durations,

@@ -122,3 +122,28 @@ def _draw_pose(
     ax.set_ylim(limits[1][1], limits[1][0])
     ax.set_aspect("equal")
     ax.tick_params(labelsize="x-small")
+
+
+def _default_skeleton(keypoints: list[str]) -> list[tuple[str, str]]:
+    """Midline (nose - neck - body centre - tail base, then the tail) and the ears."""
+    from itertools import pairwise
+
+    from behavior.social import keypoint_roles
+
+    try:
+        roles = keypoint_roles(keypoints)
+    except PoseDataError:
+        return []
+    chain = [
+        name
+        for name in (roles.nose, roles.neck, roles.body_center, roles.tail_base)
+        if name is not None
+    ]
+    if roles.tail_base is not None:
+        chain += [k for k in keypoints if "tail" in k.lower() and k not in chain]
+    pairs = list(pairwise(chain))
+    head = roles.neck or roles.nose
+    for ear in (roles.left_ear, roles.right_ear):
+        if ear is not None and head is not None:
+            pairs.append((ear, head))
+    return pairs

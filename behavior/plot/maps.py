@@ -12,6 +12,7 @@ from behavior.dataset import require_dims
 from behavior.errors import PoseDataError
 from behavior.plot._common import (
     _as_list,
+    _default_skeleton,
     _draw_pose,
     _figure_and_axes,
     _panel_grid,
@@ -165,31 +166,6 @@ def behavior_map(
     ax.set_ylabel("dim 1")
     ax.set_title(title, fontsize="medium")
     return fig, ax
-
-
-def _default_skeleton(keypoints: list[str]) -> list[tuple[str, str]]:
-    """Midline (nose - neck - body centre - tail base, then the tail) and the ears."""
-    from itertools import pairwise
-
-    from behavior.social import keypoint_roles
-
-    try:
-        roles = keypoint_roles(keypoints)
-    except PoseDataError:
-        return []
-    chain = [
-        name
-        for name in (roles.nose, roles.neck, roles.body_center, roles.tail_base)
-        if name is not None
-    ]
-    if roles.tail_base is not None:
-        chain += [k for k in keypoints if "tail" in k.lower() and k not in chain]
-    pairs = list(pairwise(chain))
-    head = roles.neck or roles.nose
-    for ear in (roles.left_ear, roles.right_ear):
-        if ear is not None and head is not None:
-            pairs.append((ear, head))
-    return pairs
 
 
 def cluster_pose_panels(

@@ -111,6 +111,7 @@ def _choice(*allowed: str) -> Callable[[Any], str]:
             )
         return value
 
+    check.allowed = allowed  # type: ignore[attr-defined]  (listed in the template)
     return check
 
 
@@ -224,7 +225,7 @@ class InputConfig:
 
 @dataclass(frozen=True)
 class CleanConfig:
-    """Section ``[clean]``: :func:`behavior.filtering.clean`."""
+    """Section ``[clean]``: cleaning of the poses (:func:`behavior.filtering.clean`)."""
 
     enabled: bool = _f(True, _as_bool, "clean the poses before anything else")
     confidence_threshold: float = _f(
@@ -307,9 +308,14 @@ class RulesConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Sections ``[classifier]`` and ``[syllables]``: a saved model to apply."""
+    """Sections ``[classifier]`` and ``[syllables]``: a saved model applied to the cleaned poses.
 
-    path: str = _f("", _text, 'the saved model file; "" = none')
+    ``[classifier]``: a :class:`behavior.classify.BehaviorClassifier` ``.skops`` file;
+    ``[syllables]``: a :class:`behavior.syllables.Syllables` file saved with its model.
+    Both see the cleaned poses in the file's own units (as they were trained).
+    """
+
+    path: str = _f("", _text, 'saved model file (relative to this file\'s folder); "" = none')
 
 
 @dataclass(frozen=True)
@@ -510,6 +516,7 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None) -> Analysi
     """
     text: str | None = None
     name = "<config>"
+    folder = Path.cwd()
     if source is None:
         data: Any = {}
     elif isinstance(source, Mapping):
@@ -521,6 +528,7 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None) -> Analysi
                 raise FileNotFoundError(f"analysis configuration {str(path)!r} does not exist")
             text = path.read_text(encoding="utf-8")
             name = path.name
+            folder = path.resolve().parent
         else:
             text = source
         try:
@@ -536,7 +544,7 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None) -> Analysi
             f"expected a TOML file, TOML text, a mapping or None, found {type(source).__name__}"
         )
     try:
-        return _build(data)
+        return _resolve_models(_build(data), folder)
     except _KeyProblem as problem:
         line = _key_line(text, problem.key) if text is not None else None
         raise ConfigError(problem.message, key=problem.key, line=line, source=name) from None
@@ -712,6 +720,33 @@ def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
     return frozen
 
 
+def _resolve_models(config: AnalysisConfig, folder: Path) -> AnalysisConfig:
+    """Model paths made absolute (relative ones from the configuration file's folder) and
+    checked to exist, so that every worker finds the same file."""
+    changes = {}
+    for section in ("classifier", "syllables"):
+        text = getattr(config, section).path
+        if not text:
+            continue
+        key = f"{section}.path"
+        try:
+            path = Path(text).expanduser()
+            path = path if path.is_absolute() else folder / path
+            found = path.is_file()
+        except (OSError, ValueError, RuntimeError) as err:
+            raise _KeyProblem(
+                key, f"expected the path of a saved model file, found {text!r} ({err})"
+            ) from None
+        if not found:
+            raise _KeyProblem(
+                key,
+                f"expected the path of a saved model file, found {text!r}: "
+                f"no such file {str(path)!r}",
+            )
+        changes[section] = ModelConfig(path=str(path))
+    return dataclasses.replace(config, **changes) if changes else config
+
+
 # --------------------------------------------------------------------------- line numbers
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -812,12 +847,18 @@ def example_config() -> str:
         section = getattr(defaults, name)
         lines.append(f"[{name}]")
         if cls.__doc__:
-            lines.append("# " + cls.__doc__.strip().splitlines()[0].replace("``", ""))
+            first = cls.__doc__.strip().splitlines()[0].replace("``", "")
+            first = re.sub(r"^Sections? .*?: ", "", re.sub(r":\w+:`([^`]+)`", r"\1", first))
+            lines.append("# " + first[:1].upper() + first[1:])
         for f in dataclasses.fields(cls):
             if f.name == "options":
                 continue
             value = _toml_value(getattr(section, f.name))
-            lines.append(f"{f.name} = {value}".ljust(32) + f"  # {f.metadata['help']}")
+            help = f.metadata["help"]
+            allowed = getattr(f.metadata["check"], "allowed", None)
+            if allowed:
+                help += f": {', '.join(allowed)}"
+            lines.append(f"{f.name} = {value}".ljust(32) + f"  # {help}")
         if name == "rules":
             lines += [
                 "# Options of a preset, e.g. (see each preset's docstring):",

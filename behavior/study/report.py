@@ -118,8 +118,10 @@ def _cell(value: Any) -> tuple[str, bool]:
     if isinstance(value, int):
         return str(value), False
     if isinstance(value, float):
-        if math.isnan(value):
-            return "", False
+        if not math.isfinite(value):
+            return ("" if math.isnan(value) else str(value)), False
+        if abs(value) >= 1000:  # no exponent for path lengths, frame counts, seconds
+            return f"{value:.0f}", False
         return f"{value:.4g}", False
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "", True
