@@ -109,6 +109,9 @@ def test_find_sessions_takes_files_folders_and_patterns(tmp_path) -> None:
         find_sessions([a / "nothere.h5"])
     with pytest.raises(FileNotFoundError, match="matches no file"):
         find_sessions([str(a / "*.slp")])
+    with pytest.raises(FileNotFoundError, match="paths"):
+        analyze([], None, tmp_path / "out", scheduler="synchronous")
+    assert not (tmp_path / "out").exists()  # nothing written
 
 
 def test_session_names_are_unique_and_keep_the_file_name() -> None:
@@ -301,6 +304,12 @@ def test_two_local_workers_give_the_in_process_results(study, tmp_path) -> None:
             session_function=CountingSession(),
         )  # fmt: skip
         pids = set(client.run(os.getpid).values())
+        # the same cluster by its address, as `--scheduler tcp://...` reaches a remote one
+        again = analyze(
+            study, {}, tmp_path / "by_address", scheduler=cluster.scheduler_address,
+            progress=False, session_function=CountingSession(),
+        )  # fmt: skip
+        assert list(again.summary["status"]) == ["ok"] * N_SESSIONS
     assert len(pids) == 2 and os.getpid() not in pids
     manifest = json.loads(result.files["manifest"].read_text())["sessions"]
     assert {e["worker_pid"] for e in manifest.values()} <= pids

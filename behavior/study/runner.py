@@ -401,6 +401,8 @@ def analyze(
     config = _load_config(config)
     config_hash = config.hash()
     files = find_sessions(paths, exclude=out)
+    if not files:
+        raise FileNotFoundError(f"paths: expected pose files, folders or patterns, found {paths!r}")
     names = name_sessions(files)
     groups_meta = _read_metadata(metadata) if metadata is not None else None
     out.mkdir(parents=True, exist_ok=True)
