@@ -69,7 +69,12 @@ class CountingSession:
             "session": name,
             "status": "ok",
             "outputs": {"summary": f"{name}/summary.csv"},
-            "summary": {"mean_speed": speed, "frames": int(ds.sizes["time"])},
+            "summary": {
+                "mean_speed": speed,
+                "frames": int(ds.sizes["time"]),
+                "fraction.fast": min(1.0, speed / 500),
+                "fraction.slow": 1 - min(1.0, speed / 500),
+            },
             "warnings": ["one warning"] if name.startswith("mouse0") else [],
             "seconds": 0.0,
         }
@@ -251,6 +256,8 @@ def test_metadata_gives_per_group_tables(study, tmp_path) -> None:
     assert (speed["n_sessions"] == N_SESSIONS // 2).all()
     written = pd.read_csv(result.files["group:genotype"])
     assert len(written) == len(table)
+    page = result.files["report"].read_text()
+    assert page.count('src="data:image/png;base64,') == 2  # sessions, and by genotype
     with pytest.raises(ValueError, match="'session' column"):
         _run(study, tmp_path / "out2", CountingSession(), metadata=meta.rename(columns=str.upper))
 
@@ -285,6 +292,9 @@ def test_study_report_links_every_session(study, tmp_path) -> None:
     for name in result.summary["session"]:
         assert name in page
     assert "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') == 1  # time in each behavior
+    for name in result.summary["session"]:
+        assert f'href="{name}/report.html"' not in page  # the stand-in writes no report
 
 
 # --------------------------------------------------------------------------- workers

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from behavior._progress import progress_bar
@@ -472,7 +473,8 @@ def analyze(
         for column, table in result.groups.items():
             path = out / f"study_summary_by_{_safe(column)}.csv"
             result.files[f"group:{column}"] = _write_csv(table, path)
-    result.files["report"] = _write_report(result)
+    draw = bool(getattr(getattr(config, "report", None), "figures", True))
+    result.files["report"] = _write_report(result, figures=draw)
     result.seconds = time.perf_counter() - started
     logger.info("%r", result)
     return result
@@ -696,7 +698,59 @@ def _write_csv(table: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _write_report(result: StudyResult) -> Path:
+#: Sessions drawn in the study report's time-budget figure (all are in the tables).
+MAX_DRAWN_SESSIONS = 60
+
+
+def _study_figures(result: StudyResult) -> dict[str, list[Any]]:
+    """Time in each behavior per session, and its mean per group, as report figures."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        return {}
+    from matplotlib.figure import Figure as MplFigure
+
+    from behavior.study.report import Figure, figure_png
+
+    done = result.summary[result.summary["status"] != "failed"]
+    columns = [c for c in done.columns if c.startswith("fraction.")]
+    if done.empty or not columns:
+        return {}
+    labels = [c.split(".", 1)[1] for c in columns]
+    shown = done.head(MAX_DRAWN_SESSIONS)
+    fig = MplFigure(figsize=(8, 1.2 + 0.25 * len(shown)))
+    ax = fig.add_subplot()
+    left = np.zeros(len(shown))
+    for column, label in zip(columns, labels, strict=True):
+        values = shown[column].astype(float).fillna(0.0).to_numpy()
+        ax.barh(shown["session"].astype(str), values, left=left, label=label)
+        left += values
+    ax.invert_yaxis()
+    ax.set_xlabel("fraction of the session (mean over individuals)")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), frameon=False, fontsize="small")
+    more = f" (first {MAX_DRAWN_SESSIONS} of {len(done)})" if len(done) > len(shown) else ""
+    figures = {"sessions": [Figure(f"time in each behavior per session{more}", figure_png(fig))]}
+    for column in result.groups:
+        grouped = done.dropna(subset=[column]).groupby(column)[columns]
+        mean, sem = grouped.mean(), grouped.sem()
+        if mean.empty:
+            continue
+        fig = MplFigure(figsize=(1.5 + 1.2 * len(columns), 3.2))
+        ax = fig.add_subplot()
+        width = 0.8 / len(mean)
+        x = np.arange(len(columns))
+        for i, (group, row) in enumerate(mean.iterrows()):
+            ax.bar(x + i * width, row.to_numpy(float), width, yerr=sem.loc[group].to_numpy(float),
+                   label=str(group), capsize=2)  # fmt: skip
+        ax.set_xticks(x + width * (len(mean) - 1) / 2, labels)
+        ax.set_ylabel("fraction of the session")
+        ax.legend(title=str(column), frameon=False, fontsize="small")
+        caption = f"time in each behavior by {column} (mean and standard error over sessions)"
+        figures[column] = [Figure(caption, figure_png(fig))]
+    return figures
+
+
+def _write_report(result: StudyResult, figures: bool = True) -> Path:
     """``out/report.html``: counts, the study summary, group tables and links to each session."""
     import html
 
@@ -713,9 +767,22 @@ def _write_report(result: StudyResult) -> Path:
         "computed in this run": len(result.computed),
         "taken from the manifest": len(result.skipped),
     }
-    sections = [Section("Sessions", tables=[("one row per session", summary)])]
+    figures = _study_figures(result) if figures else {}
+    sections = [
+        Section(
+            "Sessions",
+            tables=[("one row per session", summary)],
+            figures=figures.get("sessions", ()),
+        )
+    ]
     for column, table in result.groups.items():
-        sections.append(Section(f"By {column}", tables=[(f"sessions grouped by {column}", table)]))
+        sections.append(
+            Section(
+                f"By {column}",
+                tables=[(f"sessions grouped by {column}", table)],
+                figures=figures.get(column, ()),
+            )
+        )
     failed = [f"{name}: {reason}" for name, reason in result.failed.items()]
     page = html_report("behavior study", sections, warnings=failed, meta=facts)
     links = []
