@@ -29,6 +29,7 @@ _SUBMODULES = {
     "bouts",
     "classify",
     "cli",
+    "contrastive",
     "dataset",
     "decode",
     "embedding",
@@ -84,6 +85,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from behavior import (  # noqa: F401
         bouts,
         classify,
+        contrastive,
         decode,
         embedding,
         estimators,

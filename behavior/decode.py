@@ -25,15 +25,18 @@ negative lag is the past.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numba
 import numpy as np
+import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import validate_data
@@ -49,14 +52,16 @@ from behavior.dataset import (
     time_step,
     validate,
 )
-from behavior.errors import NotFittedError, PoseDataError
+from behavior.errors import FileFormatError, NotFittedError, PoseDataError, require_module
 from behavior.ethogram import Ethogram
+from behavior.io.netcdf import singular_layout
 from behavior.units import to_seconds
 
 logger = logging.getLogger(__name__)
 
 __all__ = [
     "ALIGN_METHODS",
+    "COLUMN_SEPARATOR",
     "MOVEMENT_SCHEMAS",
     "ClockFit",
     "LaggedFeatures",
@@ -64,8 +69,11 @@ __all__ = [
     "design_matrix",
     "fit_clock",
     "from_movement",
+    "from_pynapple",
     "raised_cosine_basis",
     "to_movement",
+    "to_nwb",
+    "to_pynapple",
     "to_recording_clock",
 ]
 
@@ -1357,10 +1365,8 @@ def from_movement(ds: xr.Dataset, *, fps: float | None = None) -> xr.Dataset:
             "expected a poses dataset"
         )
     schema = _movement_schema(ds["position"])
-    out = ds.copy(deep=False)
-    if schema == "plural":
-        out = out.rename({p: s for p, s in zip(_PLURAL_DIMS, _SINGULAR_DIMS, strict=True)})
-    out["position"] = _as_float(out["position"], "position").transpose(..., *CORE_DIMS)
+    out = singular_layout(ds)  # the netCDF reader's normaliser: plural renamed, dims ordered
+    out["position"] = _as_float(out["position"], "position")
     extra = [d for d in out["position"].dims if d not in CORE_DIMS]
     conf_dims = (*extra, "time", "keypoint", "individual")
     if "confidence" in out.data_vars:
@@ -1371,7 +1377,7 @@ def from_movement(ds: xr.Dataset, *, fps: float | None = None) -> xr.Dataset:
                 f"{[d if schema == 'singular' else d + 's' for d in conf_dims]}, "
                 f"found {list(ds['confidence'].dims)}"
             )
-        out["confidence"] = _as_float(confidence, "confidence").transpose(*conf_dims)
+        out["confidence"] = _as_float(confidence, "confidence")
         had_confidence = True
     else:
         shape = tuple(out.sizes[d] for d in conf_dims)
@@ -1528,3 +1534,564 @@ def to_movement(ds: xr.Dataset, schema: str = "singular") -> xr.Dataset:
         out["position"] = out["position"].transpose(*_PLURAL_ORDER)
         out["confidence"] = out["confidence"].transpose("time", "keypoints", "individuals")
     return out
+
+
+# --------------------------------------------------------------------------------------
+# pynapple and NWB
+# --------------------------------------------------------------------------------------
+
+COLUMN_SEPARATOR = "|"
+"""Joins the names of a column made of several dims (``"speed:nose|mouse_0"``) in
+:func:`to_pynapple` and :func:`to_nwb`."""
+
+
+def _flat_columns(da: xr.DataArray) -> tuple[np.ndarray, list[str], dict[str, list[Any]]]:
+    """``da`` (time first) as a (time, column) array, the column names and, per non-time
+    dim, the coordinate value of every column (C order: the last dim varies fastest)."""
+    other = [d for d in da.dims if d != "time"]
+    values = np.asarray(da.values).reshape(da.sizes["time"], -1)
+    if not other:
+        name = str(da.name) if da.name is not None else "value"
+        return values, [name], {}
+    coords = [
+        [v.item() if isinstance(v, np.generic) else v for v in da[d].values]
+        if d in da.coords
+        else list(range(da.sizes[d]))
+        for d in other
+    ]
+    grid = np.indices([len(c) for c in coords]).reshape(len(other), -1)
+    metadata = {d: [coords[k][i] for i in grid[k]] for k, d in enumerate(other)}
+    names = [
+        COLUMN_SEPARATOR.join(str(metadata[d][j]) for d in other) for j in range(grid.shape[1])
+    ]
+    return values, names, metadata
+
+
+def _seconds_of(x: xr.DataArray | xr.Dataset, name: str) -> np.ndarray:
+    """``time`` in seconds (frame numbers divided by the frame rate), checked."""
+    t = time_seconds(x)
+    if x.attrs.get("time_unit") == "frames":
+        t = t / fps_of(x, required=f"{name} (time in frames)")
+    check_time(t, f"{name}.time")
+    return t
+
+
+def _ethogram_intervals(eth: Ethogram) -> dict[str, dict[str, pd.DataFrame]]:
+    """Per individual and behavior, the bouts in seconds (start, end, other)."""
+    bouts = eth.to_bouts()
+    scale = 1.0
+    if eth.attrs.get("time_unit") == "frames":
+        scale = 1.0 / fps_of(eth.labels.assign_attrs(eth.attrs), required="ethogram")
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for individual in eth.individuals:
+        mine = bouts[bouts["individual"].astype(str) == individual]
+        out[individual] = {}
+        for behavior in eth.behaviors:
+            part = mine[mine["behavior"].astype(str) == behavior]
+            out[individual][behavior] = pd.DataFrame(
+                {
+                    "start": part["start"].to_numpy(float) * scale,
+                    "end": part["stop"].to_numpy(float) * scale,
+                    "individual": part["individual"].astype(str).to_numpy(),
+                    "other": part["other"].fillna("").astype(str).to_numpy(),
+                }
+            )
+    return out
+
+
+def to_pynapple(x: xr.DataArray | xr.Dataset | Ethogram) -> Any:
+    """Features, kinematics or an ethogram as pynapple objects.
+
+    Parameters
+    ----------
+    x
+        - a DataArray with a ``time`` dimension (seconds, or frames with a known
+          ``fps``): a ``Tsd`` when time is its only dim, else a ``TsdFrame`` with
+          one column per combination of the other dims (``(time, feature,
+          individual)`` features give columns ``"speed:nose|mouse_0"``, ...,
+          the last dim varying fastest). Every other dim's coordinate value is
+          kept per column as pynapple metadata (``frame.feature``,
+          ``frame.individual``), so :func:`from_pynapple` rebuilds the array.
+        - a Dataset: its variables with a ``time`` dim side by side in one
+          ``TsdFrame``, with a ``variable`` metadata column (a dim a variable
+          lacks holds ``""``).
+        - an :class:`~behavior.ethogram.Ethogram`: a dict of ``IntervalSet``, one
+          per behavior (every behavior, empty where it has no bout), with the
+          ``individual`` and ``other`` (partner, ``""`` = none) of every bout as
+          metadata. With several individuals, a dict per individual of such
+          dicts: bouts of one behavior by two animals overlap, and pynapple
+          merges overlapping intervals (losing their labels). Point events have
+          no duration and are left out (pynapple drops empty intervals).
+
+    Returns
+    -------
+    pynapple.Tsd, pynapple.TsdFrame or dict
+        Times in seconds.
+
+    Raises
+    ------
+    PoseDataError
+        If ``x`` is none of these or has no usable time.
+    MissingDependencyError
+        If pynapple is not installed (``pip install 'behavior[pynapple]'``).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> speed = xr.DataArray(np.ones((3, 2)), dims=("time", "individual"),
+    ...                      coords={"time": [0.0, 0.1, 0.2], "individual": ["a", "b"]})
+    >>> frame = to_pynapple(speed)  # doctest: +SKIP
+    >>> list(frame.columns), frame.individual.tolist()  # doctest: +SKIP
+    (['a', 'b'], ['a', 'b'])
+    """
+    nap = require_module("pynapple", "pynapple", "Converting to pynapple")
+    if isinstance(x, Ethogram):
+        per = {
+            ind: {
+                behavior: nap.IntervalSet(
+                    start=t["start"].to_numpy(),
+                    end=t["end"].to_numpy(),
+                    metadata={"individual": t["individual"].tolist(), "other": t["other"].tolist()}
+                    if len(t)
+                    else None,
+                )
+                for behavior, t in tables.items()
+            }
+            for ind, tables in _ethogram_intervals(x).items()
+        }
+        return next(iter(per.values())) if len(per) == 1 else per
+    if isinstance(x, xr.Dataset):
+        names = [v for v in x.data_vars if "time" in x[v].dims]
+        if not names:
+            raise PoseDataError(
+                f"x: expected a Dataset with variables over time, found {list(x.data_vars)}"
+            )
+        t = _seconds_of(x, "x")
+        parts = [_flat_columns(x[v].transpose("time", ...).rename(v)) for v in names]
+        dims = list(dict.fromkeys(d for _, _, meta in parts for d in meta))
+        metadata: dict[str, list[Any]] = {"variable": []}
+        metadata.update({d: [] for d in dims})
+        columns: list[str] = []
+        for v, (_, cols, meta) in zip(names, parts, strict=True):
+            n = len(cols)
+            metadata["variable"] += [v] * n
+            for d in dims:
+                metadata[d] += meta.get(d, [""] * n)
+            columns += [v if c == v else f"{v}{COLUMN_SEPARATOR}{c}" for c in cols]
+        data = np.concatenate([np.asarray(p[0], dtype=np.float64) for p in parts], axis=1)
+        return nap.TsdFrame(t=t, d=data, columns=columns, metadata=metadata)
+    if not isinstance(x, xr.DataArray) or "time" not in x.dims:
+        raise PoseDataError(
+            "x: expected a DataArray or Dataset with a time dimension, or an Ethogram, "
+            f"found {type(x).__name__}"
+        )
+    t = _seconds_of(x, "x")
+    x = x.transpose("time", ...)
+    if x.ndim == 1:
+        return nap.Tsd(t=t, d=np.asarray(x.values))
+    values, columns, metadata = _flat_columns(x)
+    return nap.TsdFrame(t=t, d=values, columns=columns, metadata=metadata)
+
+
+def _infer_fps(t: np.ndarray) -> float | None:
+    """The frame rate of regularly spaced times (relative spread under 1e-6), else None."""
+    if t.size < 2:
+        return None
+    steps = np.diff(t)
+    step = float(np.median(steps))
+    if step <= 0 or np.max(np.abs(steps - step)) > 1e-6 * step:
+        return None
+    return float(f"{1.0 / step:.10g}")
+
+
+def _unflatten(
+    t: np.ndarray, values: np.ndarray, columns: list[Any], metadata: pd.DataFrame
+) -> xr.DataArray:
+    """A (time, column) array back into its dims when the metadata spans a full grid."""
+    dims = [d for d in metadata.columns if not (metadata[d].astype(str) == "").all()]
+    fps = _infer_fps(t)
+    attrs: dict[str, Any] = {"time_unit": "seconds"}
+    if fps is not None:
+        attrs["fps"] = fps
+    if dims:
+        levels = [list(dict.fromkeys(metadata[d].tolist())) for d in dims]
+        shape = tuple(len(level) for level in levels)
+        if int(np.prod(shape)) == len(columns):
+            grid = np.indices(shape).reshape(len(dims), -1)
+            expected = [[levels[k][i] for i in grid[k]] for k in range(len(dims))]
+            if all(metadata[d].tolist() == expected[k] for k, d in enumerate(dims)):
+                return xr.DataArray(
+                    values.reshape(t.size, *shape),
+                    dims=("time", *dims),
+                    coords={"time": t, **dict(zip(dims, levels, strict=True))},
+                    attrs=attrs,
+                )
+    coords: dict[str, Any] = {"time": t, "column": [str(c) for c in columns]}
+    coords.update({d: ("column", metadata[d].tolist()) for d in metadata.columns})
+    return xr.DataArray(values, dims=("time", "column"), coords=coords, attrs=attrs)
+
+
+def from_pynapple(
+    obj: Any, *, time: Any = None, fps: float | None = None, exclusive: bool = False
+) -> xr.DataArray | xr.Dataset | Ethogram:
+    """pynapple objects back as behavior's DataArrays, Datasets and ethograms.
+
+    Parameters
+    ----------
+    obj
+        - ``Tsd``: a DataArray over ``time``.
+        - ``TsdFrame``: a DataArray whose dims are rebuilt from the metadata
+          :func:`to_pynapple` wrote (``(time, feature, individual)`` again), or
+          ``(time, column)`` with the metadata as coordinates along ``column``
+          when it spans no full grid (or there is none). With a ``variable``
+          metadata column, a Dataset of those variables.
+        - ``TsdTensor``: a DataArray ``(time, dim_1, ...)``.
+        - ``IntervalSet``, a dict of them (behavior -> IntervalSet), or a dict
+          of such dicts (individual -> behavior -> IntervalSet): an
+          :class:`~behavior.ethogram.Ethogram` with a frame every ``1 / fps``
+          seconds (or at ``time``). A bout covers the frames whose time lies in
+          ``[start, end)``. The individual is the ``individual`` metadata, else the
+          outer dict key, else ``"individual_0"``; a lone IntervalSet's behavior
+          is its ``behavior`` metadata, else ``"behavior"``.
+    time
+        Ethograms: the frame times (an array, or a DataArray / Dataset whose
+        time, fps and individual names are used).
+    fps
+        Ethograms: the frame rate when ``time`` is not given (frames from 0 s to
+        the last interval's end).
+    exclusive
+        Ethograms: whether at most one behavior holds per frame and individual
+        (checked), as for :meth:`Ethogram.from_bouts`.
+
+    Returns
+    -------
+    xr.DataArray, xr.Dataset or Ethogram
+        Times in seconds; ``attrs["fps"]`` when the times are regular.
+
+    Raises
+    ------
+    PoseDataError
+        For an object of another type, or intervals without ``time`` or ``fps``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> speed = xr.DataArray(np.ones((3, 2)), dims=("time", "individual"),
+    ...                      coords={"time": [0.0, 0.1, 0.2], "individual": ["a", "b"]})
+    >>> back = from_pynapple(to_pynapple(speed))  # doctest: +SKIP
+    >>> back.dims, back.individual.values.tolist(), back.attrs["fps"]  # doctest: +SKIP
+    (('time', 'individual'), ['a', 'b'], 10.0)
+    """
+    nap = require_module("pynapple", "pynapple", "Converting from pynapple")
+    if isinstance(obj, nap.IntervalSet | dict):
+        return _intervals_to_ethogram(nap, obj, time, fps, exclusive)
+    if isinstance(obj, nap.TsdFrame):
+        t = np.asarray(obj.times(), dtype=np.float64)
+        values = np.asarray(obj.values)
+        columns = list(obj.columns)
+        metadata = obj.metadata if obj.metadata is not None else pd.DataFrame(index=columns)
+        metadata = pd.DataFrame(metadata).reset_index(drop=True)
+        if "variable" not in metadata.columns:
+            return _unflatten(t, values, columns, metadata)
+        variables: dict[str, xr.DataArray] = {}
+        for v in dict.fromkeys(metadata["variable"].tolist()):
+            pick = np.flatnonzero(metadata["variable"].to_numpy() == v)
+            part = _unflatten(
+                t,
+                values[:, pick],
+                [columns[i] for i in pick],
+                metadata.drop(columns="variable").iloc[pick].reset_index(drop=True),
+            )
+            if part.dims == ("time", "column"):
+                part = part.rename(column=f"{v}_column")
+            variables[str(v)] = part
+        attrs = next(iter(variables.values())).attrs
+        return xr.Dataset(variables, attrs=attrs)
+    if isinstance(obj, nap.Tsd | nap.TsdTensor):
+        t = np.asarray(obj.times(), dtype=np.float64)
+        values = np.asarray(obj.values)
+        dims = ("time", *[f"dim_{i}" for i in range(1, values.ndim)])
+        fps_found = _infer_fps(t)
+        attrs = {"time_unit": "seconds", **({"fps": fps_found} if fps_found else {})}
+        return xr.DataArray(values, dims=dims, coords={"time": t}, attrs=attrs)
+    raise PoseDataError(
+        "obj: expected a pynapple Tsd, TsdFrame, TsdTensor, IntervalSet or a dict of "
+        f"IntervalSets, found {type(obj).__name__}"
+    )
+
+
+def _intervals_to_ethogram(
+    nap: Any, obj: Any, time: Any, fps: float | None, exclusive: bool
+) -> Ethogram:
+    """IntervalSets (alone, per behavior, or per individual and behavior) as an Ethogram."""
+    if isinstance(obj, nap.IntervalSet):
+        meta = obj.metadata if obj.metadata is not None else pd.DataFrame()
+        name = str(meta["behavior"].iloc[0]) if "behavior" in meta and len(meta) else "behavior"
+        obj = {name: obj}
+    nested = {}
+    for key, value in obj.items():
+        if isinstance(value, dict):
+            nested[str(key)] = value
+        elif isinstance(value, nap.IntervalSet):
+            nested.setdefault(None, {})[str(key)] = value
+        else:
+            raise PoseDataError(
+                f"obj[{key!r}]: expected an IntervalSet or a dict of them, "
+                f"found {type(value).__name__}"
+            )
+    rows = []
+    behaviors: list[str] = []
+    individuals: list[str] = []
+    for ind, tables in nested.items():
+        if ind is not None:
+            individuals.append(ind)
+        for behavior, intervals in tables.items():
+            if not isinstance(intervals, nap.IntervalSet):
+                raise PoseDataError(
+                    f"obj[{ind!r}][{behavior!r}]: expected an IntervalSet, "
+                    f"found {type(intervals).__name__}"
+                )
+            behaviors.append(str(behavior))
+            meta = intervals.metadata
+            meta = pd.DataFrame(meta).reset_index(drop=True) if meta is not None else None
+            starts, ends = np.asarray(intervals.start), np.asarray(intervals.end)
+            for k in range(starts.size):
+                who = ind
+                if meta is not None and "individual" in meta and str(meta["individual"][k]):
+                    who = str(meta["individual"][k])
+                other = str(meta["other"][k]) if meta is not None and "other" in meta else ""
+                rows.append((who or "individual_0", other, str(behavior), starts[k], ends[k]))
+    bouts = pd.DataFrame(rows, columns=["individual", "other", "behavior", "start", "stop"])
+    if not (bouts["other"] != "").any():
+        bouts = bouts.drop(columns="other")
+    for who in bouts["individual"]:
+        if who not in individuals:
+            individuals.append(who)
+    if time is None:
+        if fps is None:
+            raise PoseDataError(
+                "time / fps: intervals carry no frame times; give time=... (frame times, or "
+                "the dataset) or fps=... (frames from 0 s to the last interval's end)"
+            )
+        fps = check_fps(fps, "fps")
+        end = float(bouts["stop"].max()) if len(bouts) else 0.0
+        time = np.arange(max(1, math.ceil(end * fps - 1e-6))) / fps
+    elif fps is None and isinstance(time, xr.DataArray | xr.Dataset):
+        fps = time.attrs.get("fps")
+    if isinstance(time, xr.DataArray | xr.Dataset) and "individual" in time.coords:
+        names = [str(i) for i in time["individual"].values]
+        individuals = names + [i for i in individuals if i not in names]
+    return Ethogram.from_bouts(
+        bouts,
+        time,
+        behaviors=list(dict.fromkeys(behaviors)),
+        individuals=individuals or ["individual_0"],
+        exclusive=exclusive,
+        fps=fps,
+    )
+
+
+def _feature_series(features: Any) -> dict[str, xr.DataArray]:
+    """``features`` (a DataArray, a Dataset or a mapping) as named DataArrays over time."""
+    if isinstance(features, xr.DataArray):
+        items = {str(features.name) if features.name is not None else "features": features}
+    elif isinstance(features, xr.Dataset):
+        items = {str(v): features[v] for v in features.data_vars if "time" in features[v].dims}
+    elif isinstance(features, dict):
+        items = {str(k): v for k, v in features.items()}
+    else:
+        raise PoseDataError(
+            "features: expected a DataArray, a Dataset or a dict of DataArrays over time, "
+            f"found {type(features).__name__}"
+        )
+    for name, da in items.items():
+        if not isinstance(da, xr.DataArray) or "time" not in da.dims:
+            raise PoseDataError(
+                f"features[{name!r}]: expected a DataArray with a time dimension, "
+                f"found {type(da).__name__} {getattr(da, 'dims', '')}"
+            )
+    return items
+
+
+def to_nwb(
+    path: str | Path,
+    poses: xr.Dataset | None = None,
+    features: Any = None,
+    ethogram: Ethogram | None = None,
+    *,
+    append: bool = False,
+    processing_module: str = "behavior",
+    table: str = "behavior",
+    session_description: str = "behavior written by behavior",
+    subject_id: str | None = None,
+) -> Path:
+    """Write poses, features and an ethogram into one NWB file, new or a session's own.
+
+    - ``poses`` through the ndx-pose writer of :mod:`behavior.io.nwb` (a
+      ``PoseEstimation`` per individual in ``processing/<processing_module>``);
+    - ``features`` as one NWB ``TimeSeries`` per DataArray in the same module,
+      ``data`` (time, column) with the columns of :func:`to_pynapple`
+      (``"speed:nose|mouse_0"``, ...); the column names and each column's
+      coordinates are in the series' ``comments`` as JSON (``{"columns": [...],
+      "coords": {"feature": [...], ...}}``), since NWB has no column names;
+    - ``ethogram`` as one ``TimeIntervals`` table per behavior,
+      ``intervals/<table>_<behavior>`` (:mod:`behavior.io.annotations.nwb`),
+      with ``individual`` and ``behavior`` columns and times on the session's
+      own clock. pynapple reads each table as one ``IntervalSet``: write one
+      animal's ethogram (``eth.sel(individual=...)``) when the bouts of two
+      animals overlap, since pynapple merges overlapping intervals.
+
+    ``nap.load_file(path)`` then gives the features as ``TsdFrame`` s and every
+    behavior's bouts as an ``IntervalSet``; :func:`behavior.load_poses` and
+    :func:`behavior.load_annotations` read the poses and the ethogram back.
+
+    Parameters
+    ----------
+    path
+        The ``.nwb`` file.
+    poses
+        A pose dataset (no ``ensemble`` dim), or None.
+    features
+        A DataArray over ``time`` (named by its ``name``, else ``"features"``), a
+        Dataset (one series per variable over time) or a dict name -> DataArray.
+        Times in seconds (or frames with ``fps``).
+    ethogram
+        An :class:`~behavior.ethogram.Ethogram` with a known fps, or None.
+    append
+        False: a new file (an existing ``path`` is replaced, atomically). True:
+        add to the NWB file at ``path`` without touching what is there (written
+        on a verified copy that replaces it in one rename; any name already
+        taken is refused and the file stays as it was); a new file when
+        ``path`` does not exist.
+    processing_module
+        Where poses and features go (created when missing).
+    table
+        Prefix of the intervals tables.
+    session_description, subject_id
+        Metadata of a new file (``subject_id`` as for the pose writer).
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    PoseDataError
+        Nothing to write, or an input of the wrong kind.
+    FileFormatError
+        ``append=True`` on a file that is not NWB, or a name already in it.
+    MissingDependencyError
+        If pynwb or ndx-pose is missing (``pip install 'behavior[nwb]'``).
+
+    Examples
+    --------
+    >>> to_nwb("session.nwb", poses=ds, features=feats, ethogram=eth)  # doctest: +SKIP
+    PosixPath('session.nwb')
+    >>> to_nwb("recording.nwb", features=speed, append=True)  # doctest: +SKIP
+    PosixPath('recording.nwb')
+    """
+    import shutil
+    import uuid
+    from datetime import UTC, datetime
+
+    from behavior.io.annotations.nwb import add_intervals, interval_tables
+    from behavior.io.nwb import add_poses, append_to_file
+    from behavior.io.registry import atomic_path, hdf5_in_memory
+
+    pynwb = require_module("pynwb", "nwb", "Writing NWB files")
+    if poses is not None:  # registered before any file is opened (see io.nwb.append_to_file)
+        require_module("ndx_pose", "nwb", "Writing NWB pose estimates")
+    if poses is None and features is None and ethogram is None:
+        raise PoseDataError("poses / features / ethogram: nothing to write; give at least one")
+    if poses is not None:
+        validate(poses)
+    series = _feature_series(features) if features is not None else {}
+    if ethogram is not None:
+        if not isinstance(ethogram, Ethogram):
+            raise PoseDataError(f"ethogram: expected an Ethogram, found {type(ethogram).__name__}")
+        if ethogram.fps is None:
+            raise PoseDataError(
+                "ethogram: NWB intervals are in seconds and the ethogram has no fps; build it "
+                "with fps= or set ethogram.attrs['fps']"
+            )
+    path = Path(path)
+    module_description = "processed behavioral data"
+
+    def time_series() -> list[Any]:
+        out = []
+        for name, da in series.items():
+            da = da.transpose("time", ...)
+            values, columns, coords = _flat_columns(da)
+            comments = {"columns": columns, "dims": [str(d) for d in da.dims[1:]]}
+            comments["coords"] = {str(d): [str(v) for v in c] for d, c in coords.items()}
+            out.append(
+                pynwb.TimeSeries(
+                    name=name,
+                    data=np.asarray(values, dtype=np.float64),
+                    unit=str(da.attrs.get("units", da.attrs.get("unit", "n/a"))),
+                    timestamps=_seconds_of(da, f"features[{name!r}]"),
+                    description=(
+                        f"{len(columns)} behavior feature column(s) over time, written by "
+                        "behavior; column names and coordinates in comments (JSON)"
+                    ),
+                    comments=json.dumps(comments),
+                )
+            )
+        return out
+
+    def add_all(nwb: Any) -> None:
+        if poses is not None:
+            add_poses(nwb, poses, subject_id=subject_id, processing_module=processing_module)
+        if series:
+            if processing_module in nwb.processing:
+                module = nwb.processing[processing_module]
+            else:
+                module = nwb.create_processing_module(
+                    name=processing_module, description=module_description
+                )
+            for ts in time_series():
+                module.add(ts)
+
+    def verify(tmp: Path) -> None:  # every object written is there, of the right size
+        with pynwb.NWBHDF5IO(str(tmp), "r") as io:
+            nwb = io.read()
+            for name, da in series.items():
+                ts = nwb.processing[processing_module][name]
+                if ts.data.shape[0] != da.sizes["time"]:
+                    raise FileFormatError(
+                        f"features[{name!r}]: wrote {da.sizes['time']} times, "
+                        f"read back {ts.data.shape[0]}"
+                    )
+            if ethogram is not None:
+                wanted = {t.name: len(t) for t in tables}
+                got = {n: len(nwb.intervals[n]) for n in wanted if n in (nwb.intervals or {})}
+                if got != wanted:
+                    raise FileFormatError(f"intervals: wrote {wanted}, read back {got}")
+            if poses is not None and processing_module not in nwb.processing:
+                raise FileFormatError(f"poses: no processing module {processing_module!r}")
+
+    tables = interval_tables(ethogram, table, session_times=True) if ethogram is not None else []
+    adding = append and path.exists()
+    with atomic_path(path, verify=verify) as tmp:
+        if adding:
+            shutil.copyfile(path, tmp)  # path is untouched until the verified rename
+            if tables:
+                add_intervals(tmp, tables)
+            if poses is not None or series:
+                append_to_file(tmp, add_all)
+        else:
+            nwb = pynwb.NWBFile(
+                session_description=session_description,
+                identifier=str(uuid.uuid4()),
+                session_start_time=datetime.now(UTC),
+            )
+            add_all(nwb)
+            for intervals in tables:
+                nwb.add_time_intervals(intervals)
+            with hdf5_in_memory(tmp) as f, pynwb.NWBHDF5IO(file=f, mode="w") as io:
+                io.write(nwb)
+    logger.info(
+        "wrote %s (poses, features %s, ethogram tables %d)", path, list(series), len(tables)
+    )
+    return path

@@ -66,6 +66,7 @@ import pandas as pd
 import xarray as xr
 from sklearn.base import BaseEstimator
 
+from behavior.contrastive import ContrastiveEncoder
 from behavior.dataset import fps_of, require_dims, session_name
 from behavior.errors import PoseDataError, require_module
 from behavior.units import to_frames
@@ -613,10 +614,14 @@ class BehaviorMap(BaseEstimator):
         number of components, a fraction of variance to keep, or None (no PCA).
     embedding
         ``"umap"`` (needs umap-learn), ``"tsne"`` (openTSNE when installed,
-        else scikit-learn), ``"pca"``, or ``"auto"`` (UMAP when installed, else
-        t-SNE).
+        else scikit-learn), ``"pca"``, ``"auto"`` (UMAP when installed, else
+        t-SNE), or a :class:`~behavior.contrastive.ContrastiveEncoder`: a clone
+        is fit (time-contrastive, ``y`` is not used) on the usable frames or bins
+        of every sequence in time order, and places new frames with its own
+        ``transform`` (its window spans neighbouring usable frames or bins).
     n_dims
-        Dimensions of the embedding (2 for a map).
+        Dimensions of the embedding (2 for a map); a ContrastiveEncoder's
+        ``output_dimension`` sets them instead.
     perplexity
         t-SNE perplexity.
     n_neighbors, min_dist
@@ -856,7 +861,8 @@ class BehaviorMap(BaseEstimator):
                 raise PoseDataError(f"{name}: expected one of {list(options)}, found {value!r}")
 
         choice("pose_features", _POSE_FEATURES)
-        choice("embedding", _EMBEDDINGS)
+        if not isinstance(self.embedding, ContrastiveEncoder):
+            choice("embedding", _EMBEDDINGS)
         choice("clustering", _CLUSTERINGS)
         choice("predictor", _PREDICTORS)
         choice("out_of_sample", ("neighbors", "native"))
@@ -891,8 +897,11 @@ class BehaviorMap(BaseEstimator):
                 f"min_frequency/max_frequency: expected min <= max, found {self.min_frequency!r} "
                 f"> {self.max_frequency!r}"
             )
-        if self.clustering == "watershed" and self.n_dims != 2:
-            raise PoseDataError(f"clustering='watershed' needs a 2-D map; n_dims is {self.n_dims}")
+        dims = self.n_dims
+        if isinstance(self.embedding, ContrastiveEncoder):
+            dims = self.embedding.output_dimension
+        if self.clustering == "watershed" and dims != 2:
+            raise PoseDataError(f"clustering='watershed' needs a 2-D map; n_dims is {dims}")
         if self.max_samples is not None and (
             not isinstance(self.max_samples, int | np.integer) or self.max_samples < 10
         ):
@@ -1336,6 +1345,7 @@ class BehaviorMap(BaseEstimator):
                     f"X: only {len(rows)} usable frames/bins (n_samples={len(rows)}) to fit a "
                     "map; at least 3 are needed"
                 )
+            pick = None
             if self.max_samples is not None and len(rows) > self.max_samples:
                 pick = np.sort(rng.choice(len(rows), int(self.max_samples), replace=False))
                 rows, where = rows[pick], where[pick]
@@ -1352,7 +1362,7 @@ class BehaviorMap(BaseEstimator):
             )
             done(f"sample of {len(rows)}")
 
-            emb = self._fit_embedding(rows)
+            emb = self._fit_embedding(rows, parts, pick)
             self.embedding_ = emb
             done(f"embedding ({self.embedding_method_})")
 
@@ -1369,8 +1379,20 @@ class BehaviorMap(BaseEstimator):
             return None
         return int(np.random.default_rng(self.random_state).integers(2**31 - 1))
 
-    def _fit_embedding(self, rows: np.ndarray) -> np.ndarray:
+    def _fit_embedding(
+        self, rows: np.ndarray, sequences: list[np.ndarray], pick: np.ndarray | None
+    ) -> np.ndarray:
+        """Map coordinates of the sampled ``rows``; ``sequences`` holds every usable
+        row of each sequence in time order, ``pick`` which of them were sampled."""
         method = self.embedding
+        if isinstance(method, ContrastiveEncoder):
+            from sklearn.base import clone
+
+            sequences = [s for s in sequences if len(s)]
+            self._embedder = clone(method).fit(sequences)
+            self.embedding_method_ = "contrastive"
+            emb = np.concatenate(self._embedder.transform(sequences), axis=0)
+            return (emb if pick is None else emb[pick]).astype(np.float64)
         if method == "auto":
             method = "umap" if self._has("umap") else "tsne"
             if method == "tsne":
@@ -1444,7 +1466,7 @@ class BehaviorMap(BaseEstimator):
 
     def _place(self, rows: np.ndarray) -> np.ndarray:
         """Map coordinates of new rows."""
-        if self.embedding_method_ == "pca":
+        if self.embedding_method_ in ("pca", "contrastive"):
             return self._embedder.transform(rows).astype(np.float64)
         if self.out_of_sample == "native" and self._embedder is not None:
             with warnings.catch_warnings():

@@ -117,11 +117,15 @@ __all__ = [
     "DEFINITIONS",
     "KEYPOINTS",
     "LATENT_NAMES",
+    "NEURAL_VARIABLES",
     "SOCIAL_BEHAVIORS",
     "KeypointARTruth",
+    "NeuralRecording",
+    "NeuralTruth",
     "SimulationTruth",
     "keypoint_ar",
     "keypoint_ar_family",
+    "neural_population",
     "session",
 ]
 
@@ -2248,3 +2252,323 @@ def keypoint_ar_family(n_draws: int = 12, seed: int = 0) -> list[dict[str, Any]]
             }
         )
     return draws
+
+
+# --------------------------------------------------------------------------------------
+# neurons recorded alongside a simulated session
+# --------------------------------------------------------------------------------------
+
+NEURAL_VARIABLES = ("speed", "heading", "chase", "behavior", "none")
+"""What a neuron of :func:`neural_population` may encode: the animal's speed, its
+heading, being in a chase (chasing or fleeing), one behavior label, or nothing."""
+
+
+@dataclass
+class NeuralRecording:
+    """Neurons recorded alongside a video, on the recording's own clock.
+
+    Attributes
+    ----------
+    spike_times
+        One sorted float64 array of spike times (seconds, recording clock) per
+        neuron, in the order of ``neurons``.
+    calcium
+        Calcium-like fluorescence (dF/F) over ``(time, neuron)``, sampled at
+        ``attrs["fps"]`` on the recording clock: the spikes filtered by a
+        decaying exponential plus Gaussian noise.
+    camera_pulses
+        Sync-pulse times as the video sees them (the frame in which the LED is
+        first lit, camera clock), a few dropped.
+    recording_pulses
+        The same pulses as the recording system stamps them (recording clock,
+        with 0.1 ms jitter), a few dropped.
+    neurons
+        Neuron names, ``n00``, ``n01``, ...
+    """
+
+    spike_times: list[np.ndarray]
+    calcium: xr.DataArray
+    camera_pulses: np.ndarray
+    recording_pulses: np.ndarray
+    neurons: list[str]
+
+
+@dataclass
+class NeuralTruth:
+    """What made a :class:`NeuralRecording`.
+
+    Attributes
+    ----------
+    encodes
+        Per neuron, the variable it is tuned to (:data:`NEURAL_VARIABLES`).
+    tuning
+        One row per neuron: ``neuron``, ``encodes``, ``baseline_hz``, ``gain``
+        and ``preferred`` (heading in radians, or the behavior name; NaN / ""
+        where it does not apply).
+    variables
+        The variables per video frame (camera clock), from the noise-free
+        positions and the true labels: ``speed`` (cm/s of the body centre),
+        ``heading`` (radians, direction tail base -> neck, image axes),
+        ``chase`` (1.0 while the animal chases or flees) and ``behavior`` (int
+        code of :attr:`SimulationTruth.labels`, names in its ``labels`` attr).
+    rates
+        The firing rate (Hz) of every neuron over ``(time, neuron)`` per video
+        frame, camera clock: what a perfect decoder would see.
+    offset, slope
+        The clocks: ``recording = offset + slope * camera``.
+    dropped_camera, dropped_recording
+        Indices (into the true pulse train) of the pulses each side missed.
+    individual
+        The animal whose brain is recorded.
+    """
+
+    encodes: list[str]
+    tuning: pd.DataFrame
+    variables: xr.Dataset
+    rates: xr.DataArray
+    offset: float
+    slope: float
+    dropped_camera: np.ndarray
+    dropped_recording: np.ndarray
+    individual: str
+
+
+def _neuron_variables(ds: xr.Dataset, truth: SimulationTruth, individual: str) -> xr.Dataset:
+    """speed, heading, chase and behavior code of one animal per frame, from the truth."""
+    clean = truth.position_clean.sel(individual=individual)
+    fps = float(truth.params["fps"])
+    px_per_cm = float(truth.params["px_per_cm"])
+    centre = clean.sel(keypoint="body_center").transpose("time", "space").values
+    speed = _gradient_speed(centre, fps) / px_per_cm
+    axis = (clean.sel(keypoint="neck") - clean.sel(keypoint="tail_base")).transpose("time", "space")
+    heading = np.arctan2(axis.values[:, 1], axis.values[:, 0])
+    codes = truth.labels.sel(individual=individual).values.astype(np.int64)
+    names = list(truth.labels.attrs["labels"])
+    chasing = [names.index(b) for b in ("chase", "flee") if b in names]
+    chase = np.isin(codes, chasing).astype(np.float64)
+    behavior = xr.DataArray(codes, dims="time", attrs={"labels": names})
+    return xr.Dataset(
+        {
+            "speed": ("time", speed, {"units": "cm/s"}),
+            "heading": ("time", heading, {"units": "rad"}),
+            "chase": ("time", chase),
+            "behavior": behavior,
+        },
+        coords={"time": ds["time"].values},
+        attrs={"fps": fps, "time_unit": "seconds", "individual": individual},
+    )
+
+
+def neural_population(
+    ds: xr.Dataset,
+    truth: SimulationTruth,
+    *,
+    individual: str | None = None,
+    n_neurons: dict[str, int] | None = None,
+    offset: float = 3.2,
+    drift_ppm: float = 50.0,
+    pulse_interval: float = 1.0,
+    n_dropped: tuple[int, int] = (3, 1),
+    calcium_fps: float = 20.0,
+    calcium_tau: float = 0.4,
+    calcium_noise: float = 0.05,
+    seed: int | None = 0,
+) -> tuple[NeuralRecording, NeuralTruth]:
+    """Neurons tuned to speed, heading, chase and behavior, recorded on their own clock.
+
+    Each neuron is an inhomogeneous Poisson process whose rate follows one
+    variable of the animal (see :class:`NeuralTruth` for the variables, taken
+    from the noise-free positions and the true labels of ``truth``):
+
+    - ``speed``: ``baseline * exp(gain * z)``, ``z`` the z-scored speed, gain 0.4-0.8;
+    - ``heading``: von Mises, ``baseline * exp(kappa * (cos(heading - preferred) - 1))``
+      times 3, ``kappa`` 1-2, preferred headings spread around the circle;
+    - ``chase``: ``baseline * (1 + gain * chase)``, gain 3-6;
+    - ``behavior``: ``baseline * exp(gain * [behavior == preferred])``, gain
+      1-1.5, the preferred behaviors cycling through the ones the animal shows
+      for at least 5 % of the session (``chase`` and ``flee`` left to the chase
+      neurons);
+    - ``none``: ``baseline``, constant;
+
+    baselines 4-12 Hz. Spikes fall uniformly within each video frame and are
+    stamped by the recording clock ``recording = offset + slope * camera``,
+    ``slope = 1 + drift_ppm * 1e-6``. Sync pulses come every ``pulse_interval``
+    seconds on average (intervals drawn uniformly between 0.5 and 1.5 times
+    it, so that their phases against the frames vary); the camera sees each in the first frame that
+    starts after it (up to one frame late), the recording stamps it with 0.1 ms
+    jitter; ``n_dropped`` pulses are missing on (camera, recording) side.
+    Calcium traces are sampled at ``calcium_fps`` on the recording clock.
+
+    Parameters
+    ----------
+    ds, truth
+        A session of :func:`session` (``kind="social"`` gives chases; with
+        ``"single"`` the chase neurons see none).
+    individual
+        The recorded animal (default the first).
+    n_neurons
+        Neurons per variable of :data:`NEURAL_VARIABLES`; default 12 each.
+    offset, drift_ppm
+        The recording clock: seconds at camera time 0, and drift in parts per million.
+    pulse_interval
+        Mean seconds between sync pulses.
+    n_dropped
+        Pulses missed by the camera and by the recording.
+    calcium_fps, calcium_tau, calcium_noise
+        Imaging rate, decay time (s) and noise s.d. of the calcium traces.
+    seed
+        Seed of every random draw.
+
+    Returns
+    -------
+    recording
+        :class:`NeuralRecording`.
+    truth
+        :class:`NeuralTruth`.
+
+    Raises
+    ------
+    PoseDataError
+        For an unknown individual or variable, or a parameter out of range.
+
+    Examples
+    --------
+    >>> ds, truth = session(duration="20 s", seed=1)
+    >>> rec, neurons = neural_population(ds, truth, n_neurons={"speed": 3, "none": 2})
+    >>> neurons.encodes
+    ['speed', 'speed', 'speed', 'none', 'none']
+    >>> rec.calcium.dims, len(rec.spike_times)
+    (('time', 'neuron'), 5)
+    """
+    import scipy.signal
+
+    rng = np.random.default_rng(seed)
+    names_i = [str(i) for i in ds["individual"].values]
+    individual = names_i[0] if individual is None else str(individual)
+    if individual not in names_i:
+        raise PoseDataError(f"individual: expected one of {names_i}, found {individual!r}")
+    counts = dict.fromkeys(NEURAL_VARIABLES, 12) if n_neurons is None else dict(n_neurons)
+    unknown = sorted(set(counts) - set(NEURAL_VARIABLES))
+    if unknown:
+        raise PoseDataError(
+            f"n_neurons: expected keys among {list(NEURAL_VARIABLES)}, found {unknown}"
+        )
+    for key, n in counts.items():
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise PoseDataError(f"n_neurons[{key!r}]: expected a whole number >= 0, found {n!r}")
+    pulse_interval = _check_positive(pulse_interval, "pulse_interval")
+    calcium_fps = _check_positive(calcium_fps, "calcium_fps")
+    calcium_tau = _check_positive(calcium_tau, "calcium_tau")
+    calcium_noise = _check_positive(calcium_noise, "calcium_noise", allow_zero=True)
+    slope = 1.0 + float(drift_ppm) * 1e-6
+    if slope <= 0:
+        raise PoseDataError(f"drift_ppm: expected more than -1e6, found {drift_ppm!r}")
+
+    variables = _neuron_variables(ds, truth, individual)
+    fps = float(variables.attrs["fps"])
+    speed = variables["speed"].values
+    z = (speed - speed.mean()) / (speed.std() or 1.0)
+    heading = variables["heading"].values
+    chase = variables["chase"].values
+    codes = variables["behavior"].values
+    labels = list(variables["behavior"].attrs["labels"])
+    common = [
+        k
+        for k, name in enumerate(labels)
+        if name not in ("chase", "flee") and (codes == k).mean() >= 0.05
+    ] or [int(np.bincount(codes[codes >= 0]).argmax())]
+
+    rows, rates = [], []
+    for variable in NEURAL_VARIABLES:
+        n = int(counts.get(variable, 0))
+        phase = rng.uniform(0, 2 * np.pi)
+        for k in range(n):
+            baseline = rng.uniform(4.0, 12.0)
+            preferred: Any = np.nan
+            if variable == "speed":
+                gain = rng.uniform(0.4, 0.8)
+                rate = baseline * np.exp(gain * z)
+            elif variable == "heading":
+                gain = rng.uniform(1.0, 2.0)
+                preferred = float((phase + 2 * np.pi * k / n) % (2 * np.pi) - np.pi)
+                rate = 3 * baseline * np.exp(gain * (np.cos(heading - preferred) - 1))
+            elif variable == "chase":
+                gain = rng.uniform(3.0, 6.0)
+                rate = baseline * (1 + gain * chase)
+            elif variable == "behavior":
+                gain = rng.uniform(1.0, 1.5)
+                code = common[k % len(common)]
+                preferred = labels[code]
+                rate = baseline * np.exp(gain * (codes == code))
+            else:
+                gain = 0.0
+                rate = np.full(speed.shape, baseline)
+            rows.append((f"n{len(rows):02d}", variable, baseline, gain, preferred))
+            rates.append(rate)
+    tuning = pd.DataFrame(rows, columns=["neuron", "encodes", "baseline_hz", "gain", "preferred"])
+    neurons = tuning["neuron"].tolist()
+    camera_time = np.asarray(ds["time"].values, dtype=np.float64)
+    rate_matrix = np.stack(rates, axis=1) if rates else np.zeros((camera_time.size, 0))
+
+    spike_times = []
+    for k in range(rate_matrix.shape[1]):
+        n_spikes = rng.poisson(rate_matrix[:, k] / fps)
+        t = np.repeat(camera_time, n_spikes) + rng.uniform(0, 1 / fps, int(n_spikes.sum()))
+        spike_times.append(np.sort(offset + slope * t))
+
+    start = offset + slope * camera_time[0]
+    stop = offset + slope * (camera_time[-1] + 1 / fps)
+    frames = np.arange(start, stop, 1 / calcium_fps)
+    decay = math.exp(-1 / (calcium_fps * calcium_tau))
+    edges = np.append(frames, frames[-1] + 1 / calcium_fps) if frames.size else frames
+    trace = np.zeros((frames.size, len(spike_times)))
+    for k, times in enumerate(spike_times):
+        if frames.size:  # a first-order filter: each spike adds 0.1 dF/F, decaying
+            hits = np.histogram(times, edges)[0].astype(np.float64)
+            trace[:, k] = scipy.signal.lfilter([0.1], [1.0, -decay], hits)
+    trace += rng.normal(0, calcium_noise, trace.shape) if calcium_noise else 0.0
+    calcium = xr.DataArray(
+        trace,
+        dims=("time", "neuron"),
+        coords={"time": frames, "neuron": neurons},
+        attrs={"fps": calcium_fps, "time_unit": "seconds", "units": "dF/F"},
+    )
+
+    steps = rng.uniform(0.5, 1.5, int((camera_time[-1] - camera_time[0]) / pulse_interval) * 2 + 2)
+    pulses = camera_time[0] + np.cumsum(steps * pulse_interval)
+    pulses = pulses[pulses < camera_time[-1]]
+    seen = np.ceil((pulses - camera_time[0]) * fps - 1e-9) / fps + camera_time[0]
+    stamped = offset + slope * pulses + rng.normal(0, 1e-4, pulses.size)
+    n_cam, n_rec = (int(n) for n in n_dropped)
+    if min(n_cam, n_rec) < 0 or max(n_cam, n_rec) > pulses.size // 4:
+        raise PoseDataError(
+            f"n_dropped: expected whole numbers from 0 to a quarter of the {pulses.size} "
+            f"pulses, found {n_dropped!r}"
+        )
+    inner = np.arange(1, max(1, pulses.size - 1))
+    dropped_camera = np.sort(rng.choice(inner, n_cam, replace=False))
+    dropped_recording = np.sort(rng.choice(np.setdiff1d(inner, dropped_camera), n_rec, False))
+    recording = NeuralRecording(
+        spike_times=spike_times,
+        calcium=calcium,
+        camera_pulses=np.delete(seen, dropped_camera),
+        recording_pulses=np.delete(stamped, dropped_recording),
+        neurons=neurons,
+    )
+    neural_truth = NeuralTruth(
+        encodes=tuning["encodes"].tolist(),
+        tuning=tuning,
+        variables=variables,
+        rates=xr.DataArray(
+            rate_matrix,
+            dims=("time", "neuron"),
+            coords={"time": camera_time, "neuron": neurons},
+            attrs={"fps": fps, "time_unit": "seconds", "units": "Hz"},
+        ),
+        offset=float(offset),
+        slope=slope,
+        dropped_camera=dropped_camera,
+        dropped_recording=dropped_recording,
+        individual=individual,
+    )
+    return recording, neural_truth

@@ -64,6 +64,7 @@ _WARM_MODULES = (
     "behavior.classify._common",
     "behavior.decode",
     "behavior.classify.temporal",
+    "behavior.contrastive",
     "behavior.syllables.arhmm",
     "behavior.syllables.slds",
 )

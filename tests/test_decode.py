@@ -464,31 +464,19 @@ def test_bad_inputs_name_the_argument(call, argument):
 
 
 def test_decoding_speed_from_neurons_on_their_own_clock():
-    ds, _ = bh.simulate.session(kind="single", duration="60 s", seed=0)
+    ds, truth = bh.simulate.session(kind="single", duration="60 s", seed=0)
+    recording, neurons = bh.simulate.neural_population(
+        ds, truth, n_neurons={"speed": 10, "none": 10}, seed=1
+    )
     speed = bh.kinematics.speed(bh.kinematics.centroid(ds.position)).squeeze("individual")
-    rng = np.random.default_rng(1)
-    offset, slope, fps = 3.2, 1 + 50e-6, 30.0
+    fps = ds.attrs["fps"]
     camera_time = speed.time.values
-    s = speed.fillna(float(speed.mean())).values
-    z = (s - s.mean()) / s.std()
-    tuned_rates = 15 * np.exp(0.6 * z[:, None] * rng.uniform(0.7, 1.3, 10))
-    untuned_rates = np.full((s.size, 10), 15.0)
-
-    def spike_times(rates):  # Poisson spikes, stamped by the recording clock
-        out = []
-        for k in range(rates.shape[1]):
-            n = rng.poisson(rates[:, k] / fps)
-            t = np.repeat(camera_time, n) + rng.uniform(0, 1 / fps, n.sum())
-            out.append(offset + slope * t)
-        return out
-
-    tuned, untuned = spike_times(tuned_rates), spike_times(untuned_rates)
-    pulses = np.arange(60) + 0.513
-    camera_pulses = np.ceil(pulses * fps - 1e-9) / fps  # the LED shows at the next frame
-    clock = fit_clock(np.delete(camera_pulses, [10, 40]), offset + slope * pulses)
-    assert clock.n_unmatched_recording == 2
-    error = np.abs(clock.apply(camera_time) - (offset + slope * camera_time)).max()
-    assert error < 1 / fps
+    tuned = recording.spike_times[:10]
+    untuned = recording.spike_times[10:]
+    clock = fit_clock(recording.camera_pulses, recording.recording_pulses)
+    assert clock.n_unmatched_recording == 3 and clock.n_unmatched_camera == 1
+    truth_clock = neurons.offset + neurons.slope * camera_time
+    assert np.abs(clock.apply(camera_time) - truth_clock).max() < 1 / fps
 
     speed_rec = to_recording_clock(speed, clock)
     edges = np.arange(speed_rec.time.values[0], speed_rec.time.values[-1], 0.05)
@@ -508,6 +496,7 @@ def test_decoding_speed_from_neurons_on_their_own_clock():
             model, X, target, groups=groups, cv=GroupKFold(5), scoring="r2"
         ).mean()
 
+    rng = np.random.default_rng(1)
     shuffled = rng.permutation(y.values[ok])
     tuned_r2, tuned_control = r2(tuned, y.values[ok]), r2(tuned, shuffled)
     untuned_r2 = r2(untuned, y.values[ok])

@@ -42,6 +42,10 @@ def test_to_dict_round_trips_and_hash_follows_content():
     assert again.hash() == config.hash()
     assert config.hash() != load_config().hash()
     assert config.rules.options["freezing"]["max_speed"] == "2 cm/s"
+    pixels = load_config(
+        {"rules": {"chase": {"max_distance": "40 px", "min_duration": "15 frames"}}}
+    )
+    assert pixels.rules.options["chase"]["max_distance"] == "40 px"
     assert config.zones["centre"]["center"] == (1.0, 2.0)
     assert config.zone_objects()["centre"].contains([[1.5, 2.5]]).tolist() == [True]
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -94,6 +98,9 @@ def test_an_unknown_section_suggests_the_close_one():
     [
         ('[rules]\npresets = ["chse"]\n', "rules.presets", 2, ["'chase'", "did you mean"]),
         ("[rules.freezing]\nmax_sped = 1\n", "rules.freezing.max_sped", 2, ["max_speed"]),
+        ('[rules.freezing]\nmax_speed = "fast"\n', "rules.freezing.max_speed", 2, ["'1 cm/s'"]),
+        ('[rules.chase]\nmax_distance = "2 s"\n', "rules.chase.max_distance", 2, ["'5 cm'"]),
+        ("[rules.freezing]\nwindow_test = 1\n", "rules.freezing.window_test", 2, ["true or"]),
         ('[rules.chace]\nmin_speed = "1 cm/s"\n', "rules.chace", 1, ["'chase'"]),
         (
             '[features]\nbin_size = "fast"\n',
@@ -142,6 +149,16 @@ def test_invalid_toml_gives_its_line():
 def test_config_error_is_a_pose_data_error():
     assert issubclass(ConfigError, PoseDataError)
     assert issubclass(ConfigError, ValueError)
+
+
+def test_config_errors_pickle_unchanged():
+    import pickle
+
+    with pytest.raises(ConfigError) as info:
+        load_config("[clean]\nsmooth = 'x'\n")
+    back = pickle.loads(pickle.dumps(info.value))
+    assert type(back) is ConfigError
+    assert (str(back), back.key, back.line) == (str(info.value), "clean.smooth", 2)
 
 
 def test_mapping_errors_have_no_line():

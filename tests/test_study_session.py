@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -112,6 +113,9 @@ def test_the_report_is_self_contained_and_complete(social_result):
 
 def test_the_default_config_runs_a_real_deeplabcut_file(shared_data, tmp_path):
     path = shared_data / OPENFIELD
+    with pytest.raises(PoseDataError, match="set input.fps"):  # a DLC h5 has no frame rate
+        analyze_session(path, load_config(), tmp_path / "no_fps")
+    assert not (tmp_path / "no_fps").exists() or not any((tmp_path / "no_fps").iterdir())
     config = load_config(
         "[input]\nfps = 30\n\n[calibration]\nbody_length = '8 cm'\n"
         "body_keypoints = ['tailbase', 'snout']\n\n[kinematics]\n"
@@ -165,7 +169,7 @@ def test_unknown_individuals_and_frame_rate_are_errors(social, tmp_path):
     with pytest.raises(PoseDataError, match=r"input.individuals.*mouse9"):
         analyze_session(ds, load_config({"input": {"individuals": ["mouse9"]}}), tmp_path, name="a")
     frames = bh.from_numpy(np.zeros((20, 2, 3, 1)))  # time in frames, no fps
-    with pytest.raises(PoseDataError, match="input.fps"):
+    with pytest.raises(PoseDataError, match="frame rate is unknown.*fps="):
         analyze_session(frames, load_config(), tmp_path, name="b")
     with pytest.raises(TypeError, match="load_config"):
         analyze_session(ds, {"clean": {}}, tmp_path, name="c")  # type: ignore[arg-type]
@@ -246,3 +250,49 @@ def test_a_saved_classifier_and_syllable_model_add_their_behaviors(social, tmp_p
     assert behaviors[:3] == ["freezing", "rest", "explore"]
     assert any(b.startswith("syllable_") for b in behaviors[3:])
     assert "fraction.rest" in result["summary"]
+
+
+def test_a_labelled_clip_is_written_and_embedded(shared_data, tmp_path):
+    pytest.importorskip("behavior.plot.video", reason="behavior.plot.video is not in this tree")
+    pytest.importorskip("imageio_ffmpeg", reason="the 'video' extra (imageio-ffmpeg) is absent")
+    config = load_config(
+        {
+            "input": {"fps": 30},
+            "video": {"clip_seconds": 1, "start": "5 s"},
+            "report": {"figures": False},
+            "rules": {"presets": []},
+        }
+    )
+    result = analyze_session(shared_data / OPENFIELD, config, tmp_path, name="v")
+    clip = tmp_path / result["outputs"]["clip"]
+    assert clip.name == "clip.mp4" and clip.stat().st_size > 1000
+    page = (tmp_path / result["outputs"]["report"]).read_text(encoding="utf-8")
+    parser = check_self_contained(page)
+    assert "Video" in parser.headings
+    videos = [attrs for tag, attrs in parser.tags if tag == "video"]
+    assert len(videos) == 1
+    assert videos[0]["src"] == "data:video/mp4;base64," + base64.b64encode(
+        clip.read_bytes()
+    ).decode("ascii")
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "sleap_tests/tests/data/tracks/clip.predictions.slp",  # SLEAP, two flies
+        "ndxpose_fixtures/0.1.1_poseestimation_nodes_edges.nwb",  # NWB, irregular timestamps
+        "deepof_tests/tests/test_examples/test_madlc_topview/Tables/testDLC_csv_table_madlc.csv",
+        "amadeus/examples/MausHaus3D/keypoints_3d_short.h5",  # 3-D
+    ],
+)
+def test_real_files_of_other_formats_give_every_output(shared_data, tmp_path, relative):
+    path = shared_data / relative
+    if not path.is_file():
+        pytest.skip(f"{relative} is not in this copy of the shared data")
+    config = load_config({"input": {"fps": 30}, "calibration": {"px_per_cm": 10}})
+    result = analyze_session(path, config, tmp_path)
+    for kind in ("results", "bouts", "summary", "features", "report"):
+        assert (tmp_path / result["outputs"][kind]).is_file(), kind
+    with xr.open_dataset(tmp_path / result["outputs"]["features"]) as features:
+        assert features.sizes["time"] > 0 and "speed" in features
+    check_self_contained((tmp_path / result["outputs"]["report"]).read_text(encoding="utf-8"))

@@ -21,7 +21,7 @@ from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 # A format module's public API is its Frontend; load_annotations / save_annotations
 # (or load_poses / save_poses) call the read, write and sniff functions through it.
-__all__ = ["FRONTEND"]
+__all__ = ["FRONTEND", "singular_layout"]
 
 
 _NETCDF_SUFFIXES = (".nc", ".netcdf", ".nc4")
@@ -66,18 +66,7 @@ def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
             f"{path}: cannot be read as netCDF (expected a netCDF-3 or netCDF-4 file written "
             f"by to_netcdf; found {type(err).__name__}: {err})"
         ) from err
-    ds = ds.rename(
-        {
-            k: v
-            for k, v in {"keypoints": "keypoint", "individuals": "individual"}.items()
-            if k in ds.dims
-        }
-    )
-    if "position" in ds:
-        core = [d for d in ("time", "space", "keypoint", "individual") if d in ds.position.dims]
-        ds["position"] = ds.position.transpose(..., *core)
-        if "confidence" in ds:
-            ds["confidence"] = ds.confidence.transpose(..., *[d for d in core if d != "space"])
+    ds = singular_layout(ds)
     if "position" not in ds:
         raise FileFormatError(
             f"{path}: expected a netCDF pose dataset with a 'position' variable, "
@@ -101,6 +90,53 @@ def read(path: Path, *, fps: float | None = None, **options: Any) -> xr.Dataset:
         dims = [d for d in ds.position.dims if d != "space"]
         ds["confidence"] = (dims, np.full(shape, np.nan))
     return ds
+
+
+PLURAL_TO_SINGULAR = {"keypoints": "keypoint", "individuals": "individual"}
+"""movement < 0.17's plural dim names and behavior's (movement >= 0.17) singular ones."""
+
+
+def singular_layout(ds: xr.Dataset) -> xr.Dataset:
+    """movement's plural (< 0.17) layout renamed and reordered into behavior's own.
+
+    The one normaliser of the two schema generations, used by the netCDF reader
+    and :func:`behavior.decode.from_movement`: ``keypoints`` / ``individuals``
+    become ``keypoint`` / ``individual`` wherever they appear, ``position`` is
+    put in the order ``(..., time, space, keypoint, individual)`` and
+    ``confidence`` in ``(..., time, keypoint, individual)`` (any extra dim, such
+    as ``ensemble``, first), whatever order the file had. A dataset already in
+    the singular layout only has its variables reordered; one without
+    ``position`` is only renamed. Nothing is checked here: the callers say what
+    they expected.
+
+    Parameters
+    ----------
+    ds
+        A poses dataset of either generation.
+
+    Returns
+    -------
+    xr.Dataset
+        A shallow copy in the singular layout.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr
+    >>> old = xr.Dataset(
+    ...     {"position": (("time", "individuals", "keypoints", "space"), np.zeros((2, 1, 3, 2))),
+    ...      "confidence": (("time", "individuals", "keypoints"), np.ones((2, 1, 3)))})
+    >>> new = singular_layout(old)
+    >>> new.position.dims, new.confidence.dims
+    (('time', 'space', 'keypoint', 'individual'), ('time', 'keypoint', 'individual'))
+    """
+    out = ds.rename({k: v for k, v in PLURAL_TO_SINGULAR.items() if k in ds.dims})
+    if "position" in out.data_vars:
+        core = [d for d in ("time", "space", "keypoint", "individual") if d in out.position.dims]
+        out["position"] = out.position.transpose(..., *core)
+        if "confidence" in out.data_vars:
+            conf = [d for d in core if d != "space" and d in out.confidence.dims]
+            out["confidence"] = out.confidence.transpose(..., *conf)
+    return out
 
 
 def _check_open_options(options: dict[str, Any]) -> None:

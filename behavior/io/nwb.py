@@ -71,7 +71,7 @@ from behavior.io.registry import Frontend, Probe, Verdict, accept, attr_to_json,
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FRONTEND", "read", "sniff", "write"]
+__all__ = ["FRONTEND", "add_poses", "append_to_file", "read", "sniff", "write"]
 
 _POSE_TYPES = ("PoseEstimation", "MultiCameraPoseEstimation")
 _SCRATCH_NAME = "behavior_attrs"
@@ -902,19 +902,89 @@ def write(
     >>> write(ds, "session.nwb", subject_id="mouse_1")  # doctest: +SKIP
     """
     pynwb = require_module("pynwb", "nwb", "Writing NWB files")
-    ndx_pose = require_module("ndx_pose", "nwb", "Writing NWB pose estimates")
-    from pynwb.file import Subject
-
     from behavior.io.registry import hdf5_in_memory
 
+    individuals = _check_pose_dataset(ds)
+    if identifier is None:
+        identifier = individuals[0] if len(individuals) == 1 else str(uuid.uuid4())
+    nwbfile = pynwb.NWBFile(
+        session_description=session_description,
+        identifier=identifier,
+        session_start_time=session_start_time or _dt.datetime.now(_dt.UTC),
+    )
+    add_poses(
+        nwbfile,
+        ds,
+        subject_id=subject_id,
+        processing_module=processing_module,
+        fps=fps,
+        reference_frame=reference_frame,
+        confidence_definition=confidence_definition,
+        scorer=scorer,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        # built in memory, written in one plain write: a full disk cannot leave HDF5 handles open
+        with hdf5_in_memory(path) as f, pynwb.NWBHDF5IO(file=f, mode="w") as io:
+            io.write(nwbfile)
+
+
+def _check_pose_dataset(ds: xr.Dataset) -> list[str]:
+    """The individual names of a pose dataset NWB can hold (no extra dims, valid names)."""
     extra = [d for d in ds.position.dims if d not in ("time", "space", "keypoint", "individual")]
     if extra:
         raise PoseDataError(
             f"dataset: NWB holds one set of poses per individual; found extra dimension(s) "
             f"{extra}. Select one member first, e.g. ds.isel({extra[0]}=0)"
         )
+    return [_check_name(str(i), "individual") for i in ds.individual.values]
+
+
+def add_poses(
+    nwbfile: Any,
+    ds: xr.Dataset,
+    *,
+    subject_id: str | None = None,
+    processing_module: str = "behavior",
+    fps: float | None = None,
+    reference_frame: str = _DEFAULT_REFERENCE_FRAME,
+    confidence_definition: str | None = None,
+    scorer: str | None = None,
+) -> None:
+    """Add a pose dataset's ndx-pose objects to an open ``pynwb.NWBFile``.
+
+    What :func:`write` puts in a new file, added to ``nwbfile`` (new, or read in
+    append mode): a ``Skeletons`` container, one ``PoseEstimation`` per
+    individual and the dataset's attributes as JSON in ``scratch/behavior_attrs``,
+    in the processing module ``processing_module`` (created when missing). A
+    Subject is only added when the file has none; an existing one is linked by
+    a single individual's Skeleton.
+
+    Parameters
+    ----------
+    nwbfile
+        The ``pynwb.NWBFile`` to add to.
+    ds, subject_id, processing_module, fps, reference_frame, confidence_definition, scorer
+        As for :func:`write`.
+
+    Raises
+    ------
+    PoseDataError
+        If ``ds`` has an ``ensemble`` dimension or names NWB cannot hold.
+    MissingDependencyError
+        If pynwb or ndx-pose is missing.
+    ValueError
+        From pynwb, if the module already holds objects of these names.
+
+    Examples
+    --------
+    >>> add_poses(nwbfile, ds, processing_module="behavior")  # doctest: +SKIP
+    """
+    ndx_pose = require_module("ndx_pose", "nwb", "Writing NWB pose estimates")
+    from pynwb.file import Subject
+
+    individuals = _check_pose_dataset(ds)
     keypoints = [_check_name(str(k), "keypoint") for k in ds.keypoint.values]
-    individuals = [_check_name(str(i), "individual") for i in ds.individual.values]
     attrs = dict(ds.attrs)
     time = np.asarray(ds.time.values, dtype=np.float64)
     if attrs.get("time_unit") == "frames":
@@ -936,20 +1006,16 @@ def write(
     version = attrs.get("source_software_version")
     version = None if version is None else str(version)
 
-    if identifier is None:
-        identifier = individuals[0] if len(individuals) == 1 else str(uuid.uuid4())
-    nwbfile = pynwb.NWBFile(
-        session_description=session_description,
-        identifier=identifier,
-        session_start_time=session_start_time or _dt.datetime.now(_dt.UTC),
-    )
-    subject = None
-    if len(individuals) == 1 or subject_id is not None:
+    subject = nwbfile.subject
+    if subject is None and (len(individuals) == 1 or subject_id is not None):
         subject = Subject(subject_id=str(subject_id or individuals[0]))
         nwbfile.subject = subject
-    module = nwbfile.create_processing_module(
-        name=processing_module, description="processed behavioral data"
-    )
+    if processing_module in nwbfile.processing:
+        module = nwbfile.processing[processing_module]
+    else:
+        module = nwbfile.create_processing_module(
+            name=processing_module, description="processed behavioral data"
+        )
     skeletons = [
         ndx_pose.Skeleton(
             name=f"{ind}_skeleton",
@@ -1001,11 +1067,70 @@ def write(
         name=_SCRATCH_NAME,
         description="attributes of the behavior pose dataset (JSON), for a lossless round trip",
     )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=DeprecationWarning)
-        # built in memory, written in one plain write: a full disk cannot leave HDF5 handles open
-        with hdf5_in_memory(path) as f, pynwb.NWBHDF5IO(file=f, mode="w") as io:
-            io.write(nwbfile)
+
+
+def append_to_file(path: str | Path, add: Any) -> None:
+    """Add objects to the NWB file at ``path`` in place, checking that nothing was lost.
+
+    Meant for a copy of the file (:func:`behavior.io.registry.atomic_path` then
+    renames it into place): ``add(nwbfile)`` adds to the file read in append
+    mode, the file is written, and every HDF5 object that was there before must
+    still be there after.
+
+    Parameters
+    ----------
+    path
+        An NWB file.
+    add
+        ``add(nwbfile) -> None``; pynwb's ``ValueError`` on a name already taken
+        becomes :class:`~behavior.errors.FileFormatError`.
+
+    Raises
+    ------
+    FileFormatError
+        If ``path`` cannot be read as NWB, ``add`` fails on it, or objects that
+        were in the file are missing afterwards.
+
+    Examples
+    --------
+    >>> append_to_file("session.nwb", lambda nwb: nwb.add_time_intervals(table))  # doctest: +SKIP
+    """
+    import h5py
+
+    pynwb = require_module("pynwb", "nwb", "Appending to NWB files")
+    # extension types must be registered before the file is opened: an IO object built
+    # earlier maps ndx-pose objects to plain NWBDataInterface groups and loses their content
+    with contextlib.suppress(ImportError):
+        import ndx_pose  # noqa: F401
+    path = Path(path)
+    try:
+        with h5py.File(path, "r") as f:
+            before: list[str] = []
+            f.visit(before.append)
+    except OSError as err:
+        raise FileFormatError(
+            f"{path}: append expected an NWB (HDF5) file to add to, found one that "
+            f"cannot be read ({err})"
+        ) from err
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            with pynwb.NWBHDF5IO(str(path), "a") as io:
+                nwb = io.read()
+                add(nwb)
+                io.write(nwb)
+    except (FileFormatError, PoseDataError, MissingDependencyError):
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError) as err:
+        raise FileFormatError(
+            f"{path}: could not add to this NWB file ({type(err).__name__}: {err})"
+        ) from err
+    with h5py.File(path, "r") as f:
+        after: list[str] = []
+        f.visit(after.append)
+    lost = sorted(set(before) - set(after))
+    if lost:
+        raise FileFormatError(f"{path}: appending lost objects that were in the file: {lost[:5]}")
 
 
 FRONTEND = Frontend(

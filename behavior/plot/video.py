@@ -32,8 +32,10 @@ per second here).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
+import os
 import re
 import warnings
 from collections.abc import Iterator, Sequence
@@ -108,6 +110,7 @@ _POSE_ENDINGS = (
 _DLC_SCORER = re.compile(r"(?:DLC|DeepCut)_")
 
 _MAX_FRAME_SIDE = 16384
+_FAR = 1e6  # positions beyond this many pixels are drawn at it (off the frame)
 
 
 def find_video(pose_path: str | Path) -> Path | None:
@@ -209,10 +212,21 @@ def _ffmpeg() -> Any:
 
 
 def _video_info(video: Path) -> _VideoInfo:
-    """Frame rate, size and exact frame count of ``video`` (raises naming the file)."""
-    ffmpeg = _ffmpeg()
+    """Frame rate, size and exact frame count of ``video`` (raises naming the file).
+
+    Remembered per file, size and modification time: counting the frames reads
+    the whole file.
+    """
+    _ffmpeg()
     if not video.is_file():
         raise FileNotFoundError(f"video: {video} does not exist")
+    stat = video.stat()
+    return _probe(video.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=32)
+def _probe(video: Path, size: int, mtime_ns: int) -> _VideoInfo:
+    ffmpeg = _ffmpeg()
     try:
         reader = ffmpeg.read_frames(str(video))
         try:
@@ -417,6 +431,7 @@ def _overlay(
         )
     position = position.sel(individual=chosen)
     xy = position.transpose("time", "individual", "keypoint", "space").to_numpy().astype(float)
+    np.clip(xy, -_FAR, _FAR, out=xy)  # Pillow takes pixel coordinates as C ints
     if min_confidence is not None:
         if "confidence" not in ds:
             raise PoseDataError(
@@ -669,7 +684,7 @@ def labelled_clip(
 
     ffmpeg = _ffmpeg()
     video, out = Path(video), Path(out)
-    if out.exists() and video.exists() and out.resolve() == video.resolve():
+    if out.exists() and video.exists() and os.path.samefile(out, video):
         raise PoseDataError(
             f"out: {out} is the source video; write the clip to another file "
             "(the source video is never overwritten)"

@@ -67,9 +67,17 @@ class ConfigError(PoseDataError):
             where += f" line {line}"
         prefix = f"{where}: {key}: " if key else f"{where}: "
         super().__init__(prefix + message)
+        self.message = message
         self.key = key
         self.line = line
         self.source = source
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (dask workers) without a second prefix
+        return (_config_error, (self.message, self.key, self.line, self.source))
+
+
+def _config_error(message: str, key: str, line: int | None, source: str) -> ConfigError:
+    return ConfigError(message, key=key, line=line, source=source)
 
 
 class _Invalid(Exception):
@@ -635,8 +643,47 @@ def _build_rules(values: Mapping[str, Any]) -> RulesConfig:
                     f"{key}.{option}",
                     f"expected a number, a string, true/false or a list of them, {_found(value)}",
                 )
+            problem = _option_problem(params[option].default, value)
+            if problem:
+                raise _KeyProblem(f"{key}.{option}", problem)
         options[preset] = dict(table)
     return dataclasses.replace(base, options=_frozen(options))
+
+
+def _option_problem(default: Any, value: Any) -> str | None:
+    """What is wrong with a preset option, judged by its default; None when it may be right.
+
+    A quantity default (``"15 cm/s"``, ``"1 s"``) takes a number or a quantity of the
+    same kind (pixels for cm and frames for seconds allowed); a true/false default
+    takes true/false; a number default takes a number or a quantity. Anything finer
+    (keypoint names, values that depend on the data) is the preset's to check.
+    """
+    from behavior.units import quantity
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            return f"expected true or false (default {str(default).lower()}), {_found(value)}"
+        return None
+    if isinstance(value, bool):
+        if default is None or isinstance(default, bool):
+            return None
+        return f"expected a value like the default {default!r}, found {value!r}"
+    if isinstance(default, str) and isinstance(value, str):
+        try:
+            unit = quantity(default).unit_text()
+        except PoseDataError:
+            return None  # not a quantity default (a name, a mode)
+        try:
+            quantity(value).to(unit, px_per_cm=1.0, fps=1.0)
+        except PoseDataError:
+            return f"expected a quantity like the default {default!r}, found {value!r}"
+        return None
+    if isinstance(default, int | float) and isinstance(value, str):
+        try:
+            quantity(value)
+        except PoseDataError:
+            return f"expected a number or a quantity (default {default!r}), found {value!r}"
+    return None
 
 
 def _is_plain_value(value: Any) -> bool:
@@ -661,8 +708,6 @@ def _point(value: Any, what: str) -> list[float]:
 
 
 def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    from behavior import roi
-
     zones: dict[str, Any] = {}
     for name, spec in values.items():
         key = f"zones.{name}"
@@ -690,7 +735,7 @@ def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
             if shape == "rectangle":
                 part = "bounds"
                 b = spec["bounds"]
-                ok = isinstance(b, list) and len(b) == 4
+                ok = isinstance(b, list | tuple) and len(b) == 4
                 if not ok or not all(
                     isinstance(v, int | float) and not isinstance(v, bool) for v in b
                 ):
@@ -704,20 +749,17 @@ def _build_zones(values: Mapping[str, Any]) -> Mapping[str, Any]:
             else:
                 part = "vertices"
                 v = spec["vertices"]
-                if not isinstance(v, list) or len(v) < 3:
+                if not isinstance(v, list | tuple) or len(v) < 3:
                     raise _Invalid(f"expected at least three [x, y] vertices, {_found(v)}")
                 clean["vertices"] = [_point(p, "a vertex") for p in v]
         except _Invalid as err:
             raise _KeyProblem(f"{key}.{part}", str(err)) from None
+        try:  # the shape itself (an empty rectangle, a zero radius, crossing edges ...)
+            AnalysisConfig(zones=_frozen({name: clean})).zone_objects()
+        except PoseDataError as err:
+            raise _KeyProblem(key, str(err)) from None
         zones[name] = clean
-    frozen = _frozen(zones)
-    try:  # the shapes themselves (degenerate rectangles, zero radius, ...)
-        AnalysisConfig(zones=frozen).zone_objects()
-    except PoseDataError as err:
-        bad = next((n for n in zones if n in str(err)), "")
-        raise _KeyProblem(f"zones.{bad}" if bad else "zones", str(err)) from None
-    del roi
-    return frozen
+    return _frozen(zones)
 
 
 def _resolve_models(config: AnalysisConfig, folder: Path) -> AnalysisConfig:

@@ -32,7 +32,7 @@ th, td { border: 1px solid #ccc; padding: .2em .6em; text-align: right; }
 th { background: #f0f0f0; }
 td.text, th.text { text-align: left; }
 figure { margin: 1em 0; }
-figure img, figure svg { max-width: 100%; height: auto; }
+figure img, figure svg, figure video { max-width: 100%; height: auto; }
 figcaption { color: #555; font-size: 90%; }
 .warnings li { color: #8a4b00; }
 pre { background: #f7f7f7; padding: .6em; overflow-x: auto; font-size: 85%; }
@@ -52,11 +52,14 @@ class Figure:
         PNG bytes (embedded as a base64 ``data:`` URI).
     svg
         Or an SVG document as text (embedded inline).
+    mp4
+        Or a short H.264 video (embedded as a ``data:`` URI in a ``<video>`` element).
     """
 
     caption: str
     png: bytes | None = None
     svg: str | None = None
+    mp4: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ def _figure_html(figure: Figure) -> str:
     if figure.png is not None:
         data = base64.b64encode(figure.png).decode("ascii")
         body = f'<img alt="{caption}" src="data:image/png;base64,{data}">'
+    elif figure.mp4 is not None:
+        data = base64.b64encode(figure.mp4).decode("ascii")
+        body = f'<video controls muted src="data:video/mp4;base64,{data}"></video>'
     elif figure.svg is not None:
         svg = figure.svg
         start = svg.find("<svg")

@@ -294,10 +294,12 @@ def _load(run: _Run) -> None:
             f"{run.name}: expected at least 2 frames, found {ds.sizes.get('time', 0)}"
         )
     if ds.attrs.get("time_unit", "seconds") != "seconds" or not ds.attrs.get("fps"):
-        raise PoseDataError(
-            f"{run.name}: the frame rate is unknown (time in frames); set input.fps in the "
-            "configuration"
+        fix = (
+            "build the dataset with fps=... (time in seconds)"
+            if isinstance(source, xr.Dataset)
+            else "set input.fps in the configuration"
         )
+        raise PoseDataError(f"{run.name}: the frame rate is unknown (time in frames); {fix}")
     run.raw = ds
 
 
@@ -505,19 +507,27 @@ def _features(run: _Run) -> xr.Dataset | None:
     cfg = run.config.features
     if not cfg.enabled:
         return None
+    # one set of bin edges for every part (each align call would make its own from its
+    # own time coordinate, and irregular timestamps could make them differ)
+    from behavior.units import to_seconds
+
+    ds = run.ds
+    assert ds is not None
+    t = np.asarray(ds["time"].values, dtype=float)
+    width = to_seconds(cfg.bin_size, name="features.bin_size")
+    span = t[-1] + 1.0 / float(ds.attrs["fps"]) - t[0]
+    edges = t[0] + np.arange(max(1, math.ceil(span / width - 1e-9)) + 1) * width
     parts = {}
     kin = run.kin
-    for name in ("speed", "angular_speed"):
+    for name in ("speed", "angular_speed", "centroid"):
         if name in kin:
-            parts[name] = align(kin[name], bin_size=cfg.bin_size)
-    if "centroid" in kin:
-        parts["centroid"] = align(kin["centroid"], bin_size=cfg.bin_size)
+            parts[name] = align(kin[name], edges=edges)
     if "heading" in kin:
         heading = kin["heading"]
-        parts["heading_cos"] = align(np.cos(heading), bin_size=cfg.bin_size)
-        parts["heading_sin"] = align(np.sin(heading), bin_size=cfg.bin_size)
+        parts["heading_cos"] = align(np.cos(heading), edges=edges)
+        parts["heading_sin"] = align(np.sin(heading), edges=edges)
     if run.eth is not None and run.eth.behaviors:
-        parts["behavior_fraction"] = align(run.eth, bin_size=cfg.bin_size)
+        parts["behavior_fraction"] = align(run.eth, edges=edges)
     if not parts:
         return None
     out = xr.Dataset({k: v.drop_attrs() for k, v in parts.items()})
@@ -665,11 +675,33 @@ def _video(run: _Run, folder: Path) -> str | None:
             ethogram=run.eth,
             start=cfg.start,
             duration=f"{cfg.clip_seconds:g} s",
+            progress=False,
         )
     except (ImportError, OSError, PoseDataError, ValueError) as err:
         run.warn(f"video: no labelled clip ({type(err).__name__}: {err})")
         return None
     return Path(path).name
+
+
+MAX_EMBEDDED_CLIP = 8 * 2**20
+"""Clips up to this many bytes are embedded in the report; longer ones are only named."""
+
+
+def _clip_section(run: _Run, folder: Path) -> list[Any]:
+    from behavior.study.report import Figure, Section
+
+    clip = folder / "clip.mp4"
+    if not clip.is_file():
+        return []
+    size = clip.stat().st_size
+    caption = (
+        f"Labelled clip: {run.config.video.clip_seconds:g} s from {run.config.video.start} "
+        "(keypoints, skeleton and detected behaviors over the session's video)"
+    )
+    if size > MAX_EMBEDDED_CLIP:
+        text = f"clip.mp4 ({size / 2**20:.1f} MB) is in the session folder, too large to embed."
+        return [Section("Video", [caption, text])]
+    return [Section("Video", figures=[Figure(caption, mp4=clip.read_bytes())])]
 
 
 def _report(
@@ -710,6 +742,7 @@ def _report(
             figures=[by_name[n] for n in ("ethogram.png", "time_budget.png") if n in by_name],
         ),
         Section("Bouts", tables=[("bouts", bouts)]),
+        *_clip_section(run, folder),
         Section(
             "Timing",
             tables=[

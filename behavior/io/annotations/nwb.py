@@ -14,7 +14,10 @@ so every behavior keeps its own intervals):
   ``stop_time == start_time`` is a point event.
 - each table's description starts with ``fps=30.0 n_frames=900 group=<table>``,
   so a round trip keeps the time axis and the reader knows which tables belong
-  together; the reader takes fps from there unless ``fps=`` is given.
+  together; the reader takes fps from there unless ``fps=`` is given. Times
+  count from the first frame, except in the files of
+  :func:`behavior.decode.to_nwb`, which keep the session's clock and say
+  ``t0=<first time>`` after ``n_frames``.
 
 ``append=True`` adds the tables to an existing NWB file (a session file with
 acquisition, processing or other intervals), leaving everything there as it
@@ -46,14 +49,16 @@ from behavior.io.annotations._common import (
     to_ethogram,
     view,
 )
+from behavior.io.nwb import append_to_file
 from behavior.io.registry import Frontend, Probe, Verdict, accept, refuse
 
 # A format module's public API is its Frontend; load_annotations / save_annotations
 # (or load_poses / save_poses) call the read, write and sniff functions through it.
-__all__ = ["FRONTEND", "table_names"]
+__all__ = ["FRONTEND", "add_intervals", "interval_tables", "table_names"]
 
 
 _META = re.compile(r"fps=([0-9.eE+-]+)\s+n_frames=(\d+)")
+_T0 = re.compile(r"\bt0=([0-9.eE+-]+)")
 _GROUP = re.compile(r"\bgroup=([A-Za-z0-9_.\-]+)")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _PREFIX = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -141,8 +146,11 @@ def read(path: Path, *, fps: float | None = None, table: str | None = None):
     if fps is None and meta:
         fps = float(meta.group(1))
     fps = need_fps(path, fps, "NWB interval times")
-    start = frames_from_seconds(path, df["start_time"].to_numpy(float), fps, "a start_time")
-    stop = frames_from_seconds(path, df["stop_time"].to_numpy(float), fps, "a stop_time")
+    t0 = float(m.group(1)) if (m := _T0.search(description)) else 0.0
+    start_s = df["start_time"].to_numpy(float) - t0
+    stop_s = df["stop_time"].to_numpy(float) - t0
+    start = frames_from_seconds(path, start_s, fps, "a start_time")
+    stop = frames_from_seconds(path, stop_s, fps, "a stop_time")
     behaviors = [str(b) for b in df["behavior"]]
     subjects = (
         [str(s) for s in df["individual"]] if "individual" in df else [DEFAULT_INDIVIDUAL] * len(df)
@@ -152,6 +160,7 @@ def read(path: Path, *, fps: float | None = None, table: str | None = None):
         source="nwb",
         fps=fps,
         n_frames=int(meta.group(2)) if meta else None,
+        time=t0 + np.arange(int(meta.group(2))) / fps if meta and t0 else None,
         bouts=bouts_table(
             [(subjects[k], behaviors[k], int(start[k]), int(stop[k]))
              for k in range(len(df)) if not is_point[k]]
@@ -199,27 +208,53 @@ def _tables(pynwb: Any, path: Path, table: str | None) -> tuple[Any, str]:
         return df, labelled[chosen[0]].description or ""
 
 
-def write(
-    ethogram: Any,
-    path: Path,
-    *,
-    table: str = "behavior",
-    session_description: str = "",
-    append: bool = False,
-) -> None:
-    """Write one NWB TimeIntervals table per behavior, into a new file or an existing one.
+def interval_tables(
+    ethogram: Any, table: str = "behavior", *, session_times: bool = False
+) -> list[Any]:
+    """The ``pynwb`` TimeIntervals tables :func:`write` puts in a file, one per behavior.
 
-    ``append=True``: ``path`` already holds the NWB file to add to
-    (:func:`behavior.save_annotations` copies the existing file to its
-    temporary path first); a new file is written when ``path`` does not exist.
+    Parameters
+    ----------
+    ethogram
+        An :class:`~behavior.ethogram.Ethogram` with a known ``fps``.
+    table
+        The prefix of the table names (see :func:`table_names`) and their group.
+    session_times
+        False (the annotation files' convention): times count from the first
+        frame, ``frame / fps``. True: times on the ethogram's own clock,
+        ``time[0] + frame / fps`` (what :func:`behavior.decode.to_nwb` writes, so
+        that bouts and features share one time axis); the description then holds
+        ``t0=<time[0]>`` and :func:`read` gives the same time axis back.
+
+    Returns
+    -------
+    list of pynwb.epoch.TimeIntervals
+        One per behavior with bouts or point events, in the ethogram's behavior
+        order (point-only behaviors after), or one empty table named ``table``
+        when there is nothing to write (it keeps fps and n_frames).
+
+    Raises
+    ------
+    PoseDataError
+        If the ethogram has no fps, or ``table`` is not a valid name.
+    MissingDependencyError
+        If pynwb is missing.
+
+    Examples
+    --------
+    >>> [t.name for t in interval_tables(eth)]  # doctest: +SKIP
+    ['behavior_chase', 'behavior_rest']
     """
-    pynwb = require_module("pynwb", "nwb", "writing NWB annotation files")
+    require_module("pynwb", "nwb", "writing NWB annotation files")
     from pynwb.epoch import TimeIntervals
 
-    from behavior.io.registry import hdf5_in_memory
-
     v = view(ethogram)
-    seconds = v.seconds(np.arange(v.n_frames + 1), path, "NWB TimeIntervals")
+    seconds = v.seconds(np.arange(v.n_frames + 1), Path("<nwb>"), "NWB TimeIntervals")
+    t0 = 0.0
+    if session_times and v.n_frames:
+        t0 = float(v.time[0]) / (v.fps if v.time_unit == "frames" else 1.0)
+        seconds = seconds + t0
+    clock = f" t0={t0!r}" if t0 else ""
     rows = [(b.start_frame, b.stop_frame, b.behavior, b.individual) for b in v.bouts.itertuples()]
     rows += [(p.frame, p.frame, p.behavior, p.individual) for p in v.points.itertuples()]
     present = {str(r[2]) for r in rows}
@@ -234,7 +269,7 @@ def write(
         intervals = TimeIntervals(
             name=names[behavior],
             description=(
-                f"fps={v.fps!r} n_frames={v.n_frames} group={table}; bouts and point events "
+                f"fps={v.fps!r} n_frames={v.n_frames}{clock} group={table}; bouts and point events "
                 f"of one behavior (its name is in the behavior column), written by behavior"
             ),
         )
@@ -251,8 +286,34 @@ def write(
                 behavior=behavior,
             )
         tables.append(intervals)
+    return tables
+
+
+def write(
+    ethogram: Any,
+    path: Path,
+    *,
+    table: str = "behavior",
+    session_description: str = "",
+    append: bool = False,
+) -> None:
+    """Write one NWB TimeIntervals table per behavior, into a new file or an existing one.
+
+    ``append=True``: ``path`` already holds the NWB file to add to
+    (:func:`behavior.save_annotations` copies the existing file to its
+    temporary path first); a new file is written when ``path`` does not exist.
+    """
+    pynwb = require_module("pynwb", "nwb", "writing NWB annotation files")
+    from behavior.io.registry import hdf5_in_memory
+
+    if view(ethogram).fps is None:
+        raise PoseDataError(
+            f"{path}: NWB TimeIntervals stores times in seconds but the ethogram has no fps; "
+            "build it with fps= or set ethogram.attrs['fps']"
+        )
+    tables = interval_tables(ethogram, table)
     if append and Path(path).exists():
-        _append(pynwb, Path(path), tables)
+        add_intervals(Path(path), tables)
         return
     nwb = pynwb.NWBFile(
         session_description=session_description or "behavior annotations",
@@ -266,14 +327,30 @@ def write(
         io.write(nwb)
 
 
-def _append(pynwb: Any, path: Path, tables: list[Any]) -> None:
-    """Add ``tables`` to the NWB file at ``path`` (a copy); what was there stays as it was."""
+def add_intervals(path: Path, tables: list[Any]) -> None:
+    """Add TimeIntervals ``tables`` to the NWB file at ``path`` (a copy), refusing a name
+    already in its ``intervals``; everything that was there stays as it was.
+
+    Parameters
+    ----------
+    path
+        An NWB file (the temporary copy of :func:`behavior.io.registry.atomic_path`).
+    tables
+        From :func:`interval_tables`.
+
+    Raises
+    ------
+    FileFormatError
+        If a table name is taken, the file cannot be read, or objects were lost.
+
+    Examples
+    --------
+    >>> add_intervals(Path("session.nwb"), interval_tables(eth))  # doctest: +SKIP
+    """
     import h5py
 
     try:
         with h5py.File(path, "r") as f:
-            before: list[str] = []
-            f.visit(before.append)
             existing = set(f["intervals"]) if "intervals" in f else set()
     except OSError as err:
         raise FileFormatError(
@@ -286,25 +363,12 @@ def _append(pynwb: Any, path: Path, tables: list[Any]) -> None:
             f"{path}: append=True would overwrite the intervals table(s) {clash} already in "
             f"the file; pass table=<another prefix> or remove them first (file unchanged)"
         )
-    try:
-        with pynwb.NWBHDF5IO(str(path), "a") as io:
-            nwb = io.read()
-            for intervals in tables:
-                nwb.add_time_intervals(intervals)
-            io.write(nwb)
-    except FileFormatError:
-        raise
-    except _READ_ERRORS as err:
-        raise FileFormatError(
-            f"{path}: could not add the intervals tables to this NWB file "
-            f"({type(err).__name__}: {err})"
-        ) from err
-    with h5py.File(path, "r") as f:
-        after: list[str] = []
-        f.visit(after.append)
-    lost = sorted(set(before) - set(after))
-    if lost:
-        raise FileFormatError(f"{path}: appending lost objects that were in the file: {lost[:5]}")
+
+    def add(nwb: Any) -> None:
+        for intervals in tables:
+            nwb.add_time_intervals(intervals)
+
+    append_to_file(path, add)
 
 
 FRONTEND = Frontend(
