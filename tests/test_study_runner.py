@@ -80,6 +80,15 @@ class CountingSession:
         }
 
 
+class DyingSession(CountingSession):
+    """Kills its worker process on mouse3.nc (as a segfault or the memory limit would)."""
+
+    def __call__(self, source, config, out_dir, *, name=None) -> dict:
+        if name == "mouse3.nc":
+            os._exit(1)
+        return super().__call__(source, config, out_dir, name=name)
+
+
 def _run(data, out, function, **options):
     return analyze(
         data,
@@ -327,3 +336,29 @@ def test_two_local_workers_give_the_in_process_results(study, tmp_path) -> None:
     pd.testing.assert_frame_equal(
         result.summary.drop(columns="seconds"), serial.summary.drop(columns="seconds")
     )
+
+
+def test_a_worker_that_dies_fails_its_own_session_only(study, tmp_path) -> None:
+    distributed = pytest.importorskip("distributed")
+    import dask
+
+    with (
+        dask.config.set(  # no retry; one session on the worker at a time (as analyze's own)
+            {
+                "distributed.scheduler.allowed-failures": 0,
+                "distributed.scheduler.worker-saturation": 1.0,
+            }
+        ),
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        result = analyze(
+            study, {}, tmp_path / "out", scheduler=client, progress=False,
+            session_function=DyingSession(),
+        )  # fmt: skip
+    assert list(result.failed) == ["mouse3.nc"]
+    assert "the worker failed" in result.failed["mouse3.nc"]
+    done = result.summary[result.summary["session"] != "mouse3.nc"]
+    assert list(done["status"]) == ["ok"] * (N_SESSIONS - 1)

@@ -281,16 +281,21 @@ def _open_client(
             )
             yield None
             return
+        import dask
         from distributed import Client, LocalCluster
 
         workers = int(n_workers or os.cpu_count() or 1)
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=memory_limit if memory_limit is not None else "auto",
-            dashboard_address=None,
-        )
+        # one session per worker thread at a time: a session is seconds to minutes, so
+        # queueing a second one on a worker gains nothing, and a worker that dies (memory
+        # limit, crash) then takes only its own session with it
+        with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=memory_limit if memory_limit is not None else "auto",
+                dashboard_address=None,
+            )
         client = Client(cluster)
         logger.info("local cluster: %d worker process(es), one thread each", workers)
         try:
