@@ -45,6 +45,7 @@ _SUBMODULES = {
     "roi",
     "simulate",
     "social",
+    "study",
     "syllables",
     "units",
 }
@@ -54,6 +55,7 @@ _LAZY_ATTRS = {
     "frontends": "behavior.io.registry",
     "estimate_poses": "behavior.estimators",
     "Ethogram": "behavior.ethogram",
+    "analyze": "behavior.study",
     "load_annotations": "behavior.io.annotations",
     "save_annotations": "behavior.io.annotations",
 }
@@ -66,6 +68,7 @@ __all__ = [
     "PoseDataError",
     "UnknownFormatError",
     "__version__",
+    "analyze",
     "append_log",
     "frontends",
     "from_numpy",
@@ -96,12 +99,14 @@ if TYPE_CHECKING:  # pragma: no cover
         roi,
         simulate,
         social,
+        study,
         syllables,
         units,
     )
     from behavior.ethogram import Ethogram
     from behavior.io.annotations import load_annotations, save_annotations
     from behavior.io.registry import frontends, load_poses, save_poses
+    from behavior.study import analyze
 
 
 __getattr__, __dir__ = lazy_package(__name__, _SUBMODULES, _LAZY_ATTRS, __all__)

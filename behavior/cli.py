@@ -3,6 +3,9 @@
 ::
 
     behavior demo [--out DIR] [--duration "2 min"] [--seed 0] [--no-figures]
+    behavior analyze PATHS_OR_GLOBS... [--config analysis.toml] [--out DIR]
+                     [--scheduler ADDR] [--workers N] [--metadata CSV] [--no-resume]
+    behavior analyze --example-config
     behavior info FILE [FILE ...] [--source S] [--fps F] [--json]
     behavior convert IN OUT [--source S] [--format F] [--fps F]
     behavior formats
@@ -11,6 +14,9 @@
 ``demo`` simulates a social session and runs every stage of the pipeline that
 exists on it, as a list of :class:`Stage` objects in :data:`DEMO_STAGES`; a new
 part of the library adds its stage with the :func:`demo_stage` decorator.
+``analyze`` runs :func:`behavior.study.analyze` over files, folders and globs
+(a config error exits with code 2 before any session starts; a run where some
+session failed exits with code 1 after writing everything else).
 Errors print one line (``behavior: error: ...``) to stderr and exit with code 1;
 ``-v`` shows progress logs and, on error, the traceback (``-vv``: debug logs).
 """
@@ -444,6 +450,45 @@ def _syllables(ctx: DemoContext) -> None:
         ctx.write_figure(fig, "syllables.png")
 
 
+@demo_stage("analyze a study", needs=("behavior.study",))
+def _analyze_study(ctx: DemoContext) -> None:
+    from behavior import simulate
+    from behavior.io.registry import save_poses
+    from behavior.study import analyze
+    from behavior.study.config import load_config
+
+    # three sessions (the demo's own and two more seeds) through `behavior analyze`'s
+    # Python entry point, in this process; the command runs them on worker processes
+    folder = ctx.out / "study_sessions"
+    folder.mkdir(exist_ok=True)
+    for i in range(3):
+        ds = ctx.ds if i == 0 and ctx.ds is not None else None
+        if ds is None:
+            ds, _ = simulate.session(kind="social", duration=ctx.duration, seed=ctx.seed + i)
+        save_poses(ds, folder / f"mouse_pair{i + 1}.nc")
+    config = load_config({"report": {"figures": ctx.figures}})
+    study = analyze(folder, config, ctx.out / "study", scheduler="synchronous", progress=False)
+    ctx.results["study"] = study
+    ctx.files.extend([study.files["summary"], study.files["report"]])
+    table = study.summary
+    columns = [c for c in table.columns if c.startswith("seconds.")]
+    lines = [f"{'session':<18}{'status':>7}{'speed cm/s':>12}" + "".join(
+        f"{c.split('.', 1)[1][:10]:>12}" for c in columns
+    )]  # fmt: skip
+    for _, row in table.iterrows():
+        speed = row.get("mean_speed", float("nan"))
+        cells = "".join(f"{row[c]:>11.1f}s" for c in columns)
+        lines.append(f"{row['session']:<18}{row['status']:>7}{speed:>12.1f}{cells}")
+    lines.append(
+        f"per-session folders and report: {study.out.name}/<session>/report.html; "
+        f"study report: {study.out.name}/report.html"
+    )
+    lines.append(
+        f"the same on worker processes: behavior analyze {folder} --out {ctx.out / 'study'}"
+    )
+    ctx.report["study (behavior analyze on 3 simulated sessions; seconds per behavior)"] = lines
+
+
 def run_demo(ctx: DemoContext, progress: bool = True) -> DemoContext:
     """Run every demo stage on ``ctx``, in order.
 
@@ -708,6 +753,58 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from behavior.study import analyze
+    from behavior.study.config import ConfigError, example_config, load_config
+
+    if args.example_config:
+        print(example_config(), end="")
+        return 0
+    if not args.paths:
+        print(
+            "behavior analyze: error: give pose files, folders or glob patterns "
+            "(or --example-config)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        config = load_config(args.config)
+    except (ConfigError, FileNotFoundError) as err:
+        print(f"behavior: error: {err}", file=sys.stderr)
+        return 2
+    result = analyze(
+        args.paths,
+        config,
+        out=args.out,
+        scheduler=args.scheduler,
+        n_workers=args.workers,
+        metadata=args.metadata,
+        resume=not args.no_resume,
+        progress=not args.no_progress,
+    )
+    summary = result.summary
+    failed = result.failed
+    n_computed = sum(name not in failed for name in result.computed)
+    print(
+        f"behavior analyze: {len(summary)} session(s) in {result.seconds:.1f} s: "
+        f"{n_computed} computed, {len(result.skipped)} already done, "
+        f"{len(failed)} failed"
+    )
+    for name, reason in failed.items():
+        print(f"  failed: {name}: {reason}")
+    print(f"files written to {result.out}:")
+    for path in result.files.values():
+        print(f"  {path.relative_to(result.out)}")
+    if failed:
+        print(
+            f"behavior: error: {len(failed)} of {len(summary)} session(s) failed "
+            f"(reasons in {result.files['summary']})",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _no_bar(args: argparse.Namespace, n: int) -> bool | None:
     if args.no_progress or n < 2:
         return True
@@ -771,6 +868,50 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-figures", action="store_true", help="skip the figures")
     _common(demo, suppress=True)
     demo.set_defaults(handler=_cmd_demo)
+
+    analyze = sub.add_parser(
+        "analyze",
+        help="analyse many pose files from one config, on local workers or a cluster",
+        description=(
+            "Analyse every session (pose file) from one config: cleaning, calibration, "
+            "kinematics, rules, features and a report per session, and a study summary. "
+            "Sessions run as dask.distributed tasks; a killed run resumes where it stopped."
+        ),
+    )
+    analyze.add_argument(
+        "paths", nargs="*", metavar="PATHS_OR_GLOBS", help="pose files, folders or glob patterns"
+    )
+    analyze.add_argument("--config", default=None, help="analysis config (TOML); default: defaults")
+    analyze.add_argument(
+        "--out", default="behavior_out", help="output folder (default: %(default)s)"
+    )
+    analyze.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDR",
+        help="dask scheduler address (tcp://host:8786); default: a local cluster of processes",
+    )
+    analyze.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="local worker processes (default: cores)",
+    )
+    analyze.add_argument(
+        "--metadata",
+        default=None,
+        metavar="CSV",
+        help="CSV with a session column and group columns",
+    )
+    analyze.add_argument(
+        "--no-resume", action="store_true", help="compute every session again (ignore the manifest)"
+    )
+    analyze.add_argument(
+        "--example-config", action="store_true", help="print a commented config template and exit"
+    )
+    _common(analyze, suppress=True)
+    analyze.set_defaults(handler=_cmd_analyze)
 
     info = sub.add_parser("info", help="describe pose files", description="Describe pose files.")
     info.add_argument("files", nargs="+", metavar="FILE", help="pose file(s)")
