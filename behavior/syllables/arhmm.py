@@ -665,6 +665,16 @@ class ARHMM(BaseEstimator):
         prior) and the dynamics evidence alone favours it. A search step against
         the over-segmentation a sampler is slow to undo; the second half is plain
         Gibbs sampling.
+    merge_after_fit
+        After the fit, merge pairs of states with similar dynamics (closest by a
+        likelihood distance first) while the likelihood of held-out blocks of
+        frames (two-fold cross-validation) does not fall, then refit the merged
+        model by a few EM iterations. Undoes the copies of one state (and tiny
+        states) that a sampler leaves; every merge is in ``merges_``.
+    n_restarts
+        Gibbs chains started from different k-means initialisations; each runs
+        ``n_iter // 4`` sweeps, and the one of highest marginal likelihood goes on
+        to ``n_iter`` sweeps (costs ``(n_restarts - 1) * n_iter // 4`` more sweeps).
     s_0, k_0
         Prior scale of the noise covariance (fraction of the variance of the
         frame-to-frame change of each standardised dimension) and prior variance of
@@ -692,6 +702,14 @@ class ARHMM(BaseEstimator):
         working-set size; never one per iteration).
     n_merged_ : int
         State merges made during the burn-in (see ``merge``).
+    merges_ : list of dict
+        Merges after the fit (see ``merge_after_fit``), in order: ``kept`` and
+        ``dropped`` state, ``frames_dropped`` (expected frames of the dropped
+        state), ``delta_loglik`` (change of the marginal log-likelihood) and
+        ``delta_held_out`` (change of the held-out one, >= 0).
+    restart_log_likelihood_ : np.ndarray
+        Per restart (Gibbs), the marginal log-likelihood after its first sweeps
+        (NaN with one restart).
     iteration_seconds_ : np.ndarray
         Wall time of every iteration (the first ones include compilation).
     n_features_in_ : int
@@ -725,7 +743,7 @@ class ARHMM(BaseEstimator):
         n_empty: int = 4,
         block_size: int | None = 1024,
         merge: bool = True,
-        merge_penalty: float | None = 1.0,
+        merge_after_fit: bool = True,
         n_restarts: int = 1,
         s_0: float = 0.1,
         k_0: float = 10.0,
@@ -744,7 +762,7 @@ class ARHMM(BaseEstimator):
         self.n_empty = n_empty
         self.block_size = block_size
         self.merge = merge
-        self.merge_penalty = merge_penalty
+        self.merge_after_fit = merge_after_fit
         self.n_restarts = n_restarts
         self.s_0 = s_0
         self.k_0 = k_0
@@ -768,15 +786,9 @@ class ARHMM(BaseEstimator):
         positive_int("n_iter", self.n_iter)
         positive_int("n_empty", self.n_empty, 0)
         positive_int("n_restarts", self.n_restarts)
-        if self.merge_penalty is not None and not (
-            isinstance(self.merge_penalty, (int, float, np.floating, np.integer))
-            and not isinstance(self.merge_penalty, bool)
-            and np.isfinite(self.merge_penalty)
-            and self.merge_penalty >= 0
-        ):
+        if not isinstance(self.merge_after_fit, (bool, np.bool_)):
             raise PoseDataError(
-                f"merge_penalty: expected None or a finite number >= 0, found "
-                f"{self.merge_penalty!r}."
+                f"merge_after_fit: expected True or False, found {self.merge_after_fit!r}."
             )
         if self.n_init_states is not None:
             positive_int("n_init_states", self.n_init_states)
@@ -925,7 +937,7 @@ class ARHMM(BaseEstimator):
             self._fit_em(ws, ms, fs, labels)
             self._set_params()
         self.merges_ = []
-        if self.merge_penalty is not None:
+        if self.merge_after_fit:
             self._merge_states(ws, ms, fs)
         logger.info(
             "ARHMM (%s) fit: %d sessions, %d frames, %d of %d states used, %d iterations",
@@ -1191,20 +1203,19 @@ class ARHMM(BaseEstimator):
         self.iteration_seconds_ = np.asarray(seconds)
 
     def _merge_states(self, ws, ms, fs) -> None:
-        """After the fit: merge pairs of states while a penalised likelihood rises.
+        """After the fit: merge pairs of states while the held-out likelihood does not fall.
 
-        Under the fitted model, every state ``a`` is paired with the state ``b`` that
-        would lose the least expected log-likelihood if the frames of ``a`` and
-        ``b`` swapped states (a likelihood distance of their AR dynamics, weighted
-        by usage, so that tiny states and copies of one state come first). For the
-        closest pairs in turn, the merged model (MAP dynamics from the pooled
-        posterior statistics, transitions pooled) is scored by its marginal
-        log-likelihood minus ``merge_penalty`` times the BIC penalty
-        ``0.5 log(frames)`` per parameter (AR coefficients, offset, noise covariance
-        and a transition row per state); the first merge that raises the
-        score is kept, and the search starts again. Then a few EM iterations refit
-        the merged model, whose MAP parameters replace the sampled ones. Merges go
-        into ``merges_``; without a merge the fit is left as it was.
+        Under the fitted model, every pair of states ``(a, b)`` gets the expected
+        log-likelihood lost if the frames of ``a`` went to ``b`` and those of ``b``
+        to ``a`` (a likelihood distance of their AR dynamics weighted by usage, so
+        that tiny states and copies of one state come first). For the
+        ``_MERGE_CANDIDATES`` closest pairs in turn, the merged model is scored by
+        two-fold cross-validation over alternate blocks of frames: MAP dynamics
+        from the pooled posterior statistics of one fold, marginal likelihood of
+        the other fold. The first merge that does not lower it is kept and the
+        search starts again. After merges, ``_REFIT_ITER`` EM iterations refit the
+        model, whose MAP parameters replace the sampled ones. Merges go into
+        ``merges_``; without a merge the fit is left as it was.
         """
         import jax.numpy as jnp
 
