@@ -1550,11 +1550,11 @@ class ARHMM(BaseEstimator):
         lasting at least that long. Brief transition syllables (a few frames
         between two long ones) barely move it, whereas they can halve a median
         over syllables and drive the calibration to a kappa that merges
-        everything. Short Gibbs fits (``n_iter`` sweeps, same seed) at trial values of
-        ``kappa``: first factors of 10 until the target is bracketed, then
-        interpolation of log median duration against log kappa (regula falsi).
-        With ``max_frames``, the fits use the first frames only and kappa is
-        scaled by the ratio of frames (kappa competes with transition counts,
+        everything. Short Gibbs fits (``n_iter`` sweeps, same seed, one chain, no merges
+        after the fit) at trial values of ``kappa``: first factors of 10 until the
+        target is bracketed, then interpolation of log median duration against log kappa
+        (regula falsi). With ``max_frames``, the fits use the first frames only and
+        kappa is scaled by the ratio of frames (kappa competes with transition counts,
         which grow with the data).
 
         Parameters
@@ -1615,8 +1615,17 @@ class ARHMM(BaseEstimator):
             scale = total / sum(a.shape[0] for a in xs)
 
         def median_at(kappa: float) -> float:
+            # one chain and no merges after the fit: kappa acts on the sampler's
+            # segmentation, which is what the trials measure
             trial = ARHMM(
-                **{**self.get_params(), "kappa": kappa / scale, "n_iter": n_iter, "progress": False}
+                **{
+                    **self.get_params(),
+                    "kappa": kappa / scale,
+                    "n_iter": n_iter,
+                    "progress": False,
+                    "n_restarts": 1,
+                    "merge_after_fit": False,
+                }
             )
             trial.fit(xs, mask=ms)
             return median_duration(trial.labels_)
