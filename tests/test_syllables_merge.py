@@ -96,7 +96,14 @@ def test_restarts_keep_the_chain_of_highest_likelihood(three_states):
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("n_restarts", 0), ("n_restarts", 1.5), ("merge_after_fit", "yes")]
+    ("name", "value"),
+    [
+        ("n_restarts", 0),
+        ("n_restarts", 1.5),
+        ("merge_after_fit", "yes"),
+        ("merge_tolerance", -0.1),
+        ("merge_tolerance", float("nan")),
+    ],
 )
 def test_bad_merge_and_restart_parameters_are_refused(one_state, name, value):
     with pytest.raises(PoseDataError, match=name):
