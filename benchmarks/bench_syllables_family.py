@@ -19,7 +19,8 @@ progress=False)`` with nothing about the draw (no ``n_states``, no
 of the frame labels against the true states (all sessions pooled), states used
 against the true number, median bout duration found against the true one (in
 frames, runs within each session), total fit seconds (preprocessing,
-compilation and fit) and seconds per iteration (median after the first three).
+compilation and fit), seconds per iteration (median after the first three) and
+the merges of states the AR-HMM made after its fit (``ARHMM.merges_``).
 Then, per model, the issue-17 summary over the family: median ARI, worst ARI and
 the number of draws whose states used are within 25 % of the truth. A ceiling per
 draw (``oracle``): the ARI of the Viterbi path of the true latents under the
@@ -168,6 +169,7 @@ def run_model(name: str, sessions, truth) -> dict:
         **scores(truth, syl.codes),
         "fit_s": seconds,
         "s_iter": per_iter(getattr(syl.model, "iteration_seconds_", None)),
+        "merges": len(getattr(syl.model, "merges_", None) or []),
     }
 
 
@@ -184,7 +186,12 @@ def run_keypoint_moseq(sessions, truth, n_iter: int, python: str) -> dict:
         xs, "0.4 s", fps=lat.fps, mask=ms
     )
     res = run_kpms(xs, ms, truth, kappa, n_iter, python)
-    return {**scores(truth, res["labels"]), "fit_s": res["total"], "s_iter": res["s_iter"]}
+    return {
+        **scores(truth, res["labels"]),
+        "fit_s": res["total"],
+        "s_iter": res["s_iter"],
+        "merges": 0,
+    }
 
 
 # --------------------------------------------------------------------------- report
@@ -199,6 +206,7 @@ COLUMNS = [
     "median_dur_true",
     "fit_s",
     "s_iter",
+    "merges",
 ]
 
 
@@ -207,7 +215,8 @@ def show(row: dict) -> None:
         f"  {row['draw']:>6} {row['model']:<15} ARI {row['ari']:.3f}  NMI {row['nmi']:.3f}  "
         f"states {row['states_used']:>3} / {row['states_true']:<3} "
         f"median bout {row['median_dur_found']:5.1f} / {row['median_dur_true']:5.1f} frames  "
-        f"fit {row['fit_s']:6.1f} s  ({row['s_iter']:.3f} s/iter)",
+        f"fit {row['fit_s']:6.1f} s  ({row['s_iter']:.3f} s/iter)  "
+        f"merges after fit {row.get('merges', 0)}",
         flush=True,
     )
 

@@ -113,7 +113,10 @@ def fit(
     progress
         Progress bars.
     **model_options
-        Passed to the model (``n_iter=..., kappa=..., n_lags=...``). For
+        Passed to the model (``n_iter=..., kappa=..., n_lags=...``; for the AR-HMM
+        also ``n_restarts`` and ``merge_after_fit``, on by default: copies of one
+        state are merged after the fit while held-out likelihood does not fall,
+        recorded in ``syl.model.merges_``). For
         ``"slds"`` they go to its AR-HMM, except ``slds_iter`` (iterations of the
         full model, default 100) and the other
         :class:`~behavior.syllables.slds.KeypointSLDS` parameters

@@ -1,0 +1,166 @@
+"""Syllables on real tracking, where there is no truth: do two seeds find the same ones?
+
+Fits ``bh.syllables.fit(sessions, model="arhmm", random_state=seed)`` with the
+defaults (nothing but the keypoint roles the files need) for two seeds on:
+
+* the B-SOiD bottom-up open-field clips (``../shared/data/bsoid_bottomup``, clip 1,
+  6 keypoints x 7200 frames at 60 fps; the body axis is Snout -> Butt/Proximal Tail,
+  which the default roles do not find; points below 0.5 confidence are missing);
+* the DLC open-field session (``../shared/data/dlc2nwb_openfield``, the .h5, 4
+  keypoints x 2330 frames, 30 fps assumed as in the other tests).
+
+Printed per file: the adjusted Rand index between the two seeds' frame labels
+(target >= 0.8, issue 17), the syllables each seed uses, the syllable duration
+distribution (median and interquartile range over syllables, frames and seconds),
+the merges made after the fit and the fit seconds. A JSON of the same goes to
+``benchmarks/results/syllables_stability/stability.json`` (``--out`` to change).
+
+Run::
+
+    python benchmarks/bench_syllables_stability.py
+    python benchmarks/bench_syllables_stability.py --seeds 0 1 --data ../shared/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import behavior as bh
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
+if not DEFAULT_DATA.exists():
+    DEFAULT_DATA = Path("/work/shared/data")
+
+FILES = {
+    "bsoid_clip1": {
+        "path": "bsoid_bottomup/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5",
+        "fps": 60,
+        "preprocess": {
+            "anterior": "Snout",
+            "posterior": "Butt/Proximal Tail",
+            "min_confidence": 0.5,
+        },
+    },
+    "dlc_openfield": {
+        "path": "dlc2nwb_openfield/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5",
+        "fps": 30,
+        "preprocess": {},
+    },
+}
+
+
+def run_lengths(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths and labels of the runs of equal labels in one sequence."""
+    change = np.flatnonzero(np.diff(labels) != 0) + 1
+    starts = np.concatenate([[0], change])
+    stops = np.concatenate([change, [labels.size]])
+    return stops - starts, labels[starts]
+
+
+def stability(name: str, data: Path, seeds: list[int]) -> dict:
+    from sklearn.metrics import adjusted_rand_score
+
+    spec = FILES[name]
+    ds = bh.load_poses(data / spec["path"], fps=spec["fps"])
+    fits = []
+    for seed in seeds:
+        tic = time.perf_counter()
+        syl = bh.syllables.fit(
+            {name: ds},
+            model="arhmm",
+            preprocess=spec["preprocess"] or None,
+            random_state=seed,
+            progress=False,
+        )
+        seconds = time.perf_counter() - tic
+        codes = np.concatenate(syl.codes)
+        lengths, values = run_lengths(codes)
+        lengths = lengths[values >= 0]
+        q1, med, q3 = np.percentile(lengths, [25, 50, 75])
+        fits.append(
+            {
+                "seed": seed,
+                "syllables_used": int(np.unique(codes[codes >= 0]).size),
+                "duration_frames": {"median": med, "q1": q1, "q3": q3},
+                "duration_seconds": {
+                    "median": med / spec["fps"],
+                    "q1": q1 / spec["fps"],
+                    "q3": q3 / spec["fps"],
+                },
+                "merges_after_fit": len(getattr(syl.model, "merges_", [])),
+                "fit_seconds": seconds,
+                "codes": codes,
+            }
+        )
+    ok = (fits[0]["codes"] >= 0) & (fits[1]["codes"] >= 0)
+    ari = float(adjusted_rand_score(fits[0]["codes"][ok], fits[1]["codes"][ok]))
+    for fit in fits:
+        del fit["codes"]
+    return {
+        "file": spec["path"],
+        "fps": spec["fps"],
+        "frames": int(ds.sizes["time"]),
+        "keypoints": int(ds.sizes["keypoint"]),
+        "ari_between_seeds": ari,
+        "fits": fits,
+    }
+
+
+def show(name: str, res: dict) -> None:
+    print(
+        f"\n{name}: {res['frames']} frames, {res['keypoints']} keypoints, {res['fps']} fps\n"
+        f"  ARI between seeds {res['ari_between_seeds']:.3f} (target >= 0.8)"
+    )
+    for fit in res["fits"]:
+        dur = fit["duration_frames"]
+        sec = fit["duration_seconds"]
+        print(
+            f"  seed {fit['seed']}: {fit['syllables_used']:>3} syllables, duration median "
+            f"{dur['median']:.0f} frames ({sec['median']:.2f} s), IQR {dur['q1']:.0f}-"
+            f"{dur['q3']:.0f} frames ({sec['q1']:.2f}-{sec['q3']:.2f} s), "
+            f"{fit['merges_after_fit']} merges after the fit, fit {fit['fit_seconds']:.1f} s",
+            flush=True,
+        )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="../shared/data")
+    parser.add_argument("--seeds", type=int, nargs=2, default=[0, 1], help="two seeds")
+    parser.add_argument("--files", nargs="+", default=list(FILES), choices=list(FILES))
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=HERE / "results" / "syllables_stability",
+        help="folder of stability.json",
+    )
+    args = parser.parse_args()
+    if not args.data.exists():
+        print(f"real data not found at {args.data}: nothing to do")
+        return 0
+    load = os.getloadavg()
+    print(f"bench_syllables_stability: {os.cpu_count()} CPUs, load average {load[0]:.1f}")
+    results = {}
+    for name in args.files:
+        results[name] = stability(name, args.data, list(args.seeds))
+        show(name, results[name])
+    from behavior.io.registry import atomic_path
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / "stability.json"
+    with atomic_path(path, verify=lambda tmp: json.loads(tmp.read_text())) as tmp:
+        tmp.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print(f"\nwrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
