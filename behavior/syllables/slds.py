@@ -214,6 +214,220 @@ def _kalman():
 
 
 # --------------------------------------------------------------------------------------
+# Posterior poses of all sequences in one pass: the banded precision (numba)
+# --------------------------------------------------------------------------------------
+
+_BANDED = None
+_REFERENCE_KALMAN = False  # True: the per-sequence Kalman filter (benchmarks, tests)
+
+
+def _banded():
+    """The batched kernel, compiled on first use (cached on disk).
+
+    Given the states, the poses of a sequence are jointly Gaussian with a
+    block-banded precision: the poses ``x_{-L+1} .. x_{T-1}`` (the ``L - 1`` lags
+    before the first frame included) couple only within ``L`` frames. Its
+    Cholesky factor ``R`` (lower, ``R R^T`` = precision) is banded too and is
+    computed in place, row by row, with no library call; the posterior mean
+    solves ``R R^T mu = h`` and a draw is ``mu + R^{-T} u``. Cost per frame:
+    ``d ((L + 1) d)^2 / 2`` multiply-adds, whatever the number of states. The
+    sequences lie end to end (``starts``) and are done one after the other in
+    the same call.
+    """
+    global _BANDED
+    if _BANDED is not None:
+        return _BANDED
+    import numba
+
+    @numba.njit(cache=True)
+    def banded_pass(
+        info_h, info_j, z, starts, gram, shift, m0, p0, u, sample, out
+    ):  # pragma: no cover - numba
+        """Posterior mean (or a draw, with ``sample``) of the poses of every sequence
+        into ``out``; per sequence, False where the precision was not positive
+        definite (``out`` is then left as it was)."""
+        d = info_h.shape[1]
+        width = gram.shape[1]  # (L + 1) d: one transition's variables
+        n_lags = width // d - 1
+        w = width - 1  # half bandwidth (scalar), the diagonal at column w
+        n_seq = starts.size - 1
+        ok = np.ones(n_seq, np.bool_)
+        longest = 0
+        for s in range(n_seq):
+            longest = max(longest, starts[s + 1] - starts[s])
+        band = np.empty(((longest + n_lags - 1) * d, w + 1))
+        vec = np.empty((longest + n_lags - 1) * d)
+        col = np.empty(w + 1)
+        u_at = 0
+        for s in range(n_seq):
+            t0 = starts[s]
+            n_time = starts[s + 1] - t0
+            n = (n_time + n_lags - 1) * d
+            if n_time == 0:
+                continue
+            band[:n] = 0.0
+            vec[:n] = 0.0
+            # band[i, c]: precision entry (i, i - w + c); the first L poses' prior
+            for i in range(n_lags * d):
+                band[i, w] += 1.0 / p0
+                vec[i] += m0[i % d] / p0
+            for t in range(1, n_time):  # x_t given x_{t-L} .. x_{t-1}
+                k = z[t0 + t]
+                base = (t - 1) * d
+                for a in range(width):
+                    vec[base + a] += shift[k, a]
+                    for b in range(a + 1):
+                        band[base + a, w - a + b] += gram[k, a, b]
+            for t in range(n_time):  # the keypoints of frame t
+                base = (t + n_lags - 1) * d
+                for a in range(d):
+                    vec[base + a] += info_h[t0 + t, a]
+                    for b in range(a + 1):
+                        band[base + a, w - a + b] += info_j[t0 + t, a, b]
+            # Cholesky, in place, column by column: column j of R, then the rank-one
+            # update of the rows below it (contiguous, independent: vectorised)
+            for j in range(n):
+                diag = band[j, w]
+                if not diag > 0.0:
+                    ok[s] = False
+                    break
+                root = np.sqrt(diag)
+                band[j, w] = root
+                below = min(w, n - 1 - j)
+                for p in range(1, below + 1):
+                    col[p] = band[j + p, w - p] / root
+                    band[j + p, w - p] = col[p]
+                for p in range(1, below + 1):
+                    lead = col[p]
+                    row = j + p
+                    for r in range(1, p + 1):
+                        band[row, w - p + r] -= lead * col[r]
+            if ok[s]:
+                for i in range(n):  # R v = h
+                    acc = vec[i]
+                    for m in range(max(0, i - w), i):
+                        acc -= band[i, m - i + w] * vec[m]
+                    vec[i] = acc / band[i, w]
+                if sample:
+                    for i in range(n):
+                        vec[i] += u[u_at + i]
+                for i in range(n - 1, -1, -1):  # R^T x = v (+ u)
+                    acc = vec[i]
+                    for m in range(i + 1, min(n, i + w + 1)):
+                        acc -= band[m, i - m + w] * vec[m]
+                    vec[i] = acc / band[i, w]
+                skip = (n_lags - 1) * d
+                for t in range(n_time):
+                    for a in range(d):
+                        out[t0 + t, a] = vec[skip + t * d + a]
+            u_at += n
+        return ok
+
+    _BANDED = banded_pass
+    return banded_pass
+
+
+def _transition_information(
+    a: np.ndarray, b: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per state, the precision and information that one AR transition adds on
+    ``(x_{t-L}, ..., x_{t-1}, x_t)``: ``M^T Q^{-1} M`` and ``M^T Q^{-1} b`` with
+    ``M = [-A_L, ..., -A_1, I]`` (one batched inverse for all states).
+
+    Examples
+    --------
+    >>> gram, shift = _transition_information(
+    ...     np.full((1, 1, 1, 1), 0.5), np.zeros((1, 1)), np.ones((1, 1, 1)))
+    >>> gram[0].tolist()
+    [[0.25, -0.5], [-0.5, 1.0]]
+    """
+    a, b, q = (np.asarray(v, np.float64) for v in (a, b, q))
+    n_states, n_lags, d = a.shape[0], a.shape[1], a.shape[2]
+    moves = np.zeros((n_states, d, (n_lags + 1) * d))
+    for lag in range(n_lags):  # x_{t-1-lag} sits in block L - 1 - lag
+        block = n_lags - 1 - lag
+        moves[:, :, block * d : (block + 1) * d] = -a[:, lag]
+    moves[:, :, n_lags * d :] = np.eye(d)
+    precision = np.linalg.inv(q)
+    precision = 0.5 * (precision + np.swapaxes(precision, 1, 2))
+    weighted = precision @ moves  # (K, d, (L+1) d)
+    gram = np.swapaxes(moves, 1, 2) @ weighted
+    gram = 0.5 * (gram + np.swapaxes(gram, 1, 2))
+    shift = np.einsum("kda,kd->ka", weighted, b)
+    return np.ascontiguousarray(gram), np.ascontiguousarray(shift)
+
+
+def _posterior_poses(
+    info_h: list[np.ndarray],
+    info_j: list[np.ndarray],
+    z: list[np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    q: np.ndarray,
+    m0: np.ndarray,
+    p0: float,
+    rng: np.random.Generator | None,
+) -> list[np.ndarray]:
+    """Posterior draw (or, with ``rng=None``, mean) of the poses of every sequence
+    given its states, in one kernel call over all of them.
+
+    ``info_h[i]`` ``(T_i, d)`` and ``info_j[i]`` ``(T_i, d, d)`` are the
+    observation information of sequence ``i``'s frames (zero where nothing was
+    seen), ``z[i]`` its states; ``a, b, q`` the AR parameters, ``m0, p0`` the
+    prior of the first ``L`` poses. The sampler of the reference kernel
+    :func:`_kalman` (forward filter, backward sampling), exactly, but with no
+    library call per frame; a sequence whose precision is numerically not
+    positive definite falls back to that kernel.
+
+    Examples
+    --------
+    >>> x = _posterior_poses([np.ones((4, 1))], [np.ones((4, 1, 1))], [np.zeros(4, int)],
+    ...     np.full((1, 1, 1, 1), 0.9), np.zeros((1, 1)), np.ones((1, 1, 1)),
+    ...     np.zeros(1), 100.0, None)
+    >>> x[0].shape
+    (4, 1)
+    """
+    d = a.shape[2]
+    n_lags = a.shape[1]
+    lengths = np.array([len(h) for h in info_h], np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    gram, shift = _transition_information(a, b, q)
+    n_draws = int(((lengths + n_lags - 1) * d)[lengths > 0].sum())
+    u = rng.standard_normal(n_draws) if rng is not None else np.zeros(0)
+    h_all = np.ascontiguousarray(np.concatenate(info_h), np.float64)
+    j_all = np.ascontiguousarray(np.concatenate(info_j), np.float64)
+    z_all = np.ascontiguousarray(np.concatenate(z), np.int64)
+    out = np.zeros((int(starts[-1]), d))
+    m0 = np.ascontiguousarray(m0, np.float64)
+    ok = _banded()(h_all, j_all, z_all, starts, gram, shift, m0, float(p0), u, rng is not None, out)
+    poses = [out[starts[i] : starts[i + 1]] for i in range(len(lengths))]
+    for i in np.flatnonzero(~ok):
+        logger.warning(
+            "sequence %d: posterior precision of the poses not positive definite in "
+            "floating point; sampled by the Kalman filter instead",
+            i,
+        )
+        noise = (
+            rng.standard_normal((lengths[i], n_lags * d))
+            if rng is not None
+            else np.zeros((lengths[i], n_lags * d))
+        )
+        poses[i] = _kalman()(
+            np.ascontiguousarray(info_h[i], np.float64),
+            np.ascontiguousarray(info_j[i], np.float64),
+            np.ascontiguousarray(z[i], np.int64),
+            a,
+            b,
+            q,
+            m0,
+            float(p0),
+            noise,
+            rng is not None,
+        )
+    return poses
+
+
+# --------------------------------------------------------------------------------------
 # Geometry and noise
 # --------------------------------------------------------------------------------------
 
@@ -544,7 +758,28 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         info_h = np.einsum("tk,dsk,tsk->td", weight, c, ego, optimize=True)
         return info_h, info_j
 
+    def _draw_all_poses(self, tracks: list[_Track], weights: list[np.ndarray], rng):
+        """Latent poses of every track given its states: a posterior draw, or the
+        posterior mean with ``rng=None``; one banded pass over all tracks (the
+        per-track Kalman filter of before where ``_REFERENCE_KALMAN`` is set)."""
+        if _REFERENCE_KALMAN:
+            return [self._draw_poses(tr, weight, rng) for tr, weight in zip(tracks, weights)]
+        params = self.arhmm_.params_
+        infos = [self._information(tr, weight) for tr, weight in zip(tracks, weights)]
+        return _posterior_poses(
+            [h for h, _ in infos],
+            [j for _, j in infos],
+            [tr.z for tr in tracks],
+            params["A"],
+            params["b"],
+            params["Q"],
+            self._prior_mean,
+            self._prior_var,
+            rng,
+        )
+
     def _draw_poses(self, tr: _Track, weight: np.ndarray, rng) -> np.ndarray:
+        """One track's poses by the reference Kalman filter / backward sampler."""
         params = self.arhmm_.params_
         info_h, info_j = self._information(tr, weight)
         d = info_h.shape[1]
@@ -680,9 +915,10 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         ) as bar:
             for it in range(n_iter):
                 tic = time.perf_counter()
-                for tr in tracks:
-                    weight = self._weights(tr)
-                    tr.x = self._draw_poses(tr, weight, rng)
+                weights = [self._weights(tr) for tr in tracks]
+                for tr, x in zip(tracks, self._draw_all_poses(tracks, weights, rng)):
+                    tr.x = x
+                for tr, weight in zip(tracks, weights):
                     tr.place(mean, comps, weight, rng)
                 resids = self._residuals(tracks)
                 if learn and self.confidence_power == "auto":
@@ -708,15 +944,15 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         posterior mode; the last state drawn when there were none); then the
         smoothed poses given them, and the heading and centroid given those."""
         mean, comps = self._components()
-        labels = []
         for tr, count in zip(tracks, counts):
             z = count.argmax(axis=1) if count.any() else tr.z
             tr.z = np.asarray(z, np.int64)
-            weight = self._expected_weights(tr, tr.residual(mean, comps))
-            tr.x = self._draw_poses(tr, weight, None)
+        weights = [self._expected_weights(tr, tr.residual(mean, comps)) for tr in tracks]
+        for tr, x in zip(tracks, self._draw_all_poses(tracks, weights, None)):
+            tr.x = x
+        for tr, weight in zip(tracks, weights):
             tr.place(mean, comps, weight, None)
-            labels.append(tr.z.astype(int))
-        return labels
+        return [tr.z.astype(int) for tr in tracks]
 
     def _latents(self, tracks: list[_Track]):
         from behavior.syllables.preprocess import Latents
@@ -906,7 +1142,8 @@ def _is_latents(x: Any) -> bool:
 
 
 def _warm_up() -> None:
-    """Compile the Kalman kernel (tests warm it once per session).
+    """Compile the banded and the reference Kalman kernels (tests warm them once per
+    session).
 
     Examples
     --------
@@ -927,3 +1164,15 @@ def _warm_up() -> None:
             np.zeros((5, 2 * lags)),
             True,
         )
+        for rng in (None, np.random.default_rng(0)):
+            _posterior_poses(
+                [np.zeros((5, 2)), np.zeros((3, 2))],
+                [np.repeat(np.eye(2)[None], 5, axis=0), np.zeros((3, 2, 2))],
+                [np.zeros(5, np.int64), np.zeros(3, np.int64)],
+                a_l,
+                np.zeros((1, 2)),
+                np.eye(2)[None],
+                np.zeros(2),
+                1.0,
+                rng,
+            )
