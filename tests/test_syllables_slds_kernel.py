@@ -237,3 +237,130 @@ def test_model_pass_equals_the_per_track_kalman_filter(small_fit, monkeypatch):
     assert [len(x) for x in batched] == [len(tr.x) for tr in tracks] == [600, 371]
     for new, old in zip(batched, reference):
         np.testing.assert_allclose(new, old, atol=1e-6 * np.abs(old).max())
+
+
+def _place_by_arrays(y0, pose, weight, heading, centroid, rng):
+    """The placement written with whole-array operations (as before the kernels)."""
+
+    def turn(points, cos, sin):
+        out = points.copy()
+        out[:, 0] = cos[:, None] * points[:, 0] - sin[:, None] * points[:, 1]
+        out[:, 1] = sin[:, None] * points[:, 0] + cos[:, None] * points[:, 1]
+        return out
+
+    total = weight.sum(axis=1)
+    enough = (weight > 0).sum(axis=1) >= 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = weight / total[:, None]
+    share = np.where(np.isfinite(share), share, 0.0)[:, None]
+    obs = y0 - (share * y0).sum(axis=2, keepdims=True)
+    body = pose - (share * pose).sum(axis=2, keepdims=True)
+    along = (weight * (obs[:, 0] * body[:, 0] + obs[:, 1] * body[:, 1])).sum(axis=1)
+    across = (weight * (obs[:, 1] * body[:, 0] - obs[:, 0] * body[:, 1])).sum(axis=1)
+    best = np.arctan2(across, along)
+    if rng is not None:
+        conc = np.hypot(along, across)
+        ok = enough & (conc > 0)
+        best = np.where(ok, best, 0.0)
+        best[ok] = rng.vonmises(best[ok], conc[ok])
+    heading = np.where(enough, best, heading)
+    placed = turn(pose, np.cos(heading), np.sin(heading))
+    centre = (share * (y0 - placed)).sum(axis=2)
+    if rng is not None:
+        with np.errstate(divide="ignore"):
+            centre += rng.standard_normal(centre.shape) / np.sqrt(total)[:, None]
+    ok = (total > 0) & np.isfinite(centre).all(axis=1)
+    centroid = np.where(ok[:, None], centre, centroid)
+    placed = turn(pose, np.cos(heading), np.sin(heading)) + centroid[:, :, None]
+    seen = weight > 0
+    resid = np.where(seen, ((y0 - placed) ** 2).sum(axis=1), 0.0)
+    return heading, centroid, resid
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_dims=st.sampled_from([2, 3]),
+    n_kp=st.integers(2, 7),
+    lost_rate=st.sampled_from([0.0, 0.4, 0.9]),
+    draw=st.booleans(),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_placement_kernels_equal_the_array_formulas(n_dims, n_kp, lost_rate, draw, seed):
+    """Heading, centroid (drawn or most probable, with the same random numbers) and
+    residuals from the numba kernels equal the whole-array formulas, frames with
+    fewer than two keypoints included."""
+    from behavior.syllables.preprocess import PoseSequence
+    from behavior.syllables.slds import _Track
+
+    rng = np.random.default_rng(seed)
+    n_time, d = 12, 2
+    mean = rng.normal(size=n_dims * n_kp)
+    comps = rng.normal(size=(d, n_dims * n_kp))
+    x = rng.normal(size=(n_time, d))
+    y = rng.normal(size=(n_time, n_dims, n_kp)) * 3
+    lost = rng.random((n_time, n_kp)) < lost_rate
+    y[np.nonzero(lost)[0], :, np.nonzero(lost)[1]] = np.nan
+    track = _Track(
+        PoseSequence(("s", "m"), y, np.arange(n_time) / 30, 30.0),
+        x,
+        rng.normal(size=(n_time, n_dims)),
+        rng.normal(size=n_time),
+        np.ones(n_time, bool),
+    )
+    weight = np.where(track.seen, rng.uniform(0.5, 2.0, (n_time, n_kp)), 0.0)
+    pose = (mean + x @ comps).reshape(n_time, n_dims, n_kp)
+    want = _place_by_arrays(
+        track.y0,
+        pose,
+        weight,
+        track.heading,
+        track.centroid,
+        np.random.default_rng(1) if draw else None,
+    )
+    track.place(mean, comps, weight, np.random.default_rng(1) if draw else None)
+    turn = np.angle(np.exp(1j * (track.heading - want[0])))  # the same angle, mod 2 pi
+    np.testing.assert_allclose(turn, 0.0, atol=1e-9)
+    np.testing.assert_allclose(track.centroid, want[1], atol=1e-9)
+    np.testing.assert_allclose(track.residual(mean, comps), want[2], atol=1e-8)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    n_dims=st.sampled_from([2, 3]),
+    n_kp=st.integers(2, 6),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_information_kernel_equals_the_array_formula(n_dims, n_kp, d, seed):
+    """Each frame's ``(h, J)``: the keypoints turned back into the body frame, minus
+    the mean pose, projected on the components and weighted (lost keypoints: 0)."""
+    from behavior.syllables.preprocess import PoseSequence
+    from behavior.syllables.slds import _Track
+
+    rng = np.random.default_rng(seed)
+    n_time = 9
+    y = rng.normal(size=(n_time, n_dims, n_kp)) * 3
+    lost = rng.random((n_time, n_kp)) < 0.3
+    y[np.nonzero(lost)[0], :, np.nonzero(lost)[1]] = np.nan
+    track = _Track(
+        PoseSequence(("s", "m"), y, np.arange(n_time) / 30, 30.0),
+        np.zeros((n_time, d)),
+        rng.normal(size=(n_time, n_dims)),
+        rng.normal(size=n_time),
+        np.ones(n_time, bool),
+    )
+    weight = np.where(track.seen, rng.uniform(0.5, 2.0, (n_time, n_kp)), 0.0)
+    model = KeypointSLDS()
+    model.preprocessor_ = Preprocessor()
+    model.preprocessor_.mean_ = rng.normal(size=n_dims * n_kp)
+    model.preprocessor_.components_ = rng.normal(size=(d, n_dims * n_kp))
+    info_h, info_j = model._information(track, weight)
+    c = model.preprocessor_.components_.reshape(d, n_dims, n_kp)
+    moved = track.y0 - track.centroid[:, :, None]
+    cos, sin = np.cos(track.heading)[:, None], np.sin(track.heading)[:, None]
+    ego = moved.copy()
+    ego[:, 0] = cos * moved[:, 0] + sin * moved[:, 1]
+    ego[:, 1] = -sin * moved[:, 0] + cos * moved[:, 1]
+    ego -= model.preprocessor_.mean_.reshape(n_dims, n_kp)
+    np.testing.assert_allclose(info_j, np.einsum("tk,dsk,esk->tde", weight, c, c), atol=1e-9)
+    np.testing.assert_allclose(info_h, np.einsum("tk,dsk,tsk->td", weight, c, ego), atol=1e-9)

@@ -432,12 +432,146 @@ def _posterior_poses(
 # --------------------------------------------------------------------------------------
 
 
-def _turn(points: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    """Rotate ``(T, S, K)`` points in their first two coordinates by per-frame angles."""
-    out = points.copy()
-    out[:, 0] = cos[:, None] * points[:, 0] - sin[:, None] * points[:, 1]
-    out[:, 1] = sin[:, None] * points[:, 0] + cos[:, None] * points[:, 1]
-    return out
+_GEOMETRY = None
+
+
+def _geometry():
+    """numba kernels of the placement and the residuals, compiled on first use (cached
+    on disk): per frame the pose ``m + C^T x_t`` is built on the fly, turned in its
+    first two coordinates and compared with the keypoints, with no ``(T, S, K)``
+    temporaries. Returns ``(rotation, centres, residuals, information)``."""
+    global _GEOMETRY
+    if _GEOMETRY is not None:
+        return _GEOMETRY
+    import numba
+
+    @numba.njit(cache=True)
+    def pose_of(x_t, mean, comps, pose):  # pragma: no cover - numba
+        n_coords = mean.size
+        for i in range(n_coords):
+            acc = mean[i]
+            for d in range(x_t.size):
+                acc += x_t[d] * comps[d, i]
+            pose[i] = acc
+
+    @numba.njit(cache=True)
+    def rotation(x, mean, comps, y0, weight):  # pragma: no cover - numba
+        """Per frame: the weights' total, the number of weighted keypoints and the
+        weighted cross-products ``along`` (cos) and ``across`` (sin) of the
+        weight-centred pose and keypoints (the Procrustes rotation)."""
+        n_time, n_dims, n_kp = y0.shape
+        pose = np.empty(n_dims * n_kp)
+        total = np.zeros(n_time)
+        weighted = np.zeros(n_time, np.int64)
+        along = np.zeros(n_time)
+        across = np.zeros(n_time)
+        for t in range(n_time):
+            pose_of(x[t], mean, comps, pose)
+            tot = 0.0
+            for k in range(n_kp):
+                tot += weight[t, k]
+                if weight[t, k] > 0:
+                    weighted[t] += 1
+            total[t] = tot
+            if not (tot > 0.0 and np.isfinite(tot)):
+                continue
+            o0 = o1 = b0 = b1 = 0.0
+            for k in range(n_kp):
+                share = weight[t, k] / tot
+                o0 += share * y0[t, 0, k]
+                o1 += share * y0[t, 1, k]
+                b0 += share * pose[k]
+                b1 += share * pose[n_kp + k]
+            al = ac = 0.0
+            for k in range(n_kp):
+                w = weight[t, k]
+                ob0, ob1 = y0[t, 0, k] - o0, y0[t, 1, k] - o1
+                bo0, bo1 = pose[k] - b0, pose[n_kp + k] - b1
+                al += w * (ob0 * bo0 + ob1 * bo1)
+                ac += w * (ob1 * bo0 - ob0 * bo1)
+            along[t] = al
+            across[t] = ac
+        return total, weighted, along, across
+
+    @numba.njit(cache=True)
+    def centres(x, mean, comps, y0, weight, total, heading):  # pragma: no cover - numba
+        """Per frame the weighted mean of keypoint minus turned pose (NaN where the
+        weights' total is not positive)."""
+        n_time, n_dims, n_kp = y0.shape
+        pose = np.empty(n_dims * n_kp)
+        out = np.full((n_time, n_dims), np.nan)
+        for t in range(n_time):
+            tot = total[t]
+            if not (tot > 0.0 and np.isfinite(tot)):
+                continue
+            pose_of(x[t], mean, comps, pose)
+            cos, sin = np.cos(heading[t]), np.sin(heading[t])
+            for s in range(n_dims):
+                out[t, s] = 0.0
+            for k in range(n_kp):
+                share = weight[t, k] / tot
+                p0, p1 = pose[k], pose[n_kp + k]
+                out[t, 0] += share * (y0[t, 0, k] - (cos * p0 - sin * p1))
+                out[t, 1] += share * (y0[t, 1, k] - (sin * p0 + cos * p1))
+                for s in range(2, n_dims):
+                    out[t, s] += share * (y0[t, s, k] - pose[s * n_kp + k])
+        return out
+
+    @numba.njit(cache=True)
+    def residuals(x, mean, comps, y0, seen, heading, centroid):  # pragma: no cover - numba
+        """Squared distance of each seen keypoint from the placed pose (0 if unseen)."""
+        n_time, n_dims, n_kp = y0.shape
+        pose = np.empty(n_dims * n_kp)
+        out = np.zeros((n_time, n_kp))
+        for t in range(n_time):
+            pose_of(x[t], mean, comps, pose)
+            cos, sin = np.cos(heading[t]), np.sin(heading[t])
+            for k in range(n_kp):
+                if not seen[t, k]:
+                    continue
+                p0, p1 = pose[k], pose[n_kp + k]
+                e0 = y0[t, 0, k] - (cos * p0 - sin * p1 + centroid[t, 0])
+                e1 = y0[t, 1, k] - (sin * p0 + cos * p1 + centroid[t, 1])
+                acc = e0 * e0 + e1 * e1
+                for s in range(2, n_dims):
+                    e = y0[t, s, k] - (pose[s * n_kp + k] + centroid[t, s])
+                    acc += e * e
+                out[t, k] = acc
+        return out
+
+    @numba.njit(cache=True)
+    def information(y0, weight, heading, centroid, mean, comps, per_keypoint):  # pragma: no cover
+        """Observation information ``(h, J)`` of every frame on its latent pose:
+        ``J_t = sum_k w_tk c_k c_k^T`` (``per_keypoint[k] = c_k c_k^T``) and
+        ``h_t = sum_k w_tk c_k^T (R(-h_t) (y_tk - v_t) - m_k)``."""
+        n_time, n_dims, n_kp = y0.shape
+        d = comps.shape[0]
+        info_h = np.zeros((n_time, d))
+        info_j = np.zeros((n_time, d, d))
+        ego = np.empty(n_dims)
+        for t in range(n_time):
+            cos, sin = np.cos(heading[t]), np.sin(heading[t])
+            for k in range(n_kp):
+                w = weight[t, k]
+                if w == 0.0:
+                    continue
+                m0 = y0[t, 0, k] - centroid[t, 0]
+                m1 = y0[t, 1, k] - centroid[t, 1]
+                ego[0] = cos * m0 + sin * m1 - mean[k]
+                ego[1] = -sin * m0 + cos * m1 - mean[n_kp + k]
+                for s in range(2, n_dims):
+                    ego[s] = y0[t, s, k] - centroid[t, s] - mean[s * n_kp + k]
+                for a in range(d):
+                    acc = 0.0
+                    for s in range(n_dims):
+                        acc += comps[a, s * n_kp + k] * ego[s]
+                    info_h[t, a] += w * acc
+                    for b in range(d):
+                        info_j[t, a, b] += w * per_keypoint[k, a, b]
+        return info_h, info_j
+
+    _GEOMETRY = (rotation, centres, residuals, information)
+    return _GEOMETRY
 
 
 class _Track:
@@ -450,6 +584,9 @@ class _Track:
         self.seen = np.isfinite(self.y).all(axis=1)  # (T, K)
         self.y0 = np.where(self.seen[:, None], self.y, 0.0)
         self.conf = seq.confidence  # (T, K) or None
+        if self.conf is not None:  # where the confidence is usable, and its log there
+            self.conf_ok = self.seen & np.isfinite(self.conf) & (self.conf > 0)
+            self.log_conf = np.log(np.where(self.conf_ok, self.conf, 1.0))
         self.x = np.asarray(x, np.float64)
         self.centroid = np.asarray(centroid, np.float64).copy()
         self.heading = np.asarray(heading, np.float64).copy()
@@ -458,22 +595,10 @@ class _Track:
         self.prior_scale = np.ones(self.seen.shape)  # s0_{t,k}
         self.z = np.zeros(len(self.x), np.int64)
 
-    def canonical(self, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
-        """Egocentric keypoints ``(T, S, K)`` of the current latent poses."""
-        n, (s, k) = len(self.x), self.y.shape[1:]
-        return (mean + self.x @ comps).reshape(n, s, k)
-
     def residual(self, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
         """Squared distance ``(T, K)`` of each seen keypoint from the model's (0 if unseen)."""
-        pose = self.canonical(mean, comps)
-        placed = _turn(pose, np.cos(self.heading), np.sin(self.heading))
-        placed += self.centroid[:, :, None]
-        return np.where(self.seen, ((self.y0 - placed) ** 2).sum(axis=1), 0.0)
-
-    def egocentric(self) -> np.ndarray:
-        """Observed keypoints in the body frame of the current heading and centroid."""
-        moved = self.y0 - self.centroid[:, :, None]
-        return _turn(moved, np.cos(self.heading), -np.sin(self.heading))
+        x = np.ascontiguousarray(self.x, np.float64)
+        return _geometry()[2](x, mean, comps, self.y0, self.seen, self.heading, self.centroid)
 
     def place(self, mean, comps, weight, rng) -> None:
         """Heading and centroid of every frame given the pose: a joint draw or, with
@@ -482,16 +607,10 @@ class _Track:
         best rotation of the weight-centred pose onto the weight-centred keypoints;
         the centroid given the heading is Gaussian. Frames with fewer than two
         weighted keypoints keep theirs."""
-        pose = self.canonical(mean, comps)
-        total = weight.sum(axis=1)
-        enough = (weight > 0).sum(axis=1) >= 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = weight / total[:, None]
-        share = np.where(np.isfinite(share), share, 0.0)[:, None]  # (T, 1, K)
-        obs = self.y0 - (share * self.y0).sum(axis=2, keepdims=True)
-        body = pose - (share * pose).sum(axis=2, keepdims=True)
-        along = (weight * (obs[:, 0] * body[:, 0] + obs[:, 1] * body[:, 1])).sum(axis=1)
-        across = (weight * (obs[:, 1] * body[:, 0] - obs[:, 0] * body[:, 1])).sum(axis=1)
+        rotation, centres, _, _ = _geometry()
+        x = np.ascontiguousarray(self.x, np.float64)
+        total, weighted, along, across = rotation(x, mean, comps, self.y0, weight)
+        enough = weighted >= 2
         best = np.arctan2(across, along)
         if rng is not None:
             conc = np.hypot(along, across)
@@ -499,10 +618,9 @@ class _Track:
             best = np.where(ok, best, 0.0)
             best[ok] = rng.vonmises(best[ok], conc[ok])
         self.heading = np.where(enough, best, self.heading)
-        placed = _turn(pose, np.cos(self.heading), np.sin(self.heading))
-        centre = (share * (self.y0 - placed)).sum(axis=2)
+        centre = centres(x, mean, comps, self.y0, weight, total, self.heading)
         if rng is not None:
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):
                 centre += rng.standard_normal(centre.shape) / np.sqrt(total)[:, None]
         ok = (total > 0) & np.isfinite(centre).all(axis=1)
         self.centroid = np.where(ok[:, None], centre, self.centroid)
@@ -662,24 +780,27 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
     def _fit_confidence_power(self, tracks: list[_Track], resids: list[np.ndarray]) -> float:
         if self.confidence_power != "auto":
             return float(self.confidence_power)
-        logs_r, logs_c, kps = [], [], []
+        # slope of log r on log c within keypoints (each keypoint its own intercept),
+        # from per-keypoint sums
+        n_kp = tracks[0].seen.shape[1]
+        count, sum_r, sum_c, sum_rc, sum_cc = (np.zeros(n_kp) for _ in range(5))
         for tr, r in zip(tracks, resids):
             if tr.conf is None:
                 continue
-            ok = tr.seen & (r > 0) & np.isfinite(tr.conf) & (tr.conf > 0)
-            logs_r.append(np.log(r[ok]))
-            logs_c.append(np.log(tr.conf[ok]))
-            kps.append(np.nonzero(ok)[1])
-        if not logs_r or sum(len(a) for a in logs_r) < 10:
+            ok = tr.conf_ok & (r > 0)
+            log_r = np.log(np.where(ok, r, 1.0))
+            log_c = np.where(ok, tr.log_conf, 0.0)
+            count += ok.sum(axis=0)
+            sum_r += log_r.sum(axis=0)
+            sum_c += log_c.sum(axis=0)
+            sum_rc += (log_r * log_c).sum(axis=0)
+            sum_cc += (log_c * log_c).sum(axis=0)
+        if count.sum() < 10:
             return 0.0
-        lr, lc, kp = (np.concatenate(a) for a in (logs_r, logs_c, kps))
-        # slope within keypoints (each keypoint its own intercept)
-        for k in np.unique(kp):
-            at = kp == k
-            lr[at] -= lr[at].mean()
-            lc[at] -= lc[at].mean()
-        var = float(lc @ lc)
-        power = float(lr @ lc) / var if var > 0 else 0.0
+        some = count > 0
+        cov = (sum_rc - sum_r * sum_c / np.where(some, count, 1.0))[some].sum()
+        var = (sum_cc - sum_c**2 / np.where(some, count, 1.0))[some].sum()
+        power = float(cov / var) if var > 0 else 0.0
         return float(np.clip(power, -4.0, 0.0))
 
     def _set_prior_scales(self, tracks: list[_Track], fitting: bool = True) -> None:
@@ -753,9 +874,11 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         mean, comps = self._components()
         s, k = tr.y.shape[1:]
         c = comps.reshape(-1, s, k)  # (D, S, K)
-        ego = tr.egocentric() - mean.reshape(s, k)[None]
-        info_j = np.einsum("tk,dsk,esk->tde", weight, c, c, optimize=True)
-        info_h = np.einsum("tk,dsk,tsk->td", weight, c, ego, optimize=True)
+        per_keypoint = np.ascontiguousarray(np.einsum("dsk,esk->kde", c, c))
+        weight = np.ascontiguousarray(weight, np.float64)
+        info_h, info_j = _geometry()[3](
+            tr.y0, weight, tr.heading, tr.centroid, mean, comps, per_keypoint
+        )
         return info_h, info_j
 
     def _draw_all_poses(self, tracks: list[_Track], weights: list[np.ndarray], rng):
@@ -923,7 +1046,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
                 resids = self._residuals(tracks)
                 if learn and self.confidence_power == "auto":
                     self.confidence_power_ = self._fit_confidence_power(tracks, resids)
-                    self._set_prior_scales(tracks)
+                    self._set_prior_scales(tracks, fitting=False)  # same reference
                 self._sample_noise(tracks, resids, rng, learn)
                 chain.set_latents([tr.x for tr in tracks], mask=masks)
                 chain.sweep(merge=it < merge_until)
@@ -1142,13 +1265,20 @@ def _is_latents(x: Any) -> bool:
 
 
 def _warm_up() -> None:
-    """Compile the banded and the reference Kalman kernels (tests warm them once per
-    session).
+    """Compile the banded and the reference Kalman kernels and the geometry kernels
+    (tests warm them once per session).
 
     Examples
     --------
     >>> _warm_up()
     """
+    rotation, centres, residuals, information = _geometry()
+    x, mean, comps = np.zeros((3, 2)), np.zeros(6), np.ones((2, 6))
+    y0, weight, angle, centre = np.zeros((3, 2, 3)), np.ones((3, 3)), np.zeros(3), np.zeros((3, 2))
+    total = rotation(x, mean, comps, y0, weight)[0]
+    centres(x, mean, comps, y0, weight, total, angle)
+    residuals(x, mean, comps, y0, weight > 0, angle, centre)
+    information(y0, weight, angle, centre, mean, comps, np.ones((3, 2, 2)))
     a = np.eye(2)[None, None] * 0.9
     for lags in (1, 2):
         a_l = np.repeat(a, lags, axis=1) / lags
