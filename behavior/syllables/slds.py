@@ -28,12 +28,16 @@ every frame are fitted to its tracked keypoints alone with Student-t weights
 (iteratively reweighted least squares), so that outliers and lost keypoints do
 not reach the AR-HMM stage as the preprocessor's interpolated projections would.
 The AR-HMM alone then runs on them (its ``n_iter`` sweeps, merges included), and
-every iteration of the full model draws, in turn: the latent poses of each
-sequence given the states by Kalman forward filtering / backward sampling
-(numba, augmented state for ``n_lags`` > 1); the heading (von Mises, with the
-centroid integrated out) and centroid (Gaussian) of every frame; the noise scales
-and variances (conjugate inverse-gamma); and one sweep of the AR-HMM chain on the
-new poses, which continues where it stood (nothing is recompiled; merges are
+every iteration of the full model draws, in turn: the latent poses of all
+sequences given the states, in one numba pass (given the states, a sequence's
+poses have a block-banded posterior precision, ``n_lags`` frames wide; its
+banded Cholesky factor gives the posterior mean and an exact draw with no
+library call per frame; the Kalman forward filter / backward sampler that did
+this per sequence before is kept as the reference and as the fallback); the
+heading (von Mises, with the centroid integrated out) and centroid (Gaussian) of
+every frame (numba kernels that build each frame's pose on the fly); the noise
+scales and variances (conjugate inverse-gamma); and one sweep of the AR-HMM chain
+on the new poses, which continues where it stood (nothing is recompiled; merges are
 tried during the first half, as in the AR-HMM's burn-in). The label of a frame is
 its most frequent state over the second half of the iterations (the marginal
 posterior mode, steadier at syllable boundaries than the last draw); the
@@ -228,8 +232,9 @@ def _banded():
     block-banded precision: the poses ``x_{-L+1} .. x_{T-1}`` (the ``L - 1`` lags
     before the first frame included) couple only within ``L`` frames. Its
     Cholesky factor ``R`` (lower, ``R R^T`` = precision) is banded too and is
-    computed in place, row by row, with no library call; the posterior mean
-    solves ``R R^T mu = h`` and a draw is ``mu + R^{-T} u``. Cost per frame:
+    computed in one streaming pass over the poses, with no library call; the
+    posterior mean solves ``R R^T mu = h`` and a draw is ``mu + R^{-T} u``. Cost
+    per frame:
     ``d ((L + 1) d)^2 / 2`` multiply-adds, whatever the number of states. The
     sequences lie end to end (``starts``) and are done one after the other in
     the same call.
@@ -265,49 +270,63 @@ def _banded():
             n = (n_time + n_lags - 1) * d
             if n_time == 0:
                 continue
-            band[:n] = 0.0
-            vec[:n] = 0.0
-            # band[i, c]: precision entry (i, i - w + c); the first L poses' prior
-            for i in range(n_lags * d):
-                band[i, w] += 1.0 / p0
-                vec[i] += m0[i % d] / p0
-            for t in range(1, n_time):  # x_t given x_{t-L} .. x_{t-1}
-                k = z[t0 + t]
-                base = (t - 1) * d
-                for a in range(width):
-                    vec[base + a] += shift[k, a]
-                    for b in range(a + 1):
-                        band[base + a, w - a + b] += gram[k, a, b]
-            for t in range(n_time):  # the keypoints of frame t
-                base = (t + n_lags - 1) * d
-                for a in range(d):
-                    vec[base + a] += info_h[t0 + t, a]
-                    for b in range(a + 1):
-                        band[base + a, w - a + b] += info_j[t0 + t, a, b]
-            # Cholesky, in place, column by column: column j of R, then the rank-one
-            # update of the rows below it (contiguous, independent: vectorised)
-            for j in range(n):
-                diag = band[j, w]
-                if not diag > 0.0:
-                    ok[s] = False
+            # One streaming pass, block (pose) by block: its prior, keypoints and the
+            # transition that starts there are added, then its columns of R are
+            # computed (right-looking: the rank-one updates of the rows below are
+            # contiguous and independent, hence vectorised) and its rows of
+            # R v = h solved; only the next L + 2 blocks are ever touched, so the
+            # work stays in cache. band[i, c]: entry (i, i - w + c), diagonal at w.
+            n_blocks = n_time + n_lags - 1
+            for i in range(min(n_blocks, n_lags + 1) * d):  # blocks 0 .. L
+                band[i, :] = 0.0
+                vec[i] = 0.0
+            for blk in range(n_blocks):
+                ahead = blk + n_lags + 1  # the first block that R's updates reach now
+                if ahead < n_blocks:
+                    for i in range(ahead * d, (ahead + 1) * d):
+                        band[i, :] = 0.0
+                        vec[i] = 0.0
+                base = blk * d
+                if blk < n_lags:  # the first L poses' prior
+                    for a in range(d):
+                        band[base + a, w] += 1.0 / p0
+                        vec[base + a] += m0[a] / p0
+                t = blk - n_lags + 1
+                if t >= 0:  # the keypoints of frame t
+                    for a in range(d):
+                        vec[base + a] += info_h[t0 + t, a]
+                        for b in range(a + 1):
+                            band[base + a, w - a + b] += info_j[t0 + t, a, b]
+                t = blk + 1
+                if t < n_time:  # x_t given x_{t-L} .. x_{t-1}: blocks blk .. blk + L
+                    k = z[t0 + t]
+                    for a in range(width):
+                        vec[base + a] += shift[k, a]
+                        for b in range(a + 1):
+                            band[base + a, w - a + b] += gram[k, a, b]
+                for j in range(base, base + d):
+                    diag = band[j, w]
+                    if not diag > 0.0:
+                        ok[s] = False
+                        break
+                    root = np.sqrt(diag)
+                    band[j, w] = root
+                    below = min(w, n - 1 - j)
+                    for p in range(1, below + 1):
+                        col[p] = band[j + p, w - p] / root
+                        band[j + p, w - p] = col[p]
+                    for p in range(1, below + 1):
+                        lead = col[p]
+                        row = j + p
+                        for r in range(1, p + 1):
+                            band[row, w - p + r] -= lead * col[r]
+                    acc = vec[j]  # row j of R is final: R v = h there
+                    for m in range(max(0, j - w), j):
+                        acc -= band[j, m - j + w] * vec[m]
+                    vec[j] = acc / root
+                if not ok[s]:
                     break
-                root = np.sqrt(diag)
-                band[j, w] = root
-                below = min(w, n - 1 - j)
-                for p in range(1, below + 1):
-                    col[p] = band[j + p, w - p] / root
-                    band[j + p, w - p] = col[p]
-                for p in range(1, below + 1):
-                    lead = col[p]
-                    row = j + p
-                    for r in range(1, p + 1):
-                        band[row, w - p + r] -= lead * col[r]
             if ok[s]:
-                for i in range(n):  # R v = h
-                    acc = vec[i]
-                    for m in range(max(0, i - w), i):
-                        acc -= band[i, m - i + w] * vec[m]
-                    vec[i] = acc / band[i, w]
                 if sample:
                     for i in range(n):
                         vec[i] += u[u_at + i]
