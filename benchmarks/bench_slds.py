@@ -25,6 +25,13 @@ Then one session of 1 hour (108,000 frames) is fit with the batched pass.
 Targets (issue 17): 3 x 10 min in under 2 minutes, 1 hour under 5 minutes, on the
 2-core development machine.
 
+Measured 2026-12-06 on the shared 2-core machine (load 3-7), seed 0: 3 x 10 min,
+new 45.5 s wall / 35.1 s CPU, ARI 0.921 (9 states); old pose pass 104.9 s wall /
+68.9 s CPU, ARI 0.922; the pose pass alone 0.489 -> 0.062 s CPU (7.9x). The code
+before issue 17 (placement and residuals in numpy as well; same call, separate
+run): 117.6 s wall / 114.5 s CPU, ARI 0.922. 1 hour: 102.4 s wall / 67.2 s CPU,
+ARI 0.908.
+
 Run::
 
     python benchmarks/bench_slds.py                      # everything (~10 min)
