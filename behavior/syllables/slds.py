@@ -28,12 +28,16 @@ every frame are fitted to its tracked keypoints alone with Student-t weights
 (iteratively reweighted least squares), so that outliers and lost keypoints do
 not reach the AR-HMM stage as the preprocessor's interpolated projections would.
 The AR-HMM alone then runs on them (its ``n_iter`` sweeps, merges included), and
-every iteration of the full model draws, in turn: the latent poses of each
-sequence given the states by Kalman forward filtering / backward sampling
-(numba, augmented state for ``n_lags`` > 1); the heading (von Mises, with the
-centroid integrated out) and centroid (Gaussian) of every frame; the noise scales
-and variances (conjugate inverse-gamma); and one sweep of the AR-HMM chain on the
-new poses, which continues where it stood (nothing is recompiled; merges are
+every iteration of the full model draws, in turn: the latent poses of all
+sequences given the states, in one numba pass (given the states, a sequence's
+poses have a block-banded posterior precision, ``n_lags`` frames wide; its
+banded Cholesky factor gives the posterior mean and an exact draw with no
+library call per frame; the Kalman forward filter / backward sampler that did
+this per sequence before is kept as the reference and as the fallback); the
+heading (von Mises, with the centroid integrated out) and centroid (Gaussian) of
+every frame (numba kernels that build each frame's pose on the fly); the noise
+scales and variances (conjugate inverse-gamma); and one sweep of the AR-HMM chain
+on the new poses, which continues where it stood (nothing is recompiled; merges are
 tried during the first half, as in the AR-HMM's burn-in). The label of a frame is
 its most frequent state over the second half of the iterations (the marginal
 posterior mode, steadier at syllable boundaries than the last draw); the
@@ -214,16 +218,379 @@ def _kalman():
 
 
 # --------------------------------------------------------------------------------------
+# Posterior poses of all sequences in one pass: the banded precision (numba)
+# --------------------------------------------------------------------------------------
+
+_BANDED = None
+_REFERENCE_KALMAN = False  # True: the per-sequence Kalman filter (benchmarks, tests)
+
+
+def _banded():
+    """The batched kernel, compiled on first use (cached on disk).
+
+    Given the states, the poses of a sequence are jointly Gaussian with a
+    block-banded precision: the poses ``x_{-L+1} .. x_{T-1}`` (the ``L - 1`` lags
+    before the first frame included) couple only within ``L`` frames. Its
+    Cholesky factor ``R`` (lower, ``R R^T`` = precision) is banded too and is
+    computed in one streaming pass over the poses, with no library call; the
+    posterior mean solves ``R R^T mu = h`` and a draw is ``mu + R^{-T} u``. Cost
+    per frame:
+    ``d ((L + 1) d)^2 / 2`` multiply-adds, whatever the number of states. The
+    sequences lie end to end (``starts``) and are done one after the other in
+    the same call.
+    """
+    global _BANDED
+    if _BANDED is not None:
+        return _BANDED
+    import numba
+
+    @numba.njit(cache=True)
+    def banded_pass(
+        info_h, info_j, z, starts, gram, shift, m0, p0, u, sample, out
+    ):  # pragma: no cover - numba
+        """Posterior mean (or a draw, with ``sample``) of the poses of every sequence
+        into ``out``; per sequence, False where the precision was not positive
+        definite (``out`` is then left as it was)."""
+        d = info_h.shape[1]
+        width = gram.shape[1]  # (L + 1) d: one transition's variables
+        n_lags = width // d - 1
+        w = width - 1  # half bandwidth (scalar), the diagonal at column w
+        n_seq = starts.size - 1
+        ok = np.ones(n_seq, np.bool_)
+        longest = 0
+        for s in range(n_seq):
+            longest = max(longest, starts[s + 1] - starts[s])
+        band = np.empty(((longest + n_lags - 1) * d, w + 1))
+        vec = np.empty((longest + n_lags - 1) * d)
+        col = np.empty(w + 1)
+        u_at = 0
+        for s in range(n_seq):
+            t0 = starts[s]
+            n_time = starts[s + 1] - t0
+            n = (n_time + n_lags - 1) * d
+            if n_time == 0:
+                continue
+            # One streaming pass, block (pose) by block: its prior, keypoints and the
+            # transition that starts there are added, then its columns of R are
+            # computed (right-looking: the rank-one updates of the rows below are
+            # contiguous and independent, hence vectorised) and its rows of
+            # R v = h solved; only the next L + 2 blocks are ever touched, so the
+            # work stays in cache. band[i, c]: entry (i, i - w + c), diagonal at w.
+            n_blocks = n_time + n_lags - 1
+            for i in range(min(n_blocks, n_lags + 1) * d):  # blocks 0 .. L
+                band[i, :] = 0.0
+                vec[i] = 0.0
+            for blk in range(n_blocks):
+                ahead = blk + n_lags + 1  # the first block that R's updates reach now
+                if ahead < n_blocks:
+                    for i in range(ahead * d, (ahead + 1) * d):
+                        band[i, :] = 0.0
+                        vec[i] = 0.0
+                base = blk * d
+                if blk < n_lags:  # the first L poses' prior
+                    for a in range(d):
+                        band[base + a, w] += 1.0 / p0
+                        vec[base + a] += m0[a] / p0
+                t = blk - n_lags + 1
+                if t >= 0:  # the keypoints of frame t
+                    for a in range(d):
+                        vec[base + a] += info_h[t0 + t, a]
+                        for b in range(a + 1):
+                            band[base + a, w - a + b] += info_j[t0 + t, a, b]
+                t = blk + 1
+                if t < n_time:  # x_t given x_{t-L} .. x_{t-1}: blocks blk .. blk + L
+                    k = z[t0 + t]
+                    for a in range(width):
+                        vec[base + a] += shift[k, a]
+                        for b in range(a + 1):
+                            band[base + a, w - a + b] += gram[k, a, b]
+                for j in range(base, base + d):
+                    diag = band[j, w]
+                    if not diag > 0.0:
+                        ok[s] = False
+                        break
+                    root = np.sqrt(diag)
+                    band[j, w] = root
+                    below = min(w, n - 1 - j)
+                    for p in range(1, below + 1):
+                        col[p] = band[j + p, w - p] / root
+                        band[j + p, w - p] = col[p]
+                    for p in range(1, below + 1):
+                        lead = col[p]
+                        row = j + p
+                        for r in range(1, p + 1):
+                            band[row, w - p + r] -= lead * col[r]
+                    acc = vec[j]  # row j of R is final: R v = h there
+                    for m in range(max(0, j - w), j):
+                        acc -= band[j, m - j + w] * vec[m]
+                    vec[j] = acc / root
+                if not ok[s]:
+                    break
+            if ok[s]:
+                if sample:
+                    for i in range(n):
+                        vec[i] += u[u_at + i]
+                for i in range(n - 1, -1, -1):  # R^T x = v (+ u)
+                    acc = vec[i]
+                    for m in range(i + 1, min(n, i + w + 1)):
+                        acc -= band[m, i - m + w] * vec[m]
+                    vec[i] = acc / band[i, w]
+                skip = (n_lags - 1) * d
+                for t in range(n_time):
+                    for a in range(d):
+                        out[t0 + t, a] = vec[skip + t * d + a]
+            u_at += n
+        return ok
+
+    _BANDED = banded_pass
+    return banded_pass
+
+
+def _transition_information(
+    a: np.ndarray, b: np.ndarray, q: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per state, the precision and information that one AR transition adds on
+    ``(x_{t-L}, ..., x_{t-1}, x_t)``: ``M^T Q^{-1} M`` and ``M^T Q^{-1} b`` with
+    ``M = [-A_L, ..., -A_1, I]`` (one batched inverse for all states).
+
+    Examples
+    --------
+    >>> gram, shift = _transition_information(
+    ...     np.full((1, 1, 1, 1), 0.5), np.zeros((1, 1)), np.ones((1, 1, 1)))
+    >>> gram[0].tolist()
+    [[0.25, -0.5], [-0.5, 1.0]]
+    """
+    a, b, q = (np.asarray(v, np.float64) for v in (a, b, q))
+    n_states, n_lags, d = a.shape[0], a.shape[1], a.shape[2]
+    moves = np.zeros((n_states, d, (n_lags + 1) * d))
+    for lag in range(n_lags):  # x_{t-1-lag} sits in block L - 1 - lag
+        block = n_lags - 1 - lag
+        moves[:, :, block * d : (block + 1) * d] = -a[:, lag]
+    moves[:, :, n_lags * d :] = np.eye(d)
+    precision = np.linalg.inv(q)
+    precision = 0.5 * (precision + np.swapaxes(precision, 1, 2))
+    weighted = precision @ moves  # (K, d, (L+1) d)
+    gram = np.swapaxes(moves, 1, 2) @ weighted
+    gram = 0.5 * (gram + np.swapaxes(gram, 1, 2))
+    shift = np.einsum("kda,kd->ka", weighted, b)
+    return np.ascontiguousarray(gram), np.ascontiguousarray(shift)
+
+
+def _posterior_poses(
+    info_h: list[np.ndarray],
+    info_j: list[np.ndarray],
+    z: list[np.ndarray],
+    a: np.ndarray,
+    b: np.ndarray,
+    q: np.ndarray,
+    m0: np.ndarray,
+    p0: float,
+    rng: np.random.Generator | None,
+) -> list[np.ndarray]:
+    """Posterior draw (or, with ``rng=None``, mean) of the poses of every sequence
+    given its states, in one kernel call over all of them.
+
+    ``info_h[i]`` ``(T_i, d)`` and ``info_j[i]`` ``(T_i, d, d)`` are the
+    observation information of sequence ``i``'s frames (zero where nothing was
+    seen), ``z[i]`` its states; ``a, b, q`` the AR parameters, ``m0, p0`` the
+    prior of the first ``L`` poses. The sampler of the reference kernel
+    :func:`_kalman` (forward filter, backward sampling), exactly, but with no
+    library call per frame; a sequence whose precision is numerically not
+    positive definite falls back to that kernel.
+
+    Examples
+    --------
+    >>> x = _posterior_poses([np.ones((4, 1))], [np.ones((4, 1, 1))], [np.zeros(4, int)],
+    ...     np.full((1, 1, 1, 1), 0.9), np.zeros((1, 1)), np.ones((1, 1, 1)),
+    ...     np.zeros(1), 100.0, None)
+    >>> x[0].shape
+    (4, 1)
+    """
+    d = a.shape[2]
+    n_lags = a.shape[1]
+    lengths = np.array([len(h) for h in info_h], np.int64)
+    starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+    gram, shift = _transition_information(a, b, q)
+    n_draws = int(((lengths + n_lags - 1) * d)[lengths > 0].sum())
+    u = rng.standard_normal(n_draws) if rng is not None else np.zeros(0)
+    h_all = np.ascontiguousarray(np.concatenate(info_h), np.float64)
+    j_all = np.ascontiguousarray(np.concatenate(info_j), np.float64)
+    z_all = np.ascontiguousarray(np.concatenate(z), np.int64)
+    out = np.zeros((int(starts[-1]), d))
+    m0 = np.ascontiguousarray(m0, np.float64)
+    ok = _banded()(h_all, j_all, z_all, starts, gram, shift, m0, float(p0), u, rng is not None, out)
+    poses = [out[starts[i] : starts[i + 1]] for i in range(len(lengths))]
+    for i in np.flatnonzero(~ok):
+        logger.warning(
+            "sequence %d: posterior precision of the poses not positive definite in "
+            "floating point; sampled by the Kalman filter instead",
+            i,
+        )
+        noise = (
+            rng.standard_normal((lengths[i], n_lags * d))
+            if rng is not None
+            else np.zeros((lengths[i], n_lags * d))
+        )
+        poses[i] = _kalman()(
+            np.ascontiguousarray(info_h[i], np.float64),
+            np.ascontiguousarray(info_j[i], np.float64),
+            np.ascontiguousarray(z[i], np.int64),
+            a,
+            b,
+            q,
+            m0,
+            float(p0),
+            noise,
+            rng is not None,
+        )
+    return poses
+
+
+# --------------------------------------------------------------------------------------
 # Geometry and noise
 # --------------------------------------------------------------------------------------
 
 
-def _turn(points: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
-    """Rotate ``(T, S, K)`` points in their first two coordinates by per-frame angles."""
-    out = points.copy()
-    out[:, 0] = cos[:, None] * points[:, 0] - sin[:, None] * points[:, 1]
-    out[:, 1] = sin[:, None] * points[:, 0] + cos[:, None] * points[:, 1]
-    return out
+_GEOMETRY = None
+
+
+def _geometry():
+    """numba kernels of the placement and the residuals, compiled on first use (cached
+    on disk): per frame the pose ``m + C^T x_t`` is built on the fly, turned in its
+    first two coordinates and compared with the keypoints, with no ``(T, S, K)``
+    temporaries. Returns ``(rotation, centres, residuals, information)``."""
+    global _GEOMETRY
+    if _GEOMETRY is not None:
+        return _GEOMETRY
+    import numba
+
+    @numba.njit(cache=True)
+    def pose_of(x_t, mean, comps, pose):  # pragma: no cover - numba
+        n_coords = mean.size
+        for i in range(n_coords):
+            acc = mean[i]
+            for d in range(x_t.size):
+                acc += x_t[d] * comps[d, i]
+            pose[i] = acc
+
+    @numba.njit(cache=True)
+    def rotation(x, mean, comps, y0, weight):  # pragma: no cover - numba
+        """Per frame: the weights' total, the number of weighted keypoints and the
+        weighted cross-products ``along`` (cos) and ``across`` (sin) of the
+        weight-centred pose and keypoints (the Procrustes rotation)."""
+        n_time, n_dims, n_kp = y0.shape
+        pose = np.empty(n_dims * n_kp)
+        total = np.zeros(n_time)
+        weighted = np.zeros(n_time, np.int64)
+        along = np.zeros(n_time)
+        across = np.zeros(n_time)
+        for t in range(n_time):
+            pose_of(x[t], mean, comps, pose)
+            tot = 0.0
+            for k in range(n_kp):
+                tot += weight[t, k]
+                if weight[t, k] > 0:
+                    weighted[t] += 1
+            total[t] = tot
+            if not (tot > 0.0 and np.isfinite(tot)):
+                continue
+            o0 = o1 = b0 = b1 = 0.0
+            for k in range(n_kp):
+                share = weight[t, k] / tot
+                o0 += share * y0[t, 0, k]
+                o1 += share * y0[t, 1, k]
+                b0 += share * pose[k]
+                b1 += share * pose[n_kp + k]
+            al = ac = 0.0
+            for k in range(n_kp):
+                w = weight[t, k]
+                ob0, ob1 = y0[t, 0, k] - o0, y0[t, 1, k] - o1
+                bo0, bo1 = pose[k] - b0, pose[n_kp + k] - b1
+                al += w * (ob0 * bo0 + ob1 * bo1)
+                ac += w * (ob1 * bo0 - ob0 * bo1)
+            along[t] = al
+            across[t] = ac
+        return total, weighted, along, across
+
+    @numba.njit(cache=True)
+    def centres(x, mean, comps, y0, weight, total, heading):  # pragma: no cover - numba
+        """Per frame the weighted mean of keypoint minus turned pose (NaN where the
+        weights' total is not positive)."""
+        n_time, n_dims, n_kp = y0.shape
+        pose = np.empty(n_dims * n_kp)
+        out = np.full((n_time, n_dims), np.nan)
+        for t in range(n_time):
+            tot = total[t]
+            if not (tot > 0.0 and np.isfinite(tot)):
+                continue
+            pose_of(x[t], mean, comps, pose)
+            cos, sin = np.cos(heading[t]), np.sin(heading[t])
+            for s in range(n_dims):
+                out[t, s] = 0.0
+            for k in range(n_kp):
+                share = weight[t, k] / tot
+                p0, p1 = pose[k], pose[n_kp + k]
+                out[t, 0] += share * (y0[t, 0, k] - (cos * p0 - sin * p1))
+                out[t, 1] += share * (y0[t, 1, k] - (sin * p0 + cos * p1))
+                for s in range(2, n_dims):
+                    out[t, s] += share * (y0[t, s, k] - pose[s * n_kp + k])
+        return out
+
+    @numba.njit(cache=True)
+    def residuals(x, mean, comps, y0, seen, heading, centroid):  # pragma: no cover - numba
+        """Squared distance of each seen keypoint from the placed pose (0 if unseen)."""
+        n_time, n_dims, n_kp = y0.shape
+        pose = np.empty(n_dims * n_kp)
+        out = np.zeros((n_time, n_kp))
+        for t in range(n_time):
+            pose_of(x[t], mean, comps, pose)
+            cos, sin = np.cos(heading[t]), np.sin(heading[t])
+            for k in range(n_kp):
+                if not seen[t, k]:
+                    continue
+                p0, p1 = pose[k], pose[n_kp + k]
+                e0 = y0[t, 0, k] - (cos * p0 - sin * p1 + centroid[t, 0])
+                e1 = y0[t, 1, k] - (sin * p0 + cos * p1 + centroid[t, 1])
+                acc = e0 * e0 + e1 * e1
+                for s in range(2, n_dims):
+                    e = y0[t, s, k] - (pose[s * n_kp + k] + centroid[t, s])
+                    acc += e * e
+                out[t, k] = acc
+        return out
+
+    @numba.njit(cache=True)
+    def information(y0, weight, heading, centroid, mean, comps, per_keypoint):  # pragma: no cover
+        """Observation information ``(h, J)`` of every frame on its latent pose:
+        ``J_t = sum_k w_tk c_k c_k^T`` (``per_keypoint[k] = c_k c_k^T``) and
+        ``h_t = sum_k w_tk c_k^T (R(-h_t) (y_tk - v_t) - m_k)``."""
+        n_time, n_dims, n_kp = y0.shape
+        d = comps.shape[0]
+        info_h = np.zeros((n_time, d))
+        info_j = np.zeros((n_time, d, d))
+        ego = np.empty(n_dims)
+        for t in range(n_time):
+            cos, sin = np.cos(heading[t]), np.sin(heading[t])
+            for k in range(n_kp):
+                w = weight[t, k]
+                if w == 0.0:
+                    continue
+                m0 = y0[t, 0, k] - centroid[t, 0]
+                m1 = y0[t, 1, k] - centroid[t, 1]
+                ego[0] = cos * m0 + sin * m1 - mean[k]
+                ego[1] = -sin * m0 + cos * m1 - mean[n_kp + k]
+                for s in range(2, n_dims):
+                    ego[s] = y0[t, s, k] - centroid[t, s] - mean[s * n_kp + k]
+                for a in range(d):
+                    acc = 0.0
+                    for s in range(n_dims):
+                        acc += comps[a, s * n_kp + k] * ego[s]
+                    info_h[t, a] += w * acc
+                    for b in range(d):
+                        info_j[t, a, b] += w * per_keypoint[k, a, b]
+        return info_h, info_j
+
+    _GEOMETRY = (rotation, centres, residuals, information)
+    return _GEOMETRY
 
 
 class _Track:
@@ -236,6 +603,9 @@ class _Track:
         self.seen = np.isfinite(self.y).all(axis=1)  # (T, K)
         self.y0 = np.where(self.seen[:, None], self.y, 0.0)
         self.conf = seq.confidence  # (T, K) or None
+        if self.conf is not None:  # where the confidence is usable, and its log there
+            self.conf_ok = self.seen & np.isfinite(self.conf) & (self.conf > 0)
+            self.log_conf = np.log(np.where(self.conf_ok, self.conf, 1.0))
         self.x = np.asarray(x, np.float64)
         self.centroid = np.asarray(centroid, np.float64).copy()
         self.heading = np.asarray(heading, np.float64).copy()
@@ -244,22 +614,10 @@ class _Track:
         self.prior_scale = np.ones(self.seen.shape)  # s0_{t,k}
         self.z = np.zeros(len(self.x), np.int64)
 
-    def canonical(self, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
-        """Egocentric keypoints ``(T, S, K)`` of the current latent poses."""
-        n, (s, k) = len(self.x), self.y.shape[1:]
-        return (mean + self.x @ comps).reshape(n, s, k)
-
     def residual(self, mean: np.ndarray, comps: np.ndarray) -> np.ndarray:
         """Squared distance ``(T, K)`` of each seen keypoint from the model's (0 if unseen)."""
-        pose = self.canonical(mean, comps)
-        placed = _turn(pose, np.cos(self.heading), np.sin(self.heading))
-        placed += self.centroid[:, :, None]
-        return np.where(self.seen, ((self.y0 - placed) ** 2).sum(axis=1), 0.0)
-
-    def egocentric(self) -> np.ndarray:
-        """Observed keypoints in the body frame of the current heading and centroid."""
-        moved = self.y0 - self.centroid[:, :, None]
-        return _turn(moved, np.cos(self.heading), -np.sin(self.heading))
+        x = np.ascontiguousarray(self.x, np.float64)
+        return _geometry()[2](x, mean, comps, self.y0, self.seen, self.heading, self.centroid)
 
     def place(self, mean, comps, weight, rng) -> None:
         """Heading and centroid of every frame given the pose: a joint draw or, with
@@ -268,16 +626,10 @@ class _Track:
         best rotation of the weight-centred pose onto the weight-centred keypoints;
         the centroid given the heading is Gaussian. Frames with fewer than two
         weighted keypoints keep theirs."""
-        pose = self.canonical(mean, comps)
-        total = weight.sum(axis=1)
-        enough = (weight > 0).sum(axis=1) >= 2
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = weight / total[:, None]
-        share = np.where(np.isfinite(share), share, 0.0)[:, None]  # (T, 1, K)
-        obs = self.y0 - (share * self.y0).sum(axis=2, keepdims=True)
-        body = pose - (share * pose).sum(axis=2, keepdims=True)
-        along = (weight * (obs[:, 0] * body[:, 0] + obs[:, 1] * body[:, 1])).sum(axis=1)
-        across = (weight * (obs[:, 1] * body[:, 0] - obs[:, 0] * body[:, 1])).sum(axis=1)
+        rotation, centres, _, _ = _geometry()
+        x = np.ascontiguousarray(self.x, np.float64)
+        total, weighted, along, across = rotation(x, mean, comps, self.y0, weight)
+        enough = weighted >= 2
         best = np.arctan2(across, along)
         if rng is not None:
             conc = np.hypot(along, across)
@@ -285,10 +637,9 @@ class _Track:
             best = np.where(ok, best, 0.0)
             best[ok] = rng.vonmises(best[ok], conc[ok])
         self.heading = np.where(enough, best, self.heading)
-        placed = _turn(pose, np.cos(self.heading), np.sin(self.heading))
-        centre = (share * (self.y0 - placed)).sum(axis=2)
+        centre = centres(x, mean, comps, self.y0, weight, total, self.heading)
         if rng is not None:
-            with np.errstate(divide="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore"):
                 centre += rng.standard_normal(centre.shape) / np.sqrt(total)[:, None]
         ok = (total > 0) & np.isfinite(centre).all(axis=1)
         self.centroid = np.where(ok[:, None], centre, self.centroid)
@@ -448,24 +799,27 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
     def _fit_confidence_power(self, tracks: list[_Track], resids: list[np.ndarray]) -> float:
         if self.confidence_power != "auto":
             return float(self.confidence_power)
-        logs_r, logs_c, kps = [], [], []
+        # slope of log r on log c within keypoints (each keypoint its own intercept),
+        # from per-keypoint sums
+        n_kp = tracks[0].seen.shape[1]
+        count, sum_r, sum_c, sum_rc, sum_cc = (np.zeros(n_kp) for _ in range(5))
         for tr, r in zip(tracks, resids):
             if tr.conf is None:
                 continue
-            ok = tr.seen & (r > 0) & np.isfinite(tr.conf) & (tr.conf > 0)
-            logs_r.append(np.log(r[ok]))
-            logs_c.append(np.log(tr.conf[ok]))
-            kps.append(np.nonzero(ok)[1])
-        if not logs_r or sum(len(a) for a in logs_r) < 10:
+            ok = tr.conf_ok & (r > 0)
+            log_r = np.log(np.where(ok, r, 1.0))
+            log_c = np.where(ok, tr.log_conf, 0.0)
+            count += ok.sum(axis=0)
+            sum_r += log_r.sum(axis=0)
+            sum_c += log_c.sum(axis=0)
+            sum_rc += (log_r * log_c).sum(axis=0)
+            sum_cc += (log_c * log_c).sum(axis=0)
+        if count.sum() < 10:
             return 0.0
-        lr, lc, kp = (np.concatenate(a) for a in (logs_r, logs_c, kps))
-        # slope within keypoints (each keypoint its own intercept)
-        for k in np.unique(kp):
-            at = kp == k
-            lr[at] -= lr[at].mean()
-            lc[at] -= lc[at].mean()
-        var = float(lc @ lc)
-        power = float(lr @ lc) / var if var > 0 else 0.0
+        some = count > 0
+        cov = (sum_rc - sum_r * sum_c / np.where(some, count, 1.0))[some].sum()
+        var = (sum_cc - sum_c**2 / np.where(some, count, 1.0))[some].sum()
+        power = float(cov / var) if var > 0 else 0.0
         return float(np.clip(power, -4.0, 0.0))
 
     def _set_prior_scales(self, tracks: list[_Track], fitting: bool = True) -> None:
@@ -539,12 +893,35 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         mean, comps = self._components()
         s, k = tr.y.shape[1:]
         c = comps.reshape(-1, s, k)  # (D, S, K)
-        ego = tr.egocentric() - mean.reshape(s, k)[None]
-        info_j = np.einsum("tk,dsk,esk->tde", weight, c, c, optimize=True)
-        info_h = np.einsum("tk,dsk,tsk->td", weight, c, ego, optimize=True)
+        per_keypoint = np.ascontiguousarray(np.einsum("dsk,esk->kde", c, c))
+        weight = np.ascontiguousarray(weight, np.float64)
+        info_h, info_j = _geometry()[3](
+            tr.y0, weight, tr.heading, tr.centroid, mean, comps, per_keypoint
+        )
         return info_h, info_j
 
+    def _draw_all_poses(self, tracks: list[_Track], weights: list[np.ndarray], rng):
+        """Latent poses of every track given its states: a posterior draw, or the
+        posterior mean with ``rng=None``; one banded pass over all tracks (the
+        per-track Kalman filter of before where ``_REFERENCE_KALMAN`` is set)."""
+        if _REFERENCE_KALMAN:
+            return [self._draw_poses(tr, weight, rng) for tr, weight in zip(tracks, weights)]
+        params = self.arhmm_.params_
+        infos = [self._information(tr, weight) for tr, weight in zip(tracks, weights)]
+        return _posterior_poses(
+            [h for h, _ in infos],
+            [j for _, j in infos],
+            [tr.z for tr in tracks],
+            params["A"],
+            params["b"],
+            params["Q"],
+            self._prior_mean,
+            self._prior_var,
+            rng,
+        )
+
     def _draw_poses(self, tr: _Track, weight: np.ndarray, rng) -> np.ndarray:
+        """One track's poses by the reference Kalman filter / backward sampler."""
         params = self.arhmm_.params_
         info_h, info_j = self._information(tr, weight)
         d = info_h.shape[1]
@@ -680,14 +1057,15 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         ) as bar:
             for it in range(n_iter):
                 tic = time.perf_counter()
-                for tr in tracks:
-                    weight = self._weights(tr)
-                    tr.x = self._draw_poses(tr, weight, rng)
+                weights = [self._weights(tr) for tr in tracks]
+                for tr, x in zip(tracks, self._draw_all_poses(tracks, weights, rng)):
+                    tr.x = x
+                for tr, weight in zip(tracks, weights):
                     tr.place(mean, comps, weight, rng)
                 resids = self._residuals(tracks)
                 if learn and self.confidence_power == "auto":
                     self.confidence_power_ = self._fit_confidence_power(tracks, resids)
-                    self._set_prior_scales(tracks)
+                    self._set_prior_scales(tracks, fitting=False)  # same reference
                 self._sample_noise(tracks, resids, rng, learn)
                 chain.set_latents([tr.x for tr in tracks], mask=masks)
                 chain.sweep(merge=it < merge_until)
@@ -708,15 +1086,15 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         posterior mode; the last state drawn when there were none); then the
         smoothed poses given them, and the heading and centroid given those."""
         mean, comps = self._components()
-        labels = []
         for tr, count in zip(tracks, counts):
             z = count.argmax(axis=1) if count.any() else tr.z
             tr.z = np.asarray(z, np.int64)
-            weight = self._expected_weights(tr, tr.residual(mean, comps))
-            tr.x = self._draw_poses(tr, weight, None)
+        weights = [self._expected_weights(tr, tr.residual(mean, comps)) for tr in tracks]
+        for tr, x in zip(tracks, self._draw_all_poses(tracks, weights, None)):
+            tr.x = x
+        for tr, weight in zip(tracks, weights):
             tr.place(mean, comps, weight, None)
-            labels.append(tr.z.astype(int))
-        return labels
+        return [tr.z.astype(int) for tr in tracks]
 
     def _latents(self, tracks: list[_Track]):
         from behavior.syllables.preprocess import Latents
@@ -906,12 +1284,20 @@ def _is_latents(x: Any) -> bool:
 
 
 def _warm_up() -> None:
-    """Compile the Kalman kernel (tests warm it once per session).
+    """Compile the banded and the reference Kalman kernels and the geometry kernels
+    (tests warm them once per session).
 
     Examples
     --------
     >>> _warm_up()
     """
+    rotation, centres, residuals, information = _geometry()
+    x, mean, comps = np.zeros((3, 2)), np.zeros(6), np.ones((2, 6))
+    y0, weight, angle, centre = np.zeros((3, 2, 3)), np.ones((3, 3)), np.zeros(3), np.zeros((3, 2))
+    total = rotation(x, mean, comps, y0, weight)[0]
+    centres(x, mean, comps, y0, weight, total, angle)
+    residuals(x, mean, comps, y0, weight > 0, angle, centre)
+    information(y0, weight, angle, centre, mean, comps, np.ones((3, 2, 2)))
     a = np.eye(2)[None, None] * 0.9
     for lags in (1, 2):
         a_l = np.repeat(a, lags, axis=1) / lags
@@ -927,3 +1313,15 @@ def _warm_up() -> None:
             np.zeros((5, 2 * lags)),
             True,
         )
+        for rng in (None, np.random.default_rng(0)):
+            _posterior_poses(
+                [np.zeros((5, 2)), np.zeros((3, 2))],
+                [np.repeat(np.eye(2)[None], 5, axis=0), np.zeros((3, 2, 2))],
+                [np.zeros(5, np.int64), np.zeros(3, np.int64)],
+                a_l,
+                np.zeros((1, 2)),
+                np.eye(2)[None],
+                np.zeros(2),
+                1.0,
+                rng,
+            )
