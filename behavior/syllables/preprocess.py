@@ -26,7 +26,8 @@ The steps, for each sequence:
    poses can be put back in the arena.
 4. **PCA** of the flattened egocentric poses (usable frames of every sequence
    pooled), keeping the fewest components that explain a fraction ``variance``
-   of the variance (or ``n_components`` of them).
+   of the variance (or ``n_components`` of them, or with ``variance="auto"``
+   the leading components that move smoothly in time).
 
 Every step is undone by :meth:`Preprocessor.inverse_transform`: latents back to
 egocentric poses, and with the centroid and heading back to arena coordinates.
@@ -389,6 +390,60 @@ _MIN_RELATIVE_VARIANCE = 1e-8
 """Variance (relative to the first component's) below which a component is numerically null."""
 
 
+_AUTO_MIN_AUTOCORRELATION = 0.65
+"""Lag-1 autocorrelation every component that ``variance="auto"`` keeps must reach."""
+
+
+def _nonnull_components(values: np.ndarray) -> int:
+    """How many leading components have a variance above ``_MIN_RELATIVE_VARIANCE`` of the first."""
+    n = len(values)
+    if n == 0:
+        return n
+    null = values < _MIN_RELATIVE_VARIANCE * max(float(values[0]), 1e-300)
+    keep = int(np.argmax(null)) if null.any() else n
+    if keep < n:
+        logger.info(
+            "Preprocessor: dropped %d near-singular PCA component(s) (variance below %.0e "
+            "of the first)",
+            n - keep,
+            _MIN_RELATIVE_VARIANCE,
+        )
+    return keep
+
+
+def _lag1_autocorrelation(scores: np.ndarray) -> np.ndarray:
+    """Frame-to-frame correlation of each column of time-ordered ``scores`` (NaN -> 0)."""
+    x = scores - scores.mean(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lag1 = np.sum(x[1:] * x[:-1], axis=0) / np.sum(x * x, axis=0)
+    return np.nan_to_num(lag1)
+
+
+def _smooth_components(scores: np.ndarray, values: np.ndarray) -> int:
+    """How many components ``variance="auto"`` keeps: the leading run of smooth ones.
+
+    Of the components that are not numerically null, the leading ones whose
+    lag-1 autocorrelation reaches ``_AUTO_MIN_AUTOCORRELATION``, up to the
+    first that does not (at least one). ``scores`` are the usable frames'
+    (time-ordered) scores of every component.
+    """
+    keep = _nonnull_components(values)
+    if keep <= 1 or len(scores) < 3:
+        return max(keep, 1)
+    rough = np.flatnonzero(_lag1_autocorrelation(scores[:, :keep]) < _AUTO_MIN_AUTOCORRELATION)
+    n = int(rough[0]) if rough.size else keep
+    if n < keep:
+        logger.info(
+            "Preprocessor: kept the first %d of %d PCA components: component %d has a lag-1 "
+            "autocorrelation below %.2f (tracking noise, not pose changes)",
+            max(n, 1),
+            keep,
+            n + 1,
+            _AUTO_MIN_AUTOCORRELATION,
+        )
+    return max(n, 1)
+
+
 def _signal_components(scores: np.ndarray, values: np.ndarray) -> int:
     """How many leading components to keep of those a ``variance`` fraction chose.
 
@@ -402,24 +457,11 @@ def _signal_components(scores: np.ndarray, values: np.ndarray) -> int:
     ``variance=0.999`` on simulated keypoint-MoSeq data it merged everything into
     one state). ``scores`` are the usable frames' (time-ordered) component scores.
     """
-    n = len(values)
-    if n == 0:
-        return n
-    null = values < _MIN_RELATIVE_VARIANCE * max(float(values[0]), 1e-300)
-    keep = int(np.argmax(null)) if null.any() else n
-    if keep < n:
-        logger.info(
-            "Preprocessor: dropped %d near-singular PCA component(s) (variance below %.0e "
-            "of the first)",
-            n - keep,
-            _MIN_RELATIVE_VARIANCE,
-        )
+    keep = _nonnull_components(values)
     if keep <= 1 or len(scores) < 3:
         return max(keep, 1)
-    x = scores[:, :keep] - scores[:, :keep].mean(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lag1 = np.sum(x[1:] * x[:-1], axis=0) / np.sum(x * x, axis=0)
-    smooth = np.flatnonzero(np.nan_to_num(lag1) >= _MIN_AUTOCORRELATION)
+    lag1 = _lag1_autocorrelation(scores[:, :keep])
+    smooth = np.flatnonzero(lag1 >= _MIN_AUTOCORRELATION)
     last = int(smooth[-1]) + 1 if smooth.size else 1
     if last < keep:
         logger.info(
@@ -503,6 +545,25 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         components that are numerically null and trailing components that do
         not move smoothly in time (lag-1 autocorrelation below 0.6: tracking
         noise) are left out, with a logged message.
+
+        ``"auto"`` ignores the variance and keeps the leading components that
+        move smoothly in time: all of them up to the first whose lag-1
+        autocorrelation is below 0.65 (pose changes are smooth at video frame
+        rates, tracking noise is not). On 3-minute x 2-session draws of
+        ``bh.simulate.keypoint_ar_family`` (seeds 0-2, 9 draws) it kept exactly
+        the true latent dimension on 5 of 9 draws (0.9: 2 of 9; both within +-2
+        on 5 of 9; 3 or more too few on noisy draws), but more dimensions
+        are not better for the AR-HMM on noisy tracking: AR-HMM ARI
+        ``"auto"`` against 0.9 was 0.69 against 0.54 on seed 1 draw 0 (11 of 11
+        true dimensions against 5), but 0.56 against 0.81 on seed 1 draw 2 (8
+        kept for 5 true), 0.17 against 0.30 and 0.85 against 0.88 elsewhere, and
+        on the real open-field files the agreement of two seeds fell (ARI 0.42
+        against 0.56 on the B-SOiD clip, 0.70 against 0.80 on the DLC session,
+        ``benchmarks/bench_syllables_stability.py``). Hence not the default.
+        (The AR-HMM standardises every input dimension, so scaling the
+        components here would change nothing; on that draw 0 the AR-HMM reached
+        ARI 0.99 on the PCA of noise-free poses: the tracking noise, not the
+        number of components, costs the rest.)
     keypoints
         Keypoints modelled (default: all of them, in the dataset's order).
     anterior, posterior
@@ -572,7 +633,7 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
 
     def __init__(
         self,
-        variance: float = 0.9,
+        variance: float | Literal["auto"] = 0.9,
         keypoints: Sequence[str] | None = None,
         anterior: str | Sequence[str] | None = None,
         posterior: str | Sequence[str] | None = None,
@@ -599,8 +660,8 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
     def _check_params(self) -> None:
         v = self.variance
         number = isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
-        if not number or not 0 < float(v) <= 1:
-            raise PoseDataError(f"variance: expected a fraction in (0, 1], found {v!r}")
+        if not (isinstance(v, str) and v == "auto") and (not number or not 0 < float(v) <= 1):
+            raise PoseDataError(f"variance: expected 'auto' or a fraction in (0, 1], found {v!r}")
         n = self.n_components
         if n is not None and (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1):
             raise PoseDataError(f"n_components: expected a whole number >= 1 or None, found {n!r}")
@@ -896,6 +957,8 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         ratio = values / total if total > 0 else np.zeros_like(values)
         if self.n_components is not None:
             n = min(int(self.n_components), len(values))
+        elif isinstance(self.variance, str):  # "auto", checked above
+            n = _smooth_components(X @ vectors.T, values)
         elif float(self.variance) >= 1:
             n = len(values)
         else:
