@@ -48,7 +48,7 @@ from behavior.study.runner import failure_reason, find_sessions, name_sessions, 
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StudyFit", "block_ranges", "fit_across"]
+__all__ = ["StudyFit", "block_ranges", "fit_across", "session_blocks"]
 
 SYLLABLE_MODELS = ("arhmm", "hmm", "slds")
 #: Columns of :attr:`StudyFit.blocks`.
@@ -93,8 +93,8 @@ def block_ranges(
     >>> block_ranges(100, None, 10)
     [(0, 100)]
     >>> ranges = block_ranges(1000, 25, 10, seed=0)
-    >>> [stop - start for start, stop in ranges]
-    [10, 10, 5]
+    >>> sorted(stop - start for start, stop in ranges)
+    [5, 10, 10]
     """
     n_frames, block_frames = int(n_frames), int(block_frames)
     if block_frames < 1:
@@ -143,7 +143,9 @@ def _session_blocks(
     import sys
 
     try:
-        out = _blocks_of(path, name, kind, estimator, label, minutes, block, seed)
+        model = estimator if kind == "classifier" else None
+        out = session_blocks(path, model, label, minutes_per_session=minutes, block=block,
+                             seed=seed, name=name)  # fmt: skip
     except Exception as err:  # reported (with the file) by the main process
         return {"error": failure_reason(err)}
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -151,27 +153,77 @@ def _session_blocks(
     return out
 
 
-def _blocks_of(
-    path: str,
-    name: str,
-    kind: str,
-    estimator: Any,
-    label: Any,
-    minutes: float | None,
-    block: Any,
-    seed: int,
+def session_blocks(
+    path: str | os.PathLike,
+    estimator: Any = None,
+    labels: Any = None,
+    *,
+    minutes_per_session: float | None = 10,
+    block: float | str = "1 min",
+    seed: Any = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
+    """One session's kept blocks, as :func:`fit_across` computes them on a worker.
+
+    Parameters
+    ----------
+    path
+        A pose file.
+    estimator
+        A :class:`~behavior.classify.BehaviorClassifier` (blocks of its features of
+        the whole session, and of the labels), or None (blocks of poses).
+    labels
+        The session's labels (annotation file, Ethogram, label array, or a
+        function ``path -> labels``); required with a classifier.
+    minutes_per_session
+        Minutes kept (None: the whole session).
+    block
+        Length of a block (text, seconds, or an int of frames).
+    seed
+        Seed of the blocks (:func:`block_ranges`).
+    name
+        The session's name in messages and block attrs (default: the file name).
+
+    Returns
+    -------
+    dict
+        ``"blocks"``: feature arrays ``(time, feature, individual)`` or pose
+        datasets, one per block, in time order; ``"labels"``: float label arrays
+        ``(time, behavior, individual)`` of the same frames (NaN unlabelled;
+        empty without a classifier); ``"table"``: one record per block (see
+        :attr:`StudyFit.blocks`); ``"fps"``.
+
+    Raises
+    ------
+    PoseDataError
+        Labels missing or not matching the session (named), a session without a
+        frame rate.
+
+    Examples
+    --------
+    >>> import behavior as bh, tempfile, pathlib
+    >>> ds, _ = bh.simulate.session(kind="single", duration="20 s", seed=0)
+    >>> path = bh.save_poses(ds, pathlib.Path(tempfile.mkdtemp()) / "m.nc")
+    >>> out = session_blocks(path, minutes_per_session=0.1, block="2 s", seed=0)
+    >>> [r["n_frames"] for r in out["table"]]  # 0.1 min at 30 fps, 2 s blocks
+    [60, 60, 60]
+    """
     import xarray as xr
 
+    from behavior.classify import BehaviorClassifier
     from behavior.dataset import fps_of, time_seconds
     from behavior.io.registry import load_poses
     from behavior.units import to_frames
 
+    path = os.fspath(path)
+    name = Path(path).name if name is None else name
+    minutes, label = minutes_per_session, labels
     ds = load_poses(path)
     fps = fps_of(ds, required="fit_across (minutes_per_session and block)")
     if callable(label):
         label = label(path)
-    if kind == "classifier":
+    classifier = isinstance(estimator, BehaviorClassifier)
+    if classifier:
         from behavior.classify._common import prepare
 
         data = estimator.features(ds)
@@ -197,7 +249,7 @@ def _blocks_of(
         piece = data.isel(time=slice(start, stop)).copy(deep=True)  # not a view of the session
         piece.attrs["block_of"] = name
         blocks.append(piece)
-        if kind == "classifier":
+        if classifier:
             label_blocks.append(
                 xr.DataArray(
                     np.ascontiguousarray(labels[start:stop]),
