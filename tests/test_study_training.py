@@ -201,6 +201,19 @@ def test_a_syllable_model_is_fitted_on_blocks_of_poses(sessions):
         assert syl.labels[key].sizes["time"] == row.n_frames
 
 
+def test_a_behavior_map_is_fitted_on_blocks_of_poses(sessions):
+    from behavior.embedding import BehaviorMap
+
+    paths, _ = sessions
+    model = BehaviorMap(embedding="pca", clustering="kmeans", n_clusters=3, random_state=0,
+                        progress=False)  # fmt: skip
+    fit = fit_across(paths[:2], model, minutes_per_session=0.2, block="4 s",
+                     scheduler="synchronous", random_state=0, progress=False)  # fmt: skip
+    assert fit.estimator is model and fit.result is model
+    assert fit.blocks["n_frames"].sum() == 2 * 0.2 * 60 * FPS
+    assert model.predict(paths[4]).labels.sizes["time"] == 60 * FPS
+
+
 # --------------------------------------------------------------------------- errors
 
 
