@@ -389,8 +389,10 @@ def _labels_per_session(labels: Any, names: list[str], files: list[Path], kind: 
                 f"file names, stems or paths, found keys such as {list(keyed)[:3]}"
             )
         return out
-    if isinstance(labels, str | os.PathLike) or hasattr(labels, "dims"):
-        labels = [labels]
+    from behavior.ethogram import Ethogram
+
+    if isinstance(labels, str | os.PathLike | Ethogram) or hasattr(labels, "dims"):
+        labels = [labels]  # one session's labels
     items = list(labels)
     if len(items) != len(files):
         raise PoseDataError(
