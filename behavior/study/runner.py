@@ -38,7 +38,15 @@ from behavior.study.manifest import MANIFEST_NAME, Manifest, file_fingerprint
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["StudyResult", "analyze", "find_sessions", "group_tables", "name_sessions"]
+__all__ = [
+    "StudyResult",
+    "analyze",
+    "failure_reason",
+    "find_sessions",
+    "group_tables",
+    "name_sessions",
+    "open_client",
+]
 
 SUMMARY_NAME = "study_summary.csv"
 REPORT_NAME = "report.html"
@@ -245,7 +253,7 @@ def _run_one(
         record = dict(function(path, config, out, name=name))
         record.setdefault("status", "ok")
     except Exception as err:  # a bad file fails its own session, not the study
-        record = {"status": "failed", "error": _reason(err), "outputs": {}, "summary": {}}
+        record = {"status": "failed", "error": failure_reason(err), "outputs": {}, "summary": {}}
     record["session"] = name
     record["seconds"] = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
@@ -254,7 +262,24 @@ def _run_one(
     return record
 
 
-def _reason(err: BaseException) -> str:
+def failure_reason(err: BaseException) -> str:
+    """An exception as one line for a summary: its type, then its message.
+
+    Parameters
+    ----------
+    err
+        The exception.
+
+    Returns
+    -------
+    str
+        ``"Type: message"`` with the message's lines joined, or the type alone.
+
+    Examples
+    --------
+    >>> failure_reason(ValueError("bad\\nfile"))
+    'ValueError: bad file'
+    """
     text = " ".join(line.strip() for line in str(err).splitlines() if line.strip())
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
@@ -266,10 +291,37 @@ def _distributed_available() -> bool:
 
 
 @contextlib.contextmanager
-def _open_client(
+def open_client(
     scheduler: Any, n_workers: int | None, memory_limit: str | float | None
 ) -> Iterator[Any]:
-    """A distributed Client for ``scheduler``, or None for the in-process loop."""
+    """A distributed Client for ``scheduler``, or None for the in-process loop.
+
+    The one cluster set-up of the study runners (:func:`analyze`,
+    :func:`behavior.study.training.fit_across`).
+
+    Parameters
+    ----------
+    scheduler
+        None or ``"local"``: a ``LocalCluster`` of ``n_workers`` processes, one
+        thread each (None without the optional ``distributed`` package, with a
+        warning); ``"synchronous"``: None (this process); a scheduler address; or a
+        ``distributed.Client`` (yielded as it is, not closed).
+    n_workers
+        Worker processes of a local cluster (default: the CPU cores).
+    memory_limit
+        Memory limit of each local worker (``"auto"``, ``"4GB"``, None).
+
+    Yields
+    ------
+    distributed.Client or None
+        The client (closed on exit when made here), or None to run in this process.
+
+    Examples
+    --------
+    >>> with open_client("synchronous", None, None) as client:
+    ...     print(client)
+    None
+    """
     if isinstance(scheduler, str) and scheduler in _IN_PROCESS:
         yield None
         return
@@ -423,7 +475,7 @@ def analyze(
         try:
             prints[name] = file_fingerprint(path)
         except OSError as err:
-            manifest.record(name, _failure_entry(path, {}, config_hash, _reason(err)))
+            manifest.record(name, _failure_entry(path, {}, config_hash, failure_reason(err)))
             continue
         if resume and manifest.is_current(name, path, prints[name], config_hash):
             skipped.append(name)
@@ -495,7 +547,7 @@ def _run_sessions(
     memory_limit: str | float | None,
     finished: Callable[[str, Path, Mapping[str, Any]], None],
 ) -> None:
-    with _open_client(scheduler, n_workers, memory_limit) as client:
+    with open_client(scheduler, n_workers, memory_limit) as client:
         if client is None:
             for name, path, _ in todo:
                 finished(name, path, _run_one(function, str(path), config, str(out), name))
@@ -515,7 +567,10 @@ def _run_sessions(
                 try:
                     record = future.result()
                 except Exception as err:  # the worker died (memory limit, crash)
-                    record = {"status": "failed", "error": f"the worker failed: {_reason(err)}"}
+                    record = {
+                        "status": "failed",
+                        "error": f"the worker failed: {failure_reason(err)}",
+                    }
                 future.release()
                 finished(name, path, record)
         finally:
