@@ -1,6 +1,6 @@
 """Syllables on real tracking, where there is no truth: do two seeds find the same ones?
 
-Fits ``bh.syllables.fit(sessions, model="arhmm", random_state=seed)`` with the
+Fits ``bh.syllables.fit(sessions, model="arhmm", random_state=seed)`` (``--model``) with the
 defaults (nothing but the keypoint roles the files need) for two seeds on:
 
 * the B-SOiD bottom-up open-field clips (``../shared/data/bsoid_bottomup``, clip 1,
@@ -18,6 +18,7 @@ the merges made after the fit and the fit seconds. A JSON of the same goes to
 Run::
 
     python benchmarks/bench_syllables_stability.py
+    python benchmarks/bench_syllables_stability.py --model slds   # stability_slds.json
     python benchmarks/bench_syllables_stability.py --seeds 0 1 --data ../shared/data
 """
 
@@ -65,7 +66,7 @@ def run_lengths(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stops - starts, labels[starts]
 
 
-def stability(name: str, data: Path, seeds: list[int]) -> dict:
+def stability(name: str, data: Path, seeds: list[int], model: str = "arhmm") -> dict:
     from sklearn.metrics import adjusted_rand_score
 
     spec = FILES[name]
@@ -75,7 +76,7 @@ def stability(name: str, data: Path, seeds: list[int]) -> dict:
         tic = time.perf_counter()
         syl = bh.syllables.fit(
             {name: ds},
-            model="arhmm",
+            model=model,
             preprocess=spec["preprocess"] or None,
             random_state=seed,
             progress=False,
@@ -106,6 +107,7 @@ def stability(name: str, data: Path, seeds: list[int]) -> dict:
         del fit["codes"]
     return {
         "file": spec["path"],
+        "model": model,
         "fps": spec["fps"],
         "frames": int(ds.sizes["time"]),
         "keypoints": int(ds.sizes["keypoint"]),
@@ -136,6 +138,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="../shared/data")
     parser.add_argument("--seeds", type=int, nargs=2, default=[0, 1], help="two seeds")
     parser.add_argument("--files", nargs="+", default=list(FILES), choices=list(FILES))
+    parser.add_argument("--model", default="arhmm", help="bh.syllables.fit model name")
     parser.add_argument(
         "--out",
         type=Path,
@@ -150,12 +153,13 @@ def main() -> int:
     print(f"bench_syllables_stability: {os.cpu_count()} CPUs, load average {load[0]:.1f}")
     results = {}
     for name in args.files:
-        results[name] = stability(name, args.data, list(args.seeds))
+        results[name] = stability(name, args.data, list(args.seeds), args.model)
         show(name, results[name])
     from behavior.io.registry import atomic_path
 
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "stability.json"
+    stem = "stability" if args.model == "arhmm" else f"stability_{args.model}"
+    path = args.out / f"{stem}.json"
     with atomic_path(path, verify=lambda tmp: json.loads(tmp.read_text())) as tmp:
         tmp.write_text(json.dumps(results, indent=2, default=float) + "\n")
     print(f"\nwrote {path}")
