@@ -296,3 +296,25 @@ def test_real_files_of_other_formats_give_every_output(shared_data, tmp_path, re
     with xr.open_dataset(tmp_path / result["outputs"]["features"]) as features:
         assert features.sizes["time"] > 0 and "speed" in features
     check_self_contained((tmp_path / result["outputs"]["report"]).read_text(encoding="utf-8"))
+
+
+def test_trajectory_axes_name_the_space_unit_of_the_calibrated_session(
+    social, tmp_path, monkeypatch
+):
+    from behavior import plot
+
+    labels = []
+    draw = plot.trajectories
+
+    def recording(*args, **kwargs):
+        fig, ax = draw(*args, **kwargs)
+        labels.append(ax.get_xlabel())
+        return fig, ax
+
+    monkeypatch.setattr(plot, "trajectories", recording)
+    ds, _ = social
+    result = analyze_session(ds, load_config({"rules": {"presets": []}}), tmp_path, name="u")
+    summary = pd.read_csv(tmp_path / result["outputs"]["summary"])
+    unit = summary["space_unit"].dropna().unique().tolist()
+    assert unit == ["cm"]
+    assert labels == ["x (cm)"]

@@ -622,6 +622,8 @@ def _figures(run: _Run, folder: Path) -> list[tuple[str, str, bytes]]:
     else:
         track = ds["position"].isel(keypoint=[0])
         caption = f"Trajectories ({track['keypoint'].values[0]})"
+    # the centroid loses the dataset's attrs: the axes must still say the space unit
+    track = track.assign_attrs(space_unit=ds.attrs.get("space_unit", "pixels"))
     plot.trajectories(
         track.transpose("time", "space", "keypoint", "individual"), ax=fig.add_subplot()
     )
