@@ -2,11 +2,12 @@
 
 Data: two sessions of 30 minutes (108,000 frames in all) from
 ``bh.simulate.keypoint_ar`` with the parameters of family draw 2 of
-``keypoint_ar_family(3, seed=0)`` (16 states), preprocessed once with the default
-``Preprocessor()``. The same ``ARHMM(random_state=0)`` is fitted twice in the same
-run: with ``merge_after_fit=False`` (the baseline: the sampler alone) and with the
-default ``merge_after_fit=True``. A warm-up fit on a minute of data compiles the JAX
-kernels first, so neither timed fit pays for compilation.
+``keypoint_ar_family(3, seed=0)`` (8 states, AR order 1, latent 10, 17 keypoints),
+preprocessed once with the default ``Preprocessor()``. The same
+``ARHMM(random_state=0)`` is fitted twice in the same run: with
+``merge_after_fit=False`` (the baseline: the sampler alone) and with the default
+``merge_after_fit=True``. A warm-up fit on a minute of data compiles the JAX kernels
+first, so neither timed fit pays for compilation.
 
 Printed per fit: wall seconds, seconds in the Gibbs sweeps, states used, merges,
 the adjusted Rand index against the true states; and the ratio of the two fit
