@@ -21,8 +21,6 @@ import contextlib
 import glob
 import logging
 import os
-import re
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -464,7 +462,9 @@ def analyze(
     names = name_sessions(files)
     groups_meta = _read_metadata(metadata) if metadata is not None else None
     out.mkdir(parents=True, exist_ok=True)
-    _remove_unfinished_folders(out)
+    from behavior.study.session import remove_unfinished_folders
+
+    remove_unfinished_folders(out)
     manifest = Manifest.load(out) if resume else Manifest(out / MANIFEST_NAME, {})
     function = session_function if session_function is not None else _default_session_function()
 
@@ -576,28 +576,6 @@ def _run_sessions(
         finally:
             for future in futures:
                 future.cancel()
-
-
-#: The hidden folders analyze_session writes a session into before renaming it
-#: into place (``.<name>.tmp-<pid>-<hex>``), and the previous folder moved aside
-#: while the new one is renamed in (``.<name>.old-<hex>``).
-_UNFINISHED = re.compile(r"^\..+\.(tmp-\d+-|old-)[0-9a-f]{8}$")
-
-
-def _remove_unfinished_folders(out: Path) -> list[Path]:
-    """Remove the session folders that killed runs left half-written in ``out``.
-
-    Called before any session of a run starts, so nothing of this run is in
-    flight; two runs must not share an output folder at the same time.
-    """
-    removed = []
-    for entry in out.iterdir():
-        if entry.is_dir() and _UNFINISHED.match(entry.name):
-            shutil.rmtree(entry, ignore_errors=True)
-            removed.append(entry)
-    if removed:
-        logger.info("%s: removed %d unfinished session folder(s)", out, len(removed))
-    return removed
 
 
 def _load_config(config: Any) -> Any:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import shutil
 import time
 import uuid
@@ -34,7 +35,14 @@ from behavior.study.config import AnalysisConfig
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["OUTPUT_FILES", "SOCIAL_PRESETS", "analyze_session", "kinematics_table", "summary_table"]
+__all__ = [
+    "OUTPUT_FILES",
+    "SOCIAL_PRESETS",
+    "analyze_session",
+    "kinematics_table",
+    "remove_unfinished_folders",
+    "summary_table",
+]
 
 OUTPUT_FILES = {
     "results": "results.nc",
@@ -151,6 +159,46 @@ def kinematics_table(ds: xr.Dataset, body_keypoints: Any = None) -> pd.DataFrame
 
 
 # --------------------------------------------------------------------------- the folder
+
+
+#: The hidden folders :func:`_session_folder` writes a session into before renaming it
+#: into place (``.<name>.tmp-<pid>-<hex>``), and the previous folder moved aside while
+#: the new one is renamed in (``.<name>.old-<hex>``).
+_UNFINISHED = re.compile(r"^\..+\.(tmp-\d+-|old-)[0-9a-f]{8}$")
+
+
+def remove_unfinished_folders(out_dir: str | Path) -> list[Path]:
+    """Remove the session folders that killed runs left half-written in ``out_dir``.
+
+    Call it before any session of a run starts, so that nothing of this run is in
+    flight; two runs must not share an output folder at the same time.
+
+    Parameters
+    ----------
+    out_dir
+        The output folder of :func:`analyze_session`.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp())
+    >>> (out / ".s1.tmp-123-0123abcd").mkdir()
+    >>> [p.name for p in remove_unfinished_folders(out)]
+    ['.s1.tmp-123-0123abcd']
+    """
+    removed = []
+    for entry in Path(out_dir).iterdir():
+        if entry.is_dir() and _UNFINISHED.match(entry.name):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+    if removed:
+        logger.info("%s: removed %d unfinished session folder(s)", out_dir, len(removed))
+    return removed
 
 
 @contextmanager
