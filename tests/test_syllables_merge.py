@@ -127,3 +127,28 @@ def test_two_seeds_agree_on_real_open_field_tracking(shared_data):
     ok = (codes[0] >= 0) & (codes[1] >= 0)
     assert ok.mean() > 0.9
     assert adjusted_rand_score(codes[0][ok], codes[1][ok]) > 0.7
+
+
+def test_merge_states_on_given_labels_maps_every_dropped_state(one_state):
+    xs, _ = one_state
+    fitted = model(merge_after_fit=False).fit(xs)
+    given_labels = [z.copy() for z in fitted.labels_]
+    merges = fitted.merge_states(xs, given_labels)
+    assert merges == fitted.merges_ and len(merges) >= 1
+    mapping = np.arange(fitted.n_states)
+    for step in merges:
+        mapping[mapping == step["dropped"]] = step["kept"]
+    for got, given in zip(fitted.labels_, given_labels, strict=True):
+        np.testing.assert_array_equal(got, mapping[given])
+    dropped = {step["dropped"] for step in merges}
+    assert dropped.isdisjoint(fitted.used_states_)
+    assert set(np.unique(np.concatenate(fitted.labels_))) == set(fitted.used_states_)
+
+
+def test_merge_states_refuses_labels_that_do_not_fit(one_state):
+    xs, _ = one_state
+    fitted = model(merge_after_fit=False, n_iter=3).fit(xs)
+    with pytest.raises(PoseDataError, match="labels: expected one state per frame"):
+        fitted.merge_states(xs, [z[:-1] for z in fitted.labels_])
+    with pytest.raises(PoseDataError, match=r"labels: expected states in \[0, 20\)"):
+        fitted.merge_states(xs, [np.full(len(z), 25) for z in fitted.labels_])

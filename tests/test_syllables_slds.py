@@ -305,3 +305,30 @@ def test_zero_iterations_are_refused(noisy_sessions):
     sessions, _ = noisy_sessions
     with pytest.raises(PoseDataError, match="n_iter: expected an integer >= 1"):
         KeypointSLDS(progress=False, n_iter=0).fit(sessions[0])
+
+
+def test_slds_merges_copies_of_states_after_the_fit(noisy_sessions, fitted_slds):
+    # the fixture's AR-HMM merges after the fit by default; the copies it merged are gone
+    # from the labels, and its AR-HMM decodes with the states the SLDS labels use
+    labels = np.concatenate(fitted_slds.labels_)
+    used = set(np.unique(labels))
+    assert len(fitted_slds.merges_) >= 1
+    assert {step["dropped"] for step in fitted_slds.merges_}.isdisjoint(used)
+    # the AR-HMM's parameters follow the merged states: the dropped ones are unused
+    dropped = [step["dropped"] for step in fitted_slds.merges_]
+    assert not set(dropped) & set(fitted_slds.arhmm_.used_states_)
+    sessions, _ = noisy_sessions
+    arhmm = ARHMM(
+        n_states=20,
+        n_lags=1,
+        kappa=100.0,
+        n_iter=40,
+        random_state=0,
+        progress=False,
+        merge_after_fit=False,
+    )
+    plain = KeypointSLDS(
+        arhmm, Preprocessor(**RAW_PCA), n_iter=25, random_state=0, progress=False
+    ).fit(sessions)
+    assert plain.merges_ == []
+    assert len(used) < np.unique(np.concatenate(plain.labels_)).size

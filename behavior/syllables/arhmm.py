@@ -586,6 +586,29 @@ class GibbsChain:
         self.seconds.append(time.perf_counter() - tic)
         self.it += 1
 
+    def relabel(self, mapping: np.ndarray) -> None:
+        """Give every state ``k`` the label ``mapping[k]`` (merges found outside the
+        chain), then redraw the parameters given the new states (unless frozen).
+
+        Parameters
+        ----------
+        mapping
+            ``(n_states,)`` integers in ``[0, n_states)``.
+        """
+        import jax
+        import jax.numpy as jnp
+
+        mapping = np.asarray(mapping, np.int64)
+        k = self.model.n_states
+        if mapping.shape != (k,) or mapping.min() < 0 or mapping.max() >= k:
+            raise PoseDataError(
+                f"mapping: expected {k} states in [0, {k}), found shape {mapping.shape}"
+            )
+        self.z = jnp.asarray(mapping.astype(np.int32))[self.z]
+        if self.learn:
+            sub_key = jax.random.fold_in(jax.random.fold_in(self.key, 7927), self.it)
+            self.params = self.update(sub_key, self.z, self.params["beta"])
+
     def _merge(self, z, params, it):
         """Greedy merges of states (burn-in search step), then new parameters given them."""
         import jax
@@ -1209,6 +1232,72 @@ class ARHMM(BaseEstimator):
         self.n_compilations_ = 1
         self.n_merged_ = merged
         self.iteration_seconds_ = np.asarray(seconds)
+
+    def merge_states(
+        self, X: Any, labels: list[np.ndarray] | None = None, *, mask: Any = None
+    ) -> list[dict[str, Any]]:
+        """Merge pairs of fitted states while the held-out likelihood of ``X`` does not fall.
+
+        The step ``merge_after_fit`` runs at the end of :meth:`fit`, on other
+        latents or labels: the keypoint SLDS runs it on its smoothed poses and
+        final labels. The usage of the states is taken from ``labels``; the merged
+        model's parameters replace the fitted ones.
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`fit`; the latent dimension must match.
+        labels
+            Per session, the state of every frame (values in :attr:`used_states_`;
+            default :attr:`labels_`).
+
+        Returns
+        -------
+        list of dict
+            The merges (also in :attr:`merges_`), as described there. After them,
+            :attr:`labels_` are ``labels`` with every dropped state replaced by the
+            state it was merged into.
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(2)
+        >>> x = np.cumsum(rng.normal(size=(400, 2)), axis=0) * 0.1
+        >>> model = ARHMM(n_states=8, n_iter=5, random_state=0, progress=False,
+        ...               merge_after_fit=False).fit(x)
+        >>> merges = model.merge_states(x)
+        >>> len(merges) == len(model.merges_) and model.used_states_.size >= 1
+        True
+        """
+        self._check_fitted()
+        ws, ms, fs = self._prepare(X, mask, fit=False)
+        labels = self.labels_ if labels is None else labels
+        lengths = [w.shape[0] for w in ws]
+        if len(labels) != len(ws) or any(
+            np.shape(z) != (n,) for z, n in zip(labels, lengths, strict=False)
+        ):
+            raise PoseDataError(
+                f"labels: expected one state per frame of each of the {len(ws)} sessions "
+                f"(lengths {lengths}), found lengths {[np.shape(z) for z in labels]}"
+            )
+        flat = np.concatenate([np.asarray(z, np.int64) for z in labels])
+        if flat.size and (flat.min() < 0 or flat.max() >= self.n_states):
+            raise PoseDataError(
+                f"labels: expected states in [0, {self.n_states}), found {flat.min()}..{flat.max()}"
+            )
+        self.labels_ = [np.asarray(z, np.int64) for z in labels]
+        self._usage = np.bincount(flat, minlength=self.n_states).astype(float)
+        self._set_params()
+        self.merges_ = []
+        self._merge_states(ws, ms, fs)
+        if self.merges_:
+            mapping = np.arange(self.n_states)
+            for merge in self.merges_:
+                mapping[mapping == merge["dropped"]] = merge["kept"]
+            self.labels_ = [mapping[np.asarray(z, np.int64)] for z in labels]
+            self._usage = np.bincount(np.concatenate(self.labels_), minlength=self.n_states)
+            self._usage = self._usage.astype(float)
+            self._set_params()
+        return self.merges_
 
     def _merge_states(self, ws, ms, fs) -> None:
         """After the fit: merge pairs of states while the held-out likelihood does not fall.

@@ -705,6 +705,12 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
     latents_ : Latents
         The training sequences' smoothed latent poses, with the inferred
         heading and centroid.
+    merges_ : list of dict
+        Merges of states after the fit, when the AR-HMM's ``merge_after_fit`` is
+        on (its default): :meth:`ARHMM.merge_states` on the smoothed poses and
+        final labels. After merges, the frames of every dropped state go to the
+        state it was merged into, and the AR-HMM's parameters are drawn given the
+        merged states.
     noise_sd_ : np.ndarray
         Per keypoint, the tracking error s.d. ``sigma_k`` (space unit).
     confidence_power_ : float
@@ -1026,6 +1032,27 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.iteration_seconds_ = np.asarray(seconds)
         self.noise_sd_ = np.sqrt(self.noise_var_)
         self.labels_ = self._finish(tracks, counts)
+        self.merges_ = []
+        if arhmm.merge_after_fit:
+            self.merges_ = arhmm.merge_states(
+                [tr.x for tr in tracks], self.labels_, mask=[tr.mask for tr in tracks]
+            )
+        if self.merges_:
+            # every frame of a dropped state goes to the state it was merged into: in
+            # the draws counted for the labels and in the chain, whose parameters are
+            # redrawn given the merged states (the AR-HMM's EM refit on the smoothed
+            # poses alone would leave its dynamics too confident for new sessions)
+            mapping = np.arange(arhmm.n_states)
+            for merge in self.merges_:
+                mapping[mapping == merge["dropped"]] = merge["kept"]
+            chain.relabel(mapping)
+            chain.publish()
+            merged_counts = []
+            for count in counts:
+                merged = np.zeros_like(count)
+                np.add.at(merged.T, mapping, count.T)
+                merged_counts.append(merged)
+            self.labels_ = self._finish(tracks, merged_counts)
         self.latents_ = self._latents(tracks)
         logger.info(
             "KeypointSLDS fit: %d sequences, %d iterations, %d states used, confidence "
