@@ -152,3 +152,15 @@ def test_merge_states_refuses_labels_that_do_not_fit(one_state):
         fitted.merge_states(xs, [z[:-1] for z in fitted.labels_])
     with pytest.raises(PoseDataError, match=r"labels: expected states in \[0, 20\)"):
         fitted.merge_states(xs, [np.full(len(z), 25) for z in fitted.labels_])
+
+
+def test_merge_tolerance_lets_more_merges_through(three_states):
+    xs, _ = three_states
+    strict = model(merge_after_fit=False, n_iter=10).fit(xs)
+    loose = model(merge_after_fit=False, n_iter=10).fit(xs)
+    n_strict = len(strict.merge_states(xs, tolerance=0.0))
+    n_loose = len(loose.merge_states(xs, tolerance=50.0))
+    assert n_loose >= n_strict
+    assert loose.used_states_.size <= strict.used_states_.size
+    with pytest.raises(PoseDataError, match="tolerance: expected a number >= 0"):
+        loose.merge_states(xs, tolerance=-1.0)

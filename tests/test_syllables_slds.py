@@ -286,6 +286,8 @@ def test_syllables_fit_keeps_the_slds_own_preprocessor(noisy_sessions):
         ({"n_iter": -1}, "n_iter"),
         ({"outlier_df": 0}, "outlier_df"),
         ({"confidence_power": "high"}, "confidence_power"),
+        ({"stage_merge_tolerance": -0.1}, "stage_merge_tolerance"),
+        ({"stage_merge_tolerance": float("nan")}, "stage_merge_tolerance"),
         ({"arhmm": ARHMM(method="em")}, "method='gibbs'"),
         ({"preprocessor": Preprocessor(kinematics=True)}, "kinematics=False"),
     ],
@@ -307,28 +309,58 @@ def test_zero_iterations_are_refused(noisy_sessions):
         KeypointSLDS(progress=False, n_iter=0).fit(sessions[0])
 
 
-def test_slds_merges_copies_of_states_after_the_fit(noisy_sessions, fitted_slds):
-    # the fixture's AR-HMM merges after the fit by default; the copies it merged are gone
-    # from the labels, and its AR-HMM decodes with the states the SLDS labels use
-    labels = np.concatenate(fitted_slds.labels_)
-    used = set(np.unique(labels))
-    assert len(fitted_slds.merges_) >= 1
-    assert {step["dropped"] for step in fitted_slds.merges_}.isdisjoint(used)
-    # the AR-HMM's parameters follow the merged states: the dropped ones are unused
-    dropped = [step["dropped"] for step in fitted_slds.merges_]
-    assert not set(dropped) & set(fitted_slds.arhmm_.used_states_)
+def test_slds_merges_copies_of_states_after_the_fit(noisy_sessions):
+    # without the stage merges, the AR-HMM stage's copies reach the full model; the
+    # merges after the fit remove them from the labels and from the AR-HMM's states
     sessions, _ = noisy_sessions
-    arhmm = ARHMM(
-        n_states=20,
-        n_lags=1,
-        kappa=100.0,
-        n_iter=40,
+
+    def slds(merge_after_fit: bool) -> KeypointSLDS:
+        arhmm = ARHMM(
+            n_states=20,
+            n_lags=1,
+            kappa=100.0,
+            n_iter=40,
+            random_state=0,
+            progress=False,
+            merge_after_fit=merge_after_fit,
+        )
+        return KeypointSLDS(
+            arhmm,
+            Preprocessor(**RAW_PCA),
+            n_iter=25,
+            random_state=0,
+            progress=False,
+            stage_merge_tolerance=None,
+        ).fit(sessions)
+
+    merged, plain = slds(True), slds(False)
+    assert plain.merges_ == [] and len(merged.merges_) >= 1
+    used = set(np.unique(np.concatenate(merged.labels_)))
+    dropped = {step["dropped"] for step in merged.merges_}
+    assert dropped.isdisjoint(used)
+    assert dropped.isdisjoint(merged.arhmm_.used_states_)
+    assert len(used) < np.unique(np.concatenate(plain.labels_)).size
+
+
+def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fitted_slds):
+    # the fixture's default stage merges: every dropped state of the AR-HMM stage is gone
+    # from the AR-HMM the full model started from, and they can be turned off
+    for step in fitted_slds.stage_merges_:
+        assert {"kept", "dropped", "delta_held_out"} <= set(step)
+    sessions, _ = noisy_sessions
+    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=5, random_state=0, progress=False)
+    off = KeypointSLDS(
+        arhmm,
+        Preprocessor(**RAW_PCA),
+        n_iter=2,
         random_state=0,
         progress=False,
-        merge_after_fit=False,
-    )
-    plain = KeypointSLDS(
-        arhmm, Preprocessor(**RAW_PCA), n_iter=25, random_state=0, progress=False
+        stage_merge_tolerance=None,
     ).fit(sessions)
-    assert plain.merges_ == []
-    assert len(used) < np.unique(np.concatenate(plain.labels_)).size
+    assert off.stage_merges_ == []
+    on = KeypointSLDS(arhmm, Preprocessor(**RAW_PCA), n_iter=2, random_state=0, progress=False).fit(
+        sessions
+    )
+    assert len(on.stage_merges_) >= 1
+    # fewer states enter the full model after the stage merges
+    assert len(np.unique(np.concatenate(on.labels_))) <= len(np.unique(np.concatenate(off.labels_)))

@@ -101,7 +101,7 @@ def fit(
     preprocess
         A :class:`~behavior.syllables.preprocess.Preprocessor` (fitted ones are
         used as they are), or its parameters as a dict (default
-        ``Preprocessor()``: 90 % of the variance; 95 % for ``"slds"``, whose noise
+        ``Preprocessor()``: 90 % of the variance; 99 % for ``"slds"``, whose noise
         model drops the tracking noise instead of the PCA).
     target_duration
         Calibrate the stickiness (``model.fit_kappa``) so that the median
@@ -152,7 +152,7 @@ def fit(
     elif preprocess is None and isinstance(model, KeypointSLDS) and model.preprocessor is not None:
         pre = model.preprocessor
     elif preprocess is None or isinstance(preprocess, Mapping):
-        defaults = {"variance": 0.95} if slds else {}
+        defaults = {"variance": 0.99} if slds else {}
         pre = Preprocessor(**{**defaults, **dict(preprocess or {})})
     else:
         raise PoseDataError(
@@ -229,7 +229,7 @@ def _slds_from_options(options: dict[str, Any], pre: Preprocessor) -> Any:
     from behavior.syllables.arhmm import ARHMM
     from behavior.syllables.slds import KeypointSLDS
 
-    own = {"outlier_df", "confidence_power", "apply_iter"}
+    own = {"outlier_df", "confidence_power", "apply_iter", "stage_merge_tolerance"}
     slds_options = {k: options.pop(k) for k in list(options) if k in own}
     if "slds_iter" in options:
         slds_options["n_iter"] = options.pop("slds_iter")

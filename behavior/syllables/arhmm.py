@@ -969,7 +969,7 @@ class ARHMM(BaseEstimator):
             self._set_params()
         self.merges_ = []
         if self.merge_after_fit:
-            self._merge_states(ws, ms, fs)
+            self._merge_states(ws, ms, fs, float(self.merge_tolerance))
         logger.info(
             "ARHMM (%s) fit: %d sessions, %d frames, %d of %d states used, %d iterations",
             self.method,
@@ -1234,7 +1234,12 @@ class ARHMM(BaseEstimator):
         self.iteration_seconds_ = np.asarray(seconds)
 
     def merge_states(
-        self, X: Any, labels: list[np.ndarray] | None = None, *, mask: Any = None
+        self,
+        X: Any,
+        labels: list[np.ndarray] | None = None,
+        *,
+        mask: Any = None,
+        tolerance: float | None = None,
     ) -> list[dict[str, Any]]:
         """Merge pairs of fitted states while the held-out likelihood of ``X`` does not fall.
 
@@ -1250,6 +1255,9 @@ class ARHMM(BaseEstimator):
         labels
             Per session, the state of every frame (values in :attr:`used_states_`;
             default :attr:`labels_`).
+        tolerance
+            Held-out log-likelihood a merge may lose per expected frame of the
+            smaller state (default ``merge_tolerance``).
 
         Returns
         -------
@@ -1287,8 +1295,15 @@ class ARHMM(BaseEstimator):
         self.labels_ = [np.asarray(z, np.int64) for z in labels]
         self._usage = np.bincount(flat, minlength=self.n_states).astype(float)
         self._set_params()
+        tolerance = self.merge_tolerance if tolerance is None else tolerance
+        try:
+            tol = float(tolerance)
+        except (TypeError, ValueError):
+            tol = float("nan")
+        if isinstance(tolerance, bool) or not 0 <= tol < np.inf:
+            raise PoseDataError(f"tolerance: expected a number >= 0, found {tolerance!r}")
         self.merges_ = []
-        self._merge_states(ws, ms, fs)
+        self._merge_states(ws, ms, fs, tol)
         if self.merges_:
             mapping = np.arange(self.n_states)
             for merge in self.merges_:
@@ -1299,7 +1314,7 @@ class ARHMM(BaseEstimator):
             self._set_params()
         return self.merges_
 
-    def _merge_states(self, ws, ms, fs) -> None:
+    def _merge_states(self, ws, ms, fs, tolerance: float) -> None:
         """After the fit: merge pairs of states while the held-out likelihood does not fall.
 
         Under the fitted model, every pair of states ``(a, b)`` gets the expected
@@ -1310,7 +1325,7 @@ class ARHMM(BaseEstimator):
         two-fold cross-validation over alternate blocks of frames: MAP dynamics
         from the pooled posterior statistics of one fold, marginal likelihood of
         the other fold. The first merge that does not lower it (by more than
-        ``merge_tolerance`` per frame of the smaller state) is kept and the
+        ``tolerance`` per frame of the smaller state) is kept and the
         search starts again. After merges, ``_REFIT_ITER`` EM iterations refit the
         model, whose MAP parameters replace the sampled ones. Merges go into
         ``merges_``; without a merge the fit is left as it was.
@@ -1450,7 +1465,7 @@ class ARHMM(BaseEstimator):
                     used[keep],
                     merged - current,
                 )
-                if merged - current >= -self.merge_tolerance * float(n_state.min()):
+                if merged - current >= -tolerance * float(n_state.min()):
                     new_m, post_n, xi_n, ll_m = em(post_m, xi_m, beta_m, alive_m)
                     merges.append(
                         {

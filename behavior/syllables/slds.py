@@ -668,10 +668,18 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         :class:`~behavior.syllables.preprocess.Preprocessor` giving the PCA basis
         and the initial poses, heading and centroid (fitted ones are used as they
         are; ``kinematics=True`` is not supported: the heading and centroid are
-        latent variables here). Default ``Preprocessor(variance=0.95)``: the noise
-        model, not the PCA, drops the tracking noise, so the PCA can keep more of
-        the pose (on keypoint-moseq's own model at 1.5 px, ARI 0.952 against 0.941
-        at 90 %, ``benchmarks/bench_syllables.py``).
+        latent variables here). Default ``Preprocessor(variance=0.99)``: the noise
+        model, not the PCA, drops the tracking noise, so the PCA can keep nearly
+        all of the pose (the preprocessor still leaves out components that do not
+        move smoothly). A PCA that keeps too few dimensions hides part of the
+        pose's state, and the model splits states to make up for it: on the 12
+        draws of ``benchmarks/bench_syllables_family.py`` (seed 0, 2 x 5 min) the
+        median ARI was 0.885 at 99 % against 0.867 at 95 % (0.76 against 0.52
+        on the draw of 12 latent dimensions, 0.64 against 0.75 on one other),
+        and on the real open-field files of
+        ``benchmarks/bench_syllables_stability.py`` four seeds agreed better
+        (mean pairwise ARI 0.55 against 0.39 on the B-SOiD clip, 0.66 against
+        0.59 on the DLC session).
     n_iter
         Iterations of the full model after the AR-HMM stage (the labels are the
         most frequent states of their second half). On three 10-minute sessions of
@@ -684,6 +692,18 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         ``beta`` of the prior noise scale ``(c / c_median)^beta``; ``"auto"``
         fits it (least squares of log residual on log confidence, kept in
         ``[-4, 0]``), 0 ignores the confidence.
+    stage_merge_tolerance
+        Before the full model, merge the AR-HMM stage's states
+        (:meth:`ARHMM.merge_states`) while the held-out likelihood of the
+        per-frame poses loses at most this much per frame of the smaller state
+        (None: no merges there). Tracking noise makes the AR-HMM stage split
+        one state into copies by the state its bouts come from (the noisy poses
+        bend the fitted dynamics of the transients); the full model keeps such
+        copies, and with the true states as its start it does not make them
+        (ARI 0.94 against 0.86 on a 5-minute draw of
+        ``benchmarks/bench_syllables_family.py``). Merging there, more freely than
+        after the fit, removes most of them: the full model can still split a
+        state again.
     apply_iter
         Gibbs iterations with the fitted parameters held fixed that
         :meth:`transform` and :meth:`predict` run on new sessions (the labels are
@@ -705,6 +725,9 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
     latents_ : Latents
         The training sequences' smoothed latent poses, with the inferred
         heading and centroid.
+    stage_merges_ : list of dict
+        Merges of the AR-HMM stage's states before the full model (see
+        ``stage_merge_tolerance``), as in :attr:`ARHMM.merges_`.
     merges_ : list of dict
         Merges of states after the fit, when the AR-HMM's ``merge_after_fit`` is
         on (its default): :meth:`ARHMM.merge_states` on the smoothed poses and
@@ -742,6 +765,8 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         apply_iter: int = 20,
         random_state: int | None = None,
         progress: bool = True,
+        *,
+        stage_merge_tolerance: float | None = 0.0,
     ) -> None:
         self.arhmm = arhmm
         self.preprocessor = preprocessor
@@ -751,6 +776,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.apply_iter = apply_iter
         self.random_state = random_state
         self.progress = progress
+        self.stage_merge_tolerance = stage_merge_tolerance
 
     def __sklearn_tags__(self) -> Any:
         """scikit-learn tags: pose sessions in; non-deterministic without a seed."""
@@ -774,6 +800,15 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             or not np.isfinite(power)
         ):
             raise PoseDataError(f"confidence_power: expected 'auto' or a number, found {power!r}")
+        tol = self.stage_merge_tolerance
+        if tol is not None and (
+            isinstance(tol, bool)
+            or not isinstance(tol, int | float | np.number)
+            or not 0 <= tol < np.inf
+        ):
+            raise PoseDataError(
+                f"stage_merge_tolerance: expected None or a number >= 0, found {tol!r}"
+            )
 
     def _components(self) -> tuple[np.ndarray, np.ndarray]:
         pre = self.preprocessor_
@@ -997,7 +1032,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
                 f"{type(arhmm).__name__}{'' if not isinstance(arhmm, ARHMM) else ' (em)'}"
             )
         pre = self.preprocessor
-        self.preprocessor_ = Preprocessor(variance=0.95) if pre is None else copy.deepcopy(pre)
+        self.preprocessor_ = Preprocessor(variance=0.99) if pre is None else copy.deepcopy(pre)
         tracks = self._tracks(X, fitting=True)
         seed = self.random_state
         self.seed_ = int(np.random.default_rng().integers(2**31) if seed is None else seed)
@@ -1020,6 +1055,14 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         xs = [tr.x for tr in tracks]
         masks = [tr.mask for tr in tracks]
         chain = arhmm.fit_chain(xs, mask=masks)
+        self.stage_merges_ = []
+        if self.stage_merge_tolerance is not None:
+            self.stage_merges_ = arhmm.merge_states(
+                xs, chain.labels(), mask=masks, tolerance=self.stage_merge_tolerance
+            )
+            if self.stage_merges_:
+                chain.relabel(_merge_mapping(arhmm.n_states, self.stage_merges_))
+                chain.publish()
         self.arhmm_ = arhmm
         for tr, z in zip(tracks, arhmm.labels_):
             tr.z = np.asarray(z, np.int64)
@@ -1042,9 +1085,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             # the draws counted for the labels and in the chain, whose parameters are
             # redrawn given the merged states (the AR-HMM's EM refit on the smoothed
             # poses alone would leave its dynamics too confident for new sessions)
-            mapping = np.arange(arhmm.n_states)
-            for merge in self.merges_:
-                mapping[mapping == merge["dropped"]] = merge["kept"]
+            mapping = _merge_mapping(arhmm.n_states, self.merges_)
             chain.relabel(mapping)
             chain.publish()
             merged_counts = []
@@ -1303,6 +1344,14 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self._check_fitted()
         latents = X if _is_latents(X) else self.transform(X)
         return self.arhmm_.score(latents)
+
+
+def _merge_mapping(n_states: int, merges: list[dict[str, Any]]) -> np.ndarray:
+    """``(n_states,)``: the state every state ends in after ``merges`` (in order)."""
+    mapping = np.arange(n_states)
+    for merge in merges:
+        mapping[mapping == merge["dropped"]] = merge["kept"]
+    return mapping
 
 
 def _is_latents(x: Any) -> bool:
