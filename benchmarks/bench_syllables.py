@@ -52,8 +52,10 @@ keypoints (``pose``, ``arpose``), from the keypoints themselves: the same AR-HMM
 stage (``--iters`` sweeps, same kappa), then ``--slds-iters`` iterations of the full
 model, with the preprocessor's PCA at 90 % (as everyone else) and at 95 % of the
 variance (the noise model, not the PCA, now has to drop the tracking noise).
-keypoint-moseq's own full model is not run: it hung on this CPU in 4 of 4 runs
-(issue 7).
+keypoint-moseq's own full model is not run here (it hung on this CPU in 4 of 4
+runs with an earlier install, issue 7); with keypoint-moseq 0.8.1 / jax-moseq 0.3.7
+it runs, through ``run_kpms_keypoints`` (its whole pipeline on the keypoints), in
+``bench_syllables_family.py``.
 
 Reported: adjusted Rand index and NMI against the true motifs (Viterbi path for
 behavior and hmmlearn, last Gibbs sample for keypoint-moseq, most frequent state
