@@ -84,6 +84,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -402,6 +403,21 @@ def run_hmmlearn(xs, ms, truth, n_iter):
     return {**scores(truth, split), "s_iter": total / iters, "total": total, "iters": iters}
 
 
+def kpms_environment() -> dict:
+    """The environment of keypoint-moseq's subprocess: XLA's multithreaded Eigen off.
+
+    Its full model wedged XLA's CPU runtime (every thread parked on a futex, no CPU
+    used) after 11-20 iterations on this 2-core machine, as in issue 7; single-threaded
+    Eigen (``--xla_cpu_multi_thread_eigen=false``) is the known way around that XLA
+    CPU deadlock. It applies to both keypoint-moseq runs, so their timings compare.
+    """
+    env = dict(os.environ)
+    flag = "--xla_cpu_multi_thread_eigen=false"
+    if flag not in env.get("XLA_FLAGS", ""):
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {flag}".strip()
+    return env
+
+
 def run_kpms(xs, ms, truth, kappa, n_iter, python):
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "track.npz"
@@ -423,7 +439,11 @@ def run_kpms(xs, ms, truth, kappa, n_iter, python):
         }
         t = time.perf_counter()
         proc = subprocess.run(
-            [python, str(script), json.dumps(args)], capture_output=True, text=True, timeout=3600
+            [python, str(script), json.dumps(args)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            env=kpms_environment(),
         )
         wall = time.perf_counter() - t
     if proc.returncode != 0:
@@ -458,6 +478,7 @@ def run_kpms_keypoints(
     full_kappa_divisor: float = 10.0,
     variance: float = 0.9,
     max_latent_dim: int = 10,
+    stall_seconds: float = 900.0,
 ) -> dict:
     """keypoint-moseq's AR-HMM stage then its full keypoint SLDS on pose datasets.
 
@@ -465,8 +486,10 @@ def run_kpms_keypoints(
     environment); the keypoints (time x keypoint x 2) and confidences of the first
     individual of each session travel as an .npz, the settings as JSON. ``kappa=None``
     scans kappa for a median syllable of ``target_frames`` (its docs' 0.4 s at 30 fps).
-    Returns the kappas, latent_dim and, per stage (``"ar"``, ``"full"``), the labels of
-    the last Gibbs sample per session and the seconds of each iteration.
+    The subprocess runs with ``kpms_environment()`` and is killed after
+    ``stall_seconds`` without a progress line. Returns the kappas, latent_dim and,
+    per stage (``"ar"``, ``"full"``), the labels of the last Gibbs sample per session
+    and the seconds of each iteration.
     """
     fps = float(sessions[0].attrs.get("fps", 30.0))
     arrays = {}
@@ -498,15 +521,26 @@ def run_kpms_keypoints(
         args["npz"] = str(npz)
         result = Path(tmp) / "result.json"
         t = time.perf_counter()
+        last = [time.monotonic()]
         with result.open("w") as stdout:  # a file, so that a long result cannot block
             proc = subprocess.Popen(
                 [python, str(script), json.dumps(args)],
                 stdout=stdout,
                 stderr=subprocess.PIPE,
                 text=True,
+                env=kpms_environment(),
             )
+
+            def watchdog() -> None:  # XLA's CPU runtime can still wedge: do not wait forever
+                while proc.poll() is None:
+                    if time.monotonic() - last[0] > stall_seconds:
+                        proc.kill()
+                    time.sleep(5)
+
+            threading.Thread(target=watchdog, daemon=True).start()
             progress = []
             for line in proc.stderr:  # the script's progress lines, shown as they come
+                last[0] = time.monotonic()
                 if line.startswith("{"):
                     print(f"    kpms {line.strip()}", flush=True)
                 progress.append(line)
@@ -514,7 +548,10 @@ def run_kpms_keypoints(
         wall = time.perf_counter() - t
         stdout = result.read_text()
     if proc.returncode != 0:
-        raise RuntimeError(f"keypoint-moseq failed:\n{''.join(progress)[-3000:]}")
+        raise RuntimeError(
+            f"keypoint-moseq failed (exit {proc.returncode}; killed after {stall_seconds:.0f} s "
+            f"without progress if negative):\n{''.join(progress)[-3000:]}"
+        )
     res = json.loads(stdout.strip().splitlines()[-1])
     res["wall"] = wall
     for stage in ("ar", "full"):

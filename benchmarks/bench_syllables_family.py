@@ -402,7 +402,12 @@ def main() -> int:
             show(row)
             rows.append({**row, **params})
         if with_kpms:
-            for res in run_keypoint_moseq(sessions, truth.labels, kpms_python, args):
+            try:
+                kpms_rows = run_keypoint_moseq(sessions, truth.labels, kpms_python, args)
+            except RuntimeError as error:  # a failed or wedged run: say so, go on
+                print(f"  keypoint-moseq on draw {i}: {error}", flush=True)
+                kpms_rows = []
+            for res in kpms_rows:
                 row = {"draw": str(i), **res}
                 show(row)
                 rows.append({**row, **params})
