@@ -404,17 +404,21 @@ def run_hmmlearn(xs, ms, truth, n_iter):
 
 
 def kpms_environment() -> dict:
-    """The environment of keypoint-moseq's subprocess: XLA's multithreaded Eigen off.
+    """The environment of keypoint-moseq's subprocess: no async dispatch, one Eigen thread.
 
-    Its full model wedged XLA's CPU runtime (every thread parked on a futex, no CPU
-    used) after 11-20 iterations on this 2-core machine, as in issue 7; single-threaded
-    Eigen (``--xla_cpu_multi_thread_eigen=false``) is the known way around that XLA
-    CPU deadlock. It applies to both keypoint-moseq runs, so their timings compare.
+    Its full model wedged XLA's CPU runtime on this 2-core machine, as in issue 7:
+    every thread parked on a futex, no CPU used, the main thread waiting in
+    ``tsl::BlockUntilReady`` for a buffer no thread computes (gdb), after 11-20
+    iterations with the defaults and after ~95 with single-threaded Eigen alone
+    (``--xla_cpu_multi_thread_eigen=false``). Computations are therefore also run
+    inline (``JAX_CPU_ENABLE_ASYNC_DISPATCH=false``). Both keypoint-moseq runs use it,
+    so their timings compare.
     """
     env = dict(os.environ)
     flag = "--xla_cpu_multi_thread_eigen=false"
     if flag not in env.get("XLA_FLAGS", ""):
         env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {flag}".strip()
+    env["JAX_CPU_ENABLE_ASYNC_DISPATCH"] = "false"
     return env
 
 
@@ -478,7 +482,7 @@ def run_kpms_keypoints(
     full_kappa_divisor: float = 10.0,
     variance: float = 0.9,
     max_latent_dim: int = 10,
-    stall_seconds: float = 900.0,
+    stall_seconds: float = 600.0,
 ) -> dict:
     """keypoint-moseq's AR-HMM stage then its full keypoint SLDS on pose datasets.
 
