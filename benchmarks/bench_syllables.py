@@ -152,13 +152,14 @@ KPMS_SCRIPT = textwrap.dedent(
 # kappa lowered by `full_kappa_divisor`. Only its public API is called.
 KPMS_KEYPOINT_SCRIPT = textwrap.dedent(
     """
-    import json, sys, tempfile, time
+    import json, os, sys, tempfile, time
     import numpy as np
     t0 = time.perf_counter()
     import keypoint_moseq as kpms
     import jax
     from jax_moseq.models import keypoint_slds
-    from jax_moseq.utils import unbatch
+    from jax_moseq.utils import device_put_as_scalar, unbatch
+    from keypoint_moseq.io import load_hdf5, save_hdf5
     t_import = time.perf_counter() - t0
     args = json.loads(sys.argv[1])
     f = np.load(args["npz"])
@@ -198,16 +199,8 @@ KPMS_KEYPOINT_SCRIPT = textwrap.dedent(
                            posterior_bodyparts=args["posterior"], fps=fps)
         config = kpms.load_config(project)
     data, metadata = kpms.format_data(coords, confs, **config)
-    pca = kpms.fit_pca(**data, **config)
-    cum = np.cumsum(pca.explained_variance_ratio_)
-    latent_dim = int(min(np.searchsorted(cum, args["variance"]) + 1, args["max_latent_dim"]))
-    config["ar_hypparams"]["latent_dim"] = latent_dim
-    config["cen_hypparams"]["sigmasq_loc"] = kpms.estimate_sigmasq_loc(
-        data["Y"], data["mask"], filter_size=int(fps))
-    out = {"t_import": t_import, "latent_dim": latent_dim, "variance": float(cum[latent_dim - 1]),
-           "x64": bool(jax.config.jax_enable_x64), "segments": list(data["mask"].shape)}
 
-    def arhmm_stage(kappa, n_iter, model=None, times=None):
+    def arhmm_stage(pca, kappa, n_iter, model=None, times=None):
         t_init = 0.0
         if model is None:
             config["trans_hypparams"]["kappa"] = float(kappa)
@@ -220,50 +213,81 @@ KPMS_KEYPOINT_SCRIPT = textwrap.dedent(
             times.append(time.perf_counter() - t)
         return model, t_init, times
 
-    # kappa: fixed, or scanned in decades from kpms's config default (1e6) until the
-    # median syllable after `scan_iters` sweeps brackets the target, then bisected
-    probes, t_scan = [], time.perf_counter()
-    if args["kappa"] is not None:
-        best = (float(args["kappa"]), None, 0.0, [])
+    def fit_ar_stage():
+        pca = kpms.fit_pca(**data, **config)
+        cum = np.cumsum(pca.explained_variance_ratio_)
+        latent_dim = int(min(np.searchsorted(cum, args["variance"]) + 1, args["max_latent_dim"]))
+        config["ar_hypparams"]["latent_dim"] = latent_dim
+        config["cen_hypparams"]["sigmasq_loc"] = kpms.estimate_sigmasq_loc(
+            data["Y"], data["mask"], filter_size=int(fps))
+        out = {"t_import": t_import, "latent_dim": latent_dim,
+               "variance": float(cum[latent_dim - 1]),
+               "x64": bool(jax.config.jax_enable_x64), "segments": list(data["mask"].shape)}
+        # kappa: fixed, or scanned in decades from kpms's config default (1e6) until the
+        # median syllable after `scan_iters` sweeps brackets the target, then bisected
+        probes, t_scan = [], time.perf_counter()
+        if args["kappa"] is not None:
+            best = (float(args["kappa"]), None, 0.0, [])
+        else:
+            target, log_k, lo, hi = args["target_frames"], 6.0, None, None
+            for _ in range(args["scan_probes"]):
+                model, t_init, times = arhmm_stage(pca, 10.0 ** log_k, args["scan_iters"])
+                dur = median_run(model)
+                probes.append((10.0 ** log_k, dur, model, t_init, times))
+                log(kappa=10.0 ** log_k, median_frames=dur)
+                if dur < target:
+                    lo = log_k
+                else:
+                    hi = log_k
+                if lo is not None and hi is not None:
+                    if abs(hi - lo) <= 0.5 + 1e-9:
+                        break
+                    log_k = 0.5 * (lo + hi)
+                else:
+                    log_k += 2.0 if hi is None else -2.0
+            kappa, _, model, t_init, times = min(
+                probes, key=lambda p: abs(np.log(p[1] / target)))
+            best = (kappa, model, t_init, list(times))
+        kappa, model, t_init, times = best
+        scan_s = time.perf_counter() - t_scan - t_init - sum(times)
+        model, t_init2, times = arhmm_stage(pca, kappa, args["ar_iters"], model, times)
+        out["scan"] = [[p[0], p[1]] for p in probes]
+        out["kappa_ar"] = kappa
+        out["ar"] = {"t_init": t_init + t_init2, "times": times, "labels": labels(model),
+                     "scan_s": scan_s, "median_frames": median_run(model)}
+        log(stage="arhmm", seconds=sum(times))
+        out["kappa_full"] = kappa / args["full_kappa_divisor"]
+        model = kpms.update_hypparams(model, kappa=float(out["kappa_full"]))
+        return out, [], model
+
+    ckpt, state = args["checkpoint"], args["checkpoint"] + ".json"
+
+    def checkpoint(model, out, times):  # kpms's own hdf5 format, then a JSON sidecar
+        for path in (ckpt + ".tmp", state + ".tmp"):
+            if os.path.exists(path):
+                os.remove(path)
+        save_hdf5(ckpt + ".tmp", jax.device_get(model))
+        with open(state + ".tmp", "w") as fh:
+            json.dump({**out, "full_times": times}, fh)
+        os.replace(ckpt + ".tmp", ckpt)
+        os.replace(state + ".tmp", state)
+
+    if os.path.exists(state):  # a restart after XLA wedged: resume the full model
+        with open(state) as fh:
+            out = json.load(fh)
+        times = out.pop("full_times")
+        model = device_put_as_scalar(load_hdf5(ckpt))
+        log(resumed_full_iter=len(times))
     else:
-        target, log_k, lo, hi = args["target_frames"], 6.0, None, None
-        for _ in range(args["scan_probes"]):
-            model, t_init, times = arhmm_stage(10.0 ** log_k, args["scan_iters"])
-            dur = median_run(model)
-            probes.append((10.0 ** log_k, dur, model, t_init, times))
-            log(kappa=10.0 ** log_k, median_frames=dur)
-            if dur < target:
-                lo = log_k
-            else:
-                hi = log_k
-            if lo is not None and hi is not None:
-                if abs(hi - lo) <= 0.5 + 1e-9:
-                    break
-                log_k = 0.5 * (lo + hi)
-            else:
-                log_k += 2.0 if hi is None else -2.0
-        kappa, _, model, t_init, times = min(
-            probes, key=lambda p: abs(np.log(p[1] / target)))
-        best = (kappa, model, t_init, list(times))
-    kappa, model, t_init, times = best
-    scan_s = time.perf_counter() - t_scan - t_init - sum(times)
-    model, t_init2, times = arhmm_stage(kappa, args["ar_iters"], model, times)
-    out["scan"] = [[p[0], p[1]] for p in probes]
-    out["kappa_ar"] = kappa
-    out["ar"] = {"t_init": t_init + t_init2, "times": times, "labels": labels(model),
-                 "scan_s": scan_s, "median_frames": median_run(model)}
-    log(stage="arhmm", seconds=sum(times))
-    kappa_full = kappa / args["full_kappa_divisor"]
-    out["kappa_full"] = kappa_full
-    model = kpms.update_hypparams(model, kappa=float(kappa_full))
-    times = []
-    for i in range(args["full_iters"]):
+        out, times, model = fit_ar_stage()
+    while len(times) < args["full_iters"]:
+        if len(times) % args["checkpoint_every"] == 0:
+            checkpoint(model, out, times)
         t = time.perf_counter()
         model = block(keypoint_slds.resample_model(
             data, **model, ar_only=False, jitter=1e-3, parallel_message_passing=False))
         times.append(time.perf_counter() - t)
-        if i % 10 == 0:
-            log(full_iter=i, seconds=times[-1])
+        log(full_iter=len(times) - 1, seconds=times[-1])
     out["full"] = {"times": times, "labels": labels(model), "median_frames": median_run(model)}
     print(json.dumps(out))
     """
@@ -467,6 +491,31 @@ def run_kpms(xs, ms, truth, kappa, n_iter, python):
     }
 
 
+def _run_watched(command: list[str], result: Path, stall_seconds: float) -> tuple[int, list]:
+    """Run keypoint-moseq's script, its progress lines shown, killed when they stop."""
+    last = [time.monotonic()]
+    with result.open("w") as stdout:  # a file, so that a long result cannot block
+        proc = subprocess.Popen(
+            command, stdout=stdout, stderr=subprocess.PIPE, text=True, env=kpms_environment()
+        )
+
+        def watchdog() -> None:  # XLA's CPU runtime can wedge: do not wait forever
+            while proc.poll() is None:
+                if time.monotonic() - last[0] > stall_seconds:
+                    proc.kill()
+                time.sleep(5)
+
+        threading.Thread(target=watchdog, daemon=True).start()
+        progress = []
+        for line in proc.stderr:
+            last[0] = time.monotonic()
+            if line.startswith("{"):
+                print(f"    kpms {line.strip()}", flush=True)
+            progress.append(line)
+        proc.wait()
+    return proc.returncode, progress
+
+
 def run_kpms_keypoints(
     sessions,
     python: str,
@@ -482,7 +531,9 @@ def run_kpms_keypoints(
     full_kappa_divisor: float = 10.0,
     variance: float = 0.9,
     max_latent_dim: int = 10,
-    stall_seconds: float = 600.0,
+    stall_seconds: float = 300.0,
+    max_restarts: int = 3,
+    checkpoint_every: int = 5,
 ) -> dict:
     """keypoint-moseq's AR-HMM stage then its full keypoint SLDS on pose datasets.
 
@@ -491,9 +542,11 @@ def run_kpms_keypoints(
     individual of each session travel as an .npz, the settings as JSON. ``kappa=None``
     scans kappa for a median syllable of ``target_frames`` (its docs' 0.4 s at 30 fps).
     The subprocess runs with ``kpms_environment()`` and is killed after
-    ``stall_seconds`` without a progress line. Returns the kappas, latent_dim and,
-    per stage (``"ar"``, ``"full"``), the labels of the last Gibbs sample per session
-    and the seconds of each iteration.
+    ``stall_seconds`` without a progress line; the full model keeps a checkpoint
+    (kpms's own hdf5 format) every ``checkpoint_every`` iterations, from which a
+    killed run restarts (at most ``max_restarts`` times; ``"restarts"`` in the result).
+    Returns the kappas, latent_dim and, per stage (``"ar"``, ``"full"``), the labels
+    of the last Gibbs sample per session and the seconds of each iteration.
     """
     fps = float(sessions[0].attrs.get("fps", 30.0))
     arrays = {}
@@ -516,6 +569,7 @@ def run_kpms_keypoints(
         "full_kappa_divisor": full_kappa_divisor,
         "variance": variance,
         "max_latent_dim": max_latent_dim,
+        "checkpoint_every": checkpoint_every,
     }
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "keypoints.npz"
@@ -523,40 +577,30 @@ def run_kpms_keypoints(
         script = Path(tmp) / "kpms_keypoint_slds.py"
         script.write_text(KPMS_KEYPOINT_SCRIPT)
         args["npz"] = str(npz)
+        args["checkpoint"] = str(Path(tmp) / "model.h5")
         result = Path(tmp) / "result.json"
         t = time.perf_counter()
-        last = [time.monotonic()]
-        with result.open("w") as stdout:  # a file, so that a long result cannot block
-            proc = subprocess.Popen(
-                [python, str(script), json.dumps(args)],
-                stdout=stdout,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=kpms_environment(),
+        for attempt in range(max_restarts + 1):
+            returncode, progress = _run_watched(
+                [python, str(script), json.dumps(args)], result, stall_seconds
             )
-
-            def watchdog() -> None:  # XLA's CPU runtime can still wedge: do not wait forever
-                while proc.poll() is None:
-                    if time.monotonic() - last[0] > stall_seconds:
-                        proc.kill()
-                    time.sleep(5)
-
-            threading.Thread(target=watchdog, daemon=True).start()
-            progress = []
-            for line in proc.stderr:  # the script's progress lines, shown as they come
-                last[0] = time.monotonic()
-                if line.startswith("{"):
-                    print(f"    kpms {line.strip()}", flush=True)
-                progress.append(line)
-            proc.wait()
+            resumable = Path(args["checkpoint"] + ".json").exists()
+            if returncode == 0 or not resumable or attempt == max_restarts:
+                break
+            print(
+                f"    kpms: no progress for {stall_seconds:.0f} s (XLA's CPU runtime wedged); "
+                "restarting from its last checkpoint",
+                flush=True,
+            )
         wall = time.perf_counter() - t
         stdout = result.read_text()
-    if proc.returncode != 0:
+    if returncode != 0:
         raise RuntimeError(
-            f"keypoint-moseq failed (exit {proc.returncode}; killed after {stall_seconds:.0f} s "
+            f"keypoint-moseq failed (exit {returncode}; killed after {stall_seconds:.0f} s "
             f"without progress if negative):\n{''.join(progress)[-3000:]}"
         )
     res = json.loads(stdout.strip().splitlines()[-1])
+    res["restarts"] = attempt
     res["wall"] = wall
     for stage in ("ar", "full"):
         res[stage]["labels"] = [np.asarray(lab) for lab in res[stage]["labels"]]
