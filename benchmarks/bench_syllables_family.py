@@ -49,11 +49,13 @@ ar_only=False)`` runs) then continues from there with kappa divided by
 default is 500 full-model iterations; this benchmark runs ``--kpms-full-iters``
 (100) because 500 on four full-length draws takes hours on a 2-core machine, so
 its ARI is that of a shorter fit than a user would run (seconds per iteration are
-unaffected; the committed run in ``results/syllables_family_kpms`` used 60 and
+unaffected; the committed run in ``results/syllables_family_kpms`` used 50 and
 3 scanned kappas to fit in the afternoon it had). Labels: the last Gibbs sample (as
 ``extract_results``). The subprocess runs with XLA's multithreaded Eigen off and
-CPU async dispatch off (``kpms_environment``): without them the full model wedged
-XLA's CPU runtime here after 11-95 iterations (issue 7's hang). Without
+CPU async dispatch off (``kpms_environment``); even so the full model wedged XLA's
+CPU runtime here after 11-95 iterations (issue 7's hang: every thread asleep, the
+main one waiting for a buffer nothing computes), so it checkpoints every 5
+iterations and is restarted from there after 300 s without progress. Without
 ``KPMS_PYTHON`` it is skipped with a message. ``--models none`` runs
 keypoint-moseq alone (only on the draws it runs on).
 
