@@ -52,8 +52,10 @@ keypoints (``pose``, ``arpose``), from the keypoints themselves: the same AR-HMM
 stage (``--iters`` sweeps, same kappa), then ``--slds-iters`` iterations of the full
 model, with the preprocessor's PCA at 90 % (as everyone else) and at 95 % of the
 variance (the noise model, not the PCA, now has to drop the tracking noise).
-keypoint-moseq's own full model is not run: it hung on this CPU in 4 of 4 runs
-(issue 7).
+keypoint-moseq's own full model is not run here (it hung on this CPU in 4 of 4
+runs with an earlier install, issue 7); with keypoint-moseq 0.8.1 / jax-moseq 0.3.7
+it runs, through ``run_kpms_keypoints`` (its whole pipeline on the keypoints), in
+``bench_syllables_family.py``.
 
 Reported: adjusted Rand index and NMI against the true motifs (Viterbi path for
 behavior and hmmlearn, last Gibbs sample for keypoint-moseq, most frequent state
@@ -82,6 +84,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -137,6 +140,156 @@ KPMS_SCRIPT = textwrap.dedent(
               for i, x in enumerate(xs)]
     print(json.dumps({"t_import": t_import, "t_init": t_init, "times": times,
                       "labels": labels, "x64": bool(jax.config.jax_enable_x64)}))
+    """
+)
+
+
+# keypoint-moseq's own pipeline on keypoints (what its modeling tutorial runs): its
+# format_data / fit_pca / init_model, latent_dim from its PCA (90 % of the variance,
+# at most 10), sigmasq_loc from estimate_sigmasq_loc, a kappa scan of the AR-HMM
+# stage towards a median syllable of `target_frames`, the AR-HMM stage, then the full
+# keypoint SLDS (jax_moseq.models.keypoint_slds.resample_model, ar_only=False) with
+# kappa lowered by `full_kappa_divisor`. Only its public API is called.
+KPMS_KEYPOINT_SCRIPT = textwrap.dedent(
+    """
+    import json, os, sys, tempfile, time
+    import numpy as np
+    t0 = time.perf_counter()
+    import keypoint_moseq as kpms
+    import jax
+    from jax_moseq.models import keypoint_slds
+    from jax_moseq.utils import device_put_as_scalar, unbatch
+    from keypoint_moseq.io import load_hdf5, save_hdf5
+    t_import = time.perf_counter() - t0
+    args = json.loads(sys.argv[1])
+    f = np.load(args["npz"])
+    names = [f"session{i}" for i in range(int(f["n"]))]
+    coords = {k: f[f"y{i}"] for i, k in enumerate(names)}
+    confs = {k: f[f"c{i}"] for i, k in enumerate(names)}
+    fps = float(args["fps"])
+
+    def log(**kw):
+        print(json.dumps(kw), file=sys.stderr, flush=True)
+
+    def block(model):
+        jax.block_until_ready(model["states"]["z"])
+        return model
+
+    def labels(model):
+        z = np.asarray(model["states"]["z"])
+        nlags = model["states"]["x"].shape[1] - z.shape[1]
+        per = unbatch(np.pad(z, ((0, 0), (nlags, 0)), mode="edge"), *metadata)
+        return [np.asarray(per[k]).astype(int).tolist() for k in names]
+
+    def median_run(model):
+        z = np.asarray(model["states"]["z"])
+        mask = np.asarray(data["mask"])[:, -z.shape[1]:] > 0
+        runs = []
+        for row, m in zip(z, mask):
+            row = row[m]
+            cut = np.flatnonzero(np.diff(row) != 0) + 1
+            runs.append(np.diff(np.concatenate([[0], cut, [row.size]])))
+        return float(np.median(np.concatenate(runs)))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = tmp + "/project"
+        kpms.setup_project(project, bodyparts=args["bodyparts"],
+                           use_bodyparts=args["bodyparts"], skeleton=[],
+                           anterior_bodyparts=args["anterior"],
+                           posterior_bodyparts=args["posterior"], fps=fps)
+        config = kpms.load_config(project)
+    data, metadata = kpms.format_data(coords, confs, **config)
+
+    def arhmm_stage(pca, kappa, n_iter, model=None, times=None):
+        t_init = 0.0
+        if model is None:
+            config["trans_hypparams"]["kappa"] = float(kappa)
+            t = time.perf_counter()
+            model = block(kpms.init_model(data, pca=pca, **config))
+            t_init, times = time.perf_counter() - t, []
+        while len(times) < n_iter:
+            t = time.perf_counter()
+            model = block(keypoint_slds.resample_model(data, **model, ar_only=True))
+            times.append(time.perf_counter() - t)
+        return model, t_init, times
+
+    def fit_ar_stage():
+        pca = kpms.fit_pca(**data, **config)
+        cum = np.cumsum(pca.explained_variance_ratio_)
+        latent_dim = int(min(np.searchsorted(cum, args["variance"]) + 1, args["max_latent_dim"]))
+        config["ar_hypparams"]["latent_dim"] = latent_dim
+        config["cen_hypparams"]["sigmasq_loc"] = kpms.estimate_sigmasq_loc(
+            data["Y"], data["mask"], filter_size=int(fps))
+        out = {"t_import": t_import, "latent_dim": latent_dim,
+               "variance": float(cum[latent_dim - 1]),
+               "x64": bool(jax.config.jax_enable_x64), "segments": list(data["mask"].shape)}
+        # kappa: fixed, or scanned in decades from kpms's config default (1e6) until the
+        # median syllable after `scan_iters` sweeps brackets the target, then bisected
+        probes, t_scan = [], time.perf_counter()
+        if args["kappa"] is not None:
+            best = (float(args["kappa"]), None, 0.0, [])
+        else:
+            target, log_k, lo, hi = args["target_frames"], 6.0, None, None
+            for _ in range(args["scan_probes"]):
+                model, t_init, times = arhmm_stage(pca, 10.0 ** log_k, args["scan_iters"])
+                dur = median_run(model)
+                probes.append((10.0 ** log_k, dur, model, t_init, times))
+                log(kappa=10.0 ** log_k, median_frames=dur)
+                if dur < target:
+                    lo = log_k
+                else:
+                    hi = log_k
+                if lo is not None and hi is not None:
+                    if abs(hi - lo) <= 0.5 + 1e-9:
+                        break
+                    log_k = 0.5 * (lo + hi)
+                else:
+                    log_k += 2.0 if hi is None else -2.0
+            kappa, _, model, t_init, times = min(
+                probes, key=lambda p: abs(np.log(p[1] / target)))
+            best = (kappa, model, t_init, list(times))
+        kappa, model, t_init, times = best
+        scan_s = time.perf_counter() - t_scan - t_init - sum(times)
+        model, t_init2, times = arhmm_stage(pca, kappa, args["ar_iters"], model, times)
+        out["scan"] = [[p[0], p[1]] for p in probes]
+        out["kappa_ar"] = kappa
+        out["ar"] = {"t_init": t_init + t_init2, "times": times, "labels": labels(model),
+                     "scan_s": scan_s, "median_frames": median_run(model)}
+        log(stage="arhmm", seconds=sum(times))
+        out["kappa_full"] = kappa / args["full_kappa_divisor"]
+        model = kpms.update_hypparams(model, kappa=float(out["kappa_full"]))
+        return out, [], model
+
+    ckpt, state = args["checkpoint"], args["checkpoint"] + ".json"
+
+    def checkpoint(model, out, times):  # kpms's own hdf5 format, then a JSON sidecar
+        for path in (ckpt + ".tmp", state + ".tmp"):
+            if os.path.exists(path):
+                os.remove(path)
+        save_hdf5(ckpt + ".tmp", jax.device_get(model))
+        with open(state + ".tmp", "w") as fh:
+            json.dump({**out, "full_times": times}, fh)
+        os.replace(ckpt + ".tmp", ckpt)
+        os.replace(state + ".tmp", state)
+
+    if os.path.exists(state):  # a restart after XLA wedged: resume the full model
+        with open(state) as fh:
+            out = json.load(fh)
+        times = out.pop("full_times")
+        model = device_put_as_scalar(load_hdf5(ckpt))
+        log(resumed_full_iter=len(times))
+    else:
+        out, times, model = fit_ar_stage()
+    while len(times) < args["full_iters"]:
+        if len(times) % args["checkpoint_every"] == 0:
+            checkpoint(model, out, times)
+        t = time.perf_counter()
+        model = block(keypoint_slds.resample_model(
+            data, **model, ar_only=False, jitter=1e-3, parallel_message_passing=False))
+        times.append(time.perf_counter() - t)
+        log(full_iter=len(times) - 1, seconds=times[-1])
+    out["full"] = {"times": times, "labels": labels(model), "median_frames": median_run(model)}
+    print(json.dumps(out))
     """
 )
 
@@ -274,6 +427,25 @@ def run_hmmlearn(xs, ms, truth, n_iter):
     return {**scores(truth, split), "s_iter": total / iters, "total": total, "iters": iters}
 
 
+def kpms_environment() -> dict:
+    """The environment of keypoint-moseq's subprocess: no async dispatch, one Eigen thread.
+
+    Its full model wedged XLA's CPU runtime on this 2-core machine, as in issue 7:
+    every thread parked on a futex, no CPU used, the main thread waiting in
+    ``tsl::BlockUntilReady`` for a buffer no thread computes (gdb), after 11-20
+    iterations with the defaults and after ~95 with single-threaded Eigen alone
+    (``--xla_cpu_multi_thread_eigen=false``). Computations are therefore also run
+    inline (``JAX_CPU_ENABLE_ASYNC_DISPATCH=false``). Both keypoint-moseq runs use it,
+    so their timings compare.
+    """
+    env = dict(os.environ)
+    flag = "--xla_cpu_multi_thread_eigen=false"
+    if flag not in env.get("XLA_FLAGS", ""):
+        env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {flag}".strip()
+    env["JAX_CPU_ENABLE_ASYNC_DISPATCH"] = "false"
+    return env
+
+
 def run_kpms(xs, ms, truth, kappa, n_iter, python):
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "track.npz"
@@ -295,7 +467,11 @@ def run_kpms(xs, ms, truth, kappa, n_iter, python):
         }
         t = time.perf_counter()
         proc = subprocess.run(
-            [python, str(script), json.dumps(args)], capture_output=True, text=True, timeout=3600
+            [python, str(script), json.dumps(args)],
+            capture_output=True,
+            text=True,
+            timeout=3600,
+            env=kpms_environment(),
         )
         wall = time.perf_counter() - t
     if proc.returncode != 0:
@@ -313,6 +489,122 @@ def run_kpms(xs, ms, truth, kappa, n_iter, python):
         "x64": res["x64"],
         "labels": pred,
     }
+
+
+def _run_watched(command: list[str], result: Path, stall_seconds: float) -> tuple[int, list]:
+    """Run keypoint-moseq's script, its progress lines shown, killed when they stop."""
+    last = [time.monotonic()]
+    with result.open("w") as stdout:  # a file, so that a long result cannot block
+        proc = subprocess.Popen(
+            command, stdout=stdout, stderr=subprocess.PIPE, text=True, env=kpms_environment()
+        )
+
+        def watchdog() -> None:  # XLA's CPU runtime can wedge: do not wait forever
+            while proc.poll() is None:
+                if time.monotonic() - last[0] > stall_seconds:
+                    proc.kill()
+                time.sleep(5)
+
+        threading.Thread(target=watchdog, daemon=True).start()
+        progress = []
+        for line in proc.stderr:
+            last[0] = time.monotonic()
+            if line.startswith("{"):
+                print(f"    kpms {line.strip()}", flush=True)
+            progress.append(line)
+        proc.wait()
+    return proc.returncode, progress
+
+
+def run_kpms_keypoints(
+    sessions,
+    python: str,
+    *,
+    anterior: list[str],
+    posterior: list[str],
+    kappa: float | None = None,
+    target_frames: float = 12.0,
+    scan_probes: int = 4,
+    scan_iters: int = 20,
+    ar_iters: int = 50,
+    full_iters: int = 100,
+    full_kappa_divisor: float = 10.0,
+    variance: float = 0.9,
+    max_latent_dim: int = 10,
+    stall_seconds: float = 300.0,
+    max_restarts: int = 3,
+    checkpoint_every: int = 5,
+) -> dict:
+    """keypoint-moseq's AR-HMM stage then its full keypoint SLDS on pose datasets.
+
+    Runs ``KPMS_KEYPOINT_SCRIPT`` in a subprocess of ``python`` (keypoint-moseq's own
+    environment); the keypoints (time x keypoint x 2) and confidences of the first
+    individual of each session travel as an .npz, the settings as JSON. ``kappa=None``
+    scans kappa for a median syllable of ``target_frames`` (its docs' 0.4 s at 30 fps).
+    The subprocess runs with ``kpms_environment()`` and is killed after
+    ``stall_seconds`` without a progress line; the full model keeps a checkpoint
+    (kpms's own hdf5 format) every ``checkpoint_every`` iterations, from which a
+    killed run restarts (at most ``max_restarts`` times; ``"restarts"`` in the result).
+    Returns the kappas, latent_dim and, per stage (``"ar"``, ``"full"``), the labels
+    of the last Gibbs sample per session and the seconds of each iteration.
+    """
+    fps = float(sessions[0].attrs.get("fps", 30.0))
+    arrays = {}
+    for i, ds in enumerate(sessions):
+        pos = ds["position"].isel(individual=0).transpose("time", "keypoint", "space")
+        conf = ds["confidence"].isel(individual=0).transpose("time", "keypoint")
+        arrays[f"y{i}"] = pos.values.astype(float)
+        arrays[f"c{i}"] = conf.values.astype(float)
+    args = {
+        "fps": fps,
+        "bodyparts": [str(k) for k in sessions[0]["keypoint"].values],
+        "anterior": anterior,
+        "posterior": posterior,
+        "kappa": kappa,
+        "target_frames": target_frames,
+        "scan_probes": scan_probes,
+        "scan_iters": scan_iters,
+        "ar_iters": ar_iters,
+        "full_iters": full_iters,
+        "full_kappa_divisor": full_kappa_divisor,
+        "variance": variance,
+        "max_latent_dim": max_latent_dim,
+        "checkpoint_every": checkpoint_every,
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        npz = Path(tmp) / "keypoints.npz"
+        np.savez(npz, n=len(sessions), **arrays)
+        script = Path(tmp) / "kpms_keypoint_slds.py"
+        script.write_text(KPMS_KEYPOINT_SCRIPT)
+        args["npz"] = str(npz)
+        args["checkpoint"] = str(Path(tmp) / "model.h5")
+        result = Path(tmp) / "result.json"
+        t = time.perf_counter()
+        for attempt in range(max_restarts + 1):
+            returncode, progress = _run_watched(
+                [python, str(script), json.dumps(args)], result, stall_seconds
+            )
+            resumable = Path(args["checkpoint"] + ".json").exists()
+            if returncode == 0 or not resumable or attempt == max_restarts:
+                break
+            print(
+                f"    kpms: no progress for {stall_seconds:.0f} s (XLA's CPU runtime wedged); "
+                "restarting from its last checkpoint",
+                flush=True,
+            )
+        wall = time.perf_counter() - t
+        stdout = result.read_text()
+    if returncode != 0:
+        raise RuntimeError(
+            f"keypoint-moseq failed (exit {returncode}; killed after {stall_seconds:.0f} s "
+            f"without progress if negative):\n{''.join(progress)[-3000:]}"
+        )
+    res = json.loads(stdout.strip().splitlines()[-1])
+    res["restarts"] = attempt
+    res["wall"] = wall
+    for stage in ("ar", "full"):
+        res[stage]["labels"] = [np.asarray(lab) for lab in res[stage]["labels"]]
+    return res
 
 
 # --------------------------------------------------------------------------- main

@@ -27,13 +27,37 @@ draw (``oracle``): the ARI of the Viterbi path of the true latents under the
 draw's true parameters (AR dynamics, transitions, geometric durations of the true
 mean), i.e. how separable the states are before any tracking noise.
 
-keypoint-moseq (0.8.x) runs its AR-HMM stage on the first ``--kpms-draws`` (4)
-draws in a subprocess of the interpreter named by ``KPMS_PYTHON`` (the mechanism of
-``bench_syllables.py``: its own environment, never this process), on the default
-``Preprocessor`` output with 100 states, 3 lags, ``--kpms-iters`` Gibbs sweeps and
-``kappa`` set as its documentation recommends without any truth: calibrated so
-that the median syllable lasts 0.4 s (``ARHMM.fit_kappa``). Without
-``KPMS_PYTHON`` it is skipped with a message.
+keypoint-moseq (0.8.x; tested with 0.8.1, jax-moseq 0.3.7) runs on the first
+``--kpms-draws`` (4) draws in a subprocess of the interpreter named by
+``KPMS_PYTHON`` (its own environment, never this process; the mechanism of
+``bench_syllables.py``, whose ``run_kpms_keypoints`` is used). It runs its own
+pipeline, as its modeling tutorial does, on the keypoints and confidences of the
+sessions (all keypoints; ``nose`` anterior, ``tail_base`` posterior for its heading):
+``format_data`` (its defaults: segments of at most 10,000 frames, 0.1 px of added
+noise, confidence pseudocount), its own ``fit_pca``, ``latent_dim`` = the PCs that
+explain 90 % of the variance (at most 10), ``sigmasq_loc`` from
+``estimate_sigmasq_loc``, its config defaults otherwise (100 states, 3 lags,
+``alpha`` 5.7, ``gamma`` 1e3, noise-calibration defaults). kappa is chosen as its
+docs advise, without any truth: a scan of the AR-HMM stage (``--kpms-scan-probes``
+kappas from its default 1e6, decades then bisection, ``--kpms-scan-iters`` sweeps
+each) for a median syllable of ``--kpms-target-frames`` (12 frames, its docs' 0.4 s
+at 30 fps); the probe closest to it is continued to ``--kpms-iters`` (50) AR-HMM
+sweeps: row ``kpms-arhmm`` (its time includes the scan). The full keypoint SLDS
+(``jax_moseq.models.keypoint_slds.resample_model``, what ``fit_model(...,
+ar_only=False)`` runs) then continues from there with kappa divided by
+``--kpms-full-kappa-divisor`` (10, its docs' advice): row ``kpms-slds``. Its
+default is 500 full-model iterations; this benchmark runs ``--kpms-full-iters``
+(100) because 500 on four full-length draws takes hours on a 2-core machine, so
+its ARI is that of a shorter fit than a user would run (seconds per iteration are
+unaffected; the committed run in ``results/syllables_family_kpms`` used 50 and
+3 scanned kappas to fit in the afternoon it had). Labels: the last Gibbs sample (as
+``extract_results``). The subprocess runs with XLA's multithreaded Eigen off and
+CPU async dispatch off (``kpms_environment``); even so the full model wedged XLA's
+CPU runtime here after 11-95 iterations (issue 7's hang: every thread asleep, the
+main one waiting for a buffer nothing computes), so it checkpoints every 5
+iterations and is restarted from there after 300 s without progress. Without
+``KPMS_PYTHON`` it is skipped with a message. ``--models none`` runs
+keypoint-moseq alone (only on the draws it runs on).
 
 Targets (issue 17), with the defaults: median ARI >= 0.95, worst >= 0.85, states
 used within 25 % of the truth on at least 10 of 12 draws, ARI at least
@@ -45,6 +69,8 @@ Run::
     python benchmarks/bench_syllables_family.py --quick --models arhmm   # 3 short draws, minutes
     KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
         --models arhmm --out results/
+    KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
+        --models none --no-single --out benchmarks/results/syllables_family_kpms  # kpms alone
 """
 
 from __future__ import annotations
@@ -173,25 +199,62 @@ def run_model(name: str, sessions, truth) -> dict:
     }
 
 
-def run_keypoint_moseq(sessions, truth, n_iter: int, python: str) -> dict:
-    from bench_syllables import run_kpms
+def run_keypoint_moseq(sessions, truth, python: str, args) -> list[dict]:
+    """keypoint-moseq's AR-HMM stage and full keypoint SLDS: one row each.
 
-    from behavior.syllables.arhmm import ARHMM
-    from behavior.syllables.preprocess import Preprocessor
+    Its own pipeline on the keypoints and confidences (``run_kpms_keypoints``); the
+    AR-HMM row's time includes the kappa scan, the full model's row adds its own
+    iterations to that.
+    """
+    from bench_syllables import run_kpms_keypoints
 
-    lat = Preprocessor().fit_transform(sessions)
-    xs = [d.astype(np.float32) for d in lat.data]
-    ms = [m.copy() for m in lat.mask]
-    kappa = ARHMM(n_states=100, random_state=0, progress=False).fit_kappa(
-        xs, "0.4 s", fps=lat.fps, mask=ms
+    res = run_kpms_keypoints(
+        sessions,
+        python,
+        anterior=["nose"],
+        posterior=["tail_base"],
+        kappa=args.kpms_kappa,
+        target_frames=args.kpms_target_frames,
+        scan_probes=args.kpms_scan_probes,
+        scan_iters=args.kpms_scan_iters,
+        ar_iters=args.kpms_iters,
+        full_iters=args.kpms_full_iters,
+        full_kappa_divisor=args.kpms_full_kappa_divisor,
     )
-    res = run_kpms(xs, ms, truth, kappa, n_iter, python)
-    return {
-        **scores(truth, res["labels"]),
-        "fit_s": res["total"],
-        "s_iter": res["s_iter"],
+    ar, full = res["ar"], res["full"]
+    ar_s = ar["scan_s"] + ar["t_init"] + sum(ar["times"])
+    common = {
         "merges": 0,
+        "kpms_latent_dim": res["latent_dim"],
+        "kappa_scan": ";".join(f"{k:.3g}:{d:g}" for k, d in res["scan"]) or "fixed",
     }
+    print(
+        f"  keypoint-moseq: latent_dim {res['latent_dim']} ({res['variance']:.1%} of the "
+        f"variance), {res['segments'][0]} segments of {res['segments'][1]} frames, kappa scan "
+        f"{common['kappa_scan']} -> AR-HMM kappa {res['kappa_ar']:.3g}, full model "
+        f"{res['kappa_full']:.3g}; x64 {res['x64']}, subprocess wall {res['wall']:.0f} s"
+    )
+    rows = [
+        {
+            "model": "kpms-arhmm",
+            **scores(truth, ar["labels"]),
+            "fit_s": ar_s,
+            "s_iter": per_iter(ar["times"]),
+            "iters": str(len(ar["times"])),
+            "kappa": res["kappa_ar"],
+            **common,
+        },
+        {
+            "model": "kpms-slds",
+            **scores(truth, full["labels"]),
+            "fit_s": ar_s + sum(full["times"]),
+            "s_iter": per_iter(full["times"]),
+            "iters": f"{len(ar['times'])}+{len(full['times'])}",
+            "kappa": res["kappa_full"],
+            **common,
+        },
+    ]
+    return rows
 
 
 # --------------------------------------------------------------------------- report
@@ -246,16 +309,27 @@ def summary(table: pd.DataFrame) -> None:
         f"  {'(oracle)':<15} median ARI {ceiling.median():.3f}  worst ARI {ceiling.min():.3f}  "
         "(true parameters on the true latents, no tracking noise)"
     )
-    kpms = family[family["model"] == "keypoint-moseq"]
-    for model, rows in family[family["model"] != "keypoint-moseq"].groupby("model", sort=False):
-        both = rows.merge(kpms, on="draw", suffixes=("", "_kpms"))
-        if len(both):
-            wins = int((both["ari"] >= both["ari_kpms"]).sum())
-            speed = np.median(both["s_iter_kpms"] / both["s_iter"])
-            print(
-                f"  {model} vs keypoint-moseq: ARI at least its own on {wins} of {len(both)} "
-                f"draws; per-iteration speed ratio (kpms / {model}) {speed:.1f}x"
-            )
+    kpms_rows = family["model"].str.startswith("kpms-")
+    for model, rows in family[~kpms_rows].groupby("model", sort=False):
+        for peer, kpms in family[kpms_rows].groupby("model", sort=False):
+            both = rows.merge(kpms, on="draw", suffixes=("", "_kpms"))
+            if len(both):
+                wins = int((both["ari"] >= both["ari_kpms"]).sum())
+                speed = np.median(both["s_iter_kpms"] / both["s_iter"])
+                print(
+                    f"  {model} vs {peer}: ARI at least its own on {wins} of {len(both)} "
+                    f"draws; per-iteration speed ratio ({peer} / {model}) {speed:.1f}x"
+                )
+
+
+def write_table(table: pd.DataFrame, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "syllables_family.csv"
+    extra = [c for c in table.columns if c not in COLUMNS]
+    tmp = path.with_suffix(".csv.tmp")
+    table[COLUMNS + extra].to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
 
 
 def main() -> int:
@@ -270,10 +344,37 @@ def main() -> int:
     )
     parser.add_argument("--no-single", action="store_true", help="skip the kind='single' row")
     parser.add_argument("--kpms-draws", type=int, default=4, help="keypoint-moseq on these draws")
-    parser.add_argument("--kpms-iters", type=int, default=50, help="keypoint-moseq Gibbs sweeps")
+    parser.add_argument(
+        "--kpms-iters", type=int, default=50, help="keypoint-moseq AR-HMM stage sweeps (50)"
+    )
+    parser.add_argument(
+        "--kpms-full-iters",
+        type=int,
+        default=100,
+        help="keypoint-moseq full-model iterations (100; its own default is 500)",
+    )
+    parser.add_argument(
+        "--kpms-kappa", type=float, help="AR-HMM kappa for keypoint-moseq (default: scanned)"
+    )
+    parser.add_argument(
+        "--kpms-target-frames",
+        type=float,
+        default=12.0,
+        help="median syllable (frames) the kappa scan aims at (12: its docs' 0.4 s at 30 fps)",
+    )
+    parser.add_argument("--kpms-scan-probes", type=int, default=4, help="kappas scanned (4)")
+    parser.add_argument(
+        "--kpms-scan-iters", type=int, default=20, help="AR-HMM sweeps per scanned kappa (20)"
+    )
+    parser.add_argument(
+        "--kpms-full-kappa-divisor",
+        type=float,
+        default=10.0,
+        help="full-model kappa = AR-HMM kappa / this (10, as its docs advise)",
+    )
     parser.add_argument("--out", type=Path, help="write syllables_family.csv into this folder")
     args = parser.parse_args()
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = [m.strip() for m in args.models.split(",") if m.strip() not in ("", "none")]
     kpms_python = os.environ.get("KPMS_PYTHON")
     load = os.getloadavg()
     print(
@@ -285,6 +386,9 @@ def main() -> int:
     rows = []
     draws = family_draws(args.draws, args.quick, args.seed)
     for i, draw in enumerate(draws):
+        with_kpms = bool(kpms_python) and i < args.kpms_draws
+        if not models and not with_kpms:
+            continue  # nothing to fit on this draw (--models none)
         print("\n" + describe(i, draw), flush=True)
         t = time.perf_counter()
         sessions, truth = bh.simulate.keypoint_ar(**draw)
@@ -303,12 +407,19 @@ def main() -> int:
             row = {"draw": str(i), "model": model, **run_model(model, sessions, truth.labels)}
             show(row)
             rows.append({**row, **params})
-        if kpms_python and i < args.kpms_draws:
-            res = run_keypoint_moseq(sessions, truth.labels, args.kpms_iters, kpms_python)
-            row = {"draw": str(i), "model": "keypoint-moseq", **res}
-            show(row)
-            rows.append({**row, **params})
-    if not args.no_single:
+        if with_kpms:
+            try:
+                kpms_rows = run_keypoint_moseq(sessions, truth.labels, kpms_python, args)
+            except RuntimeError as error:  # a failed or wedged run: say so, go on
+                print(f"  keypoint-moseq on draw {i}: {error}", flush=True)
+                kpms_rows = []
+            for res in kpms_rows:
+                row = {"draw": str(i), **res}
+                show(row)
+                rows.append({**row, **params})
+        if args.out is not None:  # after every draw: a long run keeps what it finished
+            write_table(pd.DataFrame(rows), args.out)
+    if not args.no_single and models:
         sessions, truth = single_sessions(args.quick)
         print(f"\n[single] bh.simulate.session(kind='single'): {len(sessions)} sessions")
         for model in models:
@@ -318,11 +429,7 @@ def main() -> int:
     table = pd.DataFrame(rows)
     summary(table)
     if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        path = args.out / "syllables_family.csv"
-        extra = [c for c in table.columns if c not in COLUMNS]
-        table[COLUMNS + extra].to_csv(path, index=False)
-        print(f"\nwrote {path}")
+        print(f"\nwrote {write_table(table, args.out)}")
     load = os.getloadavg()
     print(f"\nload average at end {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     return 0
