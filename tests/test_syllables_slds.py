@@ -303,15 +303,19 @@ def test_not_fitted_says_so(noisy_sessions):
         KeypointSLDS().predict(noisy_sessions[0][0])
 
 
-def test_zero_iterations_are_refused(noisy_sessions):
+def test_negative_iterations_are_refused(noisy_sessions):
     sessions, _ = noisy_sessions
-    with pytest.raises(PoseDataError, match="n_iter: expected an integer >= 1"):
-        KeypointSLDS(progress=False, n_iter=0).fit(sessions[0])
+    with pytest.raises(PoseDataError, match="n_iter: expected an integer >= 0"):
+        KeypointSLDS(progress=False, n_iter=-1).fit(sessions[0])
+    with pytest.raises(PoseDataError, match="apply_iter: expected an integer >= 1"):
+        KeypointSLDS(progress=False, apply_iter=0).fit(sessions[0])
+    with pytest.raises(PoseDataError, match="denoise_iter: expected an integer >= 0"):
+        KeypointSLDS(progress=False, denoise_iter=1.5).fit(sessions[0])
 
 
 def test_slds_merges_copies_of_states_after_the_fit(noisy_sessions):
-    # without the stage merges, the AR-HMM stage's copies reach the full model; the
-    # merges after the fit remove them from the labels and from the AR-HMM's states
+    # without the denoising and the stage merges, the AR-HMM stage's copies reach the
+    # full model; the merges after the fit remove them from the labels and the AR-HMM
     sessions, _ = noisy_sessions
 
     def slds(merge_after_fit: bool) -> KeypointSLDS:
@@ -331,6 +335,7 @@ def test_slds_merges_copies_of_states_after_the_fit(noisy_sessions):
             random_state=0,
             progress=False,
             stage_merge_tolerance=None,
+            denoise_iter=0,
         ).fit(sessions)
 
     merged, plain = slds(True), slds(False)
@@ -364,3 +369,24 @@ def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fi
     assert len(on.stage_merges_) >= 1
     # fewer states enter the full model after the stage merges
     assert len(np.unique(np.concatenate(on.labels_))) <= len(np.unique(np.concatenate(off.labels_)))
+
+
+def test_denoised_poses_give_the_arhmm_stage_the_states(noisy_sessions):
+    # the defaults: a one-state keypoint LDS denoises the poses, the AR-HMM stage cuts
+    # them into states and no full switching model runs; on noisy keypoints this beats
+    # the AR-HMM on the PCA of the same poses
+    sessions, zs = noisy_sessions
+    truth = np.concatenate(zs)
+    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)
+    fitted = KeypointSLDS(arhmm, Preprocessor(**RAW_PCA), random_state=0, progress=False)
+    assert fitted.n_iter == 0 and fitted.denoise_iter > 0
+    fitted.fit(sessions)
+    assert fitted.log_likelihood_.size == 0  # no iteration of the full model
+    pre = Preprocessor(**RAW_PCA).fit(sessions)
+    plain = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)
+    plain_labels = np.concatenate(plain.fit(pre.transform(sessions)).labels_)
+    ari = adjusted_rand_score(truth, np.concatenate(fitted.labels_))
+    assert ari > 0.8
+    assert ari > adjusted_rand_score(truth, plain_labels) + 0.2
+    # the noise model was learned during the denoising
+    assert np.all((fitted.noise_sd_ > 0.1) & (fitted.noise_sd_ < 0.4))

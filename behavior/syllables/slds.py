@@ -681,10 +681,16 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         (mean pairwise ARI 0.55 against 0.39 on the B-SOiD clip, 0.66 against
         0.59 on the DLC session).
     n_iter
-        Iterations of the full model after the AR-HMM stage (the labels are the
-        most frequent states of their second half). On three 10-minute sessions of
-        keypoint-moseq's own model at 1.5 px, ARI rose from 0.948 at 50 to 0.952
-        at 100 (``benchmarks/bench_syllables.py``).
+        Iterations of the full switching model after the AR-HMM stage (the labels
+        are the most frequent states of their second half). The default 0 keeps
+        the AR-HMM stage's labels on the denoised poses (``denoise_iter``), then
+        merges and smooths as after a full fit: on the family of
+        ``benchmarks/bench_syllables_family.py`` 100 iterations of the full
+        model after the denoising changed the ARI by 0.00 (draw 2: 0.922 against
+        0.924) at four times the cost. Without the denoising the full model is
+        what removes the noise (on three 10-minute sessions of keypoint-moseq's
+        own model at 1.5 px, ARI 0.948 at 50 iterations, 0.952 at 100,
+        ``benchmarks/bench_syllables.py``).
     outlier_df
         Degrees of freedom of the per-frame noise scale (smaller: heavier tails,
         outliers downweighted more).
@@ -692,6 +698,19 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         ``beta`` of the prior noise scale ``(c / c_median)^beta``; ``"auto"``
         fits it (least squares of log residual on log confidence, kept in
         ``[-4, 0]``), 0 ignores the confidence.
+    denoise_iter
+        Before the AR-HMM stage, iterations of the full model with a single state:
+        a linear dynamical system of the poses under the keypoint noise model,
+        whose smoothed poses (instead of the per-frame ones) the AR-HMM stage
+        then cuts into states (0: none). Tracking noise in the poses that an
+        AR-HMM regresses on bends its fitted dynamics, and it splits every state
+        into copies by the state its bouts come from; the full model does not
+        undo such a start. On the 12 full-length draws of
+        ``benchmarks/bench_syllables_family.py`` (seed 0), 20 iterations raised
+        the median ARI from 0.694 (the AR-HMM on the PCA) and 0.798 (the full
+        model without it) to 0.878, the worst from 0.473 and 0.414 to 0.689,
+        and the draws with the number of states within 25 % of the truth from 4
+        to 9 of 12.
     stage_merge_tolerance
         Before the full model, merge the AR-HMM stage's states
         (:meth:`ARHMM.merge_states`) while the held-out likelihood of the
@@ -759,7 +778,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self,
         arhmm: Any = None,
         preprocessor: Any = None,
-        n_iter: int = 100,
+        n_iter: int = 0,
         outlier_df: float = 5.0,
         confidence_power: float | str = "auto",
         apply_iter: int = 20,
@@ -767,6 +786,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         progress: bool = True,
         *,
         stage_merge_tolerance: float | None = 0.0,
+        denoise_iter: int = 20,
     ) -> None:
         self.arhmm = arhmm
         self.preprocessor = preprocessor
@@ -777,6 +797,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
         self.stage_merge_tolerance = stage_merge_tolerance
+        self.denoise_iter = denoise_iter
 
     def __sklearn_tags__(self) -> Any:
         """scikit-learn tags: pose sessions in; non-deterministic without a seed."""
@@ -786,7 +807,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
 
     # ------------------------------------------------------------------ checks
     def _check_params(self) -> None:
-        for name, low in (("n_iter", 1), ("apply_iter", 1)):
+        for name, low in (("n_iter", 0), ("apply_iter", 1), ("denoise_iter", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
                 raise PoseDataError(f"{name}: expected an integer >= {low}, found {value!r}")
@@ -1050,10 +1071,13 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             tracks[0].seen.shape[1], max(float(np.median(resid)) / dims, 1e-12)
         )
         self._robust_start(tracks)
-
-        # the AR-HMM stage on the robust per-frame poses
-        xs = [tr.x for tr in tracks]
         masks = [tr.mask for tr in tracks]
+        self._set_pose_prior([tr.x for tr in tracks])
+        if self.denoise_iter:
+            self._denoise(tracks, arhmm, rng)
+
+        # the AR-HMM stage on the (denoised or robust per-frame) poses
+        xs = [tr.x for tr in tracks]
         chain = arhmm.fit_chain(xs, mask=masks)
         self.stage_merges_ = []
         if self.stage_merge_tolerance is not None:
@@ -1066,9 +1090,6 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.arhmm_ = arhmm
         for tr, z in zip(tracks, arhmm.labels_):
             tr.z = np.asarray(z, np.int64)
-        allx = np.concatenate(xs)
-        self._prior_mean = allx.mean(axis=0)
-        self._prior_var = float(10.0 * allx.var(axis=0).max() + 1e-12)
 
         history, seconds, counts = self._gibbs(tracks, chain, rng, self.n_iter, learn=True)
         self.log_likelihood_ = np.asarray(history)
@@ -1105,6 +1126,39 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             np.round(self.noise_sd_, 3).tolist(),
         )
         return self
+
+    def _set_pose_prior(self, xs: list[np.ndarray]) -> None:
+        """The broad prior of the poses before each sequence (from the first poses)."""
+        allx = np.concatenate(xs)
+        self._prior_mean = allx.mean(axis=0)
+        self._prior_var = float(10.0 * allx.var(axis=0).max() + 1e-12)
+
+    def _denoise(self, tracks: list[_Track], arhmm: Any, rng) -> None:
+        """``denoise_iter`` iterations of the full model with one state (a linear
+        dynamical system of the poses under the keypoint noise model), leaving the
+        smoothed poses, heading and centroid in ``tracks`` and the learned keypoint
+        noise in ``noise_var_``."""
+        from behavior.syllables.arhmm import ARHMM
+
+        one = ARHMM(
+            n_states=1,
+            n_lags=arhmm.n_lags,
+            n_iter=1,
+            random_state=self.seed_,
+            progress=False,
+            merge=False,
+            merge_after_fit=False,
+            s_0=arhmm.s_0,
+            k_0=arhmm.k_0,
+        )
+        masks = [tr.mask for tr in tracks]
+        chain = one.fit_chain([tr.x for tr in tracks], mask=masks)
+        self.arhmm_ = one
+        for tr in tracks:
+            tr.z = np.zeros(len(tr.x), np.int64)
+        _, _, counts = self._gibbs(tracks, chain, rng, self.denoise_iter, learn=True)
+        self._finish(tracks, counts)
+        del self.arhmm_
 
     def _gibbs(self, tracks, chain, rng, n_iter: int, learn: bool) -> tuple[list, list, list]:
         """Gibbs iterations: poses, placement, noise, then one sweep of the AR-HMM chain
