@@ -372,15 +372,20 @@ def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fi
 
 
 def test_denoised_poses_give_the_arhmm_stage_the_states(noisy_sessions):
-    # the defaults: a one-state keypoint LDS denoises the poses, the AR-HMM stage cuts
-    # them into states and no full switching model runs; on noisy keypoints this beats
-    # the AR-HMM on the PCA of the same poses
+    # a one-state keypoint LDS denoises the poses, the AR-HMM stage cuts them into
+    # states and no full switching model runs; on noisy keypoints this beats the AR-HMM
+    # on the PCA of the same poses
     sessions, zs = noisy_sessions
     truth = np.concatenate(zs)
     arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)
-    fitted = KeypointSLDS(arhmm, Preprocessor(**RAW_PCA), random_state=0, progress=False)
-    assert fitted.n_iter == 0 and fitted.denoise_iter > 0
-    fitted.fit(sessions)
+    fitted = KeypointSLDS(
+        arhmm,
+        Preprocessor(**RAW_PCA),
+        n_iter=0,
+        denoise_iter=20,
+        random_state=0,
+        progress=False,
+    ).fit(sessions)
     assert fitted.log_likelihood_.size == 0  # no iteration of the full model
     pre = Preprocessor(**RAW_PCA).fit(sessions)
     plain = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)

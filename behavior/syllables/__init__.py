@@ -3,8 +3,7 @@
 Pose sessions become latent trajectories (:class:`Preprocessor`: egocentric
 alignment, imputation of missing keypoints, PCA), a model cuts them into
 syllables (:class:`GaussianHMM` on hmmlearn, the JAX :class:`ARHMM`, or the
-:class:`KeypointSLDS`, which infers the poses under a keypoint noise model and is
-the default), and
+:class:`KeypointSLDS`, which infers the poses under a keypoint noise model), and
 :class:`Syllables` holds the result: labels relabelled by frequency, usage,
 durations, transitions, average pose trajectories, an ethogram, files.
 
@@ -72,7 +71,7 @@ _DEFAULT_STATES = {"arhmm": 100, "hmm": 20, "slds": 100}
 
 def fit(
     sessions: xr.Dataset | list[xr.Dataset] | Mapping[str, xr.Dataset],
-    model: str | Any = "slds",
+    model: str | Any = "arhmm",
     n_states: int | None = None,
     preprocess: Preprocessor | Mapping[str, Any] | None = None,
     target_duration: float | str | None = None,
@@ -89,19 +88,13 @@ def fit(
         every individual of every session is one sequence. Sessions need a
         frame rate (``attrs["fps"]``) and the same keypoints.
     model
-        ``"slds"`` (the default: :class:`~behavior.syllables.slds.KeypointSLDS`,
-        the AR-HMM on poses denoised under a keypoint noise model),
-        ``"arhmm"`` (the sticky HDP AR-HMM in JAX on the PCA of the poses,
-        :class:`~behavior.syllables.arhmm.ARHMM`; faster, worse on noisy
+        ``"arhmm"`` (the sticky HDP AR-HMM in JAX,
+        :class:`~behavior.syllables.arhmm.ARHMM`), ``"slds"`` (that AR-HMM on
+        poses inferred under a keypoint noise model,
+        :class:`~behavior.syllables.slds.KeypointSLDS`; slower, better on noisy
         tracking), ``"hmm"`` (:class:`~behavior.syllables.hmm.GaussianHMM`), or an
         unfitted model with the same ``fit(X)`` / ``predict(X)`` contract (or a
-        :class:`~behavior.syllables.slds.KeypointSLDS`). On the 12 full-length
-        draws of ``benchmarks/bench_syllables_family.py`` (seed 0) the defaults
-        of ``"slds"`` reached a median ARI of 0.878 (worst 0.689) against 0.694
-        (0.473) for ``"arhmm"``; on two short real open-field files four seeds
-        of ``"arhmm"`` agreed better with each other (mean pairwise ARI 0.59
-        and 0.70 against 0.44 and 0.59,
-        ``benchmarks/bench_syllables_stability.py``).
+        :class:`~behavior.syllables.slds.KeypointSLDS`).
     n_states
         Number of states: an upper bound for the AR-HMM and the SLDS (default
         100; unused states are dropped), the number used by the HMM (default 20).
@@ -125,7 +118,7 @@ def fit(
         state are merged after the fit while held-out likelihood does not fall,
         recorded in ``syl.model.merges_``). For
         ``"slds"`` they go to its AR-HMM, except ``slds_iter`` (iterations of the
-        full switching model, default 0) and the other
+        full model, default 100) and the other
         :class:`~behavior.syllables.slds.KeypointSLDS` parameters
         (``denoise_iter``, ``stage_merge_tolerance``, ``outlier_df``,
         ``confidence_power``, ``apply_iter``).
@@ -237,7 +230,13 @@ def _slds_from_options(options: dict[str, Any], pre: Preprocessor) -> Any:
     from behavior.syllables.arhmm import ARHMM
     from behavior.syllables.slds import KeypointSLDS
 
-    own = {"outlier_df", "confidence_power", "apply_iter", "stage_merge_tolerance", "denoise_iter"}
+    own = {
+        "outlier_df",
+        "confidence_power",
+        "apply_iter",
+        "stage_merge_tolerance",
+        "denoise_iter",
+    }
     slds_options = {k: options.pop(k) for k in list(options) if k in own}
     if "slds_iter" in options:
         slds_options["n_iter"] = options.pop("slds_iter")

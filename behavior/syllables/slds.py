@@ -681,16 +681,11 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         (mean pairwise ARI 0.55 against 0.39 on the B-SOiD clip, 0.66 against
         0.59 on the DLC session).
     n_iter
-        Iterations of the full switching model after the AR-HMM stage (the labels
-        are the most frequent states of their second half). The default 0 keeps
-        the AR-HMM stage's labels on the denoised poses (``denoise_iter``), then
-        merges and smooths as after a full fit: on the family of
-        ``benchmarks/bench_syllables_family.py`` 100 iterations of the full
-        model after the denoising changed the ARI by 0.00 (draw 2: 0.922 against
-        0.924) at four times the cost. Without the denoising the full model is
-        what removes the noise (on three 10-minute sessions of keypoint-moseq's
-        own model at 1.5 px, ARI 0.948 at 50 iterations, 0.952 at 100,
-        ``benchmarks/bench_syllables.py``).
+        Iterations of the full model after the AR-HMM stage (the labels are the
+        most frequent states of their second half; 0: the AR-HMM stage's labels,
+        merged and smoothed as after a full fit). On three 10-minute sessions of
+        keypoint-moseq's own model at 1.5 px, ARI rose from 0.948 at 50 to 0.952
+        at 100 (``benchmarks/bench_syllables.py``).
     outlier_df
         Degrees of freedom of the per-frame noise scale (smaller: heavier tails,
         outliers downweighted more).
@@ -699,18 +694,22 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         fits it (least squares of log residual on log confidence, kept in
         ``[-4, 0]``), 0 ignores the confidence.
     denoise_iter
-        Before the AR-HMM stage, iterations of the full model with a single state:
-        a linear dynamical system of the poses under the keypoint noise model,
-        whose smoothed poses (instead of the per-frame ones) the AR-HMM stage
-        then cuts into states (0: none). Tracking noise in the poses that an
-        AR-HMM regresses on bends its fitted dynamics, and it splits every state
-        into copies by the state its bouts come from; the full model does not
-        undo such a start. On the 12 full-length draws of
-        ``benchmarks/bench_syllables_family.py`` (seed 0), 20 iterations raised
-        the median ARI from 0.694 (the AR-HMM on the PCA) and 0.798 (the full
-        model without it) to 0.878, the worst from 0.473 and 0.414 to 0.689,
-        and the draws with the number of states within 25 % of the truth from 4
-        to 9 of 12.
+        Before the AR-HMM stage, iterations of the full model with a single state
+        (a linear dynamical system of the poses under the keypoint noise model),
+        whose smoothed poses the AR-HMM stage then cuts into states instead of
+        the per-frame ones (0, the default: none). An expert option, not the
+        default, because it fails on short syllables. Tracking noise in the
+        poses an AR-HMM regresses on bends its fitted dynamics, and it splits
+        every state into copies by the state its bouts come from: on the 12
+        full-length draws of ``benchmarks/bench_syllables_family.py`` (seed 0,
+        mean durations 13-26 frames) 20 iterations with ``n_iter=0`` raised the
+        median ARI from 0.80 (this model's defaults) to 0.88 and the worst from
+        0.41 to 0.69. But on a held-out draw (seed 1, 16 states of 9 frames on
+        average, 2 x 3 min) the ARI fell from 0.87 to 0.22 (0.59 with 5
+        iterations): one linear dynamics smooths short syllables away. On
+        the real open-field files of ``benchmarks/bench_syllables_stability.py``
+        four seeds also agreed less (mean pairwise ARI 0.44 and 0.59 against
+        0.55 and 0.66).
     stage_merge_tolerance
         Before the full model, merge the AR-HMM stage's states
         (:meth:`ARHMM.merge_states`) while the held-out likelihood of the
@@ -778,7 +777,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self,
         arhmm: Any = None,
         preprocessor: Any = None,
-        n_iter: int = 0,
+        n_iter: int = 100,
         outlier_df: float = 5.0,
         confidence_power: float | str = "auto",
         apply_iter: int = 20,
@@ -786,7 +785,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         progress: bool = True,
         *,
         stage_merge_tolerance: float | None = 0.0,
-        denoise_iter: int = 20,
+        denoise_iter: int = 0,
     ) -> None:
         self.arhmm = arhmm
         self.preprocessor = preprocessor
