@@ -1,7 +1,8 @@
 """Helpers shared by the modules of :mod:`behavior.syllables` (private to the package).
 
 One definition each of the run lengths of a label sequence, the median syllable
-duration that ``fit_kappa`` calibrates, and the rotation of keypoints about z.
+duration that ``fit_kappa`` calibrates, the rotation of keypoints about z, and the
+state every state ends in after a list of merges.
 Any module of the package may import from here; nothing outside it should.
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "SessionInputMixin",
     "check_dense_real",
     "median_duration",
+    "merge_mapping",
     "run_lengths",
 ]
 
@@ -151,3 +153,28 @@ class SessionInputMixin:
         tags = super().__sklearn_tags__()  # type: ignore[misc]
         tags.input_tags.two_d_array = False
         return tags
+
+
+def merge_mapping(n_states: int, merges: Sequence[dict[str, Any]]) -> np.ndarray:
+    """``(n_states,)``: the state every state ends in after ``merges``, applied in order.
+
+    Parameters
+    ----------
+    n_states
+        Number of states.
+    merges
+        Merges as in ``ARHMM.merges_``: dicts with ``"kept"`` and ``"dropped"``.
+
+    Returns
+    -------
+    np.ndarray
+
+    Examples
+    --------
+    >>> merge_mapping(4, [{"kept": 1, "dropped": 3}, {"kept": 0, "dropped": 1}]).tolist()
+    [0, 0, 2, 0]
+    """
+    mapping = np.arange(n_states)
+    for merge in merges:
+        mapping[mapping == merge["dropped"]] = merge["kept"]
+    return mapping

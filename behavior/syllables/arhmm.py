@@ -69,7 +69,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
-from behavior.syllables._common import check_dense_real, median_duration
+from behavior.syllables._common import check_dense_real, median_duration, merge_mapping
 from behavior.units import to_seconds
 
 logger = logging.getLogger(__name__)
@@ -1305,9 +1305,7 @@ class ARHMM(BaseEstimator):
         self.merges_ = []
         self._merge_states(ws, ms, fs, tol)
         if self.merges_:
-            mapping = np.arange(self.n_states)
-            for merge in self.merges_:
-                mapping[mapping == merge["dropped"]] = merge["kept"]
+            mapping = merge_mapping(self.n_states, self.merges_)
             self.labels_ = [mapping[np.asarray(z, np.int64)] for z in labels]
             self._usage = np.bincount(np.concatenate(self.labels_), minlength=self.n_states)
             self._usage = self._usage.astype(float)

@@ -57,7 +57,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
-from behavior.syllables._common import SessionInputMixin
+from behavior.syllables._common import SessionInputMixin, merge_mapping
 
 __all__ = ["KeypointSLDS"]
 
@@ -1084,7 +1084,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
                 xs, chain.labels(), mask=masks, tolerance=self.stage_merge_tolerance
             )
             if self.stage_merges_:
-                chain.relabel(_merge_mapping(arhmm.n_states, self.stage_merges_))
+                chain.relabel(merge_mapping(arhmm.n_states, self.stage_merges_))
                 chain.publish()
         self.arhmm_ = arhmm
         for tr, z in zip(tracks, arhmm.labels_):
@@ -1105,7 +1105,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             # the draws counted for the labels and in the chain, whose parameters are
             # redrawn given the merged states (the AR-HMM's EM refit on the smoothed
             # poses alone would leave its dynamics too confident for new sessions)
-            mapping = _merge_mapping(arhmm.n_states, self.merges_)
+            mapping = merge_mapping(arhmm.n_states, self.merges_)
             chain.relabel(mapping)
             chain.publish()
             merged_counts = []
@@ -1397,14 +1397,6 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self._check_fitted()
         latents = X if _is_latents(X) else self.transform(X)
         return self.arhmm_.score(latents)
-
-
-def _merge_mapping(n_states: int, merges: list[dict[str, Any]]) -> np.ndarray:
-    """``(n_states,)``: the state every state ends in after ``merges`` (in order)."""
-    mapping = np.arange(n_states)
-    for merge in merges:
-        mapping[mapping == merge["dropped"]] = merge["kept"]
-    return mapping
 
 
 def _is_latents(x: Any) -> bool:
