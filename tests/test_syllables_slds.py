@@ -288,6 +288,9 @@ def test_syllables_fit_keeps_the_slds_own_preprocessor(noisy_sessions):
         ({"confidence_power": "high"}, "confidence_power"),
         ({"stage_merge_tolerance": -0.1}, "stage_merge_tolerance"),
         ({"stage_merge_tolerance": float("nan")}, "stage_merge_tolerance"),
+        ({"stage_seconds": 0}, "stage_seconds"),
+        ({"stage_seconds": float("inf")}, "stage_seconds"),
+        ({"stage_seconds": "5 min"}, "stage_seconds"),
         ({"arhmm": ARHMM(method="em")}, "method='gibbs'"),
         ({"preprocessor": Preprocessor(kinematics=True)}, "kinematics=False"),
     ],
@@ -395,3 +398,31 @@ def test_denoised_poses_give_the_arhmm_stage_the_states(noisy_sessions):
     assert ari > adjusted_rand_score(truth, plain_labels) + 0.2
     # the noise model was learned during the denoising
     assert np.all((fitted.noise_sd_ > 0.1) & (fitted.noise_sd_ < 0.4))
+
+
+def test_stage_seconds_fits_the_stage_on_the_start_and_the_full_model_on_all_frames(
+    noisy_sessions, monkeypatch
+):
+    sessions, zs = noisy_sessions
+    seen = []
+    fit = ARHMM.fit
+
+    def recording_fit(self, X, y=None, *, mask=None):
+        seen.append([len(x) for x in X])
+        return fit(self, X, y, mask=mask)
+
+    monkeypatch.setattr(ARHMM, "fit", recording_fit)
+    arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=40, random_state=0, progress=False)
+    fitted = KeypointSLDS(
+        arhmm,
+        Preprocessor(**RAW_PCA),
+        n_iter=25,
+        stage_seconds=20,
+        random_state=0,
+        progress=False,
+    ).fit(sessions)
+    assert seen == [[600, 600]]  # the first 20 s at 30 fps of each 50 s session
+    labels = fitted.labels_
+    assert [len(z) for z in labels] == [1500, 1500]
+    # the full model, started from the stage's decoded states, labels every frame
+    assert adjusted_rand_score(np.concatenate(zs), np.concatenate(labels)) > 0.8

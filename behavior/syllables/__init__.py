@@ -120,7 +120,7 @@ def fit(
         ``"slds"`` they go to its AR-HMM, except ``slds_iter`` (iterations of the
         full model, default 100) and the other
         :class:`~behavior.syllables.slds.KeypointSLDS` parameters
-        (``denoise_iter``, ``stage_merge_tolerance``, ``outlier_df``,
+        (``denoise_iter``, ``stage_merge_tolerance``, ``stage_seconds``, ``outlier_df``,
         ``confidence_power``, ``apply_iter``).
 
     Returns
@@ -236,6 +236,7 @@ def _slds_from_options(options: dict[str, Any], pre: Preprocessor) -> Any:
         "apply_iter",
         "stage_merge_tolerance",
         "denoise_iter",
+        "stage_seconds",
     }
     slds_options = {k: options.pop(k) for k in list(options) if k in own}
     if "slds_iter" in options:
