@@ -11,11 +11,10 @@ conditioning, 8 keypoints x 6000 frames at 50 fps, human per-frame freezing on
 Scored per fit, with the labels used only here:
 
 * **cross-validated AUC and average precision** of freezing from the syllables:
-  the session is cut into ``--blocks`` contiguous time blocks (never single
-  frames: neighbouring frames share a bout); each syllable's freezing fraction is
-  learned on the other blocks (with one pseudo-frame at the overall rate, so a
-  syllable unseen there gets the prior) and given to every frame of the held-out
-  block; the AUC and AP are computed over all held-out frames;
+  ``bh.syllables.held_out_rate`` cuts the session into ``--blocks`` contiguous
+  time blocks (never single frames: neighbouring frames share a bout) and gives
+  every frame its syllable's freezing fraction learned on the other blocks; the
+  AUC and AP are computed over all frames;
 * **NMI** between the syllables and the freezing labels (over all frames);
 * the syllables used, their median duration and the fit seconds.
 
@@ -54,26 +53,6 @@ DEMO1 = Path("behaviordepot_freezing/demo/demo1")
 FPS = 50
 
 
-def block_scores(labels: np.ndarray, truth: np.ndarray, n_blocks: int) -> np.ndarray:
-    """Held-out freezing probability of every frame from its syllable.
-
-    Each contiguous block's frames get their syllable's freezing fraction on the
-    other blocks (one pseudo-frame at the overall rate of those blocks).
-    """
-    n = labels.size
-    edges = np.linspace(0, n, n_blocks + 1).round().astype(int)
-    score = np.empty(n)
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        train = np.ones(n, bool)
-        train[lo:hi] = False
-        prior = truth[train].mean()
-        test = labels[lo:hi]
-        for s in np.unique(test):
-            seen = train & (labels == s)
-            score[lo:hi][test == s] = (truth[seen].sum() + prior) / (seen.sum() + 1)
-    return score
-
-
 def evaluate(labels: np.ndarray, truth: np.ndarray, n_blocks: int) -> dict:
     from sklearn.metrics import (
         average_precision_score,
@@ -83,7 +62,7 @@ def evaluate(labels: np.ndarray, truth: np.ndarray, n_blocks: int) -> dict:
 
     ok = labels >= 0
     labels, truth = labels[ok], truth[ok]
-    score = block_scores(labels, truth, n_blocks)
+    score = bh.syllables.held_out_rate(labels, truth, n_blocks)
     change = np.flatnonzero(np.diff(labels) != 0) + 1
     runs = np.diff(np.concatenate([[0], change, [labels.size]]))
     return {

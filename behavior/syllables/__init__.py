@@ -33,6 +33,7 @@ __all__ = [
     "Syllables",
     "arhmm",
     "fit",
+    "held_out_rate",
     "hmm",
     "preprocess",
     "results",
@@ -49,6 +50,7 @@ _LAZY_ATTRS = {
     "Latents": "behavior.syllables.preprocess",
     "Preprocessor": "behavior.syllables.preprocess",
     "Syllables": "behavior.syllables.results",
+    "held_out_rate": "behavior.syllables.results",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,7 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from behavior.syllables.arhmm import ARHMM
     from behavior.syllables.hmm import GaussianHMM
     from behavior.syllables.preprocess import Latents, Preprocessor
-    from behavior.syllables.results import Syllables
+    from behavior.syllables.results import Syllables, held_out_rate
     from behavior.syllables.slds import KeypointSLDS
 
 

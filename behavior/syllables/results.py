@@ -38,7 +38,7 @@ from behavior.errors import FileFormatError, PoseDataError
 from behavior.syllables._common import run_lengths
 from behavior.syllables.preprocess import Latents
 
-__all__ = ["BOUT_COLUMNS", "Syllables"]
+__all__ = ["BOUT_COLUMNS", "Syllables", "held_out_rate"]
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,76 @@ BOUT_COLUMNS = [
     "duration",
 ]
 """Columns of :meth:`Syllables.durations` (``stop_frame`` exclusive; start, duration in s)."""
+
+
+def held_out_rate(codes: Any, events: Any, n_blocks: int = 4) -> np.ndarray:
+    """Each frame's rate of a labelled behavior in its syllable, learned on other time blocks.
+
+    Scores how well syllables found without the labels capture a behavior a
+    person labelled frame by frame: the frames are cut into ``n_blocks``
+    contiguous time blocks (never single frames, whose neighbours share a bout),
+    and every frame of a block gets the fraction of its syllable's frames in the
+    other blocks that show the behavior, with one pseudo-frame at the other
+    blocks' overall rate (so a syllable unseen there gets that rate). A frame's
+    score never depends on the labels of its own block. Feed the scores and the
+    labels to an AUC or average precision.
+
+    Parameters
+    ----------
+    codes
+        ``(T,)`` syllable ids of consecutive frames (``-1`` counts as one more
+        syllable: leave such frames out first to ignore them).
+    events
+        ``(T,)`` booleans: the frames showing the behavior.
+    n_blocks
+        Number of contiguous time blocks (2 to ``T``).
+
+    Returns
+    -------
+    np.ndarray
+        ``(T,)`` floats in ``[0, 1]``.
+
+    Raises
+    ------
+    PoseDataError
+        When the arrays are not 1-D of one length, ``codes`` are not integers or
+        ``n_blocks`` is out of range.
+
+    Examples
+    --------
+    >>> codes = np.array([0, 0, 1, 1, 0, 0, 1, 1])
+    >>> events = np.array([1, 1, 0, 0, 1, 1, 0, 0], bool)
+    >>> held_out_rate(codes, events, n_blocks=2).round(2).tolist()
+    [0.83, 0.83, 0.17, 0.17, 0.83, 0.83, 0.17, 0.17]
+    """
+    codes, events = np.asarray(codes), np.asarray(events)
+    if codes.ndim != 1 or events.shape != codes.shape:
+        raise PoseDataError(
+            f"codes, events: expected two 1-D arrays of one length, found shapes "
+            f"{codes.shape} and {events.shape}"
+        )
+    if codes.size and not np.issubdtype(codes.dtype, np.integer):
+        raise PoseDataError(f"codes: expected integer syllable ids, found dtype {codes.dtype}")
+    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int | np.integer):
+        raise PoseDataError(f"n_blocks: expected an integer, found {n_blocks!r}")
+    if not 2 <= n_blocks <= codes.size:
+        raise PoseDataError(
+            f"n_blocks: expected 2 to {codes.size} (the number of frames), found {n_blocks}"
+        )
+    events = events.astype(bool)
+    edges = np.linspace(0, codes.size, n_blocks + 1).round().astype(int)
+    rate = np.empty(codes.size)
+    for lo, hi in itertools.pairwise(edges):
+        other = np.ones(codes.size, bool)
+        other[lo:hi] = False
+        ids, inverse = np.unique(codes[other], return_inverse=True)
+        hits = np.bincount(inverse, weights=events[other], minlength=ids.size)
+        frames = np.bincount(inverse, minlength=ids.size)
+        prior = events[other].mean()
+        block = codes[lo:hi]  # every block has a frame, so the others are never empty
+        at = np.minimum(np.searchsorted(ids, block), ids.size - 1)
+        rate[lo:hi] = np.where(ids[at] == block, (hits[at] + prior) / (frames[at] + 1.0), prior)
+    return rate
 
 
 def _signed_seconds(value: float | str) -> float:

@@ -1,0 +1,103 @@
+"""held_out_rate: scoring syllables against a behavior a person labelled, without leaks."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+import behavior as bh
+from behavior.errors import PoseDataError
+from behavior.syllables import held_out_rate
+
+
+@st.composite
+def coded_frames(draw):
+    n = draw(st.integers(4, 120))
+    codes = np.array(draw(st.lists(st.integers(-1, 5), min_size=n, max_size=n)))
+    events = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+    n_blocks = draw(st.integers(2, min(n, 8)))
+    return codes, events, n_blocks
+
+
+def _blocks(n, n_blocks):
+    edges = np.linspace(0, n, n_blocks + 1).round().astype(int)
+    return list(itertools.pairwise(edges))
+
+
+@settings(max_examples=80, deadline=None)
+@given(coded_frames(), st.data())
+def test_a_frames_score_never_sees_its_own_blocks_labels(case, data):
+    codes, events, n_blocks = case
+    rate = held_out_rate(codes, events, n_blocks)
+    assert rate.shape == codes.shape and np.all((rate >= 0) & (rate <= 1))
+    lo, hi = data.draw(st.sampled_from(_blocks(codes.size, n_blocks)))
+    flipped = events.copy()
+    flipped[lo:hi] = ~flipped[lo:hi]
+    np.testing.assert_allclose(held_out_rate(codes, flipped, n_blocks)[lo:hi], rate[lo:hi])
+
+
+@settings(max_examples=80, deadline=None)
+@given(coded_frames())
+def test_rates_are_the_syllables_shares_in_the_other_blocks(case):
+    codes, events, n_blocks = case
+    rate = held_out_rate(codes, events, n_blocks)
+    for lo, hi in _blocks(codes.size, n_blocks):
+        other = np.ones(codes.size, bool)
+        other[lo:hi] = False
+        prior = events[other].mean()
+        for t in range(lo, hi):
+            same = other & (codes == codes[t])
+            expected = (events[same].sum() + prior) / (same.sum() + 1)
+            assert rate[t] == pytest.approx(expected)  # a syllable unseen there: the prior
+
+
+def test_syllables_that_are_the_behavior_separate_it_perfectly():
+    rng = np.random.default_rng(0)
+    events = np.repeat(rng.random(40) < 0.3, 25)  # bouts of 25 frames
+    codes = np.where(events, 3, 0) + rng.integers(0, 2, events.size)  # 2 syllables each
+    rate = held_out_rate(codes, events, n_blocks=4)
+    assert roc_auc_score(events, rate) == 1.0
+    shuffled = rng.permutation(codes)
+    assert roc_auc_score(events, held_out_rate(shuffled, events, n_blocks=4)) < 0.75
+
+
+@pytest.mark.parametrize(
+    ("codes", "events", "n_blocks", "match"),
+    [
+        (np.zeros(10, int), np.zeros(9, bool), 2, "one length"),
+        (np.zeros((5, 2), int), np.zeros((5, 2), bool), 2, "1-D"),
+        (np.zeros(10), np.zeros(10, bool), 2, "integer syllable ids"),
+        (np.zeros(10, int), np.zeros(10, bool), 1, "n_blocks: expected 2 to 10"),
+        (np.zeros(10, int), np.zeros(10, bool), 11, "n_blocks: expected 2 to 10"),
+        (np.zeros(10, int), np.zeros(10, bool), True, "n_blocks: expected an integer"),
+    ],
+)
+def test_bad_arguments_name_themselves(codes, events, n_blocks, match):
+    with pytest.raises(PoseDataError, match=match):
+        held_out_rate(codes, events, n_blocks)
+
+
+def test_syllables_of_a_real_mouse_find_the_freezing_a_person_labelled(shared_data):
+    # BehaviorDEPOT demo1: human per-frame freezing; the syllables never see it
+    folder = shared_data / "behaviordepot_freezing/demo/demo1"
+    ds = bh.load_poses(folder / "demo1_tracking.csv", fps=50)
+    human = pd.read_csv(folder / "demo1_human_freezing_perframe.csv")["freezing_human"]
+    freezing = human.to_numpy()[: ds.sizes["time"]] > 0
+    syl = bh.syllables.fit(ds, model="arhmm", n_iter=40, progress=False)
+    codes = np.asarray(syl.codes[0])
+    ok = codes >= 0
+    auc = roc_auc_score(freezing[ok], held_out_rate(codes[ok], freezing[ok], n_blocks=4))
+    # a per-frame clustering of the same poses (k-means on the positions) does worse
+    from sklearn.cluster import KMeans
+
+    lat = np.asarray(syl.latents.data[0])
+    clusters = KMeans(20, n_init=2, random_state=0).fit_predict(lat[ok])
+    base = roc_auc_score(freezing[ok], held_out_rate(clusters, freezing[ok], n_blocks=4))
+    assert auc > 0.78
+    assert auc > base + 0.05
