@@ -14,18 +14,19 @@ min", seed=s)`` for s = 0, 1, 2 (row ``single``; not in the family's summary).
 
 Every model is fit as a user would: ``bh.syllables.fit(sessions, model=name,
 progress=False)`` with nothing about the draw (no ``n_states``, no
-``target_duration``, default preprocessing), for each name in ``--models``
-(default ``arhmm,slds``). Reported per draw and model: adjusted Rand index and NMI
-of the frame labels against the true states (all sessions pooled), states used
-against the true number, median bout duration found against the true one (in
-frames, runs within each session), total fit seconds (preprocessing,
-compilation and fit), seconds per iteration (median after the first three) and
-the merges of states the AR-HMM made after its fit (``ARHMM.merges_``).
-Then, per model, the issue-17 summary over the family: median ARI, worst ARI and
-the number of draws whose states used are within 25 % of the truth. A ceiling per
-draw (``oracle``): the ARI of the Viterbi path of the true latents under the
-draw's true parameters (AR dynamics, transitions, geometric durations of the true
-mean), i.e. how separable the states are before any tracking noise.
+``target_duration``, default preprocessing), for each name in ``--models`` (default
+``arhmm,slds``); ``--fit-options`` adds expert options (a JSON object, the same for
+every model and draw) to measure them against the defaults. Reported per draw and
+model: adjusted Rand index and NMI of the frame labels against the true states (all
+sessions pooled), states used against the true number, median bout duration found
+against the true one (in frames, runs within each session), total fit seconds
+(preprocessing, compilation and fit), seconds per iteration (median after the first
+three) and the merges of states the AR-HMM made after its fit (``ARHMM.merges_``).
+Then, per model, the issue-17 summary over the family: median ARI, worst ARI and the
+number of draws whose states used are within 25 % of the truth. A ceiling per draw
+(``oracle``): the ARI of the Viterbi path of the true latents under the draw's true
+parameters (AR dynamics, transitions, geometric durations of the true mean), i.e.
+how separable the states are before any tracking noise.
 
 keypoint-moseq (0.8.x; tested with 0.8.1, jax-moseq 0.3.7) runs on the first
 ``--kpms-draws`` (4) draws in a subprocess of the interpreter named by
@@ -67,6 +68,7 @@ Run::
 
     python benchmarks/bench_syllables_family.py                      # 12 draws, arhmm and slds
     python benchmarks/bench_syllables_family.py --quick --models arhmm   # 3 short draws, minutes
+    python benchmarks/bench_syllables_family.py --models slds --fit-options '{"stage_seconds": 300}'
     KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
         --models arhmm --out results/
     KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
@@ -76,6 +78,7 @@ Run::
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -187,9 +190,9 @@ def single_sessions(quick: bool):
 
 
 # --------------------------------------------------------------------------- models
-def run_model(name: str, sessions, truth) -> dict:
+def run_model(name: str, sessions, truth, options: dict | None = None) -> dict:
     t = time.perf_counter()
-    syl = bh.syllables.fit(sessions, model=name, progress=False)
+    syl = bh.syllables.fit(sessions, model=name, progress=False, **(options or {}))
     seconds = time.perf_counter() - t
     return {
         **scores(truth, syl.codes),
@@ -373,7 +376,18 @@ def main() -> int:
         help="full-model kappa = AR-HMM kappa / this (10, as its docs advise)",
     )
     parser.add_argument("--out", type=Path, help="write syllables_family.csv into this folder")
+    parser.add_argument(
+        "--fit-options",
+        default="{}",
+        help="JSON of bh.syllables.fit options for every model, e.g. '{\"stage_seconds\": 300}'",
+    )
     args = parser.parse_args()
+    try:
+        options = json.loads(args.fit_options)
+    except json.JSONDecodeError as err:
+        parser.error(f"--fit-options: expected a JSON object, found {args.fit_options!r} ({err})")
+    if not isinstance(options, dict):
+        parser.error(f"--fit-options: expected a JSON object, found {args.fit_options!r}")
     models = [m.strip() for m in args.models.split(",") if m.strip() not in ("", "none")]
     kpms_python = os.environ.get("KPMS_PYTHON")
     load = os.getloadavg()
@@ -404,7 +418,11 @@ def main() -> int:
             oracle_ari=ceiling,
         )
         for model in models:
-            row = {"draw": str(i), "model": model, **run_model(model, sessions, truth.labels)}
+            row = {
+                "draw": str(i),
+                "model": model,
+                **run_model(model, sessions, truth.labels, options),
+            }
             show(row)
             rows.append({**row, **params})
         if with_kpms:
@@ -423,7 +441,7 @@ def main() -> int:
         sessions, truth = single_sessions(args.quick)
         print(f"\n[single] bh.simulate.session(kind='single'): {len(sessions)} sessions")
         for model in models:
-            row = {"draw": "single", "model": model, **run_model(model, sessions, truth)}
+            row = {"draw": "single", "model": model, **run_model(model, sessions, truth, options)}
             show(row)
             rows.append(row)
     table = pd.DataFrame(rows)

@@ -1045,11 +1045,52 @@ class ARHMM(BaseEstimator):
         >>> set(np.unique(chain.labels()[0])) <= set(model.used_states_)
         True
         """
+        return self._chain_from(X, labels, mask, seed, frozen=True)
+
+    def learning_chain(
+        self, X: Any, labels: list[np.ndarray], *, mask: Any = None, seed: int = 0
+    ) -> GibbsChain:
+        """A Gibbs chain over sessions that starts from given states and learns.
+
+        Its parameters are drawn given ``labels`` at once (they replace the fitted
+        ones when the chain is published); its sweeps go on as those of
+        :meth:`fit_chain`, with the prior and standardisation of the fit. The
+        keypoint SLDS starts its full model this way from states decoded by an
+        AR-HMM fitted on part of the frames (``stage_seconds``).
+
+        Parameters
+        ----------
+        X, mask
+            As in :meth:`fit`; the latent dimension must match.
+        labels
+            Starting states of every session (values in ``[0, n_states)``).
+        seed
+            Seed of the chain's random key.
+
+        Returns
+        -------
+        GibbsChain
+
+        Examples
+        --------
+        >>> rng = np.random.default_rng(8)
+        >>> x = np.cumsum(rng.normal(size=(300, 2)), axis=0) * 0.1
+        >>> model = ARHMM(n_states=8, n_iter=2, random_state=0, progress=False).fit(x[:100])
+        >>> chain = model.learning_chain(x, model.predict(x))
+        >>> chain.sweep()
+        >>> chain.publish()
+        >>> model.labels_[0].shape
+        (300,)
+        """
+        return self._chain_from(X, labels, mask, seed, frozen=False)
+
+    def _chain_from(self, X: Any, labels: list[np.ndarray], mask: Any, seed: int, frozen: bool):
         import jax
 
         self._check_fitted()
         ws, ms, fs = self._prepare(X, mask, fit=False)
-        return GibbsChain(self, ws, ms, fs, labels, jax.random.PRNGKey(int(seed)), frozen=True)
+        key = jax.random.PRNGKey(int(seed))
+        return GibbsChain(self, ws, ms, fs, labels, key, frozen=frozen)
 
     def _start(self, x: Any, mask: Any) -> tuple:
         """Checked, standardised sessions, the k-means start and the random key."""

@@ -1153,10 +1153,6 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         """The AR-HMM stage: a Gibbs chain over all frames, fitted on all of them or,
         with ``stage_seconds`` shorter than a sequence, on the start of every
         sequence and then started on all frames from that fit's decoded states."""
-        import jax
-
-        from behavior.syllables.arhmm import GibbsChain
-
         frames = None
         if self.stage_seconds is not None:
             frames = max(1, round(self.stage_seconds * float(self.preprocessor_.fps_)))
@@ -1164,8 +1160,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             return arhmm.fit_chain(xs, mask=masks)
         arhmm.fit([x[:frames] for x in xs], mask=[m[:frames] for m in masks])
         start = arhmm.predict(xs, mask=masks)
-        ws, ms, fs = arhmm._prepare(xs, masks, fit=False)
-        chain = GibbsChain(arhmm, ws, ms, fs, start, jax.random.PRNGKey(arhmm.seed_ + 1))
+        chain = arhmm.learning_chain(xs, start, mask=masks, seed=arhmm.seed_ + 1)
         chain.publish()
         return chain
 
