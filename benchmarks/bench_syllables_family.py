@@ -57,7 +57,10 @@ CPU async dispatch off (``kpms_environment``); even so the full model wedged XLA
 CPU runtime here after 11-95 iterations (issue 7's hang: every thread asleep, the
 main one waiting for a buffer nothing computes), so it checkpoints every 5
 iterations and is restarted from there after 300 s without progress. Without
-``KPMS_PYTHON`` it is skipped with a message. ``--models none`` runs
+``KPMS_PYTHON`` it is skipped with a message. With jax/jaxlib 0.4.35 in keypoint-moseq's
+environment instead of 0.10.2 (``pip install jax==0.4.35 jaxlib==0.4.35`` there) its full
+model ran draws 2 and 3 without a stall (``results/syllables_family_kpms/draws_2_3.txt``,
+run with ``--only-draws 2,3``), where 0.10.2 had wedged four times on draw 2. ``--models none`` runs
 keypoint-moseq alone (only on the draws it runs on).
 
 Targets (issue 17), with the defaults: median ARI >= 0.95, worst >= 0.85, states
@@ -73,6 +76,7 @@ Run::
         --models arhmm --out results/
     KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
         --models none --no-single --out benchmarks/results/syllables_family_kpms  # kpms alone
+    python benchmarks/bench_syllables_family.py --only-draws 2,3 --no-single  # two draws
 """
 
 from __future__ import annotations
@@ -339,6 +343,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--draws", type=int, default=12, help="family draws (default 12)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the family")
+    parser.add_argument(
+        "--only-draws",
+        help="comma-separated draw numbers to run (e.g. '2,3'; the family is still drawn "
+        "whole, so draw i is the same as in a full run); --kpms-draws counts them in order",
+    )
     parser.add_argument("--models", default="arhmm,slds", help="bh.syllables.fit model names")
     parser.add_argument(
         "--quick",
@@ -399,8 +408,22 @@ def main() -> int:
         print("keypoint-moseq: skipped (set KPMS_PYTHON to an interpreter with keypoint-moseq)")
     rows = []
     draws = family_draws(args.draws, args.quick, args.seed)
-    for i, draw in enumerate(draws):
-        with_kpms = bool(kpms_python) and i < args.kpms_draws
+    chosen = list(range(len(draws)))
+    if args.only_draws:
+        try:
+            chosen = sorted({int(v) for v in args.only_draws.split(",") if v.strip()})
+        except ValueError:
+            parser.error(
+                f"--only-draws: expected draw numbers like '2,3', found {args.only_draws!r}"
+            )
+        if not chosen or not all(0 <= i < len(draws) for i in chosen):
+            parser.error(
+                f"--only-draws: expected draw numbers in 0-{len(draws) - 1}, "
+                f"found {args.only_draws!r}"
+            )
+    for rank, i in enumerate(chosen):
+        draw = draws[i]
+        with_kpms = bool(kpms_python) and rank < args.kpms_draws
         if not models and not with_kpms:
             continue  # nothing to fit on this draw (--models none)
         print("\n" + describe(i, draw), flush=True)
