@@ -1993,7 +1993,7 @@ class BehaviorMap(BaseEstimator):
             if posterior is not None
             else getattr(fitted, "posterior_", options.get("posterior")),
         }
-        pre = Preprocessor(variance=1.0, **axis).fit(datasets)
+        pre = Preprocessor(variance=1.0, alignment="axis", **axis).fit(datasets)
         latents = pre.transform(datasets)
         poses = pre.inverse_transform(latents, frame="egocentric")
         n_space, n_kp = len(pre.space_), len(pre.keypoints_)

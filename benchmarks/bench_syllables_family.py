@@ -77,6 +77,8 @@ Run::
     KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_family.py \\
         --models none --no-single --out benchmarks/results/syllables_family_kpms  # kpms alone
     python benchmarks/bench_syllables_family.py --only-draws 2,3 --no-single  # two draws
+    python benchmarks/bench_syllables_family.py --models slds --no-single \\
+        --fit-options '{"preprocess": {"variance": 0.99, "alignment": "procrustes"}}'
 """
 
 from __future__ import annotations

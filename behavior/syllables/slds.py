@@ -668,7 +668,11 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         :class:`~behavior.syllables.preprocess.Preprocessor` giving the PCA basis
         and the initial poses, heading and centroid (fitted ones are used as they
         are; ``kinematics=True`` is not supported: the heading and centroid are
-        latent variables here). Default ``Preprocessor(variance=0.99)``: the noise
+        latent variables here). ``alignment="procrustes"`` (not the default)
+        puts the PCA in the frame this model infers the heading in: better on
+        the simulated family, not on real tracking (see
+        :class:`~behavior.syllables.preprocess.Preprocessor`'s ``alignment``).
+        Default ``Preprocessor(variance=0.99)``: the noise
         model, not the PCA, drops the tracking noise, so the PCA can keep nearly
         all of the pose (the preprocessor still leaves out components that do not
         move smoothly). A PCA that keeps too few dimensions hides part of the
