@@ -351,10 +351,9 @@ def test_slds_merges_copies_of_states_after_the_fit(noisy_sessions):
 
 
 def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fitted_slds):
-    # the fixture's default stage merges: every dropped state of the AR-HMM stage is gone
-    # from the AR-HMM the full model started from, and they can be turned off
-    for step in fitted_slds.stage_merges_:
-        assert {"kept", "dropped", "delta_held_out"} <= set(step)
+    # stage merges (off by default, None): with a tolerance every dropped state of the
+    # AR-HMM stage is recorded and gone from the AR-HMM the full model started from
+    assert fitted_slds.stage_merge_tolerance is None and fitted_slds.stage_merges_ == []
     sessions, _ = noisy_sessions
     arhmm = ARHMM(n_states=20, n_lags=1, kappa=100.0, n_iter=5, random_state=0, progress=False)
     off = KeypointSLDS(
@@ -366,10 +365,17 @@ def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fi
         stage_merge_tolerance=None,
     ).fit(sessions)
     assert off.stage_merges_ == []
-    on = KeypointSLDS(arhmm, Preprocessor(**RAW_PCA), n_iter=2, random_state=0, progress=False).fit(
-        sessions
-    )
+    on = KeypointSLDS(
+        arhmm,
+        Preprocessor(**RAW_PCA),
+        n_iter=2,
+        random_state=0,
+        progress=False,
+        stage_merge_tolerance=0.0,
+    ).fit(sessions)
     assert len(on.stage_merges_) >= 1
+    for step in on.stage_merges_:
+        assert {"kept", "dropped", "delta_held_out"} <= set(step)
     # fewer states enter the full model after the stage merges
     assert len(np.unique(np.concatenate(on.labels_))) <= len(np.unique(np.concatenate(off.labels_)))
 

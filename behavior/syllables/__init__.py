@@ -103,8 +103,10 @@ def fit(
     preprocess
         A :class:`~behavior.syllables.preprocess.Preprocessor` (fitted ones are
         used as they are), or its parameters as a dict (default
-        ``Preprocessor()``: 90 % of the variance; 99 % for ``"slds"``, whose noise
-        model drops the tracking noise instead of the PCA).
+        ``Preprocessor()``: 90 % of the variance, body-axis frames; for
+        ``"slds"`` 99 %, whose noise model drops the tracking noise instead of
+        the PCA, and ``alignment="procrustes"``, the frame its heading is
+        inferred in).
     target_duration
         Calibrate the stickiness (``model.fit_kappa``) so that the median
         syllable lasts this long (seconds or text, ``"0.4 s"``) before fitting.
@@ -155,7 +157,7 @@ def fit(
     elif preprocess is None and isinstance(model, KeypointSLDS) and model.preprocessor is not None:
         pre = model.preprocessor
     elif preprocess is None or isinstance(preprocess, Mapping):
-        defaults = {"variance": 0.99} if slds else {}
+        defaults = {"variance": 0.99, "alignment": "procrustes"} if slds else {}
         pre = Preprocessor(**{**defaults, **dict(preprocess or {})})
     else:
         raise PoseDataError(

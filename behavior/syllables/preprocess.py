@@ -619,26 +619,23 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         dimensions, 12 components, 2 x 2 min) a linear map of the true latents
         explained 99.99 % of the PCA coordinates' variance against 97.2 % in the
         body-axis frame, and the AR-HMM's ARI was 0.99 against 0.85
-        (``tests/test_syllables_alignment.py``). Not the default, because on
-        real tracking it was no better: for the AR-HMM it made no difference
+        (``tests/test_syllables_alignment.py``). Not the default of this class,
+        because on real tracking it was no better: for the AR-HMM it made no difference
         beyond the seeds' spread (on the 12 full-length draws of
         ``benchmarks/bench_syllables_family.py``, seed 0, a median ARI of 0.71
         against 0.69 and a worst of 0.39 against 0.47; on human freezing,
         ``benchmarks/bench_syllables_real.py`` with 8 seeds, an AUC of 0.831
         against 0.837; seed agreement on the real open-field files of
         ``benchmarks/bench_syllables_stability.py`` 0.64 and 0.69 against 0.59
-        and 0.70). For :class:`~behavior.syllables.slds.KeypointSLDS`, which
-        infers the heading itself by that least-squares match, it helped on
-        every simulated draw (seed 0, 12 full-length draws: median ARI 0.857
-        against 0.798, worst 0.781 against 0.414, the states used within 25 %
-        of the truth on 9 draws against 4; held-out seed 1, draws 0-3: 0.934,
-        0.824, 0.972, 0.942 against 0.915, 0.815, 0.970, 0.939) but not on the
-        real files, where it did worse, if within the seeds' spread (freezing
-        AUC 0.715 against 0.789 over 8 seeds, 2 of the 8 fits down to 2
-        syllables; seed agreement 0.46 and 0.64 against 0.55 and 0.66):
-        ``bh.syllables.fit(..., model="slds", preprocess={"variance": 0.99,
-        "alignment": "procrustes"})`` is an expert's choice for tracking that
-        behaves like the simulator's.
+        and 0.70). It is the default of
+        :class:`~behavior.syllables.slds.KeypointSLDS`, which infers the heading
+        itself by that least-squares match: on every simulated draw it did
+        better (seed 0, 12 full-length draws: median ARI 0.857 against 0.798,
+        worst 0.781 against 0.414, the states used within 25 % of the truth on
+        9 draws against 4; held-out seed 1, draws 0-3: 0.934, 0.824, 0.972,
+        0.942 against 0.915, 0.815, 0.970, 0.939), and on the real files as
+        well as before once that model's stage merges were left out (see its
+        ``preprocessor``).
     max_missing
         Frames in which more than this fraction of ``keypoints`` is missing are
         flagged unusable in ``Latents.mask``.
