@@ -78,7 +78,7 @@ Run::
         --models none --no-single --out benchmarks/results/syllables_family_kpms  # kpms alone
     python benchmarks/bench_syllables_family.py --only-draws 2,3 --no-single  # two draws
     python benchmarks/bench_syllables_family.py --models slds --no-single \\
-        --fit-options '{"preprocess": {"variance": 0.99, "alignment": "procrustes"}}'
+        --fit-options '{"preprocess": {"alignment": "axis"}}'   # the SLDS's old body frame
 """
 
 from __future__ import annotations
