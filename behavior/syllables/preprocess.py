@@ -632,8 +632,9 @@ class Preprocessor(SessionInputMixin, BaseEstimator):
         itself by that least-squares match: on every simulated draw it did
         better (seed 0, 12 full-length draws: median ARI 0.857 against 0.798,
         worst 0.781 against 0.414, the states used within 25 % of the truth on
-        9 draws against 4; held-out seed 1, draws 0-3: 0.934, 0.824, 0.972,
-        0.942 against 0.915, 0.815, 0.970, 0.939), and on the real files as
+        9 draws against 4; held-out seed 1, draws 0-3, with its stage merges
+        at 0: 0.934, 0.824, 0.972, 0.942 against 0.915, 0.815, 0.970, 0.939),
+        and on the real files as
         well as before once that model's stage merges were left out (see its
         ``preprocessor``).
     max_missing
