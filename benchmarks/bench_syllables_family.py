@@ -84,7 +84,6 @@ Run::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -92,6 +91,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _fit_options import add_fit_options, fit_options
 
 import behavior as bh
 
@@ -387,18 +387,9 @@ def main() -> int:
         help="full-model kappa = AR-HMM kappa / this (10, as its docs advise)",
     )
     parser.add_argument("--out", type=Path, help="write syllables_family.csv into this folder")
-    parser.add_argument(
-        "--fit-options",
-        default="{}",
-        help="JSON of bh.syllables.fit options for every model, e.g. '{\"stage_seconds\": 300}'",
-    )
+    add_fit_options(parser)
     args = parser.parse_args()
-    try:
-        options = json.loads(args.fit_options)
-    except json.JSONDecodeError as err:
-        parser.error(f"--fit-options: expected a JSON object, found {args.fit_options!r} ({err})")
-    if not isinstance(options, dict):
-        parser.error(f"--fit-options: expected a JSON object, found {args.fit_options!r}")
+    options = fit_options(parser, args.fit_options)
     models = [m.strip() for m in args.models.split(",") if m.strip() not in ("", "none")]
     kpms_python = os.environ.get("KPMS_PYTHON")
     load = os.getloadavg()

@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _fit_options import add_fit_options, fit_options
 
 import behavior as bh
 
@@ -91,7 +92,14 @@ def kmeans_labels(ds, seed: int, n_clusters: int) -> np.ndarray:
     return labels
 
 
-def run(data: Path, models: list[str], seeds: list[int], n_blocks: int, n_clusters: int):
+def run(
+    data: Path,
+    models: list[str],
+    seeds: list[int],
+    n_blocks: int,
+    n_clusters: int,
+    options: dict | None = None,
+):
     folder = data / DEMO1
     ds = bh.load_poses(folder / "demo1_tracking.csv", fps=FPS)
     human = pd.read_csv(folder / "demo1_human_freezing_perframe.csv")["freezing_human"]
@@ -103,7 +111,9 @@ def run(data: Path, models: list[str], seeds: list[int], n_blocks: int, n_cluste
             if model == "kmeans":
                 labels = kmeans_labels(ds, seed, n_clusters)
             else:
-                syl = bh.syllables.fit(ds, model=model, random_state=seed, progress=False)
+                syl = bh.syllables.fit(
+                    ds, model=model, random_state=seed, progress=False, **(options or {})
+                )
                 labels = np.asarray(syl.codes[0])
             row = {"model": model, "seed": seed, **evaluate(labels, truth, n_blocks)}
             row["fit_seconds"] = time.perf_counter() - tic
@@ -124,6 +134,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--blocks", type=int, default=4, help="contiguous time blocks")
     parser.add_argument("--kmeans-clusters", type=int, default=20)
+    add_fit_options(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -141,7 +152,10 @@ def main() -> int:
         f"bench_syllables_real: BehaviorDEPOT demo1 freezing, {args.blocks} time blocks; "
         f"{os.cpu_count()} CPUs, load average {load[0]:.1f}"
     )
-    truth, table = run(args.data, args.models, args.seeds, args.blocks, args.kmeans_clusters)
+    options = fit_options(parser, args.fit_options)
+    truth, table = run(
+        args.data, args.models, args.seeds, args.blocks, args.kmeans_clusters, options
+    )
     summary = table.groupby("model", sort=False)[
         ["auc", "ap", "nmi", "syllables_used", "median_duration_s", "fit_seconds"]
     ].mean()

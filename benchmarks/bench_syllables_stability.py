@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _fit_options import add_fit_options, fit_options, with_options
 
 import behavior as bh
 
@@ -69,7 +70,9 @@ def run_lengths(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stops - starts, labels[starts]
 
 
-def stability(name: str, data: Path, seeds: list[int], model: str = "arhmm") -> dict:
+def stability(
+    name: str, data: Path, seeds: list[int], model: str = "arhmm", options: dict | None = None
+) -> dict:
     from sklearn.metrics import adjusted_rand_score
 
     spec = FILES[name]
@@ -80,9 +83,9 @@ def stability(name: str, data: Path, seeds: list[int], model: str = "arhmm") -> 
         syl = bh.syllables.fit(
             {name: ds},
             model=model,
-            preprocess=spec["preprocess"] or None,
             random_state=seed,
             progress=False,
+            **with_options(options or {}, spec["preprocess"]),
         )
         seconds = time.perf_counter() - tic
         codes = np.concatenate(syl.codes)
@@ -152,6 +155,7 @@ def main() -> int:
     )
     parser.add_argument("--files", nargs="+", default=list(FILES), choices=list(FILES))
     parser.add_argument("--model", default="arhmm", help="bh.syllables.fit model name")
+    add_fit_options(parser)
     parser.add_argument(
         "--out",
         type=Path,
@@ -159,6 +163,7 @@ def main() -> int:
         help="folder of stability.json",
     )
     args = parser.parse_args()
+    options = fit_options(parser, args.fit_options)
     if len(set(args.seeds)) < 2:
         parser.error(f"--seeds: expected at least two different seeds, found {args.seeds}")
     if not args.data.exists():
@@ -168,7 +173,7 @@ def main() -> int:
     print(f"bench_syllables_stability: {os.cpu_count()} CPUs, load average {load[0]:.1f}")
     results = {}
     for name in args.files:
-        results[name] = stability(name, args.data, list(args.seeds), args.model)
+        results[name] = stability(name, args.data, list(args.seeds), args.model, options)
         show(name, results[name])
     from behavior.io.registry import atomic_path
 

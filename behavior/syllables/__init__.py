@@ -149,7 +149,7 @@ def fit(
     from behavior.errors import PoseDataError
     from behavior.syllables.preprocess import Preprocessor
     from behavior.syllables.results import Syllables
-    from behavior.syllables.slds import KeypointSLDS
+    from behavior.syllables.slds import DEFAULT_PREPROCESSING, KeypointSLDS
 
     slds = isinstance(model, KeypointSLDS) or (isinstance(model, str) and model == "slds")
     if isinstance(preprocess, Preprocessor):
@@ -157,7 +157,7 @@ def fit(
     elif preprocess is None and isinstance(model, KeypointSLDS) and model.preprocessor is not None:
         pre = model.preprocessor
     elif preprocess is None or isinstance(preprocess, Mapping):
-        defaults = {"variance": 0.99, "alignment": "procrustes"} if slds else {}
+        defaults = dict(DEFAULT_PREPROCESSING) if slds else {}
         pre = Preprocessor(**{**defaults, **dict(preprocess or {})})
     else:
         raise PoseDataError(

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import logging
 import time
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -650,6 +651,11 @@ class _Track:
 # --------------------------------------------------------------------------------------
 
 
+#: The preprocessor parameters of the SLDS when none is given (``KeypointSLDS`` and
+#: ``bh.syllables.fit(model="slds")``): see the ``preprocessor`` parameter.
+DEFAULT_PREPROCESSING = MappingProxyType({"variance": 0.99, "alignment": "procrustes"})
+
+
 class KeypointSLDS(SessionInputMixin, BaseEstimator):
     """Keypoint switching linear dynamical system (Keypoint-MoSeq's full model).
 
@@ -1098,9 +1104,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             )
         pre = self.preprocessor
         self.preprocessor_ = (
-            Preprocessor(variance=0.99, alignment="procrustes")
-            if pre is None
-            else copy.deepcopy(pre)
+            Preprocessor(**DEFAULT_PREPROCESSING) if pre is None else copy.deepcopy(pre)
         )
         tracks = self._tracks(X, fitting=True)
         seed = self.random_state
