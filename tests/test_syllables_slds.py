@@ -288,6 +288,8 @@ def test_syllables_fit_keeps_the_slds_own_preprocessor(noisy_sessions):
         ({"confidence_power": "high"}, "confidence_power"),
         ({"stage_merge_tolerance": -0.1}, "stage_merge_tolerance"),
         ({"stage_merge_tolerance": float("nan")}, "stage_merge_tolerance"),
+        ({"evidence_merge_tolerance": -1.0}, "evidence_merge_tolerance"),
+        ({"evidence_merge_tolerance": "0.25"}, "evidence_merge_tolerance"),
         ({"stage_seconds": 0}, "stage_seconds"),
         ({"stage_seconds": float("inf")}, "stage_seconds"),
         ({"stage_seconds": "5 min"}, "stage_seconds"),
@@ -363,6 +365,7 @@ def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fi
         random_state=0,
         progress=False,
         stage_merge_tolerance=None,
+        evidence_merge_tolerance=None,  # the states the stage leaves, not the merges after
     ).fit(sessions)
     assert off.stage_merges_ == []
     on = KeypointSLDS(
@@ -372,6 +375,7 @@ def test_stage_merges_are_recorded_and_leave_no_dropped_state(noisy_sessions, fi
         random_state=0,
         progress=False,
         stage_merge_tolerance=0.0,
+        evidence_merge_tolerance=None,  # the states the stage leaves, not the merges after
     ).fit(sessions)
     assert len(on.stage_merges_) >= 1
     for step in on.stage_merges_:

@@ -11,11 +11,18 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import multivariate_normal
 
 import behavior as bh
 from behavior.syllables import ARHMM, KeypointSLDS, Preprocessor
 from behavior.syllables import slds as slds_module
-from behavior.syllables.slds import _banded, _kalman, _posterior_poses, _transition_information
+from behavior.syllables.slds import (
+    _banded,
+    _kalman,
+    _log_evidence,
+    _posterior_poses,
+    _transition_information,
+)
 
 
 def _params(rng, d, n_lags, n_states):
@@ -160,17 +167,58 @@ def test_draws_have_the_posterior_covariance():
 
 
 def test_transition_information_is_the_transition_density():
-    """``-log N(x_t; sum_l A_l x_{t-l} + b, Q)`` up to a constant is
-    ``v^T G v / 2 - g^T v`` with ``v = (x_{t-L}, ..., x_t)``."""
+    """``-log N(x_t; sum_l A_l x_{t-l} + b, Q)`` is ``v^T G v / 2 - g^T v + c`` with
+    ``v = (x_{t-L}, ..., x_t)``."""
     rng = np.random.default_rng(5)
     a, b, q = _params(rng, 3, 2, 2)
-    gram, shift = _transition_information(a, b, q)
+    gram, shift, const = _transition_information(a, b, q)
     for k in range(2):
         v = rng.normal(size=9)
-        resid = v[6:] - a[k, 0] @ v[3:6] - a[k, 1] @ v[:3] - b[k]
-        energy = 0.5 * resid @ np.linalg.solve(q[k], resid)
-        const = 0.5 * b[k] @ np.linalg.solve(q[k], b[k])
-        assert np.isclose(0.5 * v @ gram[k] @ v - shift[k] @ v + const, energy)
+        mean = a[k, 0] @ v[3:6] + a[k, 1] @ v[:3] + b[k]
+        minus_log_density = -multivariate_normal(mean, q[k]).logpdf(v[6:])
+        assert np.isclose(0.5 * v @ gram[k] @ v - shift[k] @ v + const[k], minus_log_density)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    lengths=st.lists(st.integers(1, 12), min_size=1, max_size=3),
+    d=st.integers(1, 3),
+    n_lags=st.integers(1, 3),
+    n_states=st.integers(1, 3),
+    unseen_rate=st.sampled_from([0.0, 0.3, 1.0]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_log_evidence_is_the_dense_gaussian_integral(
+    lengths, d, n_lags, n_states, unseen_rate, seed
+):
+    """The banded pass's log evidence is ``log E_prior[exp(h^T x - x^T J x / 2)]``
+    under the normalised Gaussian prior of the poses (first poses and transitions),
+    computed densely: ``-log|I + S J| / 2 + (h + P m)^T (P + J)^{-1} (h + P m) / 2 -
+    m^T P m / 2`` with prior mean ``m``, precision ``P`` and covariance ``S``. A
+    batch of sequences gives the sum."""
+    rng = np.random.default_rng(seed)
+    seqs, a, b, q, m0, p0 = _problem(rng, lengths, d, n_lags, n_states, unseen_rate)
+    total = 0.0
+    for info_h, info_j, z in seqs:
+        prior_prec, prior_h = _dense(
+            np.zeros_like(info_h), np.zeros_like(info_j), z, a, b, q, m0, p0
+        )
+        obs_prec, obs_h = _dense(info_h, info_j, z, a, b, q, m0, p0)
+        obs_prec, obs_h = obs_prec - prior_prec, obs_h - prior_h
+        prior_mean = np.linalg.solve(prior_prec, prior_h)
+        lin = obs_h + prior_prec @ prior_mean
+        want = (
+            -0.5 * np.linalg.slogdet(np.eye(len(lin)) + np.linalg.solve(prior_prec, obs_prec))[1]
+            + 0.5 * lin @ np.linalg.solve(prior_prec + obs_prec, lin)
+            - 0.5 * prior_mean @ prior_prec @ prior_mean
+        )
+        got = _log_evidence(info_h, info_j, z, np.array([0, len(z)]), a, b, q, m0, p0)
+        assert np.isclose(got, want, rtol=1e-7, atol=1e-7 * max(1.0, abs(want)))
+        total += want
+    parts = [np.concatenate(part) for part in zip(*seqs)]
+    starts = np.concatenate(([0], np.cumsum(lengths)))
+    batched = _log_evidence(*parts, starts, a, b, q, m0, p0)
+    assert np.isclose(batched, total, rtol=1e-7, atol=1e-7 * max(1.0, abs(total)))
 
 
 def test_a_precision_not_positive_definite_falls_back_to_the_kalman_filter(caplog):
@@ -180,7 +228,8 @@ def test_a_precision_not_positive_definite_falls_back_to_the_kalman_filter(caplo
     parts[1][1] = -parts[1][1] * 1e6  # sequence 1: negative observation "information"
     out = np.zeros((9, 2))
     starts = np.array([0, 5, 9])
-    gram, shift = _transition_information(a, b, q)
+    gram, shift, const = _transition_information(a, b, q)
+    evidence = np.full(2, 7.0)
     ok = _banded()(
         np.concatenate(parts[0]),
         np.concatenate(parts[1]),
@@ -188,13 +237,17 @@ def test_a_precision_not_positive_definite_falls_back_to_the_kalman_filter(caplo
         starts,
         gram,
         shift,
+        const,
         m0,
         p0,
         np.zeros(0),
         False,
         out,
+        evidence,
     )
     assert ok.tolist() == [True, False]
+    assert evidence[0] != 7.0 and evidence[1] == 7.0  # left as it was
+    assert np.isnan(_log_evidence(*(np.concatenate(p) for p in parts), starts, a, b, q, m0, p0))
     with caplog.at_level(logging.WARNING, logger="behavior.syllables.slds"):
         got = _posterior_poses(*parts, a, b, q, m0, p0, None)
     assert "sequence 1" in caplog.text

@@ -124,8 +124,8 @@ def fit(
         ``"slds"`` they go to its AR-HMM, except ``slds_iter`` (iterations of the
         full model, default 100) and the other
         :class:`~behavior.syllables.slds.KeypointSLDS` parameters
-        (``denoise_iter``, ``stage_merge_tolerance``, ``stage_seconds``, ``outlier_df``,
-        ``confidence_power``, ``apply_iter``).
+        (``denoise_iter``, ``stage_merge_tolerance``, ``evidence_merge_tolerance``,
+        ``stage_seconds``, ``outlier_df``, ``confidence_power``, ``apply_iter``).
 
     Returns
     -------
@@ -239,6 +239,7 @@ def _slds_from_options(options: dict[str, Any], pre: Preprocessor) -> Any:
         "confidence_power",
         "apply_iter",
         "stage_merge_tolerance",
+        "evidence_merge_tolerance",
         "denoise_iter",
         "stage_seconds",
     }

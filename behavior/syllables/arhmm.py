@@ -86,6 +86,52 @@ _REFIT_ITER = 3
 """EM iterations that refit the model after merges."""
 
 
+def dynamics_in_data_units(
+    w: np.ndarray, q: np.ndarray, mean: np.ndarray, scale: np.ndarray, n_lags: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The AR dynamics ``(A, b, Q)`` in data units from the standardised ones.
+
+    Internally every state ``k`` predicts the step ``w_t - w_{t-1}`` of the
+    standardised latents ``w = (x - mean) / scale`` as ``W_k [w_{t-1}, ...,
+    w_{t-L}, 1]`` with noise covariance ``Q_k`` (the prior is centred on a
+    random walk, ``W = 0``).
+
+    Parameters
+    ----------
+    w
+        ``(K, d, L d + 1)`` regression weights of the standardised step.
+    q
+        ``(K, d, d)`` noise covariances in standardised units.
+    mean, scale
+        ``(d,)`` standardisation of the latents.
+    n_lags
+        ``L``.
+
+    Returns
+    -------
+    (np.ndarray, np.ndarray, np.ndarray)
+        ``A`` ``(K, L, d, d)`` (``A[k, l]`` multiplies ``x_{t-1-l}``), ``b``
+        ``(K, d)`` and ``Q`` ``(K, d, d)``, float64.
+
+    Examples
+    --------
+    >>> a, b, q = dynamics_in_data_units(np.zeros((1, 2, 3)), np.eye(2)[None],
+    ...                                  np.zeros(2), np.full(2, 2.0), 1)
+    >>> a[0, 0].tolist(), q[0].tolist()
+    ([[1.0, 0.0], [0.0, 1.0]], [[4.0, 0.0], [0.0, 4.0]])
+    """
+    w = np.asarray(w, np.float64)
+    k, d, _ = w.shape
+    s = np.asarray(scale, np.float64)
+    mu = np.asarray(mean, np.float64)
+    a = w[:, :, : n_lags * d].reshape(k, d, n_lags, d).transpose(0, 2, 1, 3).copy()
+    a[:, 0] += np.eye(d)
+    a = s[None, None, :, None] * a / s[None, None, None, :]
+    b = s[None, :] * w[:, :, -1] + mu[None, :] - np.einsum("klij,j->ki", a, mu)
+    q = np.asarray(q, np.float64) * s[None, :, None] * s[None, None, :]
+    return a, b, q
+
+
 # --------------------------------------------------------------------------- input
 def _sessions(x: Any, mask: Any, name: str = "X") -> tuple[list, list, list]:
     """Turn Latents, one (T, D) array or a list of them into arrays and masks.
@@ -1567,16 +1613,7 @@ class ARHMM(BaseEstimator):
     def _set_params(self) -> None:
         """Public parameters in data units from the standardised internal ones."""
         th = self._theta
-        k, d, _ = th["W"].shape
-        lags = self.n_lags
-        s = self.scale_.astype(np.float64)
-        mu = self.mean_.astype(np.float64)
-        w = th["W"].astype(np.float64)
-        a = w[:, :, : lags * d].reshape(k, d, lags, d).transpose(0, 2, 1, 3).copy()
-        a[:, 0] += np.eye(d)
-        a = s[None, None, :, None] * a / s[None, None, None, :]
-        b = s[None, :] * w[:, :, -1] + mu[None, :] - np.einsum("klij,j->ki", a, mu)
-        q = th["Q"].astype(np.float64) * s[None, :, None] * s[None, None, :]
+        a, b, q = dynamics_in_data_units(th["W"], th["Q"], self.mean_, self.scale_, self.n_lags)
         self.params_ = {
             "A": a,
             "b": b,

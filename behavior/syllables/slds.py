@@ -42,6 +42,9 @@ tried during the first half, as in the AR-HMM's burn-in). The label of a frame i
 its most frequent state over the second half of the iterations (the marginal
 posterior mode, steadier at syllable boundaries than the last draw); the
 reported latents are the smoothed (posterior mean) poses given those labels.
+After the fit, copies of one state are merged by the held-out evidence of the
+keypoints given the states, the poses integrated out (the banded pass gives the
+evidence too; ``evidence_merge_tolerance``).
 :meth:`KeypointSLDS.predict` and :meth:`KeypointSLDS.transform` run the same
 sampler on new sessions with the fitted parameters held fixed
 (``apply_iter`` iterations).
@@ -59,6 +62,7 @@ from sklearn.base import BaseEstimator
 
 from behavior.errors import PoseDataError
 from behavior.syllables._common import SessionInputMixin, merge_mapping
+from behavior.syllables.arhmm import dynamics_in_data_units
 
 __all__ = ["KeypointSLDS"]
 
@@ -239,6 +243,14 @@ def _banded():
     ``d ((L + 1) d)^2 / 2`` multiply-adds, whatever the number of states. The
     sequences lie end to end (``starts``) and are done one after the other in
     the same call.
+
+    The same pass gives each sequence's log evidence given its states, the poses
+    integrated out: with precision ``P = R R^T`` and information ``h`` of the
+    poses, ``log int prior(x) exp(h_obs^T x - x^T J_obs x / 2) dx =
+    n log(2 pi) / 2 - log|R| + |v|^2 / 2 - c`` where ``R v = h`` and ``c`` holds
+    the normalising constants of the first poses' prior and of every transition
+    (``const``). The keypoints' own constant, which depends neither on the
+    states nor on the dynamics, is left out.
     """
     global _BANDED
     if _BANDED is not None:
@@ -247,11 +259,12 @@ def _banded():
 
     @numba.njit(cache=True)
     def banded_pass(
-        info_h, info_j, z, starts, gram, shift, m0, p0, u, sample, out
+        info_h, info_j, z, starts, gram, shift, const, m0, p0, u, sample, out, evidence
     ):  # pragma: no cover - numba
         """Posterior mean (or a draw, with ``sample``) of the poses of every sequence
-        into ``out``; per sequence, False where the precision was not positive
-        definite (``out`` is then left as it was)."""
+        into ``out`` and its log evidence into ``evidence``; per sequence, False
+        where the precision was not positive definite (``out`` and ``evidence``
+        are then left as they were)."""
         d = info_h.shape[1]
         width = gram.shape[1]  # (L + 1) d: one transition's variables
         n_lags = width // d - 1
@@ -278,6 +291,9 @@ def _banded():
             # R v = h solved; only the next L + 2 blocks are ever touched, so the
             # work stays in cache. band[i, c]: entry (i, i - w + c), diagonal at w.
             n_blocks = n_time + n_lags - 1
+            log_det = 0.0  # log |R| = log |precision| / 2
+            quad = 0.0  # h^T precision^-1 h = |v|^2 with R v = h
+            energy = 0.0  # the normalising constants of the prior and the transitions
             for i in range(min(n_blocks, n_lags + 1) * d):  # blocks 0 .. L
                 band[i, :] = 0.0
                 vec[i] = 0.0
@@ -292,6 +308,7 @@ def _banded():
                     for a in range(d):
                         band[base + a, w] += 1.0 / p0
                         vec[base + a] += m0[a] / p0
+                        energy += 0.5 * (np.log(2.0 * np.pi * p0) + m0[a] * m0[a] / p0)
                 t = blk - n_lags + 1
                 if t >= 0:  # the keypoints of frame t
                     for a in range(d):
@@ -301,6 +318,7 @@ def _banded():
                 t = blk + 1
                 if t < n_time:  # x_t given x_{t-L} .. x_{t-1}: blocks blk .. blk + L
                     k = z[t0 + t]
+                    energy += const[k]
                     for a in range(width):
                         vec[base + a] += shift[k, a]
                         for b in range(a + 1):
@@ -311,6 +329,7 @@ def _banded():
                         ok[s] = False
                         break
                     root = np.sqrt(diag)
+                    log_det += np.log(root)
                     band[j, w] = root
                     below = min(w, n - 1 - j)
                     for p in range(1, below + 1):
@@ -325,9 +344,12 @@ def _banded():
                     for m in range(max(0, j - w), j):
                         acc -= band[j, m - j + w] * vec[m]
                     vec[j] = acc / root
+                    quad += vec[j] * vec[j]
                 if not ok[s]:
                     break
             if ok[s]:
+                # log of the integral over the poses of prior x keypoint terms
+                evidence[s] = 0.5 * n * np.log(2.0 * np.pi) - log_det + 0.5 * quad - energy
                 if sample:
                     for i in range(n):
                         vec[i] += u[u_at + i]
@@ -349,14 +371,15 @@ def _banded():
 
 def _transition_information(
     a: np.ndarray, b: np.ndarray, q: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per state, the precision and information that one AR transition adds on
     ``(x_{t-L}, ..., x_{t-1}, x_t)``: ``M^T Q^{-1} M`` and ``M^T Q^{-1} b`` with
-    ``M = [-A_L, ..., -A_1, I]`` (one batched inverse for all states).
+    ``M = [-A_L, ..., -A_1, I]`` (one batched inverse for all states), and the
+    constant of its negative log density, ``b^T Q^{-1} b / 2 + log|2 pi Q| / 2``.
 
     Examples
     --------
-    >>> gram, shift = _transition_information(
+    >>> gram, shift, const = _transition_information(
     ...     np.full((1, 1, 1, 1), 0.5), np.zeros((1, 1)), np.ones((1, 1, 1)))
     >>> gram[0].tolist()
     [[0.25, -0.5], [-0.5, 1.0]]
@@ -374,7 +397,9 @@ def _transition_information(
     gram = np.swapaxes(moves, 1, 2) @ weighted
     gram = 0.5 * (gram + np.swapaxes(gram, 1, 2))
     shift = np.einsum("kda,kd->ka", weighted, b)
-    return np.ascontiguousarray(gram), np.ascontiguousarray(shift)
+    const = 0.5 * np.einsum("ka,kab,kb->k", b, precision, b)
+    const += 0.5 * np.linalg.slogdet(2.0 * np.pi * q)[1]
+    return np.ascontiguousarray(gram), np.ascontiguousarray(shift), const
 
 
 def _posterior_poses(
@@ -411,7 +436,7 @@ def _posterior_poses(
     n_lags = a.shape[1]
     lengths = np.array([len(h) for h in info_h], np.int64)
     starts = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
-    gram, shift = _transition_information(a, b, q)
+    gram, shift, const = _transition_information(a, b, q)
     n_draws = int(((lengths + n_lags - 1) * d)[lengths > 0].sum())
     u = rng.standard_normal(n_draws) if rng is not None else np.zeros(0)
     h_all = np.ascontiguousarray(np.concatenate(info_h), np.float64)
@@ -419,7 +444,22 @@ def _posterior_poses(
     z_all = np.ascontiguousarray(np.concatenate(z), np.int64)
     out = np.zeros((int(starts[-1]), d))
     m0 = np.ascontiguousarray(m0, np.float64)
-    ok = _banded()(h_all, j_all, z_all, starts, gram, shift, m0, float(p0), u, rng is not None, out)
+    evidence = np.zeros(len(lengths))
+    ok = _banded()(
+        h_all,
+        j_all,
+        z_all,
+        starts,
+        gram,
+        shift,
+        const,
+        m0,
+        float(p0),
+        u,
+        rng is not None,
+        out,
+        evidence,
+    )
     poses = [out[starts[i] : starts[i + 1]] for i in range(len(lengths))]
     for i in np.flatnonzero(~ok):
         logger.warning(
@@ -445,6 +485,270 @@ def _posterior_poses(
             rng is not None,
         )
     return poses
+
+
+# --------------------------------------------------------------------------------------
+# Merges of states by the evidence of the keypoints
+# --------------------------------------------------------------------------------------
+
+_EVIDENCE_CANDIDATES = 8
+"""Pairs of states whose merge is tested per round (the closest dynamics first)."""
+
+_EVIDENCE_FRAMES_PER_PARAMETER = 10
+"""Frames per parameter of a state's dynamics below which its merges are not tested."""
+
+_EVIDENCE_DRAWS = 4
+"""Posterior draws of the poses whose statistics give the dynamics the merges test."""
+
+
+def _log_evidence(info_h, info_j, z, starts, a, b, q, m0, p0) -> float:
+    """Summed log evidence of the sequences laid end to end at ``starts`` given their
+    states ``z`` and the dynamics ``(a, b, q)``, the poses integrated out (NaN if a
+    posterior precision is not positive definite).
+
+    Examples
+    --------
+    >>> ev = _log_evidence(np.ones((3, 1)), np.ones((3, 1, 1)), np.zeros(3, np.int64),
+    ...                    np.array([0, 3]), np.full((1, 1, 1, 1), 0.9), np.zeros((1, 1)),
+    ...                    np.ones((1, 1, 1)), np.zeros(1), 10.0)
+    >>> bool(np.isfinite(ev))
+    True
+    """
+    gram, shift, const = _transition_information(a, b, q)
+    out = np.empty(np.shape(info_h))
+    evidence = np.zeros(len(starts) - 1)
+    ok = _banded()(
+        np.ascontiguousarray(info_h, np.float64),
+        np.ascontiguousarray(info_j, np.float64),
+        np.ascontiguousarray(z, np.int64),
+        np.ascontiguousarray(starts, np.int64),
+        gram,
+        shift,
+        const,
+        np.ascontiguousarray(m0, np.float64),
+        float(p0),
+        np.zeros(0),
+        False,
+        out,
+        evidence,
+    )
+    return float(evidence.sum()) if ok.all() else float("nan")
+
+
+class _EvidenceMerges:
+    """Greedy merges of states while the held-out evidence of the keypoints holds.
+
+    The AR-HMM's own merge test (:meth:`ARHMM.merge_states`) scores dynamics on
+    poses. On the SLDS's smoothed poses it is biased towards keeping copies of a
+    state: those poses were smoothed under each copy's own dynamics, so each copy
+    fits its own frames best. Here the poses are integrated out instead. The
+    frames are cut into two folds of alternate blocks; for each fold, the MAP
+    dynamics of every state (the AR-HMM's prior, centred on a random walk) come
+    from the sufficient statistics of the other fold's frames, averaged over
+    ``_EVIDENCE_DRAWS`` posterior draws of the poses given the states (draws, not
+    the smoothed poses, whose steps understate every state's noise), and the
+    evidence of the fold's keypoint terms given the states is computed with
+    those dynamics, each block a sequence of its own (:func:`_log_evidence`). A
+    merge of two states is kept when the summed held-out evidence does not fall
+    by more than ``tolerance`` per frame of the smaller state. Only states with
+    at least ``_EVIDENCE_FRAMES_PER_PARAMETER`` frames per parameter of their
+    dynamics are tested. Per round the ``_EVIDENCE_CANDIDATES`` pairs with the
+    closest dynamics (mean log-likelihood lost when the frames of each state go
+    to the other, both ways) are tried in that order; the first kept merge
+    starts the next round.
+    """
+
+    def __init__(self, draws, masks, infos, arhmm, m0, p0) -> None:
+        lags = arhmm.n_lags
+        self.arhmm, self.lags, self.m0, self.p0 = arhmm, lags, m0, float(p0)
+        self.n_states = arhmm.n_states
+        xs = draws[0]
+        total = sum(len(x) for x in xs)
+        block = min(1024, max(16, total // 8))
+        d = xs[0].shape[1]
+        self.d = d
+        # per draw of the poses, design rows t >= L of every sequence:
+        # [w_{t-1}, ..., w_{t-L}, 1] -> w_t - w_{t-1} (w: the AR-HMM's standardised poses)
+        self.feats, self.steps = [], []
+        for poses in draws:
+            feats, steps = [], []
+            for x in poses:
+                n = len(x)
+                if n <= lags:
+                    continue
+                w = (np.asarray(x, np.float64) - arhmm.mean_) / arhmm.scale_
+                cols = [w[lags - 1 - lag : n - 1 - lag] for lag in range(lags)]
+                feats.append(np.concatenate([*cols, np.ones((n - lags, 1))], axis=1))
+                steps.append(w[lags:] - w[lags - 1 : n - 1])
+            self.feats.append(np.concatenate(feats))
+            self.steps.append(np.concatenate(steps))
+        row_fold, row_ok = [], []
+        for x, m in zip(xs, masks):
+            if len(x) > lags:
+                row_fold.append((np.arange(lags, len(x)) // block) % 2)
+                row_ok.append(np.asarray(m, bool)[lags:])
+        self.row_fold = np.concatenate(row_fold)
+        self.row_ok = np.concatenate(row_ok)
+        self.row_of = [len(x) > lags for x in xs]  # sequences that have design rows
+        ws = [(np.asarray(x, np.float64) - arhmm.mean_) / arhmm.scale_ for x in xs]
+        diffs = np.concatenate([np.diff(w, axis=0) for w in ws if len(w) > 1])
+        var = diffs.var(axis=0) if diffs.shape[0] > 1 else np.ones(d)
+        var = np.where(var > 0, var, 1.0)
+        self.nu0 = d + 2.0
+        self.s0 = np.diag(arhmm.s_0 * var * (self.nu0 - d - 1.0))
+        self.k0inv = np.eye(lags * d + 1) / arhmm.k_0
+        # each fold's frames as sequences of their own (one per block)
+        self.folds = []
+        for fold in (0, 1):
+            h_parts, j_parts, take, starts = [], [], [], [0]
+            offset = 0
+            for (info_h, info_j), x in zip(infos, xs):
+                frames = np.flatnonzero((np.arange(len(x)) // block) % 2 == fold)
+                if frames.size:
+                    cuts = np.flatnonzero(np.diff(frames) > 1) + 1
+                    for run in np.split(frames, cuts):
+                        starts.append(starts[-1] + run.size)
+                    h_parts.append(info_h[frames])
+                    j_parts.append(info_j[frames])
+                    take.append(offset + frames)
+                offset += len(x)
+            self.folds.append(
+                (
+                    np.ascontiguousarray(np.concatenate(h_parts)),
+                    np.ascontiguousarray(np.concatenate(j_parts)),
+                    np.concatenate(take),
+                    np.asarray(starts, np.int64),
+                )
+            )
+        self.lengths = [len(x) for x in xs]
+
+    def _row_labels(self, zs) -> np.ndarray:
+        return np.concatenate(
+            [np.asarray(z, np.int64)[self.lags :] for z, has in zip(zs, self.row_of) if has]
+        )
+
+    def _stats(self, rows_z: np.ndarray) -> list[tuple]:
+        """Per fold, every state's sufficient statistics from the other fold's rows."""
+        k, p, d = self.n_states, self.feats[0].shape[1], self.d
+        out = []
+        for fold in (0, 1):
+            zz, yz = np.zeros((k, p, p)), np.zeros((k, d, p))
+            yy, n = np.zeros((k, d, d)), np.zeros(k)
+            train = self.row_ok & (self.row_fold != fold)
+            for state in np.unique(rows_z[train]):
+                sel = train & (rows_z == state)
+                for feat, step in zip(self.feats, self.steps):  # averaged over the draws
+                    f, y = feat[sel], step[sel]
+                    zz[state] += f.T @ f / len(self.feats)
+                    yz[state] += y.T @ f / len(self.feats)
+                    yy[state] += y.T @ y / len(self.feats)
+                n[state] = sel.sum()
+            out.append((zz, yz, yy, n))
+        return out
+
+    def _map(self, stats: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """MAP dynamics (standardised units: W, Q) of every state from its statistics."""
+        zz, yz, yy, n = stats
+        w = np.linalg.solve(zz + self.k0inv, np.swapaxes(yz, 1, 2))  # (K, p, d)
+        w = np.swapaxes(w, 1, 2)
+        scatter = yy - w @ np.swapaxes(yz, 1, 2)
+        q = (self.s0 + scatter) / (self.nu0 + n + self.d + 1.0)[:, None, None]
+        return w, 0.5 * (q + np.swapaxes(q, 1, 2))
+
+    def held_out(self, labels: np.ndarray, stats: list[tuple]) -> float:
+        """Summed evidence of both folds, each with the other fold's dynamics."""
+        arhmm = self.arhmm
+        total = 0.0
+        for (info_h, info_j, take, starts), fold_stats in zip(self.folds, stats):
+            w, q = self._map(fold_stats)
+            a, b, q = dynamics_in_data_units(w, q, arhmm.mean_, arhmm.scale_, self.lags)
+            total += _log_evidence(info_h, info_j, labels[take], starts, a, b, q, self.m0, self.p0)
+        return total
+
+    def _candidates(self, rows_z: np.ndarray, stats: list[tuple], used: np.ndarray) -> list:
+        both = tuple(s0 + s1 for s0, s1 in zip(*stats))
+        w, q = self._map(both)
+        ok = self.row_ok
+        feat, step, z = self.feats[0][ok], self.steps[0][ok], rows_z[ok]
+        loglik = np.empty((z.size, used.size))
+        for i, state in enumerate(used):
+            resid = step - feat @ w[state].T
+            inv = np.linalg.inv(q[state])
+            loglik[:, i] = -0.5 * np.einsum("ta,ab,tb->t", resid, inv, resid)
+            loglik[:, i] -= 0.5 * np.linalg.slogdet(q[state])[1]
+        mean_loss = np.full((used.size, used.size), np.inf)  # [a, b]: frames of a given to b
+        for i, state in enumerate(used):
+            sel = z == state
+            if sel.any():
+                rows = loglik[sel]
+                mean_loss[i] = (rows[:, i : i + 1] - rows).mean(axis=0)
+        cost = mean_loss + mean_loss.T
+        ia, ib = np.triu_indices(used.size, 1)
+        keep = np.isfinite(cost[ia, ib])
+        ia, ib = ia[keep], ib[keep]
+        by_cost = np.argsort(cost[ia, ib], kind="stable")
+        order = [(int(used[ia[i]]), int(used[ib[i]])) for i in by_cost]
+        return order[:_EVIDENCE_CANDIDATES]
+
+    def run(self, zs, tolerance: float) -> list[dict[str, Any]]:
+        labels = np.concatenate([np.asarray(z, np.int64) for z in zs])
+        rows_z = self._row_labels(zs)
+        stats = self._stats(rows_z)
+        current = self.held_out(labels, stats)
+        merges: list[dict[str, Any]] = []
+        if not np.isfinite(current):
+            logger.warning("KeypointSLDS merges: the evidence could not be computed; none made")
+            return merges
+        # only states whose dynamics the data determine: a held-out test of dynamics
+        # fitted to fewer frames than this merges anything
+        n_params = self.d * (self.lags * self.d + 1) + self.d * (self.d + 1) // 2
+        min_frames = _EVIDENCE_FRAMES_PER_PARAMETER * n_params
+        while True:
+            counts = np.bincount(labels, minlength=self.n_states)
+            used = np.flatnonzero(counts >= min_frames)
+            if used.size < 2:
+                break
+            accepted = False
+            for a, b in self._candidates(rows_z, stats, used):
+                keep, drop = (a, b) if counts[a] >= counts[b] else (b, a)
+                merged_stats = []
+                for zz, yz, yy, n in stats:
+                    parts = [v.copy() for v in (zz, yz, yy, n)]
+                    for v in parts:
+                        v[keep] += v[drop]
+                        v[drop] = 0
+                    merged_stats.append(tuple(parts))
+                merged_labels = np.where(labels == drop, keep, labels)
+                score = self.held_out(merged_labels, merged_stats)
+                logger.debug(
+                    "KeypointSLDS merge candidate %d into %d: held-out evidence %+.1f",
+                    drop,
+                    keep,
+                    score - current,
+                )
+                if np.isfinite(score) and score - current >= -tolerance * counts[drop]:
+                    merges.append(
+                        {
+                            "kept": keep,
+                            "dropped": drop,
+                            "frames_dropped": int(counts[drop]),
+                            "delta_held_out": float(score - current),
+                        }
+                    )
+                    logger.info(
+                        "KeypointSLDS merge: state %d into %d (%d frames, held-out evidence %+.1f)",
+                        drop,
+                        keep,
+                        counts[drop],
+                        score - current,
+                    )
+                    labels, stats, current = merged_labels, merged_stats, score
+                    rows_z = np.where(rows_z == drop, keep, rows_z)
+                    accepted = True
+                    break
+            if not accepted:
+                break
+        return merges
 
 
 # --------------------------------------------------------------------------------------
@@ -750,6 +1054,28 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         session they left 2 of 8 seeds with 2 syllables (held-out freezing AUC
         0.715 with them, 0.790 without, ``benchmarks/bench_syllables_real.py``).
         0.0 merges while the held-out likelihood does not fall.
+    evidence_merge_tolerance
+        After the fit (when the AR-HMM's ``merge_after_fit`` is on, its default)
+        and after the AR-HMM's own merges, merge pairs of states while the
+        held-out evidence of the keypoints, the poses integrated out, loses at
+        most this much (nats) per frame of the smaller state (None: no such
+        merges). The AR-HMM's merge test scores dynamics on the smoothed poses,
+        which were smoothed under each copy's own dynamics, so it keeps copies of
+        a state; integrated over the poses, a copy costs almost nothing and a
+        distinct state a lot (on draw 3 of ``benchmarks/bench_syllables_family.py``,
+        seed 0: 0.003-0.07 nats per frame for the copies, 2 or more for distinct
+        states; 0.14 for the copy of draw 7, 0.39 for a state that mixes two true
+        ones on draw 2). States with fewer than 10 frames per parameter of their
+        dynamics are not tested: there the held-out test merges anything (all
+        but 2 syllables of the BehaviorDEPOT session of
+        ``benchmarks/bench_syllables_real.py``). See :class:`_EvidenceMerges`.
+        On the 12 full-length draws of the family (seed 0) the median ARI went
+        from 0.857 to 0.893 and the states used were within 25 % of the truth on
+        10 draws against 9 (draw 3 0.848 -> 0.932, draw 7 0.781 -> 0.874, draw 2
+        0.786 -> 0.836; none fell; ``benchmarks/results/syllables_family_slds_evidence``).
+        On the real files of ``benchmarks/bench_syllables_real.py`` and
+        ``benchmarks/bench_syllables_stability.py`` (2,330-7,200 frames) no state
+        is long enough to be tested, and their figures are unchanged.
     stage_seconds
         An expert option, not the default: the AR-HMM stage is fitted on the
         first this many seconds of every sequence (None, the default: on all
@@ -790,10 +1116,13 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         ``stage_merge_tolerance``), as in :attr:`ARHMM.merges_`.
     merges_ : list of dict
         Merges of states after the fit, when the AR-HMM's ``merge_after_fit`` is
-        on (its default): :meth:`ARHMM.merge_states` on the smoothed poses and
-        final labels. After merges, the frames of every dropped state go to the
-        state it was merged into, and the AR-HMM's parameters are drawn given the
-        merged states.
+        on (its default), in order: :meth:`ARHMM.merge_states` on the smoothed
+        poses and final labels (as in :attr:`ARHMM.merges_`), then the merges by
+        the held-out evidence of the keypoints (``evidence_merge_tolerance``;
+        keys ``kept``, ``dropped``, ``frames_dropped`` and ``delta_held_out``,
+        the change of the held-out log evidence). After merges, the frames of
+        every dropped state go to the state it was merged into, and the AR-HMM's
+        parameters are drawn given the merged states.
     noise_sd_ : np.ndarray
         Per keypoint, the tracking error s.d. ``sigma_k`` (space unit).
     confidence_power_ : float
@@ -827,6 +1156,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         progress: bool = True,
         *,
         stage_merge_tolerance: float | None = None,
+        evidence_merge_tolerance: float | None = 0.25,
         denoise_iter: int = 0,
         stage_seconds: float | None = None,
     ) -> None:
@@ -839,6 +1169,7 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.random_state = random_state
         self.progress = progress
         self.stage_merge_tolerance = stage_merge_tolerance
+        self.evidence_merge_tolerance = evidence_merge_tolerance
         self.denoise_iter = denoise_iter
         self.stage_seconds = stage_seconds
 
@@ -864,15 +1195,14 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             or not np.isfinite(power)
         ):
             raise PoseDataError(f"confidence_power: expected 'auto' or a number, found {power!r}")
-        tol = self.stage_merge_tolerance
-        if tol is not None and (
-            isinstance(tol, bool)
-            or not isinstance(tol, int | float | np.number)
-            or not 0 <= tol < np.inf
-        ):
-            raise PoseDataError(
-                f"stage_merge_tolerance: expected None or a number >= 0, found {tol!r}"
-            )
+        for name in ("stage_merge_tolerance", "evidence_merge_tolerance"):
+            tol = getattr(self, name)
+            if tol is not None and (
+                isinstance(tol, bool)
+                or not isinstance(tol, int | float | np.number)
+                or not 0 <= tol < np.inf
+            ):
+                raise PoseDataError(f"{name}: expected None or a number >= 0, found {tol!r}")
         sec = self.stage_seconds
         if sec is not None and (
             isinstance(sec, bool)
@@ -1153,6 +1483,11 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             self.merges_ = arhmm.merge_states(
                 [tr.x for tr in tracks], self.labels_, mask=[tr.mask for tr in tracks]
             )
+            if self.evidence_merge_tolerance is not None:
+                mapping = merge_mapping(arhmm.n_states, self.merges_)
+                for tr in tracks:
+                    tr.z = mapping[tr.z]
+                self.merges_ += self._merge_states(tracks)
         if self.merges_:
             # every frame of a dropped state goes to the state it was merged into: in
             # the draws counted for the labels and in the chain, whose parameters are
@@ -1178,6 +1513,24 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
             np.round(self.noise_sd_, 3).tolist(),
         )
         return self
+
+    def _merge_states(self, tracks: list[_Track]) -> list[dict[str, Any]]:
+        """Merges of the fitted states by the held-out evidence of the keypoints
+        (:class:`_EvidenceMerges`), from the smoothed poses and final labels."""
+        mean, comps = self._components()
+        weights = [self._expected_weights(tr, tr.residual(mean, comps)) for tr in tracks]
+        infos = [self._information(tr, weight) for tr, weight in zip(tracks, weights)]
+        rng = np.random.default_rng(self.seed_ + 1)
+        draws = [self._draw_all_poses(tracks, weights, rng) for _ in range(_EVIDENCE_DRAWS)]
+        search = _EvidenceMerges(
+            draws,
+            [tr.mask for tr in tracks],
+            infos,
+            self.arhmm_,
+            self._prior_mean,
+            self._prior_var,
+        )
+        return search.run([tr.z for tr in tracks], float(self.evidence_merge_tolerance))
 
     def _stage(self, arhmm: Any, xs: list[np.ndarray], masks: list[np.ndarray]) -> Any:
         """The AR-HMM stage: a Gibbs chain over all frames, fitted on all of them or,
