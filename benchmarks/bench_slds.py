@@ -20,7 +20,9 @@ index against the true states and the states used; the ratios old / new; and
 the CPU seconds of the pose pass alone on the fitted model (both passes, same
 input). The old pass is only the pose pass of before: the placement, residual and
 information kernels are the new ones on both sides.
-Then one session of 1 hour (108,000 frames) is fit with the batched pass.
+Then one session of 1 hour (108,000 frames) is fit with the batched pass, and (unless
+``--no-old``) again without the merges by the held-out evidence of the keypoints
+after the fit (``evidence_merge_tolerance=None``), to time them.
 
 Targets (issue 17): 3 x 10 min in under 2 minutes, 1 hour under 5 minutes, on the
 2-core development machine.
@@ -31,6 +33,12 @@ new 45.5 s wall / 35.1 s CPU, ARI 0.921 (9 states); old pose pass 104.9 s wall /
 before issue 17 (placement and residuals in numpy as well; same call, separate
 run): 117.6 s wall / 114.5 s CPU, ARI 0.922. 1 hour: 102.4 s wall / 67.2 s CPU,
 ARI 0.908.
+
+Measured 2026-12-07 with the merges by the held-out evidence of the keypoints
+(nothing else running): 3 x 10 min 39.9 s wall / 49.5 s CPU, ARI 0.949 (8 states);
+old pose pass 96.6 s wall, 3.79x per iteration; pose pass alone 7.0x. 1 hour: 69.1 s
+wall / 83.7 s CPU, ARI 0.910, against 58.2 s / 68.5 s without the evidence merges
+(+10.9 s, 1.19x; the same ARI and 8 states).
 
 Run::
 
@@ -51,8 +59,9 @@ import behavior as bh
 from behavior.syllables import slds as slds_module
 
 
-def fit_once(sessions, truth, reference: bool, ar_iters: int, slds_iters: int) -> dict:
-    """One ``bh.syllables.fit(model="slds")``, timed, with the old or the new pose pass."""
+def fit_once(sessions, truth, reference: bool, ar_iters: int, slds_iters: int, **options) -> dict:
+    """One ``bh.syllables.fit(model="slds", **options)``, timed, with the old or the new
+    pose pass."""
     slds_module._REFERENCE_KALMAN = reference
     try:
         wall, cpu = time.perf_counter(), time.process_time()
@@ -63,6 +72,7 @@ def fit_once(sessions, truth, reference: bool, ar_iters: int, slds_iters: int) -
             slds_iter=slds_iters,
             random_state=0,
             progress=False,
+            **options,
         )
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     finally:
@@ -148,10 +158,25 @@ def main() -> None:
             n_sessions=1, duration="60 min", seed=args.seed + 1
         )
         print("1 hour, one session (108000 frames):", flush=True)
-        show(
-            "batched pose pass (new)",
-            fit_once(hour, hour_truth, False, args.ar_iters, args.slds_iters),
-        )
+        with_merges = fit_once(hour, hour_truth, False, args.ar_iters, args.slds_iters)
+        show("batched pose pass (new)", with_merges)
+        if not args.no_old:
+            # the merges by the held-out evidence of the keypoints after the fit: their
+            # cost against the same fit without them
+            plain = fit_once(
+                hour,
+                hour_truth,
+                False,
+                args.ar_iters,
+                args.slds_iters,
+                evidence_merge_tolerance=None,
+            )
+            show("  without evidence merges", plain)
+            print(
+                f"  evidence merges: {with_merges['wall'] - plain['wall']:+.1f} s wall "
+                f"({with_merges['wall'] / plain['wall']:.2f}x the fit without them)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":
