@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+import behavior as bh
+from behavior.syllables import ARHMM, KeypointSLDS, Preprocessor
 from behavior.syllables.slds import _EvidenceMerges
 
 D = 2
@@ -107,3 +109,19 @@ def test_states_too_short_for_their_dynamics_are_not_tested(sequences):
     assert search.run(split, tolerance=0.25) == []
     # with a tolerance that would merge anything, the gate is what stops it
     assert search.run(split, tolerance=1e6) == []
+
+
+@pytest.mark.parametrize("duration", ["0.5 s", "3 s"])
+def test_a_session_shorter_than_a_fold_block_fits(duration):
+    # 15 frames: one block of frames, the other fold empty; 90: too few frames per state
+    ds, _ = bh.simulate.session(kind="single", duration=duration, seed=1)
+    model = KeypointSLDS(
+        ARHMM(n_states=4, n_iter=3, random_state=0, progress=False),
+        Preprocessor(n_components=2),
+        n_iter=2,
+        random_state=0,
+        progress=False,
+    ).fit(ds)
+    assert model.labels_[0].shape == (ds.sizes["time"],)
+    # only the AR-HMM's own merges (they carry its in-sample delta_loglik)
+    assert all("delta_loglik" in step for step in model.merges_)

@@ -580,9 +580,9 @@ class _EvidenceMerges:
                 cols = [w[lags - 1 - lag : n - 1 - lag] for lag in range(lags)]
                 feats.append(np.concatenate([*cols, np.ones((n - lags, 1))], axis=1))
                 steps.append(w[lags:] - w[lags - 1 : n - 1])
-            self.feats.append(np.concatenate(feats))
-            self.steps.append(np.concatenate(steps))
-        row_fold, row_ok = [], []
+            self.feats.append(np.concatenate([np.zeros((0, lags * d + 1)), *feats]))
+            self.steps.append(np.concatenate([np.zeros((0, d)), *steps]))
+        row_fold, row_ok = [np.zeros(0, np.int64)], [np.zeros(0, bool)]
         for x, m in zip(xs, masks):
             if len(x) > lags:
                 row_fold.append((np.arange(lags, len(x)) // block) % 2)
@@ -591,7 +591,7 @@ class _EvidenceMerges:
         self.row_ok = np.concatenate(row_ok)
         self.row_of = [len(x) > lags for x in xs]  # sequences that have design rows
         ws = [(np.asarray(x, np.float64) - arhmm.mean_) / arhmm.scale_ for x in xs]
-        diffs = np.concatenate([np.diff(w, axis=0) for w in ws if len(w) > 1])
+        diffs = np.concatenate([np.zeros((0, d)), *(np.diff(w, axis=0) for w in ws)])
         var = diffs.var(axis=0) if diffs.shape[0] > 1 else np.ones(d)
         var = np.where(var > 0, var, 1.0)
         self.nu0 = d + 2.0
@@ -612,11 +612,13 @@ class _EvidenceMerges:
                     j_parts.append(info_j[frames])
                     take.append(offset + frames)
                 offset += len(x)
+            if not h_parts:  # fewer frames than one block: nothing to hold out
+                h_parts, j_parts, take = [np.zeros((0, d))], [np.zeros((0, d, d))], [[]]
             self.folds.append(
                 (
                     np.ascontiguousarray(np.concatenate(h_parts)),
                     np.ascontiguousarray(np.concatenate(j_parts)),
-                    np.concatenate(take),
+                    np.concatenate(take).astype(np.int64),
                     np.asarray(starts, np.int64),
                 )
             )
@@ -692,17 +694,19 @@ class _EvidenceMerges:
 
     def run(self, zs, tolerance: float) -> list[dict[str, Any]]:
         labels = np.concatenate([np.asarray(z, np.int64) for z in zs])
-        rows_z = self._row_labels(zs)
-        stats = self._stats(rows_z)
-        current = self.held_out(labels, stats)
         merges: list[dict[str, Any]] = []
-        if not np.isfinite(current):
-            logger.warning("KeypointSLDS merges: the evidence could not be computed; none made")
-            return merges
         # only states whose dynamics the data determine: a held-out test of dynamics
         # fitted to fewer frames than this merges anything
         n_params = self.d * (self.lags * self.d + 1) + self.d * (self.d + 1) // 2
         min_frames = _EVIDENCE_FRAMES_PER_PARAMETER * n_params
+        if (np.bincount(labels) >= min_frames).sum() < 2:
+            return merges
+        rows_z = self._row_labels(zs)
+        stats = self._stats(rows_z)
+        current = self.held_out(labels, stats)
+        if not np.isfinite(current):
+            logger.warning("KeypointSLDS merges: the evidence could not be computed; none made")
+            return merges
         while True:
             counts = np.bincount(labels, minlength=self.n_states)
             used = np.flatnonzero(counts >= min_frames)
