@@ -1068,8 +1068,9 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         a state; integrated over the poses, a copy costs almost nothing and a
         distinct state a lot (on draw 3 of ``benchmarks/bench_syllables_family.py``,
         seed 0: 0.003-0.07 nats per frame for the copies, 2 or more for distinct
-        states; 0.14 for the copy of draw 7, 0.39 for a state that mixes two true
-        ones on draw 2). States with fewer than 10 frames per parameter of their
+        states; 0.14 for the copy of draw 7; on draw 2, 0.02 for the copy, 0.37
+        for a state that mixes two true ones and 1.09 or more between distinct
+        ones). States with fewer than 10 frames per parameter of their
         dynamics are not tested: there the held-out test merges anything (all
         but 2 syllables of the BehaviorDEPOT session of
         ``benchmarks/bench_syllables_real.py``). See :class:`_EvidenceMerges`.
