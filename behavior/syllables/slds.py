@@ -622,7 +622,6 @@ class _EvidenceMerges:
                     np.asarray(starts, np.int64),
                 )
             )
-        self.lengths = [len(x) for x in xs]
 
     def _row_labels(self, zs) -> np.ndarray:
         return np.concatenate(
@@ -648,7 +647,7 @@ class _EvidenceMerges:
             out.append((zz, yz, yy, n))
         return out
 
-    def _map(self, stats: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _map(self, stats: tuple) -> tuple[np.ndarray, np.ndarray]:
         """MAP dynamics (standardised units: W, Q) of every state from its statistics."""
         zz, yz, yy, n = stats
         w = np.linalg.solve(zz + self.k0inv, np.swapaxes(yz, 1, 2))  # (K, p, d)
@@ -668,6 +667,7 @@ class _EvidenceMerges:
         return total
 
     def _candidates(self, rows_z: np.ndarray, stats: list[tuple], used: np.ndarray) -> list:
+        """The pairs of ``used`` states to test, closest dynamics first."""
         both = tuple(s0 + s1 for s0, s1 in zip(*stats))
         w, q = self._map(both)
         ok = self.row_ok
@@ -693,6 +693,7 @@ class _EvidenceMerges:
         return order[:_EVIDENCE_CANDIDATES]
 
     def run(self, zs, tolerance: float) -> list[dict[str, Any]]:
+        """The merges of the states ``zs`` (one array per sequence), in order."""
         labels = np.concatenate([np.asarray(z, np.int64) for z in zs])
         merges: list[dict[str, Any]] = []
         # only states whose dynamics the data determine: a held-out test of dynamics
