@@ -164,3 +164,24 @@ def test_merge_tolerance_lets_more_merges_through(three_states):
     assert loose.used_states_.size <= strict.used_states_.size
     with pytest.raises(PoseDataError, match="tolerance: expected a number >= 0"):
         loose.merge_states(xs, tolerance=-1.0)
+
+
+def test_max_dropped_frames_leaves_larger_states_alone(three_states):
+    # a loose tolerance merges the three states down to one, the last merges dropping
+    # states of hundreds of frames; capped at half the largest of those, no merge
+    # drops a larger state and more states are left
+    xs, _ = three_states
+    free = model(merge_after_fit=False, n_iter=10).fit(xs)
+    largest = max(merge["frames_dropped"] for merge in free.merge_states(xs, tolerance=50.0))
+    capped = model(merge_after_fit=False, n_iter=10).fit(xs)
+    merges = capped.merge_states(xs, tolerance=50.0, max_dropped_frames=largest / 2)
+    assert merges and all(merge["frames_dropped"] <= largest / 2 for merge in merges)
+    assert capped.used_states_.size > free.used_states_.size
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), True, "many"])
+def test_bad_max_dropped_frames_is_refused(one_state, value):
+    xs, _ = one_state
+    fitted = model(merge_after_fit=False, n_iter=3).fit(xs)
+    with pytest.raises(PoseDataError, match="max_dropped_frames: expected a number >= 0"):
+        fitted.merge_states(xs, max_dropped_frames=value)

@@ -1327,6 +1327,7 @@ class ARHMM(BaseEstimator):
         *,
         mask: Any = None,
         tolerance: float | None = None,
+        max_dropped_frames: float | None = None,
     ) -> list[dict[str, Any]]:
         """Merge pairs of fitted states while the held-out likelihood of ``X`` does not fall.
 
@@ -1345,6 +1346,11 @@ class ARHMM(BaseEstimator):
         tolerance
             Held-out log-likelihood a merge may lose per expected frame of the
             smaller state (default ``merge_tolerance``).
+        max_dropped_frames
+            Only pairs whose smaller state has at most this many expected frames
+            are tried (default None: all). The keypoint SLDS sets it on its
+            smoothed poses, where the test favours merging any state whose
+            dynamics rest on few frames.
 
         Returns
         -------
@@ -1389,8 +1395,19 @@ class ARHMM(BaseEstimator):
             tol = float("nan")
         if isinstance(tolerance, bool) or not 0 <= tol < np.inf:
             raise PoseDataError(f"tolerance: expected a number >= 0, found {tolerance!r}")
+        max_frames = np.inf
+        if max_dropped_frames is not None:
+            try:
+                max_frames = float(max_dropped_frames)
+            except (TypeError, ValueError):
+                max_frames = float("nan")
+            if isinstance(max_dropped_frames, bool) or not 0 <= max_frames < np.inf:
+                raise PoseDataError(
+                    f"max_dropped_frames: expected a number >= 0 or None, found "
+                    f"{max_dropped_frames!r}"
+                )
         self.merges_ = []
-        self._merge_states(ws, ms, fs, tol)
+        self._merge_states(ws, ms, fs, tol, max_frames)
         if self.merges_:
             mapping = merge_mapping(self.n_states, self.merges_)
             self.labels_ = [mapping[np.asarray(z, np.int64)] for z in labels]
@@ -1399,7 +1416,9 @@ class ARHMM(BaseEstimator):
             self._set_params()
         return self.merges_
 
-    def _merge_states(self, ws, ms, fs, tolerance: float) -> None:
+    def _merge_states(
+        self, ws, ms, fs, tolerance: float, max_dropped_frames: float = np.inf
+    ) -> None:
         """After the fit: merge pairs of states while the held-out likelihood does not fall.
 
         Under the fitted model, every pair of states ``(a, b)`` gets the expected
@@ -1411,9 +1430,11 @@ class ARHMM(BaseEstimator):
         from the pooled posterior statistics of one fold, marginal likelihood of
         the other fold. The first merge that does not lower it (by more than
         ``tolerance`` per frame of the smaller state) is kept and the
-        search starts again. After merges, ``_REFIT_ITER`` EM iterations refit the
-        model, whose MAP parameters replace the sampled ones. Merges go into
-        ``merges_``; without a merge the fit is left as it was.
+        search starts again. Pairs whose smaller state has more than
+        ``max_dropped_frames`` expected frames are not tried. After merges,
+        ``_REFIT_ITER`` EM iterations refit the model, whose MAP parameters
+        replace the sampled ones. Merges go into ``merges_``; without a merge the
+        fit is left as it was.
         """
         import jax.numpy as jnp
 
@@ -1525,6 +1546,9 @@ class ARHMM(BaseEstimator):
             cost = (own[:, None] - weighted) + (own[:, None] - weighted).T
             cost[~alive] = np.inf
             cost[:, ~alive] = np.inf
+            if max_dropped_frames < np.inf:
+                frames = post_np.sum(axis=0)
+                cost[np.minimum.outer(frames, frames) > max_dropped_frames] = np.inf
             np.fill_diagonal(cost, np.inf)
             ia, ib = np.triu_indices(ks, 1)
             order = np.argsort(cost[ia, ib])

@@ -501,6 +501,20 @@ _EVIDENCE_DRAWS = 4
 """Posterior draws of the poses whose statistics give the dynamics the merges test."""
 
 
+_RARE_STATE_FRACTION = 0.005
+"""States with at most this fraction of the frames are the only ones the AR-HMM's
+merge test on the SLDS's smoothed poses may drop."""
+
+
+def _determined_frames(dims: int, lags: int) -> int:
+    """Frames a state needs before a held-out test can judge its dynamics:
+    ``_EVIDENCE_FRAMES_PER_PARAMETER`` per parameter of ``(A, b, Q)`` in ``dims``
+    dimensions with ``lags`` lags. Dynamics fitted to fewer frames lose anything
+    held out, so a held-out test merges anything into them."""
+    n_params = dims * (lags * dims + 1) + dims * (dims + 1) // 2
+    return _EVIDENCE_FRAMES_PER_PARAMETER * n_params
+
+
 def _log_evidence(info_h, info_j, z, starts, a, b, q, m0, p0) -> float:
     """Summed log evidence of the sequences laid end to end at ``starts`` given their
     states ``z`` and the dynamics ``(a, b, q)``, the poses integrated out (NaN if a
@@ -696,10 +710,8 @@ class _EvidenceMerges:
         """The merges of the states ``zs`` (one array per sequence), in order."""
         labels = np.concatenate([np.asarray(z, np.int64) for z in zs])
         merges: list[dict[str, Any]] = []
-        # only states whose dynamics the data determine: a held-out test of dynamics
-        # fitted to fewer frames than this merges anything
-        n_params = self.d * (self.lags * self.d + 1) + self.d * (self.d + 1) // 2
-        min_frames = _EVIDENCE_FRAMES_PER_PARAMETER * n_params
+        # only states whose dynamics the data determine
+        min_frames = _determined_frames(self.d, self.lags)
         if (np.bincount(labels) >= min_frames).sum() < 2:
             return merges
         rows_z = self._row_labels(zs)
@@ -1072,8 +1084,8 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         states; 0.14 for the copy of draw 7; on draw 2, 0.02 for the copy, 0.37
         for a state that mixes two true ones and 1.09 or more between distinct
         ones). States with fewer than 10 frames per parameter of their
-        dynamics are not tested: there the held-out test merges anything (all
-        but 2 syllables of the BehaviorDEPOT session of
+        dynamics are not tested: there the held-out test merges anything (1-2
+        syllables left on the BehaviorDEPOT session of
         ``benchmarks/bench_syllables_real.py``). See :class:`_EvidenceMerges`.
         On the 12 full-length draws of the family (seed 0) the median ARI went
         from 0.857 to 0.893 and the states used were within 25 % of the truth on
@@ -1123,7 +1135,8 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
     merges_ : list of dict
         Merges of states after the fit, when the AR-HMM's ``merge_after_fit`` is
         on (its default), in order: :meth:`ARHMM.merge_states` on the smoothed
-        poses and final labels (as in :attr:`ARHMM.merges_`), then the merges by
+        poses and final labels (as in :attr:`ARHMM.merges_`), which may only
+        drop states of at most 0.5 % of the frames, then the merges by
         the held-out evidence of the keypoints (``evidence_merge_tolerance``;
         keys ``kept``, ``dropped``, ``frames_dropped`` and ``delta_held_out``,
         the change of the held-out log evidence). After merges, the frames of
@@ -1486,8 +1499,15 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.labels_ = self._finish(tracks, counts)
         self.merges_ = []
         if arhmm.merge_after_fit:
+            # on the smoothed poses the test favours merging any state whose
+            # dynamics rest on few frames (real sessions went down to 2 syllables):
+            # there it only absorbs the rarest states
+            frames = sum(int(np.sum(tr.mask)) for tr in tracks)
             self.merges_ = arhmm.merge_states(
-                [tr.x for tr in tracks], self.labels_, mask=[tr.mask for tr in tracks]
+                [tr.x for tr in tracks],
+                self.labels_,
+                mask=[tr.mask for tr in tracks],
+                max_dropped_frames=_RARE_STATE_FRACTION * frames,
             )
             if self.evidence_merge_tolerance is not None:
                 mapping = merge_mapping(arhmm.n_states, self.merges_)
