@@ -568,6 +568,17 @@ def test_fit_with_the_arhmm():
     assert syl.usage()["frames"].is_monotonic_decreasing
 
 
+def test_fit_with_no_model_is_the_keypoint_slds():
+    # the default model is the SLDS (the accurate one on the family and on the real
+    # freezing labels), with its own preprocessing: 99 % of the variance, Procrustes
+    ds, _ = bh.simulate.session(kind="single", duration="10 s", seed=3)
+    syl = bs.fit(ds, n_states=8, n_iter=2, slds_iter=2, progress=False)
+    assert syl.attrs["model"] == "KeypointSLDS"
+    assert syl.model.n_iter == 2 and syl.model.arhmm_.n_states == 8
+    assert syl.preprocessor.variance == 0.99 and syl.preprocessor.alignment == "procrustes"
+    assert syl.labels["session_0"].sizes["time"] == ds.sizes["time"]
+
+
 # --------------------------------------------------------------------------- real data
 
 

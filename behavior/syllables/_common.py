@@ -93,8 +93,9 @@ def median_duration(
 ) -> float:
     """Median syllable duration in frames: the quantity ``fit_kappa`` calibrates.
 
-    The definition, ``per="frame"`` (the default, and what the default model,
-    :meth:`ARHMM.fit_kappa <behavior.syllables.arhmm.ARHMM.fit_kappa>`, calibrates):
+    The definition, ``per="frame"`` (the default, and what
+    :meth:`ARHMM.fit_kappa <behavior.syllables.arhmm.ARHMM.fit_kappa>` calibrates,
+    for the AR-HMM and for the keypoint SLDS's AR-HMM):
     every frame with a syllable (label >= 0) counts once, with the length of the
     run it lies in, and the median of those lengths is returned. Half of the
     labelled frames therefore lie in syllables lasting at least that long. Brief
