@@ -93,7 +93,9 @@ def fit(
         ``"slds"`` (the default: the sticky HDP AR-HMM on poses inferred under a
         keypoint noise model, :class:`~behavior.syllables.slds.KeypointSLDS`),
         ``"arhmm"`` (that AR-HMM in JAX on the PCA of the keypoints themselves,
-        :class:`~behavior.syllables.arhmm.ARHMM`; 2-3 times faster), ``"hmm"``
+        :class:`~behavior.syllables.arhmm.ARHMM`; faster: 7.8 s against 20.2 s
+        per fit of the BehaviorDEPOT session in ``benchmarks/bench_syllables_real.py``,
+        371 s against 1,847 s over the family's seed 1), ``"hmm"``
         (:class:`~behavior.syllables.hmm.GaussianHMM`), or an unfitted model
         with the same ``fit(X)`` / ``predict(X)`` contract (or a
         :class:`~behavior.syllables.slds.KeypointSLDS`). The SLDS is the
@@ -111,8 +113,8 @@ def fit(
         A :class:`~behavior.syllables.preprocess.Preprocessor` (fitted ones are
         used as they are), or its parameters as a dict (default
         ``Preprocessor()``: 90 % of the variance, body-axis frames; for
-        ``"slds"`` (the default model) 99 %, whose noise model drops the tracking noise instead of
-        the PCA, and ``alignment="procrustes"``, the frame its heading is
+        ``"slds"`` (the default model) 99 %, whose noise model drops the tracking
+        noise instead of the PCA, and ``alignment="procrustes"``, the frame its heading is
         inferred in).
     target_duration
         Calibrate the stickiness (``model.fit_kappa``) so that the median
