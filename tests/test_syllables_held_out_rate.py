@@ -57,6 +57,30 @@ def test_rates_are_the_syllables_shares_in_the_other_blocks(case):
             assert rate[t] == pytest.approx(expected)  # a syllable unseen there: the prior
 
 
+@settings(max_examples=80, deadline=None)
+@given(coded_frames(), st.data())
+def test_groups_are_blocks_a_frames_score_never_sees_its_own_groups_labels(case, data):
+    codes, events, n_blocks = case
+    # contiguous groups are the n_blocks blocks
+    ids = np.concatenate(
+        [np.full(hi - lo, f"s{i}") for i, (lo, hi) in enumerate(_blocks(codes.size, n_blocks))]
+    )
+    np.testing.assert_array_equal(
+        held_out_rate(codes, events, groups=ids), held_out_rate(codes, events, n_blocks)
+    )
+    # groups in any order (animals interleaved): flipping one group's labels leaves its scores
+    groups = np.array(
+        data.draw(st.lists(st.integers(0, 3), min_size=codes.size, max_size=codes.size))
+    )
+    if np.unique(groups).size < 2:
+        return
+    rate = held_out_rate(codes, events, groups=groups)
+    assert np.all((rate >= 0) & (rate <= 1))
+    one = groups == data.draw(st.sampled_from(sorted(set(groups.tolist()))))
+    flipped = np.where(one, ~events, events)
+    np.testing.assert_allclose(held_out_rate(codes, flipped, groups=groups)[one], rate[one])
+
+
 def test_syllables_that_are_the_behavior_separate_it_perfectly():
     rng = np.random.default_rng(0)
     events = np.repeat(rng.random(40) < 0.3, 25)  # bouts of 25 frames
@@ -81,6 +105,22 @@ def test_syllables_that_are_the_behavior_separate_it_perfectly():
 def test_bad_arguments_name_themselves(codes, events, n_blocks, match):
     with pytest.raises(PoseDataError, match=match):
         held_out_rate(codes, events, n_blocks)
+
+
+@pytest.mark.parametrize(
+    ("groups", "match"),
+    [
+        (
+            np.zeros(9, int),
+            r"groups: expected one block id per frame, shape \(10,\), found shape \(9,\)",
+        ),
+        (np.zeros((10, 1), int), "groups: expected one block id per frame"),
+        (np.full(10, "session1"), "groups: expected at least 2 distinct blocks, found 1"),
+    ],
+)
+def test_bad_groups_name_themselves(groups, match):
+    with pytest.raises(PoseDataError, match=match):
+        held_out_rate(np.zeros(10, int), np.zeros(10, bool), groups=groups)
 
 
 def test_syllables_of_a_real_mouse_find_the_freezing_a_person_labelled(shared_data):

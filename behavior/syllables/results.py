@@ -55,17 +55,18 @@ BOUT_COLUMNS = [
 """Columns of :meth:`Syllables.durations` (``stop_frame`` exclusive; start, duration in s)."""
 
 
-def held_out_rate(codes: Any, events: Any, n_blocks: int = 4) -> np.ndarray:
+def held_out_rate(codes: Any, events: Any, n_blocks: int = 4, *, groups: Any = None) -> np.ndarray:
     """Each frame's rate of a labelled behavior in its syllable, learned on other time blocks.
 
     Scores how well syllables found without the labels capture a behavior a
     person labelled frame by frame: the frames are cut into ``n_blocks``
     contiguous time blocks (never single frames, whose neighbours share a bout),
-    and every frame of a block gets the fraction of its syllable's frames in the
-    other blocks that show the behavior, with one pseudo-frame at the other
-    blocks' overall rate (so a syllable unseen there gets that rate). A frame's
-    score never depends on the labels of its own block. Feed the scores and the
-    labels to an AUC or average precision.
+    or into the ``groups`` given (sessions, animals), and every frame of a block
+    gets the fraction of its syllable's frames in the other blocks that show the
+    behavior, with one pseudo-frame at the other blocks' overall rate (so a
+    syllable unseen there gets that rate). A frame's score never depends on the
+    labels of its own block. Feed the scores and the labels to an AUC or average
+    precision.
 
     Parameters
     ----------
@@ -75,7 +76,13 @@ def held_out_rate(codes: Any, events: Any, n_blocks: int = 4) -> np.ndarray:
     events
         ``(T,)`` booleans: the frames showing the behavior.
     n_blocks
-        Number of contiguous time blocks (2 to ``T``).
+        Number of contiguous time blocks (2 to ``T``); not used when ``groups``
+        is given.
+    groups
+        ``(T,)`` block of every frame, any ids with at least two distinct values:
+        e.g. the session of every frame of sequences laid end to end, so that each
+        session is scored by rates learned on the others (a split by session,
+        never by frame).
 
     Returns
     -------
@@ -85,14 +92,18 @@ def held_out_rate(codes: Any, events: Any, n_blocks: int = 4) -> np.ndarray:
     Raises
     ------
     PoseDataError
-        When the arrays are not 1-D of one length, ``codes`` are not integers or
-        ``n_blocks`` is out of range.
+        When the arrays are not 1-D of one length, ``codes`` are not integers,
+        ``n_blocks`` is out of range or ``groups`` does not give every frame a
+        block, or gives them all the same one.
 
     Examples
     --------
     >>> codes = np.array([0, 0, 1, 1, 0, 0, 1, 1])
     >>> events = np.array([1, 1, 0, 0, 1, 1, 0, 0], bool)
     >>> held_out_rate(codes, events, n_blocks=2).round(2).tolist()
+    [0.83, 0.83, 0.17, 0.17, 0.83, 0.83, 0.17, 0.17]
+    >>> sessions = np.repeat(["mouse1", "mouse2"], 4)  # two sessions laid end to end
+    >>> held_out_rate(codes, events, groups=sessions).round(2).tolist()
     [0.83, 0.83, 0.17, 0.17, 0.83, 0.83, 0.17, 0.17]
     """
     codes, events = np.asarray(codes), np.asarray(events)
@@ -103,25 +114,39 @@ def held_out_rate(codes: Any, events: Any, n_blocks: int = 4) -> np.ndarray:
         )
     if codes.size and not np.issubdtype(codes.dtype, np.integer):
         raise PoseDataError(f"codes: expected integer syllable ids, found dtype {codes.dtype}")
-    if isinstance(n_blocks, bool) or not isinstance(n_blocks, int | np.integer):
-        raise PoseDataError(f"n_blocks: expected an integer, found {n_blocks!r}")
-    if not 2 <= n_blocks <= codes.size:
-        raise PoseDataError(
-            f"n_blocks: expected 2 to {codes.size} (the number of frames), found {n_blocks}"
-        )
+    if groups is None:
+        if isinstance(n_blocks, bool) or not isinstance(n_blocks, int | np.integer):
+            raise PoseDataError(f"n_blocks: expected an integer, found {n_blocks!r}")
+        if not 2 <= n_blocks <= codes.size:
+            raise PoseDataError(
+                f"n_blocks: expected 2 to {codes.size} (the number of frames), found {n_blocks}"
+            )
+        edges = np.linspace(0, codes.size, n_blocks + 1).round().astype(int)
+        block_of = np.repeat(np.arange(n_blocks), np.diff(edges))
+    else:
+        groups = np.asarray(groups)
+        if groups.shape != codes.shape:
+            raise PoseDataError(
+                f"groups: expected one block id per frame, shape {codes.shape}, "
+                f"found shape {groups.shape}"
+            )
+        _, block_of = np.unique(groups, return_inverse=True)
+        if block_of.size == 0 or block_of.max() < 1:
+            raise PoseDataError(
+                f"groups: expected at least 2 distinct blocks, found {np.unique(groups).size}"
+            )
     events = events.astype(bool)
-    edges = np.linspace(0, codes.size, n_blocks + 1).round().astype(int)
     rate = np.empty(codes.size)
-    for lo, hi in itertools.pairwise(edges):
-        other = np.ones(codes.size, bool)
-        other[lo:hi] = False
+    for block in range(int(block_of.max()) + 1):
+        inside = block_of == block
+        other = ~inside  # every block has a frame, so the others are never empty
         ids, inverse = np.unique(codes[other], return_inverse=True)
         hits = np.bincount(inverse, weights=events[other], minlength=ids.size)
         frames = np.bincount(inverse, minlength=ids.size)
         prior = events[other].mean()
-        block = codes[lo:hi]  # every block has a frame, so the others are never empty
-        at = np.minimum(np.searchsorted(ids, block), ids.size - 1)
-        rate[lo:hi] = np.where(ids[at] == block, (hits[at] + prior) / (frames[at] + 1.0), prior)
+        here = codes[inside]
+        at = np.minimum(np.searchsorted(ids, here), ids.size - 1)
+        rate[inside] = np.where(ids[at] == here, (hits[at] + prior) / (frames[at] + 1.0), prior)
     return rate
 
 
