@@ -11,7 +11,7 @@ import pytest
 
 import behavior as bh
 from behavior.syllables import ARHMM, KeypointSLDS, Preprocessor
-from behavior.syllables.slds import _EvidenceMerges
+from behavior.syllables.slds import _determined_frames, _EvidenceMerges
 
 D = 2
 NOISE_VAR = 0.05
@@ -100,10 +100,12 @@ def test_the_true_states_are_left_as_they_are(sequences):
 
 
 def test_states_too_short_for_their_dynamics_are_not_tested(sequences):
-    # 60 frames of each sequence: fewer than 10 frames per parameter of a state's
-    # dynamics (2 x 3 + 3 = 9 parameters), so even the copy stays
+    # two sequences of 2/3 of the gate (the frames that determine the 2 x 3 + 3 = 9
+    # parameters of a state's dynamics) each: no two states reach it, so even the
+    # copy stays
     rng = np.random.default_rng(0)
-    short = [(x[:60], z[:60], (h[:60], j[:60])) for x, z, (h, j) in sequences]
+    n = 2 * _determined_frames(D, 1) // 3
+    short = [(x[:n], z[:n], (h[:n], j[:n])) for x, z, (h, j) in sequences]
     search, zs = _search(short)
     split = [_copy_of_state_0(z, rng) for z in zs]
     assert search.run(split, tolerance=0.25) == []
