@@ -1,4 +1,4 @@
-"""Syllables against human labels on real tracking: do they find the freezing a person saw?
+"""Syllables against human labels on real tracking: do they find what a person saw?
 
 Unsupervised syllables have no truth on real data, but where a person labelled a
 behavior frame by frame, a good segmentation puts that behavior into syllables of
@@ -18,6 +18,19 @@ Scored per fit, with the labels used only here:
 * **NMI** between the syllables and the freezing labels (over all frames);
 * the syllables used, their median duration and the fit seconds.
 
+``--dataset rats`` scores the same way on ``rat_social_dev`` (two rats, 5
+keypoints, ~31 % of the points missing, 30 fps; human labels of the pair:
+social, nonsocial, aggression; the annotator's ``base`` outside the scored
+window is unscored). One model is fitted on sessions 1 to ``--rat-sessions``
+(every rat of every session is one sequence); the rates are learned with the
+session as the block (``held_out_rate(..., groups=session)``: a session's frames
+are scored by syllable rates learned on the other sessions, never by frame), a
+pair's score is the mean of its two rats' rates, and AUC and AP are computed per
+class within each session that shows the class and then averaged over those
+sessions (pooled over sessions, the sessions' own base rates would count), over
+the scored frames where every fit of the run gave both rats a syllable. The
+output is ``rat_social.json``.
+
 The baseline, in the same run: k-means (scikit-learn, ``--kmeans-clusters``
 clusters, one seed per seed) on the default preprocessor's latent poses and their
 frame-to-frame differences, the per-frame clustering that B-SOiD-like pipelines
@@ -29,6 +42,7 @@ Run::
 
     python benchmarks/bench_syllables_real.py
     python benchmarks/bench_syllables_real.py --models arhmm slds hmm --seeds 0 1
+    python benchmarks/bench_syllables_real.py --dataset rats --seeds 0 1
 """
 
 from __future__ import annotations
@@ -42,7 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _fit_options import add_fit_options, fit_options
+from _fit_options import add_fit_options, fit_options, with_options
 
 import behavior as bh
 
@@ -52,6 +66,10 @@ if not DEFAULT_DATA.exists():
     DEFAULT_DATA = Path("/work/shared/data")
 DEMO1 = Path("behaviordepot_freezing/demo/demo1")
 FPS = 50
+RATS = Path("rat_social_dev")
+RAT_FPS = 30
+RAT_CLASSES = ["social", "nonsocial", "aggression"]
+RAT_AXIS = {"anterior": "top", "posterior": "tail"}  # head; tail base
 
 
 def evaluate(labels: np.ndarray, truth: np.ndarray, n_blocks: int) -> dict:
@@ -76,20 +94,25 @@ def evaluate(labels: np.ndarray, truth: np.ndarray, n_blocks: int) -> dict:
     }
 
 
-def kmeans_labels(ds, seed: int, n_clusters: int) -> np.ndarray:
-    """k-means on the default preprocessor's latents and their differences."""
+def kmeans_labels(sessions, seed: int, n_clusters: int, preprocess: dict | None = None) -> dict:
+    """k-means on the default preprocessor's latents and their differences, one
+    clustering over every sequence (session and individual) of ``sessions``, by key."""
     from sklearn.cluster import KMeans
 
     from behavior.syllables import Preprocessor
 
-    lat = Preprocessor().fit(ds).transform(ds)
-    x = np.asarray(lat.data[0], float)
-    ok = np.asarray(lat.mask[0]) & np.isfinite(x).all(axis=1)
-    feat = np.concatenate([x, np.vstack([np.zeros((1, x.shape[1])), np.diff(x, axis=0)])], 1)
+    lat = Preprocessor(**(preprocess or {})).fit(sessions).transform(sessions)
+    feats, oks = [], []
+    for data, mask in zip(lat.data, lat.mask, strict=True):
+        x = np.asarray(data, float)
+        step = np.vstack([np.zeros((1, x.shape[1])), np.diff(x, axis=0)])
+        feats.append(np.concatenate([x, step], 1))
+        oks.append(np.asarray(mask) & np.isfinite(x).all(axis=1))
+    feat, ok = np.concatenate(feats), np.concatenate(oks)
     feat = (feat - feat[ok].mean(0)) / (feat[ok].std(0) + 1e-9)
-    labels = np.full(len(x), -1)
+    labels = np.full(len(feat), -1)
     labels[ok] = KMeans(n_clusters, n_init=4, random_state=seed).fit_predict(feat[ok])
-    return labels
+    return dict(zip(lat.keys, np.split(labels, np.cumsum([len(f) for f in feats])[:-1])))
 
 
 def run(
@@ -109,7 +132,7 @@ def run(
         for seed in seeds:
             tic = time.perf_counter()
             if model == "kmeans":
-                labels = kmeans_labels(ds, seed, n_clusters)
+                labels = next(iter(kmeans_labels(ds, seed, n_clusters).values()))
             else:
                 syl = bh.syllables.fit(
                     ds, model=model, random_state=seed, progress=False, **(options or {})
@@ -127,32 +150,198 @@ def run(
     return truth, pd.DataFrame(rows)
 
 
+def rat_sessions(data: Path, n_sessions: int) -> tuple[dict, dict]:
+    """Poses of rat_social_dev sessions 1..n and their S1 class per frame (index into
+    ``RAT_CLASSES``, -1 = unscored), cut or padded to the poses' frames."""
+    from behavior.io.annotations import load_annotations
+
+    poses, classes = {}, {}
+    for k in range(1, n_sessions + 1):
+        name = f"session{k}"
+        csv = next((data / RATS / "dlc_csv").glob(f"{k}DLC*.csv"))
+        poses[name] = bh.load_poses(csv, fps=RAT_FPS)
+        eth = load_annotations(data / RATS / "annotations" / f"{k}_annot.txt", fps=RAT_FPS)
+        onehot = eth.labels.sel(individual="S1", behavior=RAT_CLASSES).values > 0.5
+        found = np.where(onehot.any(axis=1), onehot.argmax(axis=1), -1)
+        n = poses[name].sizes["time"]
+        classes[name] = np.full(n, -1)
+        classes[name][: min(n, found.size)] = found[:n]
+    return poses, classes
+
+
+def run_rats(
+    data: Path,
+    models: list[str],
+    seeds: list[int],
+    n_clusters: int,
+    n_sessions: int,
+    options: dict | None = None,
+):
+    """Fit every model and seed on the rat sessions, then score them on common frames."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    poses, classes = rat_sessions(data, n_sessions)
+    fits, failed = [], []
+    for model in ["kmeans", *models]:
+        for seed in seeds:
+            tic = time.perf_counter()
+            if model == "kmeans":
+                codes = kmeans_labels(poses, seed, n_clusters, RAT_AXIS)
+            else:
+                try:
+                    syl = bh.syllables.fit(
+                        poses,
+                        model=model,
+                        random_state=seed,
+                        progress=False,
+                        **with_options(options or {}, RAT_AXIS),
+                    )
+                except Exception as err:  # a model that fails here is a finding: say so
+                    failed.append({"model": model, "seed": seed, "error": repr(err)})
+                    print(
+                        f"  {model:>7} seed {seed}: FAILED after "
+                        f"{time.perf_counter() - tic:.1f} s: {err!r}",
+                        flush=True,
+                    )
+                    continue
+                codes = dict(zip(syl.latents.keys, syl.codes, strict=True))
+            seconds = time.perf_counter() - tic
+            # (session, rat) -> codes, as (T, 2) per session
+            pairs = {
+                name: np.stack([c for (sess, _), c in codes.items() if sess == name], axis=1)
+                for name in poses
+            }
+            runs = [
+                np.diff(np.flatnonzero(np.diff(np.r_[-2, c[c >= 0], -2]) != 0))
+                for c in codes.values()
+            ]
+            fits.append(
+                {
+                    "model": model,
+                    "seed": seed,
+                    "pairs": pairs,
+                    "syllables_used": int(np.unique(np.concatenate(list(codes.values()))).size)
+                    - int(any((c < 0).any() for c in codes.values())),
+                    "median_duration_s": float(np.median(np.concatenate(runs)) / RAT_FPS),
+                    "fit_seconds": seconds,
+                }
+            )
+            print(f"  {model:>7} seed {seed}: fitted in {seconds:.1f} s", flush=True)
+    # the frames scored: labelled, and both rats have a syllable in every fit
+    common = {
+        name: (classes[name] >= 0) & np.all([(f["pairs"][name] >= 0).all(1) for f in fits], 0)
+        for name in poses
+    }
+    truth = np.concatenate([classes[name][common[name]] for name in poses])
+    rows = []
+    for f in fits:
+        codes = np.concatenate(
+            [f["pairs"][name][common[name]].T.reshape(-1) for name in poses]
+        )  # per session: rat 1's frames, then rat 2's
+        groups = np.concatenate([np.full(2 * common[name].sum(), name) for name in poses])
+        row = {k: f[k] for k in ("model", "seed", "syllables_used", "median_duration_s")}
+        for c, cls in enumerate(RAT_CLASSES):
+            events = np.concatenate(
+                [np.tile(classes[name][common[name]] == c, 2) for name in poses]
+            )
+            rate = bh.syllables.held_out_rate(codes, events, groups=groups)
+            cuts = np.cumsum([2 * common[n].sum() for n in poses])[:-1]
+            pairs = [r.reshape(2, -1).mean(0) for r in np.split(rate, cuts)]
+            shown = [truth_s == c for truth_s in np.split(truth, cuts // 2)]
+            # within each session (its own base rate says nothing of the syllables)
+            both = [(y, p) for y, p in zip(shown, pairs, strict=True) if 0 < y.sum() < y.size]
+            row[f"auc_{cls}"] = float(np.mean([roc_auc_score(y, p) for y, p in both]))
+            row[f"ap_{cls}"] = float(np.mean([average_precision_score(y, p) for y, p in both]))
+            row[f"sessions_{cls}"] = len(both)
+        row["auc_mean"] = float(np.mean([row[f"auc_{cls}"] for cls in RAT_CLASSES]))
+        row["fit_seconds"] = f["fit_seconds"]
+        rows.append(row)
+        print(
+            f"  {row['model']:>7} seed {row['seed']}: AUC "
+            + "  ".join(f"{cls} {row[f'auc_{cls}']:.3f}" for cls in RAT_CLASSES)
+            + f"  ({row['syllables_used']} syllables, median {row['median_duration_s']:.2f} s)",
+            flush=True,
+        )
+    frames = {
+        "frames_scored": int(truth.size),
+        "frames_labelled": int(sum((classes[n] >= 0).sum() for n in poses)),
+        "failed_fits": failed,
+    }
+    return frames, pd.DataFrame(rows)
+
+
+def write_json(path: Path, result: dict) -> None:
+    from behavior.io.registry import atomic_path
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path, verify=lambda tmp: json.loads(tmp.read_text())) as tmp:
+        tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
+    print(f"\nwrote {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="../shared/data")
-    parser.add_argument("--models", nargs="+", default=["arhmm", "slds"])
+    parser.add_argument(
+        "--dataset",
+        choices=["freezing", "rats"],
+        default="freezing",
+        help="BehaviorDEPOT demo1 freezing, or the rat_social_dev pairs",
+    )
+    parser.add_argument("--models", nargs="*", default=["arhmm", "slds"])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     parser.add_argument("--blocks", type=int, default=4, help="contiguous time blocks")
     parser.add_argument("--kmeans-clusters", type=int, default=20)
+    parser.add_argument(
+        "--rat-sessions", type=int, default=10, help="rat_social_dev sessions 1..N (10)"
+    )
     add_fit_options(parser)
     parser.add_argument(
         "--out",
         type=Path,
         default=HERE / "results" / "syllables_real",
-        help="folder of freezing.json",
+        help="folder of freezing.json and rat_social.json",
     )
     args = parser.parse_args()
     if args.blocks < 2:
         parser.error(f"--blocks: expected at least 2 time blocks, found {args.blocks}")
-    if not (args.data / DEMO1).is_dir():
-        print(f"real data not found at {args.data / DEMO1}: nothing to do")
+    if not 2 <= args.rat_sessions <= 40:
+        parser.error(f"--rat-sessions: expected 2 to 40 sessions, found {args.rat_sessions}")
+    folder = args.data / (DEMO1 if args.dataset == "freezing" else RATS)
+    if not folder.is_dir():
+        print(f"real data not found at {folder}: nothing to do")
         return 0
-    load = os.getloadavg()
-    print(
-        f"bench_syllables_real: BehaviorDEPOT demo1 freezing, {args.blocks} time blocks; "
-        f"{os.cpu_count()} CPUs, load average {load[0]:.1f}"
-    )
     options = fit_options(parser, args.fit_options)
+    load = os.getloadavg()
+    where = f"{os.cpu_count()} CPUs, load average {load[0]:.1f}"
+    if args.dataset == "rats":
+        print(f"bench_syllables_real: rat_social_dev sessions 1-{args.rat_sessions}; {where}")
+        frames, table = run_rats(
+            args.data, args.models, args.seeds, args.kmeans_clusters, args.rat_sessions, options
+        )
+        columns = [f"auc_{c}" for c in RAT_CLASSES] + ["auc_mean"]
+        columns += [f"ap_{c}" for c in RAT_CLASSES]
+        columns += ["syllables_used", "median_duration_s", "fit_seconds"]
+        summary = table.groupby("model", sort=False)[columns].mean()
+        base = summary.loc["kmeans"]
+        summary["auc_mean / kmeans"] = summary["auc_mean"] / base["auc_mean"]
+        print(
+            f"\nmeans over seeds {args.seeds} ({frames['frames_scored']} of "
+            f"{frames['frames_labelled']} labelled frames scored):"
+        )
+        print(summary.round(3).T.to_string())
+        write_json(
+            args.out / "rat_social.json",
+            {
+                "sessions": args.rat_sessions,
+                "kmeans_clusters": args.kmeans_clusters,
+                **frames,
+                "fits": table.to_dict(orient="records"),
+                "means": summary.reset_index().to_dict(orient="records"),
+            },
+        )
+        return 0
+    print(f"bench_syllables_real: BehaviorDEPOT demo1 freezing, {args.blocks} time blocks; {where}")
     truth, table = run(
         args.data, args.models, args.seeds, args.blocks, args.kmeans_clusters, options
     )
@@ -164,20 +353,16 @@ def main() -> int:
     summary["ap / kmeans"] = summary["ap"] / base["ap"]
     print(f"\nmeans over seeds {args.seeds} (freezing on {truth.mean():.1%} of the frames):")
     print(summary.round(3).to_string())
-    from behavior.io.registry import atomic_path
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / "freezing.json"
-    result = {
-        "file": str(DEMO1 / "demo1_tracking.csv"),
-        "blocks": args.blocks,
-        "kmeans_clusters": args.kmeans_clusters,
-        "fits": table.to_dict(orient="records"),
-        "means": summary.reset_index().to_dict(orient="records"),
-    }
-    with atomic_path(path, verify=lambda tmp: json.loads(tmp.read_text())) as tmp:
-        tmp.write_text(json.dumps(result, indent=2, default=float) + "\n")
-    print(f"\nwrote {path}")
+    write_json(
+        args.out / "freezing.json",
+        {
+            "file": str(DEMO1 / "demo1_tracking.csv"),
+            "blocks": args.blocks,
+            "kmeans_clusters": args.kmeans_clusters,
+            "fits": table.to_dict(orient="records"),
+            "means": summary.reset_index().to_dict(orient="records"),
+        },
+    )
     return 0
 
 
