@@ -497,7 +497,7 @@ _EVIDENCE_CANDIDATES = 8
 _EVIDENCE_FRAMES_PER_PARAMETER = 5
 """Frames per parameter of a state's dynamics below which its merges are not tested
 (with none, real sessions merge to 1-2 syllables; 5 gained over 10 on the family's
-seeds 0, 1 and held-out 2, see ``KeypointSLDS``'s ``evidence_merge_tolerance``)."""
+seed 0 and held-out seed 2, see ``KeypointSLDS``'s ``evidence_merge_tolerance``)."""
 
 _EVIDENCE_DRAWS = 4
 """Posterior draws of the poses whose statistics give the dynamics the merges test."""
