@@ -59,6 +59,7 @@ import pandas as pd
 from _fit_options import add_fit_options, fit_options, with_options
 
 import behavior as bh
+from behavior.syllables._common import run_lengths
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATA = HERE.parent.parent / "shared" / "data"
@@ -211,10 +212,10 @@ def run_rats(
                 name: np.stack([c for (sess, _), c in codes.items() if sess == name], axis=1)
                 for name in poses
             }
-            runs = [
-                np.diff(np.flatnonzero(np.diff(np.r_[-2, c[c >= 0], -2]) != 0))
-                for c in codes.values()
-            ]
+            runs = []  # syllable bouts in frames (a run of -1 ends a bout)
+            for c in codes.values():
+                starts, stops, values = run_lengths(np.asarray(c))
+                runs.append((stops - starts)[values >= 0])
             fits.append(
                 {
                     "model": model,
@@ -233,19 +234,20 @@ def run_rats(
         for name in poses
     }
     truth = np.concatenate([classes[name][common[name]] for name in poses])
+    # every session a held-out block; its frames rat 1's, then rat 2's
+    groups = np.concatenate([np.full(2 * common[name].sum(), name) for name in poses])
+    cuts = np.cumsum([2 * common[n].sum() for n in poses])[:-1]
     rows = []
     for f in fits:
         codes = np.concatenate(
             [f["pairs"][name][common[name]].T.reshape(-1) for name in poses]
         )  # per session: rat 1's frames, then rat 2's
-        groups = np.concatenate([np.full(2 * common[name].sum(), name) for name in poses])
         row = {k: f[k] for k in ("model", "seed", "syllables_used", "median_duration_s")}
         for c, cls in enumerate(RAT_CLASSES):
             events = np.concatenate(
                 [np.tile(classes[name][common[name]] == c, 2) for name in poses]
             )
             rate = bh.syllables.held_out_rate(codes, events, groups=groups)
-            cuts = np.cumsum([2 * common[n].sum() for n in poses])[:-1]
             pairs = [r.reshape(2, -1).mean(0) for r in np.split(rate, cuts)]
             shown = [truth_s == c for truth_s in np.split(truth, cuts // 2)]
             # within each session (its own base rate says nothing of the syllables)

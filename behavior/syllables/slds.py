@@ -21,7 +21,16 @@ keypoints and infers the pose. Written here from the published model:
   (``confidence_power``) fitted to the data by default (least squares of the log
   squared residuals on the log confidence, within keypoints, refitted every
   iteration as the residuals shed the pose); missing keypoints (NaN,
-  or below the preprocessor's ``min_confidence``) do not enter the likelihood.
+  or below the preprocessor's ``min_confidence``) do not enter the likelihood;
+* the dynamics do not run through masked frames (too few keypoints for a pose:
+  the animal out of view or hidden): their poses take the broad prior of a
+  sequence's first poses instead (:func:`_with_gap_state`).
+
+The noise variances start at the median error of the PCA's reconstruction of the
+keypoints or, where that PCA keeps every degree of freedom of the pose (4-6
+keypoints) and so reconstructs them exactly, at the keypoints' frame-to-frame
+jitter (``noise_start_``); starting at the reconstruction's zero error, the model
+had read the keypoints as exact poses.
 
 Fitting is blocked Gibbs sampling. The starting poses, heading and centroid of
 every frame are fitted to its tracked keypoints alone with Student-t weights
@@ -402,6 +411,36 @@ def _transition_information(
     return np.ascontiguousarray(gram), np.ascontiguousarray(shift), const
 
 
+def _with_gap_state(
+    a: np.ndarray, b: np.ndarray, q: np.ndarray, m0: np.ndarray, p0: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The AR parameters with one state more, index ``len(a)``: the pose prior alone
+    (``A = 0``, ``b = m0``, ``Q = p0 I``). Masked frames (too few keypoints for a pose)
+    take it, so that the dynamics do not run through gaps in the tracking: rats that
+    leave the view for hundreds of frames under states whose dynamics grow made the
+    poses' precision singular there (rat_social_dev), and their poses are not used.
+
+    Examples
+    --------
+    >>> a, b, q = _with_gap_state(np.ones((1, 1, 2, 2)), np.ones((1, 2)),
+    ...                           np.ones((1, 2, 2)), np.zeros(2), 9.0)
+    >>> a.shape, float(a[1].sum()), q[1].tolist()
+    ((2, 1, 2, 2), 0.0, [[9.0, 0.0], [0.0, 9.0]])
+    """
+    a, b, q = (np.asarray(v, np.float64) for v in (a, b, q))
+    d = a.shape[2]
+    return (
+        np.concatenate([a, np.zeros((1, *a.shape[1:]))]),
+        np.concatenate([b, np.asarray(m0, np.float64)[None]]),
+        np.concatenate([q, float(p0) * np.eye(d)[None]]),
+    )
+
+
+def _gap_states(z: np.ndarray, mask: np.ndarray, n_states: int) -> np.ndarray:
+    """The states ``z`` with every masked frame given the gap state ``n_states``."""
+    return np.where(np.asarray(mask, bool), np.asarray(z, np.int64), n_states).astype(np.int64)
+
+
 def _posterior_poses(
     info_h: list[np.ndarray],
     info_j: list[np.ndarray],
@@ -605,6 +644,7 @@ class _EvidenceMerges:
                 row_ok.append(np.asarray(m, bool)[lags:])
         self.row_fold = np.concatenate(row_fold)
         self.row_ok = np.concatenate(row_ok)
+        self.frame_ok = np.concatenate([np.zeros(0, bool), *(np.asarray(m, bool) for m in masks)])
         self.row_of = [len(x) > lags for x in xs]  # sequences that have design rows
         ws = [(np.asarray(x, np.float64) - arhmm.mean_) / arhmm.scale_ for x in xs]
         diffs = np.concatenate([np.zeros((0, d)), *(np.diff(w, axis=0) for w in ws)])
@@ -678,8 +718,13 @@ class _EvidenceMerges:
         total = 0.0
         for (info_h, info_j, take, starts), fold_stats in zip(self.folds, stats):
             w, q = self._map(fold_stats)
-            a, b, q = dynamics_in_data_units(w, q, arhmm.mean_, arhmm.scale_, self.lags)
-            total += _log_evidence(info_h, info_j, labels[take], starts, a, b, q, self.m0, self.p0)
+            a, b, q = _with_gap_state(
+                *dynamics_in_data_units(w, q, arhmm.mean_, arhmm.scale_, self.lags),
+                self.m0,
+                self.p0,
+            )
+            z = _gap_states(labels[take], self.frame_ok[take], self.n_states)
+            total += _log_evidence(info_h, info_j, z, starts, a, b, q, self.m0, self.p0)
         return total
 
     def _candidates(self, rows_z: np.ndarray, stats: list[tuple], used: np.ndarray) -> list:
@@ -917,6 +962,43 @@ def _geometry():
     return _GEOMETRY
 
 
+#: A PCA reconstruction whose median squared error is below this fraction of the
+#: keypoints' frame-to-frame jitter reconstructs them exactly (its latent pose has
+#: every degree of freedom of the keypoints), so says nothing about their noise.
+_EXACT_RECONSTRUCTION = 1e-6
+
+#: The smallest keypoint noise variance, as a fraction of the mean pose's squared
+#: size: a floor that keeps the pose posterior's precision within floating point
+#: (rat_social_dev's 5 keypoints drove a learned variance to 1e-12 px^2 before).
+_NOISE_FLOOR = 1e-8
+
+
+def _jitter(y: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Squared second difference ``|y_{t+1} - 2 y_t + y_{t-1}|^2 / 6`` of every
+    keypoint ``(T, K)`` seen on three frames in a row and not held at one place
+    (0 elsewhere): for a still keypoint under white noise of variance ``sigma^2``
+    per coordinate its mean is ``S sigma^2``, as a reconstruction's squared error."""
+    out = np.zeros(seen.shape)
+    if len(y) < 3:
+        return out
+    second = y[2:] - 2.0 * y[1:-1] + y[:-2]  # (T-2, S, K)
+    ok = seen[2:] & seen[1:-1] & seen[:-2]
+    size = np.where(ok, np.sum(np.where(ok[:, None], second, 0.0) ** 2, axis=1), 0.0) / 6.0
+    # a keypoint repeated exactly (a tracker holding a lost point) is not a noise sample
+    moved = np.any(y[1:-1] != y[:-2], axis=1) & np.any(y[2:] != y[1:-1], axis=1)
+    out[1:-1] = np.where(moved, size, 0.0)
+    return out
+
+
+def _pooled_median(resids: list[np.ndarray], tracks: list[_Track], positive: bool = False) -> float:
+    """Median of the squared errors of the seen keypoints over all tracks (of the
+    positive ones alone with ``positive``: where a jitter is 0 it was not measured)."""
+    pooled = np.concatenate([r[tr.seen] for tr, r in zip(tracks, resids)])
+    if positive:
+        pooled = pooled[pooled > 0]
+    return float(np.median(pooled)) if pooled.size else 0.0
+
+
 class _Track:
     """One sequence's observations and the current draw of its hidden variables."""
 
@@ -1151,6 +1233,13 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         parameters are drawn given the merged states.
     noise_sd_ : np.ndarray
         Per keypoint, the tracking error s.d. ``sigma_k`` (space unit).
+    noise_start_ : str
+        Where the keypoint noise started: ``"reconstruction"``, the median error
+        of the PCA's reconstruction of the keypoints; or ``"jitter"``, their
+        frame-to-frame jitter (median squared second difference / 6), where the
+        PCA keeps every degree of freedom of the pose, as with 4-6 keypoints, and
+        so reconstructs them exactly. (The variance never falls below 1e-8 of the
+        mean pose's squared size.)
     confidence_power_ : float
     log_likelihood_ : np.ndarray
         Per iteration, the AR-HMM's joint log-probability of the latent poses and
@@ -1332,7 +1421,9 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         for tr, r in zip(tracks, resids):
             shape_k += 0.5 * dims * tr.seen.sum(axis=0)
             rate_k += 0.5 * np.where(tr.seen, r / tr.scale, 0.0).sum(axis=0)
-        self.noise_var_ = rate_k / rng.gamma(shape_k, 1.0)
+        self.noise_var_ = np.maximum(
+            rate_k / rng.gamma(shape_k, 1.0), _NOISE_FLOOR * self._unit_var
+        )
 
     # ------------------------------------------------------------------ poses
     def _robust_start(self, tracks: list[_Track], rounds: int = 5) -> None:
@@ -1374,26 +1465,33 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         per-track Kalman filter of before where ``_REFERENCE_KALMAN`` is set)."""
         if _REFERENCE_KALMAN:
             return [self._draw_poses(tr, weight, rng) for tr, weight in zip(tracks, weights)]
-        params = self.arhmm_.params_
+        a, b, q = self._dynamics()
         infos = [self._information(tr, weight) for tr, weight in zip(tracks, weights)]
         return _posterior_poses(
             [h for h, _ in infos],
             [j for _, j in infos],
-            [tr.z for tr in tracks],
-            params["A"],
-            params["b"],
-            params["Q"],
+            [_gap_states(tr.z, tr.mask, len(a) - 1) for tr in tracks],
+            a,
+            b,
+            q,
             self._prior_mean,
             self._prior_var,
             rng,
         )
 
+    def _dynamics(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The AR-HMM's dynamics and, last, the gap state of masked frames."""
+        params = self.arhmm_.params_
+        return _with_gap_state(
+            params["A"], params["b"], params["Q"], self._prior_mean, self._prior_var
+        )
+
     def _draw_poses(self, tr: _Track, weight: np.ndarray, rng) -> np.ndarray:
         """One track's poses by the reference Kalman filter / backward sampler."""
-        params = self.arhmm_.params_
+        a, b, q = self._dynamics()
         info_h, info_j = self._information(tr, weight)
         d = info_h.shape[1]
-        lags = params["A"].shape[1]
+        lags = a.shape[1]
         u = (
             rng.standard_normal((len(tr.x), lags * d))
             if rng is not None
@@ -1402,10 +1500,10 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         return _kalman()(
             np.ascontiguousarray(info_h),
             np.ascontiguousarray(info_j),
-            tr.z.astype(np.int64),
-            params["A"],
-            params["b"],
-            params["Q"],
+            _gap_states(tr.z, tr.mask, len(a) - 1),
+            a,
+            b,
+            q,
             self._prior_mean,
             self._prior_var,
             u,
@@ -1467,16 +1565,23 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         self.seed_ = int(np.random.default_rng().integers(2**31) if seed is None else seed)
         rng = np.random.default_rng(self.seed_)
 
-        # noise: confidence power and first variances from the PCA reconstruction
+        # noise: confidence power and first variances from the PCA reconstruction or,
+        # where the PCA keeps every degree of freedom of the pose (few keypoints) and
+        # so reconstructs the keypoints exactly, from their frame-to-frame jitter
         mean, _ = self._components()
         self._unit_var = float(np.mean(mean**2) + 1e-12)
         resids = self._residuals(tracks)
+        jitters = [_jitter(tr.y, tr.seen) for tr in tracks]
+        self.noise_start_ = "reconstruction"
+        typical = _pooled_median(resids, tracks)
+        if typical <= _EXACT_RECONSTRUCTION * _pooled_median(jitters, tracks, positive=True):
+            resids, self.noise_start_ = jitters, "jitter"
+            typical = _pooled_median(jitters, tracks, positive=True)
         self.confidence_power_ = self._fit_confidence_power(tracks, resids)
         self._set_prior_scales(tracks)
-        resid = np.concatenate([r[tr.seen] for tr, r in zip(tracks, resids)])
         dims = tracks[0].y.shape[1]
         self.noise_var_ = np.full(
-            tracks[0].seen.shape[1], max(float(np.median(resid)) / dims, 1e-12)
+            tracks[0].seen.shape[1], max(typical / dims, _NOISE_FLOOR * self._unit_var)
         )
         self._robust_start(tracks)
         masks = [tr.mask for tr in tracks]
