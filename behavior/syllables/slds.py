@@ -1182,7 +1182,8 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         the same; measured side by side on one machine). On the real files it merged one
         state of a BehaviorDEPOT fit (freezing AUC over 8 seeds 0.839 against
         0.841) and one of a B-SOiD fit (ARI between seeds 0.450 against 0.475);
-        the DLC session is unchanged (0.706).
+        the DLC session is unchanged (0.706). (These two files changed since:
+        their noise now starts at the keypoints' jitter, ``noise_start_``.)
     stage_seconds
         An expert option, not the default: the AR-HMM stage is fitted on the
         first this many seconds of every sequence (None, the default: on all
