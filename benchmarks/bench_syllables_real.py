@@ -29,7 +29,9 @@ pair's score is the mean of its two rats' rates, and AUC and AP are computed per
 class within each session that shows the class and then averaged over those
 sessions (pooled over sessions, the sessions' own base rates would count), over
 the scored frames where every fit of the run gave both rats a syllable. The
-output is ``rat_social.json``.
+aggression sub-types of the second stream (S2: ``RAT_SUBTYPES``, in the sessions
+whose file has it) are scored the same way, each against every other scored
+frame. The output is ``rat_social.json``.
 
 The baseline, in the same run: k-means (scikit-learn, ``--kmeans-clusters``
 clusters, one seed per seed) on the default preprocessor's latent poses and their
@@ -70,6 +72,8 @@ FPS = 50
 RATS = Path("rat_social_dev")
 RAT_FPS = 30
 RAT_CLASSES = ["social", "nonsocial", "aggression"]
+# the S2 stream's aggression sub-types with the most frames in sessions 1-40
+RAT_SUBTYPES = ["keepdown", "lateralthreat", "clinch"]
 RAT_AXIS = {"anterior": "top", "posterior": "tail"}  # head; tail base
 
 
@@ -154,20 +158,43 @@ def run(
 def rat_sessions(data: Path, n_sessions: int) -> tuple[dict, dict]:
     """Poses of rat_social_dev sessions 1..n and their S1 class per frame (index into
     ``RAT_CLASSES``, -1 = unscored), cut or padded to the poses' frames."""
+    poses = {}
+    for k in range(1, n_sessions + 1):
+        csv = next((data / RATS / "dlc_csv").glob(f"{k}DLC*.csv"))
+        poses[f"session{k}"] = bh.load_poses(csv, fps=RAT_FPS)
+    return poses, rat_labels(data, poses, "S1")
+
+
+def rat_labels(data: Path, poses: dict, stream: str) -> dict:
+    """Per session of ``poses`` (``"session<k>"``), its class per frame in the
+    annotation ``stream``: S1's ``RAT_CLASSES`` or S2's ``RAT_SUBTYPES`` (index
+    into them; -1 = none of them, or unscored), cut or padded to the poses'
+    frames. A session whose file has no such stream is -1 throughout."""
     from behavior.io.annotations import load_annotations
 
-    poses, classes = {}, {}
-    for k in range(1, n_sessions + 1):
-        name = f"session{k}"
-        csv = next((data / RATS / "dlc_csv").glob(f"{k}DLC*.csv"))
-        poses[name] = bh.load_poses(csv, fps=RAT_FPS)
+    names = RAT_CLASSES if stream == "S1" else RAT_SUBTYPES
+    classes = {}
+    for name, ds in poses.items():
+        k = int(name.removeprefix("session"))
         eth = load_annotations(data / RATS / "annotations" / f"{k}_annot.txt", fps=RAT_FPS)
-        onehot = eth.labels.sel(individual="S1", behavior=RAT_CLASSES).values > 0.5
-        found = np.where(onehot.any(axis=1), onehot.argmax(axis=1), -1)
-        n = poses[name].sizes["time"]
+        n = ds.sizes["time"]
         classes[name] = np.full(n, -1)
+        if stream not in eth.labels.individual.values:
+            continue
+        labels = eth.labels.sel(individual=stream)
+        known = set(labels.behavior.values.tolist())
+        onehot = np.stack(
+            [
+                labels.sel(behavior=b).values > 0.5
+                if b in known
+                else np.zeros(labels.sizes["time"], bool)
+                for b in names
+            ],
+            axis=1,
+        )
+        found = np.where(onehot.any(axis=1), onehot.argmax(axis=1), -1)
         classes[name][: min(n, found.size)] = found[:n]
-    return poses, classes
+    return classes
 
 
 def run_rats(
@@ -182,6 +209,7 @@ def run_rats(
     from sklearn.metrics import average_precision_score, roc_auc_score
 
     poses, classes = rat_sessions(data, n_sessions)
+    subtypes = rat_labels(data, poses, "S2")
     fits, failed = [], []
     for model in ["kmeans", *models]:
         for seed in seeds:
@@ -256,11 +284,25 @@ def run_rats(
             row[f"ap_{cls}"] = float(np.mean([average_precision_score(y, p) for y, p in both]))
             row[f"sessions_{cls}"] = len(both)
         row["auc_mean"] = float(np.mean([row[f"auc_{cls}"] for cls in RAT_CLASSES]))
+        # S2's aggression sub-types, each against every other scored frame
+        for c, cls in enumerate(RAT_SUBTYPES):
+            events = np.concatenate(
+                [np.tile(subtypes[name][common[name]] == c, 2) for name in poses]
+            )
+            rate = bh.syllables.held_out_rate(codes, events, groups=groups)
+            pairs = [r.reshape(2, -1).mean(0) for r in np.split(rate, cuts)]
+            shown = np.split(events.reshape(-1), cuts)
+            shown = [y.reshape(2, -1)[0] for y in shown]
+            both = [(y, p) for y, p in zip(shown, pairs, strict=True) if 0 < y.sum() < y.size]
+            row[f"auc_{cls}"] = (
+                float(np.mean([roc_auc_score(y, p) for y, p in both])) if both else np.nan
+            )
+            row[f"sessions_{cls}"] = len(both)
         row["fit_seconds"] = f["fit_seconds"]
         rows.append(row)
         print(
             f"  {row['model']:>7} seed {row['seed']}: AUC "
-            + "  ".join(f"{cls} {row[f'auc_{cls}']:.3f}" for cls in RAT_CLASSES)
+            + "  ".join(f"{cls} {row[f'auc_{cls}']:.3f}" for cls in RAT_CLASSES + RAT_SUBTYPES)
             + f"  ({row['syllables_used']} syllables, median {row['median_duration_s']:.2f} s)",
             flush=True,
         )
@@ -322,6 +364,7 @@ def main() -> int:
             args.data, args.models, args.seeds, args.kmeans_clusters, args.rat_sessions, options
         )
         columns = [f"auc_{c}" for c in RAT_CLASSES] + ["auc_mean"]
+        columns += [f"auc_{c}" for c in RAT_SUBTYPES]
         columns += [f"ap_{c}" for c in RAT_CLASSES]
         columns += ["syllables_used", "median_duration_s", "fit_seconds"]
         summary = table.groupby("model", sort=False)[columns].mean()
