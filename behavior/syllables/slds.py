@@ -1575,9 +1575,9 @@ class KeypointSLDS(SessionInputMixin, BaseEstimator):
         jitters = [_jitter(tr.y, tr.seen) for tr in tracks]
         self.noise_start_ = "reconstruction"
         typical = _pooled_median(resids, tracks)
-        if typical <= _EXACT_RECONSTRUCTION * _pooled_median(jitters, tracks, positive=True):
-            resids, self.noise_start_ = jitters, "jitter"
-            typical = _pooled_median(jitters, tracks, positive=True)
+        jitter = _pooled_median(jitters, tracks, positive=True)
+        if typical <= _EXACT_RECONSTRUCTION * jitter:
+            resids, typical, self.noise_start_ = jitters, jitter, "jitter"
         self.confidence_power_ = self._fit_confidence_power(tracks, resids)
         self._set_prior_scales(tracks)
         dims = tracks[0].y.shape[1]
