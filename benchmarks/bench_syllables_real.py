@@ -206,7 +206,6 @@ def run_rats(
     options: dict | None = None,
 ):
     """Fit every model and seed on the rat sessions, then score them on common frames."""
-    from sklearn.metrics import average_precision_score, roc_auc_score
 
     poses, classes = rat_sessions(data, n_sessions)
     subtypes = rat_labels(data, poses, "S2")
@@ -261,7 +260,7 @@ def run_rats(
         name: (classes[name] >= 0) & np.all([(f["pairs"][name] >= 0).all(1) for f in fits], 0)
         for name in poses
     }
-    truth = np.concatenate([classes[name][common[name]] for name in poses])
+    n_scored = int(sum(common[name].sum() for name in poses))
     # every session a held-out block; its frames rat 1's, then rat 2's
     groups = np.concatenate([np.full(2 * common[name].sum(), name) for name in poses])
     cuts = np.cumsum([2 * common[n].sum() for n in poses])[:-1]
@@ -271,33 +270,16 @@ def run_rats(
             [f["pairs"][name][common[name]].T.reshape(-1) for name in poses]
         )  # per session: rat 1's frames, then rat 2's
         row = {k: f[k] for k in ("model", "seed", "syllables_used", "median_duration_s")}
-        for c, cls in enumerate(RAT_CLASSES):
-            events = np.concatenate(
-                [np.tile(classes[name][common[name]] == c, 2) for name in poses]
-            )
-            rate = bh.syllables.held_out_rate(codes, events, groups=groups)
-            pairs = [r.reshape(2, -1).mean(0) for r in np.split(rate, cuts)]
-            shown = [truth_s == c for truth_s in np.split(truth, cuts // 2)]
-            # within each session (its own base rate says nothing of the syllables)
-            both = [(y, p) for y, p in zip(shown, pairs, strict=True) if 0 < y.sum() < y.size]
-            row[f"auc_{cls}"] = float(np.mean([roc_auc_score(y, p) for y, p in both]))
-            row[f"ap_{cls}"] = float(np.mean([average_precision_score(y, p) for y, p in both]))
-            row[f"sessions_{cls}"] = len(both)
-        row["auc_mean"] = float(np.mean([row[f"auc_{cls}"] for cls in RAT_CLASSES]))
-        # S2's aggression sub-types, each against every other scored frame
-        for c, cls in enumerate(RAT_SUBTYPES):
-            events = np.concatenate(
-                [np.tile(subtypes[name][common[name]] == c, 2) for name in poses]
-            )
-            rate = bh.syllables.held_out_rate(codes, events, groups=groups)
-            pairs = [r.reshape(2, -1).mean(0) for r in np.split(rate, cuts)]
-            shown = np.split(events.reshape(-1), cuts)
-            shown = [y.reshape(2, -1)[0] for y in shown]
-            both = [(y, p) for y, p in zip(shown, pairs, strict=True) if 0 < y.sum() < y.size]
-            row[f"auc_{cls}"] = (
-                float(np.mean([roc_auc_score(y, p) for y, p in both])) if both else np.nan
-            )
-            row[f"sessions_{cls}"] = len(both)
+        # S1's classes, then S2's aggression sub-types, each against every other scored frame
+        for labels, names in ((classes, RAT_CLASSES), (subtypes, RAT_SUBTYPES)):
+            for c, cls in enumerate(names):
+                shown = [labels[name][common[name]] == c for name in poses]
+                auc, ap, n = session_scores(codes, shown, groups, cuts)
+                row[f"auc_{cls}"], row[f"sessions_{cls}"] = auc, n
+                if names is RAT_CLASSES:
+                    row[f"ap_{cls}"] = ap
+            if names is RAT_CLASSES:
+                row["auc_mean"] = float(np.mean([row[f"auc_{cls}"] for cls in RAT_CLASSES]))
         row["fit_seconds"] = f["fit_seconds"]
         rows.append(row)
         print(
@@ -307,11 +289,33 @@ def run_rats(
             flush=True,
         )
     frames = {
-        "frames_scored": int(truth.size),
+        "frames_scored": n_scored,
         "frames_labelled": int(sum((classes[n] >= 0).sum() for n in poses)),
         "failed_fits": failed,
     }
     return frames, pd.DataFrame(rows)
+
+
+def session_scores(
+    codes: np.ndarray, shown: list[np.ndarray], groups: np.ndarray, cuts: np.ndarray
+) -> tuple[float, float, int]:
+    """AUC and AP of one class from the syllables, within each session that shows it
+    (its own base rate says nothing of the syllables), averaged over those sessions.
+
+    ``codes`` holds every session's scored frames, rat 1's then rat 2's, cut at
+    ``cuts``; ``shown[i]`` is session ``i``'s class per scored frame. A frame's score
+    is the mean of its two rats' syllable rates learned on the other sessions."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    events = np.concatenate([np.tile(y, 2) for y in shown])
+    rate = bh.syllables.held_out_rate(codes, events, groups=groups)
+    pairs = [r.reshape(2, -1).mean(0) for r in np.split(rate, cuts)]
+    both = [(y, p) for y, p in zip(shown, pairs, strict=True) if 0 < y.sum() < y.size]
+    if not both:
+        return float("nan"), float("nan"), 0
+    auc = float(np.mean([roc_auc_score(y, p) for y, p in both]))
+    ap = float(np.mean([average_precision_score(y, p) for y, p in both]))
+    return auc, ap, len(both)
 
 
 def write_json(path: Path, result: dict) -> None:
