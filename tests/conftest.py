@@ -9,6 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# The README's test command runs two pytest-xdist workers. Each gets one thread for
+# OpenMP (LightGBM), BLAS, numba and XLA: two workers that each spin up a pool the size
+# of the machine fight over the cores and run slower than one worker alone. Set before
+# any of those libraries is imported; notebook kernels inherit it.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ.setdefault(_name, "1")
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+    )
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("BEHAVIOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
