@@ -95,6 +95,17 @@ def test_restarts_keep_the_chain_of_highest_likelihood(three_states):
     assert adjusted_rand_score(np.concatenate(zs), labels) > 0.8
 
 
+def test_a_chain_for_the_slds_restarts_too(three_states):
+    # the keypoint SLDS fits its AR-HMM stage through fit_chain, which dropped
+    # n_restarts: bh.syllables.fit(model="slds", n_restarts=4) ran one chain
+    xs, _ = three_states
+    arhmm = model(n_iter=8, n_restarts=3, merge_after_fit=False)
+    chain = arhmm.fit_chain(xs)
+    assert arhmm.restart_log_likelihood_.shape == (3,)
+    assert np.isfinite(arhmm.restart_log_likelihood_).all()
+    assert chain.it == 8
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [

@@ -1059,7 +1059,7 @@ class ARHMM(BaseEstimator):
         """
         if self.method != "gibbs":
             raise PoseDataError(f"method: fit_chain needs 'gibbs', found {self.method!r}")
-        return self._fit_gibbs(*self._start(X, mask))
+        return self._fit_gibbs(*self._start(X, mask), n_restarts=self.n_restarts)
 
     def frozen_chain(
         self, X: Any, labels: list[np.ndarray], *, mask: Any = None, seed: int = 0
