@@ -13,6 +13,7 @@ import behavior as bh
 from behavior.syllables.slds import (
     _gap_states,
     _jitter,
+    _measured,
     _posterior_poses,
     _with_gap_state,
 )
@@ -59,6 +60,34 @@ def test_jitter_of_still_keypoints_is_their_noise_and_held_points_are_skipped():
     assert np.all(held[99:110, 1] == 0.0)  # every frame with a held neighbour
     assert held[110, 1] > 0.0 and held[98, 1] > 0.0
     assert held[99:110, 0].min() > 0.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n_time=st.integers(1, 50),
+    n_kp=st.integers(1, 6),
+    seed=st.integers(0, 2**31 - 1),
+    held=st.floats(0.0, 0.7),
+    lost=st.floats(0.0, 0.4),
+)
+def test_held_points_are_not_measurements(n_time, n_kp, seed, held, lost):
+    rng = np.random.default_rng(seed)
+    y = rng.normal(100.0, 20.0, size=(n_time, 2, n_kp))
+    y[:, rng.integers(0, 2), :][rng.random((n_time, n_kp)) < lost] = np.nan
+    y.transpose(0, 2, 1)[rng.random((n_time, n_kp)) < lost] = np.nan  # both coordinates lost
+    hold = rng.random((n_time, n_kp)) < held
+    hold[0] = False
+    for t in range(1, n_time):  # a tracker holding a point repeats it to the bit
+        y[t][:, hold[t]] = y[t - 1][:, hold[t]]
+    finite = np.isfinite(y).all(axis=1)
+    got = _measured(y)
+    previous = np.zeros_like(finite)
+    previous[1:] = finite[:-1]
+    np.testing.assert_array_equal(got, finite & ~(hold & previous))
+    # the first frame of a held run is the measurement the tracker holds
+    starts = np.zeros_like(hold)
+    starts[:-1] = hold[1:] & ~hold[:-1]
+    assert np.all(got[starts & finite])
 
 
 def test_masked_frames_take_the_prior_and_the_poses_stay_finite():
