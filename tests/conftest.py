@@ -27,14 +27,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-# One JAX compilation cache on disk for the whole run: the workers, the notebook
-# kernels and the README's subprocesses each compile the same syllable kernels
-# otherwise (about 30 s apiece for the AR-HMM and the SLDS). Tests only; the library
-# itself leaves JAX's cache settings to the user.
-os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")
 SHARED_DATA = Path(os.environ.get("BEHAVIOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
@@ -100,7 +92,7 @@ def _warm_kernels():
     import importlib
 
     # The second worker warms in reverse order, so that each compiles about half of
-    # the kernels and loads the rest from the numba and JAX caches the other wrote.
+    # the numba kernels and loads the rest from the cache the other wrote.
     worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
     reverse = worker[2:].isdigit() and int(worker[2:]) % 2 == 1
     for name in _WARM_MODULES[::-1] if reverse else _WARM_MODULES:

@@ -233,7 +233,9 @@ def test_outliers_get_low_weight(fitted_slds):
     from behavior.syllables.preprocess import PoseSequence
 
     n_kp = fitted_slds.noise_var_.size
-    seq = PoseSequence(("s", "m"), np.zeros((2, 2, n_kp)), np.arange(2) / 30, 30.0)
+    # two different frames: a keypoint repeated exactly would be a held point, unmeasured
+    position = np.random.default_rng(0).normal(size=(2, 2, n_kp))
+    seq = PoseSequence(("s", "m"), position, np.arange(2) / 30, 30.0)
     track = _Track(seq, np.zeros((2, 2)), np.zeros((2, 2)), np.zeros(2), np.ones(2, bool))
     resid = np.zeros((2, n_kp))
     resid[1, 0] = 100 * fitted_slds.noise_var_[0]  # 10 s.d. away
