@@ -1006,8 +1006,9 @@ def _measured(y: np.ndarray) -> np.ndarray:
     continuous estimate that never repeats to the last bit on its own; a repeat is a
     point held in place (by a filter, as DeepLabCut's median filter does over small
     moves, or by interpolation code) and carries no new information. Read as
-    measurements, held points make the pose look still where it is not and pull the
-    learned noise towards zero (14-17 % of the points of rat_social_dev)."""
+    measurements, held points show a still pose where there may be none, and each
+    one's residual against a still pose is exactly zero (14-17 % of the points of
+    rat_social_dev's first three sessions; none in the other real files)."""
     finite = np.isfinite(y).all(axis=1)
     held = np.zeros_like(finite)
     held[1:] = finite[1:] & finite[:-1] & (y[1:] == y[:-1]).all(axis=1)
