@@ -417,3 +417,30 @@ def test_information_kernel_equals_the_array_formula(n_dims, n_kp, d, seed):
     ego -= model.preprocessor_.mean_.reshape(n_dims, n_kp)
     np.testing.assert_allclose(info_j, np.einsum("tk,dsk,esk->tde", weight, c, c), atol=1e-9)
     np.testing.assert_allclose(info_h, np.einsum("tk,dsk,tsk->td", weight, c, ego), atol=1e-9)
+
+
+def test_a_new_process_loads_every_kernel_from_the_disk_cache():
+    """numba keys a cached kernel by its closure's contents, which differ in every
+    process: a kernel that reached its helpers through a closure was compiled again in
+    each new process (about 30 s). This session's warm-up wrote the cache; a fresh
+    interpreter must load every kernel from it and compile none."""
+    import subprocess
+    import sys
+
+    slds_module._warm_up()  # the cache exists whatever ran before
+    script = """
+import numpy as np
+from behavior.syllables import slds
+slds._warm_up()
+kernels = [slds._kalman(), slds._banded(), *slds._geometry()]
+for k in kernels:
+    assert k.py_func.__closure__ is None, k.py_func.__qualname__
+    assert not k.stats.cache_misses, (k.py_func.__qualname__, dict(k.stats.cache_misses))
+    assert k.stats.cache_hits, k.py_func.__qualname__
+print(len(kernels))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=600
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split()[-1] == "6"

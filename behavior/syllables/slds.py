@@ -84,11 +84,15 @@ logger = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------
 
 _KALMAN = None
+# The kernels' helpers are module globals, not closure variables: numba keys a
+# cached kernel by its closure's contents, which differ in every process, so a
+# kernel that reached its helpers through a closure was compiled again in each one.
+_kalman_predict = _kalman_cholesky = _kalman_cho_solve = None
 
 
 def _kalman():
     """The numba kernel, compiled on first use (cached on disk)."""
-    global _KALMAN
+    global _KALMAN, _kalman_predict, _kalman_cholesky, _kalman_cho_solve
     if _KALMAN is not None:
         return _KALMAN
     import numba
@@ -180,7 +184,7 @@ def _kalman():
                 p = np.eye(n) * p0
             else:
                 k = z[t]
-                m, p, _ = predict(mf[t - 1], pf[t - 1], a_row[k], a_row_t[k], b[k], q[k], d)
+                m, p, _ = _kalman_predict(mf[t - 1], pf[t - 1], a_row[k], a_row_t[k], b[k], q[k], d)
             jt = np.ascontiguousarray(info_j[t])
             if not jt.any() and not info_h[t].any():  # nothing observed
                 mf[t] = m
@@ -206,11 +210,13 @@ def _kalman():
         low_d = np.zeros((d, d))
         for t in range(n_time - 2, -1, -1):
             k = z[t + 1]
-            m_pred, p_pred, f_cov = predict(mf[t], pf[t], a_row[k], a_row_t[k], b[k], q[k], d)
+            m_pred, p_pred, f_cov = _kalman_predict(
+                mf[t], pf[t], a_row[k], a_row_t[k], b[k], q[k], d
+            )
             both[:, 0] = s_next - m_pred
             both[:, 1:] = f_cov[:, last:]
-            if cholesky(p_pred, low_n):
-                sol = cho_solve(low_n, both)
+            if _kalman_cholesky(p_pred, low_n):
+                sol = _kalman_cho_solve(low_n, both)
             else:
                 sol = np.linalg.solve(p_pred, both)
             mean = mf[t] + f_cov.T @ np.ascontiguousarray(sol[:, 0])
@@ -218,7 +224,7 @@ def _kalman():
                 f_free = np.ascontiguousarray(f_cov[:, last:])
                 cov = pf[t, last:, last:] - f_free.T @ np.ascontiguousarray(sol[:, 1:])
                 cov = 0.5 * (cov + cov.T)
-                if cholesky(cov, low_d):
+                if _kalman_cholesky(cov, low_d):
                     step = low_d @ np.ascontiguousarray(u[t, :d])
                 else:  # nearly singular: the symmetric square root
                     w, v = np.linalg.eigh(cov)
@@ -228,6 +234,7 @@ def _kalman():
             x[t] = mean[:d]
         return x
 
+    _kalman_predict, _kalman_cholesky, _kalman_cho_solve = predict, cholesky, cho_solve
     _KALMAN = ffbs
     return ffbs
 
@@ -822,6 +829,7 @@ class _EvidenceMerges:
 
 
 _GEOMETRY = None
+_geometry_pose_of = None  # the placement kernels' helper (a global: see _kalman_predict)
 
 
 def _geometry():
@@ -829,7 +837,7 @@ def _geometry():
     on disk): per frame the pose ``m + C^T x_t`` is built on the fly, turned in its
     first two coordinates and compared with the keypoints, with no ``(T, S, K)``
     temporaries. Returns ``(rotation, centres, residuals, information)``."""
-    global _GEOMETRY
+    global _GEOMETRY, _geometry_pose_of
     if _GEOMETRY is not None:
         return _GEOMETRY
     import numba
@@ -855,7 +863,7 @@ def _geometry():
         along = np.zeros(n_time)
         across = np.zeros(n_time)
         for t in range(n_time):
-            pose_of(x[t], mean, comps, pose)
+            _geometry_pose_of(x[t], mean, comps, pose)
             tot = 0.0
             for k in range(n_kp):
                 tot += weight[t, k]
@@ -893,7 +901,7 @@ def _geometry():
             tot = total[t]
             if not (tot > 0.0 and np.isfinite(tot)):
                 continue
-            pose_of(x[t], mean, comps, pose)
+            _geometry_pose_of(x[t], mean, comps, pose)
             cos, sin = np.cos(heading[t]), np.sin(heading[t])
             for s in range(n_dims):
                 out[t, s] = 0.0
@@ -913,7 +921,7 @@ def _geometry():
         pose = np.empty(n_dims * n_kp)
         out = np.zeros((n_time, n_kp))
         for t in range(n_time):
-            pose_of(x[t], mean, comps, pose)
+            _geometry_pose_of(x[t], mean, comps, pose)
             cos, sin = np.cos(heading[t]), np.sin(heading[t])
             for k in range(n_kp):
                 if not seen[t, k]:
@@ -959,6 +967,7 @@ def _geometry():
                         info_j[t, a, b] += w * per_keypoint[k, a, b]
         return info_h, info_j
 
+    _geometry_pose_of = pose_of  # a global, as the Kalman kernel's helpers
     _GEOMETRY = (rotation, centres, residuals, information)
     return _GEOMETRY
 
