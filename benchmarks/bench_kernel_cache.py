@@ -20,23 +20,25 @@ Run::
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import pkgutil
 import subprocess
 import sys
 import tempfile
 
-MODULES = (
-    "behavior.filtering",
-    "behavior.kinematics",
-    "behavior.social",
-    "behavior.features",
-    "behavior.classify._common",
-    "behavior.decode",
-    "behavior.classify.temporal",
-    "behavior.contrastive",
-    "behavior.syllables.arhmm",
-    "behavior.syllables.slds",
-)
+
+def warm_modules() -> list[str]:
+    """Every module of the package that defines ``_warm_up``, in import-path order."""
+    import behavior
+
+    found = []
+    for info in pkgutil.walk_packages(behavior.__path__, "behavior."):
+        module = importlib.import_module(info.name)
+        if callable(getattr(module, "_warm_up", None)):
+            found.append(info.name)
+    return found
+
 
 _SCRIPT = """
 import importlib, sys, time
@@ -59,11 +61,12 @@ def warm_seconds(module: str, env: dict[str, str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--modules", nargs="+", default=list(MODULES))
+    parser.add_argument("--modules", nargs="+", help="default: every module with a _warm_up")
     parser.add_argument(
         "--no-jax-cache", action="store_true", help="leave JAX's compilation cache off"
     )
     args = parser.parse_args()
+    modules = args.modules or warm_modules()
     print(f"# {' '.join([os.path.basename(sys.executable), *sys.argv])}")
     with tempfile.TemporaryDirectory() as tmp:
         env = {
@@ -81,7 +84,7 @@ def main() -> None:
             env["JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES"] = "0"
         print(f"{'module':<28} {'first s':>8} {'second s':>9} {'second/first':>13}")
         totals = [0.0, 0.0]
-        for module in args.modules:
+        for module in modules:
             first, second = warm_seconds(module, env), warm_seconds(module, env)
             totals[0] += first
             totals[1] += second
