@@ -29,9 +29,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 # One JAX compilation cache on disk for the whole run: each worker, notebook kernel and
-# README subprocess compiles the same AR-HMM kernels otherwise (its warm-up took 32 s
-# in a fresh process, 10 s with this cache filled; the temporal network's 6.5 s and
-# 3.8 s). Tests only: the library leaves JAX's cache settings to the user.
+# README subprocess compiles the same AR-HMM kernels otherwise (its warm-up in a second
+# process: 32.9 s without this cache, 12.6 s with it; benchmarks/bench_kernel_cache.py).
+# Tests only: the library leaves JAX's cache settings to the user.
 os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(REPO_ROOT / ".pytest_cache" / "jax"))
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES", "0")

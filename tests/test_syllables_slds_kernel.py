@@ -429,7 +429,6 @@ def test_a_new_process_loads_every_kernel_from_the_disk_cache():
 
     slds_module._warm_up()  # the cache exists whatever ran before
     script = """
-import numpy as np
 from behavior.syllables import slds
 slds._warm_up()
 kernels = [slds._kalman(), slds._banded(), *slds._geometry()]
