@@ -205,7 +205,8 @@ KPMS_KEYPOINT_SCRIPT = textwrap.dedent(
         if model is None:
             config["trans_hypparams"]["kappa"] = float(kappa)
             t = time.perf_counter()
-            model = block(kpms.init_model(data, pca=pca, **config))
+            model = block(kpms.init_model(
+                data, pca=pca, seed=jax.random.PRNGKey(args["seed"]), **config))
             t_init, times = time.perf_counter() - t, []
         while len(times) < n_iter:
             t = time.perf_counter()
@@ -534,6 +535,7 @@ def run_kpms_keypoints(
     stall_seconds: float = 300.0,
     max_restarts: int = 3,
     checkpoint_every: int = 5,
+    seed: int = 0,
 ) -> dict:
     """keypoint-moseq's AR-HMM stage then its full keypoint SLDS on pose datasets.
 
@@ -545,6 +547,7 @@ def run_kpms_keypoints(
     ``stall_seconds`` without a progress line; the full model keeps a checkpoint
     (kpms's own hdf5 format) every ``checkpoint_every`` iterations, from which a
     killed run restarts (at most ``max_restarts`` times; ``"restarts"`` in the result).
+    ``seed`` seeds its ``init_model`` (its default is 0).
     Returns the kappas, latent_dim and, per stage (``"ar"``, ``"full"``), the labels
     of the last Gibbs sample per session and the seconds of each iteration.
     """
@@ -570,6 +573,7 @@ def run_kpms_keypoints(
         "variance": variance,
         "max_latent_dim": max_latent_dim,
         "checkpoint_every": checkpoint_every,
+        "seed": int(seed),
     }
     with tempfile.TemporaryDirectory() as tmp:
         npz = Path(tmp) / "keypoints.npz"

@@ -18,11 +18,20 @@ distribution (median and interquartile range over syllables, frames and seconds)
 the merges made after the fit and the fit seconds. A JSON of the same goes to
 ``benchmarks/results/syllables_stability/stability.json`` (``--out`` to change).
 
+``--model kpms`` runs the peer, keypoint-moseq (0.8.x), on the same files and seeds
+in its own environment (``KPMS_PYTHON``; ``bench_syllables.run_kpms_keypoints``): its
+tutorial's pipeline on the keypoints and confidences (its PCA to 90 % of the
+variance, at most 10 dimensions), kappa scanned on the first seed for its docs'
+0.4 s median syllable and kept for the other seeds, 50 AR-HMM sweeps, then 500 sweeps
+of its full model (``--fit-options '{"full_iters": N}'`` for fewer) with kappa / 10.
+
 Run::
 
     python benchmarks/bench_syllables_stability.py
     python benchmarks/bench_syllables_stability.py --model slds   # stability_slds.json
     python benchmarks/bench_syllables_stability.py --seeds 0 1 --data ../shared/data
+    KPMS_PYTHON=/work/kpms_venv/bin/python python benchmarks/bench_syllables_stability.py \
+        --model kpms --seeds 0 1 2                                 # stability_kpms.json
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ FILES = {
     "bsoid_clip1": {
         "path": "bsoid_bottomup/raw_clip1DLC_resnet50_OpenFieldHighResApr8shuffle1_1030000.h5",
         "fps": 60,
+        "roles": (["Snout"], ["Butt/Proximal Tail"]),
         "preprocess": {
             "anterior": "Snout",
             "posterior": "Butt/Proximal Tail",
@@ -57,6 +67,7 @@ FILES = {
     "dlc_openfield": {
         "path": "dlc2nwb_openfield/m3v1mp4DLC_resnet50_openfieldAug20shuffle1_30000.h5",
         "fps": 30,
+        "roles": (["snout"], ["tailbase"]),
         "preprocess": {},
     },
 }
@@ -70,6 +81,40 @@ def run_lengths(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return stops - starts, labels[starts]
 
 
+def fit_kpms(
+    ds, spec: dict, seed: int, kappa: float | None, full_iters: int = 500
+) -> tuple[np.ndarray, int, float]:
+    """keypoint-moseq's own pipeline on one file (``KPMS_PYTHON``), as its tutorial runs it.
+
+    kappa is scanned, as its docs advise, for a median syllable of 0.4 s on the first
+    seed and then kept for the others (a user tunes kappa once); the AR-HMM stage's 50
+    sweeps are followed by ``full_iters`` sweeps of its full keypoint SLDS (its default
+    500). Returns the last sample's labels, 0 merges (it has none) and the kappa.
+    """
+    from bench_syllables import run_kpms_keypoints
+
+    python = os.environ.get("KPMS_PYTHON")
+    if not python:
+        raise SystemExit("--model kpms: set KPMS_PYTHON to an interpreter with keypoint-moseq")
+    anterior, posterior = spec["roles"]
+    res = run_kpms_keypoints(
+        [ds],
+        python,
+        anterior=anterior,
+        posterior=posterior,
+        kappa=kappa,
+        target_frames=0.4 * spec["fps"],
+        full_iters=full_iters,
+        seed=seed,
+    )
+    print(
+        f"    kpms seed {seed}: kappa {res['kappa_ar']:.3g} (full model {res['kappa_full']:.3g}), "
+        f"latent dim {res['latent_dim']}, median {res['full']['median_frames']:.0f} frames",
+        flush=True,
+    )
+    return np.concatenate(res["full"]["labels"]), 0, float(res["kappa_ar"])
+
+
 def stability(
     name: str, data: Path, seeds: list[int], model: str = "arhmm", options: dict | None = None
 ) -> dict:
@@ -78,17 +123,22 @@ def stability(
     spec = FILES[name]
     ds = bh.load_poses(data / spec["path"], fps=spec["fps"])
     fits = []
+    kappa = None
     for seed in seeds:
         tic = time.perf_counter()
-        syl = bh.syllables.fit(
-            {name: ds},
-            model=model,
-            random_state=seed,
-            progress=False,
-            **with_options(options or {}, spec["preprocess"]),
-        )
+        if model == "kpms":
+            codes, merges, kappa = fit_kpms(ds, spec, seed, kappa, **(options or {}))
+        else:
+            syl = bh.syllables.fit(
+                {name: ds},
+                model=model,
+                random_state=seed,
+                progress=False,
+                **with_options(options or {}, spec["preprocess"]),
+            )
+            codes = np.concatenate(syl.codes)
+            merges = len(getattr(syl.model, "merges_", []))
         seconds = time.perf_counter() - tic
-        codes = np.concatenate(syl.codes)
         lengths, values = run_lengths(codes)
         lengths = lengths[values >= 0]
         q1, med, q3 = np.percentile(lengths, [25, 50, 75])
@@ -102,7 +152,7 @@ def stability(
                     "q1": q1 / spec["fps"],
                     "q3": q3 / spec["fps"],
                 },
-                "merges_after_fit": len(getattr(syl.model, "merges_", [])),
+                "merges_after_fit": merges,
                 "fit_seconds": seconds,
                 "codes": codes,
             }
@@ -154,7 +204,12 @@ def main() -> int:
         "--seeds", type=int, nargs="+", default=[0, 1, 2, 3], help="two or more seeds"
     )
     parser.add_argument("--files", nargs="+", default=list(FILES), choices=list(FILES))
-    parser.add_argument("--model", default="arhmm", help="bh.syllables.fit model name")
+    parser.add_argument(
+        "--model",
+        default="arhmm",
+        help="bh.syllables.fit model name, or kpms (keypoint-moseq in KPMS_PYTHON; "
+        "--fit-options '{\"full_iters\": N}' for fewer than its 500 full-model sweeps)",
+    )
     add_fit_options(parser)
     parser.add_argument(
         "--out",
