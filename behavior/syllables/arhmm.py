@@ -209,20 +209,10 @@ def _sessions(x: Any, mask: Any, name: str = "X") -> tuple[list, list, list]:
     return xs, ms, fs
 
 
-_MIN_ROW_LENGTH = 64
-
-
 def _nice_length(n: int) -> int:
-    """``n`` rounded up to one of few lengths, so that new lengths rarely recompile.
-
-    At least ``_MIN_ROW_LENGTH``, then powers of two up to 256 frames (a session
-    shorter than 64 frames is padded by at most 64, a longer one to less than twice
-    its length), then a multiple of a power of two (at most 12.5 % more). Each new
-    length compiles the decoding kernels again (seconds); scikit-learn's checks fit
-    and decode 10-150 frames, which now share two lengths.
-    """
-    if n <= 256:
-        return max(_MIN_ROW_LENGTH, 1 << max(0, math.ceil(math.log2(max(n, 1)))))
+    """``n`` rounded up to a multiple of a power of two (less than 12.5 % more)."""
+    if n <= 16:
+        return n
     step = 1 << max(0, math.ceil(math.log2(n)) - 4)
     return -(-n // step) * step
 
