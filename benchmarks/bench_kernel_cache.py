@@ -76,7 +76,7 @@ def main() -> None:
             "OPENBLAS_NUM_THREADS": "1",
             "MKL_NUM_THREADS": "1",
             "NUMBA_NUM_THREADS": "1",
-            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+            "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false",
         }
         if not args.no_jax_cache:
             env["JAX_COMPILATION_CACHE_DIR"] = os.path.join(tmp, "jax")

@@ -22,9 +22,8 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         "NUMBA_NUM_THREADS",
     ):
         os.environ.setdefault(_name, "1")
-    os.environ.setdefault(
-        "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-    )
+    # (XLA takes only --flags; a bare "intra_op_parallelism_threads=1" here was ignored)
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
