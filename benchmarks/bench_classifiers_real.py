@@ -28,10 +28,14 @@ is in the training and the test set of one fold):
    the default model and with LightGBM alone (target < 60 s), predicting one hour
    of two animals (target < 5 s), and the README's one-session example (target
    < 20 s); peak resident memory.
+4. (``--only lightgbm``) ``model="lightgbm"`` with the library's tree settings
+   and with the previous ones (``PREVIOUS_LIGHTGBM``) on the S1 folds: frame and
+   bout F1, CV seconds and the speed ratio, measured in the same run.
 
 Run: python benchmarks/bench_classifiers_real.py [--models lightgbm,ensemble,tcn,forest,svm]
      [--quick] (quick: 20 sessions, the default model and the baseline only)
-     [--only times,s1,s2] (sections to run) [--out DIR] (CSV tables for notebook 05)
+     [--only times,s1,s2,lightgbm] (sections to run; lightgbm: the tree settings
+     against the previous ones, not run by default) [--out DIR] (CSV tables for notebook 05)
 """
 
 from __future__ import annotations
@@ -157,7 +161,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="times,s1,s2",
-        help="sections to run, comma-separated: times, s1, s2 (default all)",
+        help="sections to run, comma-separated: times, s1, s2, lightgbm (default: the first three)",
     )
     parser.add_argument(
         "--out",
@@ -212,6 +216,8 @@ def main() -> None:
         s1_section(args, poses, s1, feats, folds, groups, models)
     if "s2" in sections:
         s2_section(args, s2, feats, groups)
+    if "lightgbm" in sections:
+        lightgbm_section(s1, feats, groups)
     print(f"\npeak resident memory: {peak_mib():.0f} MiB ({load()})")
 
 
@@ -241,6 +247,53 @@ def s1_section(args, poses, s1, feats, folds, groups, models) -> None:
         args.out.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out / "s1_frame_f1.csv", index_label="behavior")
         pd.DataFrame(bouts).to_csv(args.out / "s1_bout_f1.csv", index_label="behavior")
+
+
+PREVIOUS_LIGHTGBM = {
+    "num_leaves": 63,
+    "subsample": 0.8,
+    "subsample_freq": 1,
+    "colsample_bytree": 0.5,
+    "max_bin": 63,
+}
+"""LightGBM's tree settings until December 2026, against which the ``lightgbm``
+section measures the library's (``behavior.classify._common.LIGHTGBM``)."""
+
+
+def lightgbm_section(s1, feats, groups) -> None:
+    """model="lightgbm" with the library's tree settings and with the previous ones:
+    the same folds and frames, one after the other, frame and bout F1 and CV seconds."""
+    from behavior.classify import _common
+
+    library = dict(_common.LIGHTGBM)
+    rows = {}
+    for name, settings in (("previous", PREVIOUS_LIGHTGBM), ("library", library)):
+        _common.LIGHTGBM.clear()
+        _common.LIGHTGBM.update(settings)
+        try:
+            clf = BehaviorClassifier(model="lightgbm", unscored="base", random_state=0,
+                                     progress=False)  # fmt: skip
+            start = time.perf_counter()
+            res = cross_validate(clf, feats, s1, groups=groups, cv=FOLDS, progress=False)
+            seconds = time.perf_counter() - start
+        finally:
+            _common.LIGHTGBM.clear()
+            _common.LIGHTGBM.update(library)
+        summary = res.summary.set_index("behavior").loc[S1]
+        rows[name] = {
+            **{f"{b} frame F1": summary.loc[b, "frame_f1"] for b in S1},
+            "macro frame F1": summary["frame_f1"].mean(),
+            **{f"{b} bout F1": summary.loc[b, "bout_f1"] for b in S1},
+            "CV seconds": seconds,
+        }
+        print(f"   {name} settings {settings}: CV {seconds:.0f} s ({load()})")
+    table = pd.DataFrame(rows)
+    print(f"\n4. LightGBM tree settings, grouped {FOLDS}-fold CV, S1:")
+    print(table.round(3).to_string())
+    ratio = rows["previous"]["CV seconds"] / rows["library"]["CV seconds"]
+    gain = rows["library"]["macro frame F1"] - rows["previous"]["macro frame F1"]
+    print(f"library settings: {ratio:.2f}x the previous settings' speed, macro frame F1 "
+          f"{gain:+.3f}")  # fmt: skip
 
 
 def s2_section(args, s2, feats, groups) -> None:
